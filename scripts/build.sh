@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds kvscope: `scripts/build.sh` for the release build in build/release,
+# `scripts/build.sh sanitize` for the AddressSanitizer + UndefinedBehaviorSanitizer one in build/sanitize.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+kind="${1:-release}"
+case "$kind" in
+  release) flags=(-DCMAKE_BUILD_TYPE=Release) ;;
+  sanitize) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVSCOPE_SANITIZE=ON) ;;
+  fuzz) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVSCOPE_FUZZ=ON -DKVSCOPE_TESTS=OFF
+               -DCMAKE_CXX_COMPILER=clang++) ;;
+  *) echo "build.sh: unknown build '$kind' (release, sanitize or fuzz)" >&2; exit 1 ;;
+esac
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$root" -B "$root/build/$kind" -G Ninja "${flags[@]}" "${launcher[@]}" >/dev/null
+cmake --build "$root/build/$kind" -j "$(nproc)"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs what it needs, fetches the default model,
+# builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds, runs every
+# test in both, then runs each file-format fuzzer for a bounded time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/install_deps.sh
+scripts/fetch_model.sh
+for kind in release sanitize; do
+  echo "=== $kind build ===" >&2
+  scripts/build.sh "$kind"
+  (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+done
+if [[ -x scripts/fuzz.sh ]]; then
+  echo "=== fuzzing ===" >&2
+  scripts/fuzz.sh "${KVSCOPE_FUZZ_SECONDS:-60}"
+fi

@@ -1,0 +1,73 @@
+#include "generate/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace kvscope {
+
+int32_t argmax(std::span<const float> logits) {
+  // The first of equal maxima wins, as torch.argmax does.
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(options.seed) {}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  candidates_.resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) candidates_[i] = {static_cast<int32_t>(i), logits[i]};
+  if (options_.repeat_penalty != 1.0f) {
+    // As transformers' RepetitionPenaltyLogitsProcessor: shrink positive logits, grow negative.
+    const std::unordered_set<int32_t> seen(history.begin(), history.end());
+    for (int32_t id : seen) {
+      if (id < 0 || static_cast<size_t>(id) >= candidates_.size()) continue;
+      float& l = candidates_[id].logit;
+      l = l > 0 ? l / options_.repeat_penalty : l * options_.repeat_penalty;
+    }
+  }
+  const auto best = std::max_element(candidates_.begin(), candidates_.end(),
+                                     [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
+  if (options_.temperature <= 0.0f) return best->id;
+
+  // Sorted by logit, highest first (ties by id, so the order is deterministic).
+  std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+    return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
+  });
+  if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < candidates_.size())
+    candidates_.resize(options_.top_k);
+  std::vector<double> probs(candidates_.size());
+  const double max_logit = candidates_[0].logit / options_.temperature;
+  double sum = 0;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    probs[i] = std::exp(candidates_[i].logit / options_.temperature - max_logit);
+    sum += probs[i];
+  }
+  for (double& p : probs) p /= sum;
+  size_t keep = probs.size();
+  if (options_.top_p < 1.0f) {
+    double cumulative = 0;
+    for (size_t i = 0; i < probs.size(); ++i) {
+      cumulative += probs[i];
+      if (cumulative >= options_.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (options_.min_p > 0.0f) {
+    size_t i = 1;
+    while (i < keep && probs[i] >= options_.min_p * probs[0]) ++i;
+    keep = i;
+  }
+  double kept_sum = 0;
+  for (size_t i = 0; i < keep; ++i) kept_sum += probs[i];
+  const double r = std::uniform_real_distribution<double>(0.0, kept_sum)(rng_);
+  double cumulative = 0;
+  for (size_t i = 0; i < keep; ++i) {
+    cumulative += probs[i];
+    if (r < cumulative) return candidates_[i].id;
+  }
+  return candidates_[keep - 1].id;
+}
+
+}  // namespace kvscope

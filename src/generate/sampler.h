@@ -1,0 +1,38 @@
+#pragma once
+// Picks the next token from logits. The filters apply in Hugging Face's order: repetition
+// penalty, temperature, top-k, top-p, min-p; a temperature of 0 means greedy.
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace kvscope {
+
+struct SamplingOptions {
+  float temperature = 0.0f;
+  int top_k = 0;             // 0: off
+  float top_p = 1.0f;        // 1: off
+  float min_p = 0.0f;        // 0: off
+  float repeat_penalty = 1.0f;  // 1: off; applies to every token already in the sequence
+  uint64_t seed = 0;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplingOptions& options);
+  // `history` is the sequence so far (prompt and output), for the repetition penalty.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+
+ private:
+  struct Candidate {
+    int32_t id;
+    float logit;
+  };
+  SamplingOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> candidates_;
+};
+
+int32_t argmax(std::span<const float> logits);
+
+}  // namespace kvscope

@@ -1,0 +1,58 @@
+#include "kernels/cpu/dispatch.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/ref/dequantize.h"
+#include "kernels/ref/ops.h"
+
+namespace kvscope {
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out = {Isa::kScalar};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c"))
+    out.push_back(Isa::kAvx2);
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    out.push_back(Isa::kAvx512);
+  return out;
+}
+
+const Kernels& kernels_for(Isa isa) {
+  static const Kernels kScalarKernels{Isa::kScalar, ref::dot, ref::dequantize_row};
+  static const Kernels kAvx2Kernels{Isa::kAvx2, avx2::dot, ref::dequantize_row};
+  static const Kernels kAvx512Kernels{Isa::kAvx512, avx512::dot, ref::dequantize_row};
+  switch (isa) {
+    case Isa::kAvx2: return kAvx2Kernels;
+    case Isa::kAvx512: return kAvx512Kernels;
+    default: return kScalarKernels;
+  }
+}
+
+const Kernels& kernels() {
+  static const Kernels& chosen = [] () -> const Kernels& {
+    const std::vector<Isa> isas = supported_isas();
+    if (const char* forced = std::getenv("KVSCOPE_ISA")) {
+      for (Isa isa : isas)
+        if (isa_name(isa) == forced) return kernels_for(isa);
+      fail("KVSCOPE_ISA={} is not supported on this CPU", forced);
+    }
+    return kernels_for(isas.back());
+  }();
+  return chosen;
+}
+
+}  // namespace kvscope

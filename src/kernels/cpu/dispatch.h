@@ -1,0 +1,27 @@
+#pragma once
+// The kernels actually used, chosen once at start-up for the best instruction set this CPU has.
+// Every entry has a scalar twin in kernels/ref, and tests compare them on random inputs.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace kvscope {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+
+struct Kernels {
+  Isa isa = Isa::kScalar;
+  float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
+  void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
+};
+
+std::string_view isa_name(Isa isa);
+// The instruction sets this CPU can run, scalar first.
+std::vector<Isa> supported_isas();
+const Kernels& kernels_for(Isa isa);
+// The kernels for the best supported instruction set (or KVSCOPE_ISA=scalar|avx2|avx512).
+const Kernels& kernels();
+
+}  // namespace kvscope

@@ -1,0 +1,23 @@
+#pragma once
+// Scalar definitions of the f32 operations of a transformer forward pass. Each one reduces in a
+// fixed order, so its result for one row never depends on how many rows are processed together.
+#include <cstdint>
+
+namespace kvscope::ref {
+
+float dot(const float* a, const float* b, int64_t n);
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
+void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n,
+                float eps);
+// In place over x[0..n): x = exp(x - max) / sum.
+void softmax(float* x, int64_t n);
+// out[i] = silu(gate[i]) * up[i]
+void swiglu(const float* gate, const float* up, float* out, int64_t n);
+// In place, GPT-2's tanh approximation.
+void gelu_tanh(float* x, int64_t n);
+// Rotates `n_heads` heads of `head_dim` values for one position. Pairs are neighbours
+// (i, i+1), or (i, i + rope_dims/2) in NeoX order.
+void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base,
+          bool neox);
+
+}  // namespace kvscope::ref

@@ -1,0 +1,85 @@
+#include "models/config.h"
+
+#include "core/error.h"
+
+namespace kvscope {
+namespace {
+
+int positive(const Metadata& meta, const std::string& key, int64_t value) {
+  if (value <= 0 || value > (int64_t{1} << 30))
+    fail("{}: metadata '{}' = {} is out of range", meta.source(), key, value);
+  return static_cast<int>(value);
+}
+
+int read_positive(const Metadata& meta, const std::string& key) {
+  return positive(meta, key, meta.get_int(key));
+}
+
+}  // namespace
+
+ModelConfig read_config(const ModelFile& file) {
+  const Metadata& meta = file.meta;
+  ModelConfig c;
+  c.arch_name = meta.get_string("general.architecture");
+  c.name = meta.get_string("general.name", "");
+  const std::string& a = c.arch_name;
+  if (a == "llama") {
+    c.arch = Architecture::kLlama;
+  } else if (a == "gpt2") {
+    c.arch = Architecture::kGpt2;
+  } else {
+    fail("{}: architecture '{}' is not supported (supported: llama, gpt2)", file.path, a);
+  }
+  c.n_layers = read_positive(meta, a + ".block_count");
+  c.dim = read_positive(meta, a + ".embedding_length");
+  c.n_heads = read_positive(meta, a + ".attention.head_count");
+  c.n_kv_heads = positive(meta, a + ".attention.head_count_kv",
+                          meta.get_int(a + ".attention.head_count_kv", c.n_heads));
+  c.ffn_dim = read_positive(meta, a + ".feed_forward_length");
+  c.context_length = read_positive(meta, a + ".context_length");
+  if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0)
+    fail("{}: {} heads ({} for K/V) do not divide the width {}", file.path, c.n_heads,
+         c.n_kv_heads, c.dim);
+  c.head_dim = c.dim / c.n_heads;
+
+  const TensorView& embedding = file.require("token_embd.weight");
+  c.vocab_size = positive(meta, a + ".vocab_size", meta.get_int(a + ".vocab_size", embedding.rows()));
+  if (embedding.cols() != c.dim || embedding.rows() != c.vocab_size)
+    fail("{}: token_embd.weight is {}, expected [{}, {}]", file.path, shape_string(embedding),
+         c.dim, c.vocab_size);
+  c.tied_embeddings = file.find("output.weight") == nullptr;
+
+  if (c.arch == Architecture::kLlama) {
+    c.norm = NormKind::kRmsNorm;
+    c.activation = Activation::kSwiGlu;
+    c.norm_eps = static_cast<float>(meta.get_real(a + ".attention.layer_norm_rms_epsilon", 1e-5));
+    c.rope = true;
+    c.rope_dims = positive(meta, a + ".rope.dimension_count",
+                           meta.get_int(a + ".rope.dimension_count", c.head_dim));
+    if (c.rope_dims > c.head_dim || c.rope_dims % 2 != 0)
+      fail("{}: rope.dimension_count {} does not fit head size {}", file.path, c.rope_dims,
+           c.head_dim);
+    c.rope_base = static_cast<float>(meta.get_real(a + ".rope.freq_base", 10000.0));
+    const std::string scaling = meta.get_string(a + ".rope.scaling.type", "none");
+    if (scaling == "linear") {
+      c.rope_scale = static_cast<float>(meta.get_real(a + ".rope.scaling.factor", 1.0));
+    } else if (scaling != "none") {
+      fail("{}: rope scaling '{}' is not supported (supported: none, linear)", file.path, scaling);
+    }
+    c.rope_neox = file.format == FileFormat::kSafetensors;
+  } else {
+    c.norm = NormKind::kLayerNorm;
+    c.activation = Activation::kGeluTanh;
+    c.norm_eps = static_cast<float>(meta.get_real(a + ".attention.layer_norm_epsilon", 1e-5));
+    c.rope = false;
+  }
+  return c;
+}
+
+int64_t count_parameters(const ModelFile& file) {
+  int64_t n = 0;
+  for (const auto& [name, t] : file.tensors) n += t.elements();
+  return n;
+}
+
+}  // namespace kvscope

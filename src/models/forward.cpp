@@ -1,0 +1,214 @@
+#include "models/forward.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+#include "kernels/cpu/dispatch.h"
+#include "kernels/matmul.h"
+#include "kernels/ref/ops.h"
+
+namespace kvscope {
+namespace {
+
+void add_bias(float* rows, const Vector& bias, int64_t n) {
+  const size_t width = bias.size();
+  for (int64_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < width; ++j) rows[i * width + j] += bias[j];
+}
+
+void add_into(float* x, const float* delta, size_t count) {
+  for (size_t i = 0; i < count; ++i) x[i] += delta[i];
+}
+
+// One cached row's head as f32 (f16 caches are widened first).
+const float* cached_head(const uint8_t* rows, KvType type, size_t row_values, int pos, int offset,
+                         int head_dim, float* scratch) {
+  if (type == KvType::kF32)
+    return reinterpret_cast<const float*>(rows) + static_cast<size_t>(pos) * row_values + offset;
+  const auto* src = reinterpret_cast<const uint16_t*>(rows) + static_cast<size_t>(pos) * row_values + offset;
+  for (int d = 0; d < head_dim; ++d) scratch[d] = f16_to_f32(src[d]);
+  return scratch;
+}
+
+}  // namespace
+
+const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvCache& cache) {
+  const ModelConfig& c = model_.config();
+  n_ = 0;
+  token_seq_.clear();
+  token_pos_.clear();
+  for (const ForwardChunk& chunk : chunks) {
+    for (size_t i = 0; i < chunk.tokens.size(); ++i) {
+      token_seq_.push_back(chunk.seq);
+      token_pos_.push_back(chunk.start_pos + static_cast<int>(i));
+    }
+    n_ += static_cast<int64_t>(chunk.tokens.size());
+  }
+  const auto rows = static_cast<size_t>(n_);
+  x_.resize(rows * c.dim);
+  xb_.resize(rows * c.dim);
+  q_.resize(rows * c.dim);
+  k_.resize(rows * c.kv_dim());
+  v_.resize(rows * c.kv_dim());
+  att_.resize(rows * c.dim);
+  gate_.resize(rows * c.ffn_dim);
+  up_.resize(rows * c.ffn_dim);
+  if (c.arch == Architecture::kGpt2) qkv_.resize(rows * 3 * c.dim);
+
+  embed(chunks);                                   // x: [n][dim]
+  for (int layer = 0; layer < c.n_layers; ++layer) {
+    attention_block(layer, chunks, cache);          // x += attention(norm(x))
+    feed_forward_block(layer);                      // x += ffn(norm(x))
+  }
+  compute_logits(chunks);
+  return logits_;
+}
+
+void Forward::embed(std::span<const ForwardChunk> chunks) {
+  const ModelConfig& c = model_.config();
+  const Kernels& k = kernels();
+  int64_t t = 0;
+  for (const ForwardChunk& chunk : chunks) {
+    for (int32_t token : chunk.tokens) {
+      float* row = &x_[t * c.dim];
+      const TensorView& embedding = model_.token_embedding();
+      k.dequantize_row(embedding.type, embedding.row(token), row, c.dim);
+      if (const TensorView* positions = model_.position_embedding()) {
+        std::vector<float> position_row(c.dim);
+        k.dequantize_row(positions->type, positions->row(token_pos_[t]), position_row.data(), c.dim);
+        add_into(row, position_row.data(), c.dim);
+      }
+      ++t;
+    }
+  }
+}
+
+void Forward::norm(const Vector& weight, const Vector& bias, const float* x, float* out,
+                   int64_t rows) {
+  const ModelConfig& c = model_.config();
+  for (int64_t i = 0; i < rows; ++i) {
+    if (c.norm == NormKind::kRmsNorm)
+      ref::rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
+    else
+      ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim, c.norm_eps);
+  }
+}
+
+void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& w = model_.layers()[layer];
+  norm(w.attn_norm, w.attn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  if (w.wqkv != nullptr) {
+    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data());  // qkv: [n][3 dim]
+    add_bias(qkv_.data(), w.qkv_bias, n_);
+    for (int64_t t = 0; t < n_; ++t) {
+      const float* row = &qkv_[t * 3 * c.dim];
+      std::memcpy(&q_[t * c.dim], row, c.dim * sizeof(float));
+      std::memcpy(&k_[t * c.kv_dim()], row + c.dim, c.kv_dim() * sizeof(float));
+      std::memcpy(&v_[t * c.kv_dim()], row + 2 * c.dim, c.kv_dim() * sizeof(float));
+    }
+  } else {
+    matmul(pool_, *w.wq, xb_.data(), n_, q_.data());  // q: [n][dim]
+    matmul(pool_, *w.wk, xb_.data(), n_, k_.data());  // k: [n][kv_dim]
+    matmul(pool_, *w.wv, xb_.data(), n_, v_.data());  // v: [n][kv_dim]
+  }
+  if (c.rope) {
+    for (int64_t t = 0; t < n_; ++t) {
+      const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
+      ref::rope(&q_[t * c.dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base, c.rope_neox);
+      ref::rope(&k_[t * c.kv_dim()], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
+                c.rope_neox);
+    }
+  }
+  int64_t t = 0;
+  for (const ForwardChunk& chunk : chunks) {
+    const int count = static_cast<int>(chunk.tokens.size());
+    cache.write(layer, chunk.seq, chunk.start_pos, count, &k_[t * c.kv_dim()], &v_[t * c.kv_dim()]);
+    t += count;
+  }
+  attend(layer, cache);                                    // att: [n][dim]
+  matmul(pool_, *w.wo, att_.data(), n_, xb_.data());       // xb: [n][dim]
+  if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
+  add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
+}
+
+// Causal attention of every token over its own sequence's cached positions [0, pos]. One task
+// per (token, KV head) computes all the query heads that share that KV head.
+void Forward::attend(int layer, const KvCache& cache) {
+  const ModelConfig& c = model_.config();
+  const Kernels& k = kernels();
+  const int group = c.n_heads / c.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> scores, head_scratch;
+    head_scratch.resize(c.head_dim);
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t t = task / c.n_kv_heads;
+      const int kv_head = static_cast<int>(task % c.n_kv_heads);
+      const int length = token_pos_[t] + 1;
+      const KvView view = cache.view(layer, token_seq_[t], length);
+      const int offset = kv_head * c.head_dim;
+      scores.resize(static_cast<size_t>(group) * length);
+      for (int j = 0; j < length; ++j) {
+        const float* key = cached_head(view.k, view.type, c.kv_dim(), j, offset, c.head_dim,
+                                       head_scratch.data());
+        for (int g = 0; g < group; ++g) {
+          const float* query = &q_[t * c.dim + (kv_head * group + g) * c.head_dim];
+          scores[g * length + j] = k.dot(query, key, c.head_dim) * scale;
+        }
+      }
+      for (int g = 0; g < group; ++g) ref::softmax(&scores[g * length], length);
+      for (int g = 0; g < group; ++g)
+        std::memset(&att_[t * c.dim + (kv_head * group + g) * c.head_dim], 0, c.head_dim * sizeof(float));
+      for (int j = 0; j < length; ++j) {
+        const float* value = cached_head(view.v, view.type, c.kv_dim(), j, offset, c.head_dim,
+                                         head_scratch.data());
+        for (int g = 0; g < group; ++g) {
+          float* out = &att_[t * c.dim + (kv_head * group + g) * c.head_dim];
+          const float p = scores[g * length + j];
+          for (int d = 0; d < c.head_dim; ++d) out[d] += p * value[d];
+        }
+      }
+    }
+  });
+}
+
+void Forward::feed_forward_block(int layer) {
+  const ModelConfig& c = model_.config();
+  const LayerWeights& w = model_.layers()[layer];
+  norm(w.ffn_norm, w.ffn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
+  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data());            // up: [n][ffn]
+  if (c.activation == Activation::kSwiGlu) {
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data());      // gate: [n][ffn]
+    ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
+  } else {
+    add_bias(up_.data(), w.up_bias, n_);
+    ref::gelu_tanh(up_.data(), static_cast<int64_t>(hidden));
+  }
+  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data());          // xb: [n][dim]
+  if (!w.down_bias.empty()) add_bias(xb_.data(), w.down_bias, n_);
+  add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
+}
+
+void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
+  const ModelConfig& c = model_.config();
+  // Only the rows whose logits are wanted go through the final norm and the output head.
+  std::vector<int64_t> wanted;
+  int64_t t = 0;
+  for (const ForwardChunk& chunk : chunks) {
+    const auto count = static_cast<int64_t>(chunk.tokens.size());
+    for (int64_t i = chunk.all_logits ? 0 : count - 1; i < count; ++i) wanted.push_back(t + i);
+    t += count;
+  }
+  const auto n_out = static_cast<int64_t>(wanted.size());
+  out_rows_.resize(static_cast<size_t>(n_out) * c.dim);
+  for (int64_t i = 0; i < n_out; ++i)
+    std::memcpy(&out_rows_[i * c.dim], &x_[wanted[i] * c.dim], c.dim * sizeof(float));
+  norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
+  logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
+  matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data());
+}
+
+}  // namespace kvscope

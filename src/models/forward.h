@@ -1,0 +1,46 @@
+#pragma once
+// The forward pass of every supported family, for a batch of sequence chunks in one call.
+// Prefill and decode are the same code: decode is a chunk of one token.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kvcache/kv_cache.h"
+#include "models/model.h"
+
+namespace kvscope {
+
+struct ForwardChunk {
+  int seq = 0;        // the sequence's slot in the KV cache
+  int start_pos = 0;  // position of tokens[0]; positions before it are already in the cache
+  std::vector<int32_t> tokens;
+  bool all_logits = false;  // logits for every token rather than only the last
+};
+
+class Forward {
+ public:
+  Forward(const Model& model, ThreadPool& pool) : model_(model), pool_(pool) {}
+
+  // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
+  // chunk, in order, one row of vocab_size values for its last token (or one per token).
+  const std::vector<float>& run(std::span<const ForwardChunk> chunks, KvCache& cache);
+
+ private:
+  void embed(std::span<const ForwardChunk> chunks);
+  void attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache);
+  void feed_forward_block(int layer);
+  void attend(int layer, const KvCache& cache);
+  void norm(const Vector& weight, const Vector& bias, const float* x, float* out, int64_t rows);
+  void compute_logits(std::span<const ForwardChunk> chunks);
+
+  const Model& model_;
+  ThreadPool& pool_;
+  int64_t n_ = 0;                     // tokens in this call
+  std::vector<int> token_seq_, token_pos_;
+  // Activations, [n_][width] each.
+  std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;
+  std::vector<float> out_rows_, logits_;
+};
+
+}  // namespace kvscope

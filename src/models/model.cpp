@@ -1,0 +1,95 @@
+#include "models/model.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "kernels/ref/dequantize.h"
+
+namespace kvscope {
+namespace {
+
+class WeightLoader {
+ public:
+  explicit WeightLoader(const ModelFile& file) : file_(file) {}
+
+  // A matrix of `rows` outputs over `cols` inputs.
+  const TensorView* matrix(const std::string& name, int64_t cols, int64_t rows) const {
+    const TensorView& t = file_.require(name);
+    if (t.n_dims > 2 || t.cols() != cols || t.rows() != rows)
+      fail("{}: tensor '{}' is {}, expected [{}, {}]", file_.path, name, shape_string(t), cols,
+           rows);
+    return &t;
+  }
+
+  Vector vector(const std::string& name, int64_t n) const {
+    const TensorView& t = file_.require(name);
+    if (t.elements() != n)
+      fail("{}: tensor '{}' is {}, expected [{}]", file_.path, name, shape_string(t), n);
+    Vector out(static_cast<size_t>(n));
+    ref::dequantize_row(t.type, t.data, out.data(), n);
+    return out;
+  }
+
+ private:
+  const ModelFile& file_;
+};
+
+LayerWeights load_layer(const WeightLoader& w, const ModelConfig& c, int index) {
+  const std::string p = fmt::format("blk.{}.", index);
+  LayerWeights l;
+  l.attn_norm = w.vector(p + "attn_norm.weight", c.dim);
+  l.ffn_norm = w.vector(p + "ffn_norm.weight", c.dim);
+  l.wo = w.matrix(p + "attn_output.weight", c.dim, c.dim);
+  l.w_up = w.matrix(p + "ffn_up.weight", c.dim, c.ffn_dim);
+  l.w_down = w.matrix(p + "ffn_down.weight", c.ffn_dim, c.dim);
+  if (c.arch == Architecture::kLlama) {
+    l.wq = w.matrix(p + "attn_q.weight", c.dim, c.dim);
+    l.wk = w.matrix(p + "attn_k.weight", c.dim, c.kv_dim());
+    l.wv = w.matrix(p + "attn_v.weight", c.dim, c.kv_dim());
+    l.w_gate = w.matrix(p + "ffn_gate.weight", c.dim, c.ffn_dim);
+  } else {
+    l.attn_norm_bias = w.vector(p + "attn_norm.bias", c.dim);
+    l.ffn_norm_bias = w.vector(p + "ffn_norm.bias", c.dim);
+    l.wqkv = w.matrix(p + "attn_qkv.weight", c.dim, 3 * c.dim);
+    l.qkv_bias = w.vector(p + "attn_qkv.bias", 3 * c.dim);
+    l.wo_bias = w.vector(p + "attn_output.bias", c.dim);
+    l.up_bias = w.vector(p + "ffn_up.bias", c.ffn_dim);
+    l.down_bias = w.vector(p + "ffn_down.bias", c.dim);
+  }
+  return l;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path) {
+  auto model = std::make_unique<Model>();
+  model->file_ = open_model_file(path);
+  const ModelFile& file = *model->file_;
+  model->config_ = read_config(file);
+  const ModelConfig& c = model->config_;
+  const WeightLoader w(file);
+
+  model->token_embedding_ = w.matrix("token_embd.weight", c.dim, c.vocab_size);
+  if (c.arch == Architecture::kGpt2)
+    model->position_embedding_ = w.matrix("position_embd.weight", c.dim, c.context_length);
+  for (int i = 0; i < c.n_layers; ++i) model->layers_.push_back(load_layer(w, c, i));
+  model->output_norm_ = w.vector("output_norm.weight", c.dim);
+  if (c.norm == NormKind::kLayerNorm) model->output_norm_bias_ = w.vector("output_norm.bias", c.dim);
+  model->output_ = c.tied_embeddings ? model->token_embedding_
+                                     : w.matrix("output.weight", c.dim, c.vocab_size);
+  model->tokenizer_ = Tokenizer::from_metadata(file.meta);
+  if (model->tokenizer_->vocab_size() > c.vocab_size)
+    fail("{}: the tokenizer has {} tokens but the model only {} embeddings", path,
+         model->tokenizer_->vocab_size(), c.vocab_size);
+  return model;
+}
+
+size_t Model::weight_bytes_per_token() const {
+  size_t bytes = output_->bytes();
+  for (const LayerWeights& l : layers_)
+    for (const TensorView* t : {l.wq, l.wk, l.wv, l.wqkv, l.wo, l.w_gate, l.w_up, l.w_down})
+      if (t != nullptr) bytes += t->bytes();
+  return bytes;
+}
+
+}  // namespace kvscope

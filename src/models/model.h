@@ -1,0 +1,64 @@
+#pragma once
+// A loaded model: configuration, weights (views into the mapped file) and tokenizer. Read-only
+// after loading, so one Model can serve many Sessions.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/model_file.h"
+#include "models/config.h"
+#include "tokenizer/tokenizer.h"
+
+namespace kvscope {
+
+// Norm weights and biases are small: they are kept as f32 copies whatever their storage type.
+using Vector = std::vector<float>;
+
+struct LayerWeights {
+  Vector attn_norm, attn_norm_bias;
+  const TensorView* wq = nullptr;  // Llama: separate projections
+  const TensorView* wk = nullptr;
+  const TensorView* wv = nullptr;
+  const TensorView* wqkv = nullptr;  // GPT-2: one fused projection, Q then K then V
+  Vector qkv_bias;
+  const TensorView* wo = nullptr;
+  Vector wo_bias;
+  Vector ffn_norm, ffn_norm_bias;
+  const TensorView* w_gate = nullptr;  // Llama only
+  const TensorView* w_up = nullptr;
+  Vector up_bias;
+  const TensorView* w_down = nullptr;
+  Vector down_bias;
+};
+
+class Model {
+ public:
+  // Opens a .gguf file or a Hugging Face folder; Error on anything unsupported or inconsistent.
+  static std::unique_ptr<Model> load(const std::string& path);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelFile& file() const { return *file_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+
+  const TensorView& token_embedding() const { return *token_embedding_; }
+  const TensorView* position_embedding() const { return position_embedding_; }
+  const std::vector<LayerWeights>& layers() const { return layers_; }
+  const Vector& output_norm() const { return output_norm_; }
+  const Vector& output_norm_bias() const { return output_norm_bias_; }
+  const TensorView& output() const { return *output_; }  // the token embedding when tied
+
+  // Bytes of weights read to produce one token (every matrix once; the embedding row is noise).
+  size_t weight_bytes_per_token() const;
+
+ private:
+  std::unique_ptr<ModelFile> file_;
+  ModelConfig config_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  const TensorView* token_embedding_ = nullptr;
+  const TensorView* position_embedding_ = nullptr;
+  const TensorView* output_ = nullptr;
+  Vector output_norm_, output_norm_bias_;
+  std::vector<LayerWeights> layers_;
+};
+
+}  // namespace kvscope

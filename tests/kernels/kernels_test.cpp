@@ -1,0 +1,102 @@
+// Every dispatched kernel against its scalar twin, on each instruction set this CPU has.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/cpu/dispatch.h"
+#include "kernels/matmul.h"
+#include "kernels/ref/dequantize.h"
+#include "kernels/ref/ops.h"
+#include "random_tensors.h"
+
+namespace kvscope {
+namespace {
+
+using testing::kAllTypes;
+using testing::random_floats;
+using testing::random_row_bytes;
+
+TEST(Kernels, ScalarIsAlwaysSupported) {
+  const auto isas = supported_isas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.front(), Isa::kScalar);
+  for (Isa isa : isas) RecordProperty(std::string(isa_name(isa)), "supported");
+}
+
+TEST(Kernels, DotMatchesScalarOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    const Kernels& k = kernels_for(isa);
+    for (int64_t n : {1, 7, 16, 31, 64, 65, 127, 576, 1536, 1000}) {
+      const auto a = random_floats(n, 1 + n), b = random_floats(n, 2 + n);
+      double magnitude = 0;
+      for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(a[i] * b[i]);
+      EXPECT_NEAR(k.dot(a.data(), b.data(), n), ref::dot(a.data(), b.data(), n), 1e-5 * magnitude + 1e-6)
+          << isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
+TEST(Kernels, DequantizeMatchesScalarOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    const Kernels& k = kernels_for(isa);
+    for (DType type : kAllTypes) {
+      const int64_t n = 512;
+      const auto bytes = random_row_bytes(type, n, 7);
+      std::vector<float> got(n), want(n);
+      k.dequantize_row(type, bytes.data(), got.data(), n);
+      ref::dequantize_row(type, bytes.data(), want.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " " << dtype_name(type) << " at " << i;
+    }
+  }
+}
+
+TensorView matrix_view(DType type, int64_t cols, int64_t rows, const std::vector<uint8_t>& bytes) {
+  TensorView w;
+  w.type = type;
+  w.n_dims = 2;
+  w.shape = {cols, rows, 1, 1};
+  w.data = bytes.data();
+  return w;
+}
+
+TEST(Matmul, MatchesDequantizedReference) {
+  ThreadPool pool(2);
+  for (DType type : kAllTypes) {
+    const int64_t cols = 256, rows = 37, n = 3;
+    const auto bytes = random_row_bytes(type, cols * rows, 11);
+    const TensorView w = matrix_view(type, cols, rows, bytes);
+    const auto x = random_floats(n * cols, 5);
+    std::vector<float> out(n * rows);
+    matmul(pool, w, x.data(), n, out.data());
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      ref::dequantize_row(type, w.row(r), row.data(), cols);
+      for (int64_t i = 0; i < n; ++i) {
+        const float want = ref::dot(row.data(), &x[i * cols], cols);
+        EXPECT_NEAR(out[i * rows + r], want, 1e-4 * (1 + std::fabs(want))) << dtype_name(type);
+      }
+    }
+  }
+}
+
+// A row's result is bitwise the same alone, in a batch, and with any thread count.
+TEST(Matmul, IsBatchInvariant) {
+  ThreadPool one(1), two(2);
+  for (DType type : {DType::kF32, DType::kQ4_1, DType::kQ6_K}) {
+    const int64_t cols = 512, rows = 45, n = 9;
+    const auto bytes = random_row_bytes(type, cols * rows, 3);
+    const TensorView w = matrix_view(type, cols, rows, bytes);
+    const auto x = random_floats(n * cols, 4);
+    std::vector<float> batch(n * rows), alone(rows);
+    matmul(two, w, x.data(), n, batch.data());
+    for (int64_t i = 0; i < n; ++i) {
+      matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data());
+      for (int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(batch[i * rows + r], alone[r]) << dtype_name(type) << " row " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvscope

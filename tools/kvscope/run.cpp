@@ -1,0 +1,128 @@
+// kvscope run: generate text from a prompt (or a batch of prompts), streaming it as it comes.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common.h"
+#include "core/error.h"
+#include "generate/session.h"
+#include "tokenizer/chat_template.h"
+
+namespace kvscope::cli {
+namespace {
+
+struct RunArgs {
+  std::string model, prompt, prompts_file, cache = "prealloc", kv_type = "f32";
+  int max_new = 128, threads = 2, ctx = 0;
+  bool chat = false;
+  SamplingOptions sampling;
+  std::vector<std::string> stops;
+};
+
+std::vector<std::string> read_prompts(const RunArgs& args) {
+  std::vector<std::string> prompts;
+  if (!args.prompts_file.empty()) {
+    std::ifstream in(args.prompts_file);
+    if (!in) fail("{}: cannot open the prompts file", args.prompts_file);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) prompts.push_back(line);
+    if (prompts.empty()) fail("{}: no prompts in the file (one a line)", args.prompts_file);
+  } else {
+    if (args.prompt.empty()) fail("the prompt is empty (give one with -p or --prompts-file)");
+    prompts.push_back(args.prompt);
+  }
+  return prompts;
+}
+
+std::vector<int32_t> encode_prompt(const Model& model, const std::string& prompt, bool chat) {
+  const Tokenizer& tok = model.tokenizer();
+  if (!chat) return tok.encode(prompt, false, true);
+  const std::string source = model.file().meta.get_string("tokenizer.chat_template", "");
+  const std::string text = apply_chat_template(detect_chat_style(source), {{"user", prompt}}, true,
+                                               default_system_prompt(source));
+  return tok.encode(text, true, true);
+}
+
+void run(const RunArgs& args) {
+  const auto model = load_model(args.model);
+  const std::vector<std::string> prompts = read_prompts(args);
+  std::vector<std::vector<int32_t>> encoded;
+  size_t longest = 0;
+  for (const std::string& p : prompts) {
+    encoded.push_back(encode_prompt(*model, p, args.chat));
+    longest = std::max(longest, encoded.back().size());
+  }
+  SessionOptions session_options;
+  session_options.cache = parse_strategy(args.cache);
+  session_options.kv_type = parse_kv_type(args.kv_type);
+  session_options.n_seqs = static_cast<int>(prompts.size());
+  session_options.threads = args.threads;
+  // Reserve what this run can reach, not the model's whole context.
+  session_options.n_ctx = args.ctx > 0 ? args.ctx : static_cast<int>(longest) + args.max_new;
+  Session session(*model, session_options);
+
+  GenerateOptions options;
+  options.max_new_tokens = args.max_new;
+  options.sampling = args.sampling;
+  options.stop_strings = args.stops;
+  const bool stream = prompts.size() == 1;
+  const GenerationResult result = session.generate(encoded, options, [&](int, int32_t, const std::string& text) {
+    if (!stream) return;
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  });
+  if (stream) {
+    std::fputc('\n', stdout);
+  } else {
+    for (size_t i = 0; i < prompts.size(); ++i)
+      fmt::print("=== {} ===\n{}{}\n", i + 1, prompts[i], result.sequences[i].text);
+  }
+
+  int64_t generated = 0, prompt_tokens = 0;
+  auto end = result.start;
+  auto first = result.sequences[0].token_times.front();
+  for (const SequenceResult& s : result.sequences) {
+    generated += static_cast<int64_t>(s.token_times.size());
+    prompt_tokens += s.prompt_tokens;
+    end = std::max(end, s.token_times.back());
+    first = std::min(first, s.token_times.front());
+  }
+  const double seconds = std::chrono::duration<double>(end - result.start).count();
+  const double ttft = std::chrono::duration<double>(first - result.start).count();
+  fmt::print(stderr, "{} prompt + {} generated tokens in {:.3f} s: {:.1f} tok/s, time to first token {:.1f} ms (cache {}, stop: {})\n",
+             prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.cache,
+             stop_reason_name(result.sequences[0].stop));
+}
+
+}  // namespace
+
+void add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Generate text from a prompt, streamed to stdout");
+  cmd->footer(
+      "Examples:\n  kvscope run -p 'The capital of France is' -n 32\n"
+      "  kvscope run --chat -p 'What is 2 plus 3?'\n"
+      "  kvscope run --cache none -p 'Once upon a time' --temp 0.8 --seed 7\n"
+      "  kvscope run --prompts-file prompts.txt -n 64");
+  auto args = std::make_shared<RunArgs>();
+  add_model_option(*cmd, args->model);
+  cmd->add_option("-p,--prompt", args->prompt, "Prompt text");
+  cmd->add_option("--prompts-file", args->prompts_file, "File with one prompt a line, run as a batch");
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("--cache", args->cache, "KV cache strategy: none, concat or prealloc")
+      ->check(CLI::IsMember({"none", "concat", "prealloc"}));
+  cmd->add_option("--kv-type", args->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("--ctx", args->ctx, "Context to reserve per sequence (default: prompt + -n)");
+  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", args->sampling.top_k, "Keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", args->sampling.top_p, "Keep the most likely tokens up to this mass")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", args->sampling.min_p, "Drop tokens below this share of the best one")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty, "Penalty for tokens already seen (1: off)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
+  cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
+  cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
+  cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace kvscope::cli
