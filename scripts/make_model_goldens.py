@@ -1,0 +1,680 @@
+#!/usr/bin/env python3
+"""Makes the tiny-model fixtures under tests/fixtures/models/ and tests/fixtures/dequant/.
+
+With fixed seeds it builds three tiny tokenizers and three tiny models with transformers, saves
+each model as a Hugging Face folder and as GGUF files laid out the way llama.cpp's
+convert_hf_to_gguf.py lays them out, and records the reference logits and greedy continuations
+that torch computes (on the dequantized weights for the quantized GGUF variants). It also records
+what gguf-py's dequantizers make of a few blocks of every storage type kvscope reads.
+
+Needs torch, transformers, tokenizers, safetensors, numpy and gguf (gguf-py). Run from anywhere:
+    python3 scripts/make_model_goldens.py
+The formats are documented in tests/fixtures/models/README.md.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import gguf
+from gguf import GGMLQuantizationType as Q
+from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
+from tokenizers.trainers import BpeTrainer
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers.utils import logging as hf_logging
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "fixtures" / "models"
+DEQUANT = ROOT / "tests" / "fixtures" / "dequant"
+
+PROMPT_LENGTHS = (1, 7, 23)
+GREEDY_TOKENS = 16
+
+# A corpus for the tiny tokenizers: only the merges it teaches matter, not its content.
+CORPUS = """\
+The quick brown fox jumps over the lazy dog. A key-value cache keeps the keys and values of
+every past position, so that each new token attends to them without recomputing the prefix.
+Prefill runs the prompt through the model in one pass; decode then adds one token at a time.
+Numbers such as 12345, 2024 and 3.14159 appear in text too, as do words like don't and we'll.
+Tokenizers split text into pieces; byte-level BPE never meets an unknown character.
+The model reads the tokens, the attention heads look back, and the logits pick the next token.
+""" * 4
+
+GPT2_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+LLAMA3_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"""
+                r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+LLAMA3_CHAT_TEMPLATE = (
+    "{{- bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
+    "'<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{% endif %}")
+LLAMA2_CHAT_TEMPLATE = (
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+    "{% set system_message = messages[0]['content'] %}{% else %}"
+    "{% set loop_messages = messages %}{% set system_message = false %}{% endif %}"
+    "{% for message in loop_messages %}{% if loop.index0 == 0 and system_message != false %}"
+    "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+    "{% else %}{% set content = message['content'] %}{% endif %}"
+    "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ ' ' + content.strip() + ' ' + eos_token }}"
+    "{% endif %}{% endfor %}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Tokenizers
+
+
+def train(tok: Tokenizer, vocab_size: int, special: list[str], alphabet: list[str]) -> None:
+    trainer = BpeTrainer(vocab_size=vocab_size, special_tokens=special, initial_alphabet=alphabet,
+                         show_progress=False)
+    tok.train_from_iterator(CORPUS.splitlines(), trainer=trainer)
+
+
+def gpt2_tokenizer() -> dict:
+    """GPT-2 style: ByteLevel with its built-in regex, <|endoftext|> special."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    train(tok, 320, ["<|endoftext|>"], pre_tokenizers.ByteLevel.alphabet())
+    return json.loads(tok.to_str())
+
+
+def llama3_tokenizer() -> dict:
+    """Llama 3 style: a Split regex then ByteLevel without regex, header specials, BOS template,
+    and one non-special added token (user-defined in GGUF)."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    special = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
+               "<|eot_id|>"]
+    train(tok, 330, special, pre_tokenizers.ByteLevel.alphabet())
+    tok.add_tokens(["kvscope\u2581cache"])  # a user-defined token; "▁" becomes " " in GGUF
+    tok.post_processor = processors.TemplateProcessing(
+        single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B",
+        special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])
+    return json.loads(tok.to_str())
+
+
+def llama2_tokenizer() -> dict:
+    """Llama 2 style (SentencePiece BPE as Hugging Face converts it): byte fallback, ▁ for spaces
+    through a Prepend + Replace normalizer, <unk> <s> </s> then the 256 <0xNN> byte tokens."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True, fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"),
+                                           normalizers.Replace(" ", "\u2581")])
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)]
+    alphabet = sorted(set(CORPUS.replace(" ", "\u2581").replace("\n", "")))
+    # Trained word by word, as SentencePiece does; used with the normalizer alone afterwards.
+    normalizer = tok.normalizer
+    tok.normalizer = None
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always",
+                                                 split=True)
+    train(tok, 400, ["<unk>", "<s>", "</s>"] + byte_tokens, alphabet)
+    tok.normalizer = normalizer
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(),
+                                     decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    data = json.loads(tok.to_str())
+    # Llama 2's tokenizer.json lists only <unk> <s> </s> as added tokens; the byte tokens are
+    # ordinary vocabulary entries.
+    data["added_tokens"] = [a for a in data["added_tokens"] if not a["content"].startswith("<0x")]
+    data["pre_tokenizer"] = None
+    return data
+
+
+def vocab_entries(tok: dict) -> tuple[dict[int, str], dict[int, bool]]:
+    by_id = {i: t for t, i in tok["model"]["vocab"].items()}
+    added = {}
+    for a in tok["added_tokens"]:
+        by_id[a["id"]] = a["content"]
+        added[a["id"]] = a["special"]
+    return by_id, added
+
+
+def does_token_look_special(t: str) -> bool:  # convert_hf_to_gguf.py's
+    return (t in ("<pad>", "<mask>", "<2mass>", "[@BOS@]") or (t.startswith("<|") and t.endswith("|>"))
+            or (t.startswith("<\uff5c") and t.endswith("\uff5c>"))
+            or (t.startswith("<unused") and t.endswith(">")))
+
+
+def pre_name(pre: dict) -> str:
+    if pre["type"] == "ByteLevel" and pre.get("use_regex", True):
+        return "gpt2"
+    if pre["type"] == "Sequence":
+        parts = pre["pretokenizers"]
+        if (len(parts) == 2 and parts[0]["type"] == "Split" and parts[1]["type"] == "ByteLevel"
+                and not parts[1].get("use_regex", True)):
+            regex = parts[0]["pattern"].get("Regex")
+            if regex == LLAMA3_REGEX:
+                return "llama-bpe"
+            if regex == GPT2_REGEX:
+                return "gpt2"
+    raise ValueError(f"unknown pre-tokenizer {pre}")
+
+
+def tokenizer_metadata(folder: Path, tok: dict, n_vocab: int) -> list[tuple[str, object]]:
+    """The tokenizer.ggml.* entries convert_hf_to_gguf.py writes (for a SentencePiece-style
+    tokenizer.json without tokenizer.model: scores are minus the rank of the first merge that
+    makes a token, a documented approximation; llama.cpp's LlamaHfVocab writes -1000 for all)."""
+    by_id, added = vocab_entries(tok)
+    assert max(by_id) < n_vocab
+    tokens, types = [], []
+    spm = tok["model"].get("byte_fallback", False)
+    unk = tok["model"].get("unk_token")
+    for i in range(n_vocab):
+        if i not in by_id:
+            tokens.append(f"[PAD{i}]")
+            types.append(gguf.TokenType.UNUSED)
+            continue
+        t = by_id[i]
+        if spm:
+            if re.fullmatch(r"<0x[0-9A-Fa-f]{2}>", t):
+                types.append(gguf.TokenType.BYTE)
+            elif t == unk:
+                types.append(gguf.TokenType.UNKNOWN)
+            elif i in added:
+                types.append(gguf.TokenType.CONTROL if added[i] else gguf.TokenType.USER_DEFINED)
+            else:
+                types.append(gguf.TokenType.NORMAL)
+        elif i in added:
+            if added[i] or does_token_look_special(t):
+                types.append(gguf.TokenType.CONTROL)
+            else:
+                t = t.replace("\u2581", " ")
+                types.append(gguf.TokenType.USER_DEFINED)
+        else:
+            types.append(gguf.TokenType.NORMAL)
+        tokens.append(t)
+    entries: list[tuple[str, object]] = []
+    if spm:
+        ids = {t: i for i, t in enumerate(tokens)}
+        scores = [0.0] * n_vocab
+        scored = set()
+        for rank, merge in enumerate(tok["model"]["merges"]):
+            a, b = merge if isinstance(merge, list) else merge.split(" ", 1)
+            i = ids.get(a + b)
+            if i is not None and i not in scored:
+                scores[i] = -float(rank)
+                scored.add(i)
+        entries += [("model", "llama"), ("scores", scores), ("add_space_prefix", True)]
+    else:
+        entries += [("model", "gpt2"), ("pre", pre_name(tok["pre_tokenizer"]))]
+    entries += [("tokens", tokens), ("token_type", [int(t) for t in types])]
+    return entries
+
+
+def write_tokenizer_metadata(w: gguf.GGUFWriter, folder: Path, n_vocab: int) -> None:
+    tok = json.loads((folder / "tokenizer.json").read_text())
+    for key, value in tokenizer_metadata(folder, tok, n_vocab):
+        if key == "model":
+            w.add_tokenizer_model(value)
+        elif key == "pre":
+            w.add_tokenizer_pre(value)
+        elif key == "tokens":
+            w.add_token_list(value)
+        elif key == "token_type":
+            w.add_token_types(value)
+        elif key == "scores":
+            w.add_token_scores(value)
+        elif key == "add_space_prefix":
+            w.add_add_space_prefix(value)
+    special = gguf.SpecialVocab(folder, load_merges=True, n_vocab=n_vocab)
+    special.add_to_gguf(w, quiet=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Models
+
+
+def randomize_norms(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """Transformers initializes norm weights to 1 and biases to 0, which would hide a norm or bias
+    applied wrongly; make them random too."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1:
+                base = 1.0 if ("norm" in name or "ln_" in name) and name.endswith("weight") else 0.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
+
+
+def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    config = LlamaConfig(num_hidden_layers=layers, hidden_size=64, intermediate_size=128,
+                         num_attention_heads=4, num_key_value_heads=2, vocab_size=vocab_size,
+                         max_position_embeddings=256, rope_theta=10000.0, rms_norm_eps=1e-5,
+                         tie_word_embeddings=False, initializer_range=0.1, bos_token_id=bos,
+                         eos_token_id=eos)
+    model = LlamaForCausalLM(config).eval()
+    randomize_norms(model, torch.Generator().manual_seed(seed + 1))
+    return model
+
+
+def make_gpt2(vocab_size: int, eos: int, seed: int) -> GPT2LMHeadModel:
+    torch.manual_seed(seed)
+    config = GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=128, vocab_size=vocab_size,
+                        initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
+    model = GPT2LMHeadModel(config).eval()
+    randomize_norms(model, torch.Generator().manual_seed(seed + 1))
+    return model
+
+
+def save_hf(model, folder: Path, tok: dict, tok_config: dict | None, extra: dict[str, str],
+            **save_args) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    model.save_pretrained(folder, **save_args)
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    (folder / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False, indent=1) + "\n")
+    if tok_config is not None:
+        (folder / "tokenizer_config.json").write_text(json.dumps(tok_config, indent=1) + "\n")
+    for name, text in extra.items():
+        (folder / name).write_text(text)
+
+
+def state(model) -> dict[str, np.ndarray]:
+    return {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
+
+
+def permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """convert_hf_to_gguf.py's LlamaModel.permute: rotary pairs (i, i + d/2) → (2i, 2i + 1)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
+    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+LLAMA_NAMES = {
+    "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+    "lm_head.weight": "output.weight",
+}
+LLAMA_BLOCK = {
+    "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.o_proj.weight": "attn_output.weight",
+    "post_attention_layernorm.weight": "ffn_norm.weight", "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
+}
+GPT2_NAMES = {
+    "wte.weight": "token_embd.weight", "wpe.weight": "position_embd.weight",
+    "ln_f.weight": "output_norm.weight", "ln_f.bias": "output_norm.bias",
+}
+GPT2_BLOCK = {
+    "ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
+    "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down",
+}
+
+
+def gguf_name(arch: str, hf: str) -> str | None:
+    if arch == "llama":
+        if hf in LLAMA_NAMES:
+            return LLAMA_NAMES[hf]
+        m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", hf)
+        return f"blk.{m[1]}.{LLAMA_BLOCK[m[2]]}"
+    hf = hf.removeprefix("transformer.")
+    if hf == "lm_head.weight":
+        return None  # tied; convert writes token_embd again as output.weight instead
+    if hf in GPT2_NAMES:
+        return GPT2_NAMES[hf]
+    m = re.fullmatch(r"h\.(\d+)\.(.+)\.(weight|bias)", hf)
+    if m[2] in ("attn",):  # the attn.bias causal-mask buffer some versions save
+        return None
+    return f"blk.{m[1]}.{GPT2_BLOCK[m[2]]}.{m[3]}"
+
+
+FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q4_1: 3, Q.Q8_0: 7, Q.BF16: 32}
+
+
+def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
+    """The tensors in GGUF names and numpy (outermost first) layout, as convert writes them."""
+    cfg = model.config
+    out = []
+    for hf, w in state(model).items():
+        name = gguf_name(arch, hf)
+        if name is None:
+            continue
+        if arch == "llama" and name.endswith("attn_q.weight"):
+            w = permute(w, cfg.num_attention_heads)
+        if arch == "llama" and name.endswith("attn_k.weight"):
+            w = permute(w, cfg.num_key_value_heads)
+        if arch == "gpt2" and w.ndim == 2 and ".c_" in hf:
+            w = np.ascontiguousarray(w.T)  # Conv1D [in, out] → [out, in]
+        out.append((name, w))
+        if name == "token_embd.weight" and arch == "gpt2":
+            out.append(("output.weight", w))
+    return out
+
+
+def store(w: np.ndarray, qtype: Q) -> np.ndarray:
+    """The array GGUFWriter stores for `w` under `qtype` (1-D tensors stay F32, as convert keeps
+    norms and biases)."""
+    if w.ndim == 1 or qtype == Q.F32:
+        return w.astype(np.float32)
+    if qtype == Q.F16:
+        return w.astype(np.float16)
+    return gguf.quants.quantize(w.astype(np.float32), qtype)
+
+
+def write_gguf(path: Path, model, arch: str, folder: Path, qtype: Q) -> dict[str, np.ndarray]:
+    """Writes a GGUF file; returns the stored weights dequantized, in GGUF names and layout."""
+    cfg = model.config
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_name(folder.name)
+    w.add_file_type(FILE_TYPES[qtype])
+    if qtype not in (Q.F32, Q.F16, Q.BF16):
+        w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    if arch == "llama":
+        w.add_vocab_size(cfg.vocab_size)
+        w.add_context_length(cfg.max_position_embeddings)
+        w.add_embedding_length(cfg.hidden_size)
+        w.add_block_count(cfg.num_hidden_layers)
+        w.add_feed_forward_length(cfg.intermediate_size)
+        w.add_rope_dimension_count(cfg.head_dim)
+        w.add_head_count(cfg.num_attention_heads)
+        w.add_head_count_kv(cfg.num_key_value_heads)
+        w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+        w.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
+        w.add_key_length(cfg.head_dim)
+        w.add_value_length(cfg.head_dim)
+    else:
+        w.add_vocab_size(cfg.vocab_size)
+        w.add_context_length(cfg.n_positions)
+        w.add_embedding_length(cfg.n_embd)
+        w.add_feed_forward_length(4 * cfg.n_embd)
+        w.add_block_count(cfg.n_layer)
+        w.add_head_count(cfg.n_head)
+        w.add_layer_norm_eps(cfg.layer_norm_epsilon)
+    write_tokenizer_metadata(w, folder, cfg.vocab_size)
+    stored = {}
+    for name, t in gguf_tensors(model, arch):
+        data = store(t, qtype)
+        if data.dtype == np.uint8:
+            w.add_tensor(name, data, raw_dtype=qtype)
+            stored[name] = gguf.quants.dequantize(data, qtype).reshape(t.shape)
+        else:
+            w.add_tensor(name, data)
+            stored[name] = data.astype(np.float32)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return stored
+
+
+def load_dequantized(model, arch: str, stored: dict[str, np.ndarray]):
+    """A copy of `model` whose weights are the GGUF file's, dequantized (Q and K un-permuted)."""
+    cfg = model.config
+    clone = type(model)(cfg).eval()
+    sd = clone.state_dict()
+    for hf in sd:
+        name = gguf_name(arch, hf)
+        if name is None:
+            continue
+        w = stored[name]
+        if arch == "llama" and name.endswith("attn_q.weight"):
+            w = unpermute(w, cfg.num_attention_heads)
+        if arch == "llama" and name.endswith("attn_k.weight"):
+            w = unpermute(w, cfg.num_key_value_heads)
+        if arch == "gpt2" and w.ndim == 2 and ".c_" in hf:
+            w = w.T
+        sd[hf] = torch.from_numpy(np.ascontiguousarray(w))
+    if arch == "gpt2":
+        sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    clone.load_state_dict(sd)
+    return clone
+
+
+# ------------------------------------------------------------------------------------------------
+# References
+
+
+def prompts(vocab: dict[int, str], added: dict[int, bool], seed: int) -> list[list[int]]:
+    rng = np.random.default_rng(seed)
+    normal = np.array(sorted(i for i in vocab if i not in added))
+    return [[int(x) for x in rng.choice(normal, n)] for n in PROMPT_LENGTHS]
+
+
+MIN_MARGIN = 2e-3  # greedy picks closer than this could flip on rounding; such prompts are redrawn
+
+
+@torch.no_grad()
+def run_reference(model, prompt_ids: list[list[int]]) -> tuple[list[np.ndarray], list[dict]]:
+    """All positions' logits of each prompt and the greedy continuation of GREEDY_TOKENS tokens
+    (generate() with its cache), with the smallest top-1/top-2 logit gap met along the way."""
+    blobs, records = [], []
+    for ids in prompt_ids:
+        x = torch.tensor([ids])
+        blobs.append(model(x).logits[0].float().numpy().astype("<f4"))
+        out = model.generate(x, max_new_tokens=GREEDY_TOKENS, min_new_tokens=GREEDY_TOKENS,
+                             do_sample=False, pad_token_id=0)
+        greedy = [int(t) for t in out[0, len(ids):]]
+        # The same continuation without the cache, to know how close each pick was.
+        seq, margin = list(ids), float("inf")
+        for t in greedy:
+            last = model(torch.tensor([seq])).logits[0, -1]
+            top = torch.topk(last, 2).values
+            # A pick the cache changed is a near tie too.
+            margin = min(margin, float(top[0] - top[1]) if int(torch.argmax(last)) == t else 0.0)
+            seq.append(t)
+        records.append({"ids": ids, "greedy": greedy, "greedy_min_margin": margin})
+    return blobs, records
+
+
+def references(variants: dict[str, object], vocab: dict[int, str], added: dict[int, bool],
+               seed: int) -> dict[str, tuple[list[np.ndarray], list[dict]]]:
+    """References of every variant on one set of prompts, redrawn until no greedy pick of any
+    variant is a near tie."""
+    for attempt in range(100):
+        ids = prompts(vocab, added, seed + 1000 * attempt)
+        results = {name: run_reference(model, ids) for name, model in variants.items()}
+        if all(r["greedy_min_margin"] >= MIN_MARGIN for _, recs in results.values() for r in recs):
+            return results
+    raise RuntimeError("no prompts without near ties")
+
+
+def write_reference(name: str, result: tuple[list[np.ndarray], list[dict]]) -> dict:
+    blobs, records = result
+    offset = 0
+    for blob, record in zip(blobs, records):
+        record["offset"] = offset
+        record["rows"] = blob.shape[0]
+        offset += blob.size
+    np.concatenate([b.ravel() for b in blobs]).tofile(MODELS / f"{name}.logits.f32")
+    return {"logits": f"{name}.logits.f32", "prompts": records}
+
+
+# ------------------------------------------------------------------------------------------------
+# Dequantization fixtures
+
+
+def f16_bits(values) -> np.ndarray:
+    return np.array(values, dtype=np.float32).astype(np.float16).view(np.uint16)
+
+
+def dequant_cases(rng: np.random.Generator) -> dict[str, tuple[Q, np.ndarray]]:
+    cases = {}
+    data = (rng.standard_normal(32 * 8) * rng.uniform(0.01, 3.0, 32 * 8)).astype(np.float32)
+    data[:32] = 0.0  # an all-zero block: scale 0
+    data[32:64] *= 1e-3
+    for qtype in (Q.Q8_0, Q.Q4_0, Q.Q4_1):
+        cases[qtype.name] = (qtype, gguf.quants.quantize(data.reshape(2, -1), qtype).ravel())
+    # K-quants: gguf-py cannot quantize them, so random bytes with sane f16 scales.
+    q4k = rng.integers(0, 256, (4, 144), dtype=np.uint8)
+    q4k[:, 0:2] = f16_bits(rng.uniform(0.001, 0.05, 4)).view(np.uint8).reshape(4, 2)
+    q4k[:, 2:4] = f16_bits(rng.uniform(0.001, 0.05, 4)).view(np.uint8).reshape(4, 2)
+    cases["Q4_K"] = (Q.Q4_K, q4k.ravel())
+    q6k = rng.integers(0, 256, (4, 210), dtype=np.uint8)
+    q6k[:, 208:210] = f16_bits(rng.uniform(0.0005, 0.02, 4)).view(np.uint8).reshape(4, 2)
+    cases["Q6_K"] = (Q.Q6_K, q6k.ravel())
+    # F16 and BF16: every edge (zeros, subnormals, the largest finite, infinities, NaNs with and
+    # without payloads) then random bit patterns.
+    edges16 = [0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400, 0x3C00, 0xBC00, 0x7BFF, 0xFBFF,
+               0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0x7FFF, 0x3555, 0x0200]
+    f16 = np.concatenate([np.array(edges16, np.uint16), rng.integers(0, 65536, 494, dtype=np.uint16)])
+    cases["F16"] = (Q.F16, f16.view(np.uint8))
+    edges_bf = [0x0000, 0x8000, 0x0001, 0x8001, 0x007F, 0x0080, 0x3F80, 0xBF80, 0x7F7F, 0xFF7F,
+                0x7F80, 0xFF80, 0x7FC0, 0xFFC0, 0x7F81, 0x7FFF, 0x3EAB, 0x0040]
+    bf16 = np.concatenate([np.array(edges_bf, np.uint16), rng.integers(0, 65536, 494, dtype=np.uint16)])
+    cases["BF16"] = (Q.BF16, bf16.view(np.uint8))
+    return cases
+
+
+def dequantize(raw: np.ndarray, qtype: Q) -> np.ndarray:
+    if qtype == Q.F16:
+        return raw.view(np.float16).astype(np.float32)
+    return gguf.quants.dequantize(raw, qtype).astype(np.float32).ravel()
+
+
+def make_dequant_fixtures() -> None:
+    if DEQUANT.exists():
+        shutil.rmtree(DEQUANT)
+    DEQUANT.mkdir(parents=True)
+    index = {}
+    for name, (qtype, raw) in dequant_cases(np.random.default_rng(7)).items():
+        values = dequantize(raw, qtype)
+        stem = name.lower()
+        raw.astype(np.uint8).tofile(DEQUANT / f"{stem}.raw")
+        values.astype("<f4").tofile(DEQUANT / f"{stem}.f32")
+        index[name] = {"ggml_type": int(qtype), "elements": int(values.size), "raw": f"{stem}.raw",
+                       "raw_bytes": int(raw.size), "values": f"{stem}.f32"}
+    (DEQUANT / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# A small GGUF with every metadata value type, for the reader's own tests.
+
+
+def make_small_gguf(path: Path) -> None:
+    w = gguf.GGUFWriter(str(path), "test")
+    w.add_uint8("t.u8", 200)
+    w.add_int8("t.i8", -100)
+    w.add_uint16("t.u16", 60000)
+    w.add_int16("t.i16", -30000)
+    w.add_uint32("t.u32", 4000000000)
+    w.add_int32("t.i32", -2000000000)
+    w.add_float32("t.f32", 0.25)
+    w.add_bool("t.bool", True)
+    w.add_string("t.string", "h\u00e9llo")
+    w.add_uint64("t.u64", 2**63 + 5)
+    w.add_int64("t.i64", -(2**62))
+    w.add_float64("t.f64", -1.5e300)
+    w.add_array("t.ints", [1, -2, 3])
+    w.add_array("t.strings", ["a", "", "c c"])
+    w.add_array("t.floats", [0.5, -2.0])
+    w.add_array("t.nested", [[1, 2], [3]])
+    w.add_tensor("a", np.arange(8, dtype=np.float32).reshape(2, 4))
+    w.add_tensor("b", np.array([1, -2, 0.5, 65504], dtype=np.float16))
+    w.add_tensor("c", gguf.quants.quantize(np.linspace(-1, 1, 32, dtype=np.float32)[None, :], Q.Q8_0),
+                 raw_dtype=Q.Q8_0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    hf_logging.set_verbosity_error()
+    logging.getLogger("gguf").setLevel(logging.ERROR)
+    torch.set_grad_enabled(False)
+    torch.set_num_threads(1)
+    MODELS.mkdir(parents=True, exist_ok=True)
+    for old in MODELS.glob("*.gguf"):
+        old.unlink()
+    for old in MODELS.glob("*.logits.f32"):
+        old.unlink()
+    index: dict[str, dict] = {}
+
+    # Tiny Llama: Llama 3 style tokenizer, GQA, untied head; vocabulary padded past the tokens.
+    tok = llama3_tokenizer()
+    vocab, added = vocab_entries(tok)
+    n_vocab = (max(vocab) + 1 + 8 + 31) // 32 * 32
+    bos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|begin_of_text|>")
+    eos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|end_of_text|>")
+    llama = make_llama(n_vocab, 2, bos, eos, seed=1234)
+    folder = MODELS / "tiny-llama-hf"
+    tok_config = {"bos_token": "<|begin_of_text|>",
+                  "eos_token": {"content": "<|eot_id|>", "special": True},
+                  "add_bos_token": True, "chat_template": LLAMA3_CHAT_TEMPLATE,
+                  "tokenizer_class": "PreTrainedTokenizerFast"}
+    save_hf(llama, folder, tok, tok_config, {})
+    save_hf(llama, MODELS / "tiny-llama-sharded-hf", tok, tok_config, {}, max_shard_size="200KB")
+    variants, files = {}, {}
+    for qtype in (Q.F32, Q.F16, Q.Q8_0, Q.Q4_0, Q.Q4_1):
+        name = f"tiny-llama-{qtype.name.lower()}"
+        stored = write_gguf(MODELS / f"{name}.gguf", llama, "llama", folder, qtype)
+        variants[name] = llama if qtype == Q.F32 else load_dequantized(llama, "llama", stored)
+        files[name] = [f"{name}.gguf"]
+    files["tiny-llama-f32"] += ["tiny-llama-hf", "tiny-llama-sharded-hf"]
+    for name, result in references(variants, vocab, added, seed=11).items():
+        index[name] = {"arch": "llama", "files": files[name], "vocab_size": n_vocab,
+                       "weights": name.rsplit("-", 1)[1].upper(), **write_reference(name, result)}
+
+    # Tiny GPT-2: GPT-2 tokenizer, tied head, no tokenizer_config.json (ids from config.json).
+    tok = gpt2_tokenizer()
+    vocab, added = vocab_entries(tok)
+    eos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|endoftext|>")
+    gpt2 = make_gpt2(max(vocab) + 1, eos, seed=99)
+    folder = MODELS / "tiny-gpt2-hf"
+    save_hf(gpt2, folder, tok, None, {})
+    write_gguf(MODELS / "tiny-gpt2-f32.gguf", gpt2, "gpt2", folder, Q.F32)
+    result = references({"tiny-gpt2-f32": gpt2}, vocab, added, seed=12)["tiny-gpt2-f32"]
+    index["tiny-gpt2-f32"] = {"arch": "gpt2", "files": ["tiny-gpt2-f32.gguf", "tiny-gpt2-hf"],
+                              "vocab_size": gpt2.config.vocab_size, "weights": "F32",
+                              **write_reference("tiny-gpt2-f32", result)}
+
+    # Tiny Llama 2 style: SentencePiece-style tokenizer, one layer, BF16 weights (in the folder and
+    # in the GGUF), chat template in chat_template.jinja. The reference runs on the BF16 values.
+    tok = llama2_tokenizer()
+    vocab, added = vocab_entries(tok)
+    spm = make_llama(max(vocab) + 1, 1, 1, 2, seed=4321)
+    with torch.no_grad():
+        for p in spm.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
+    folder = MODELS / "tiny-llama-spm-hf"
+    tok_config = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>",
+                  "add_bos_token": True, "add_eos_token": False, "legacy": False,
+                  "tokenizer_class": "LlamaTokenizerFast"}
+    save_hf(spm.to(torch.bfloat16), folder, tok, tok_config,
+            {"chat_template.jinja": LLAMA2_CHAT_TEMPLATE})
+    spm = spm.float()
+    stored = write_gguf(MODELS / "tiny-llama-spm-bf16.gguf", spm, "llama", folder, Q.BF16)
+    assert all(np.array_equal(stored[n], t) for n, t in gguf_tensors(spm, "llama"))
+    result = references({"s": spm}, vocab, added, seed=13)["s"]
+    index["tiny-llama-spm-bf16"] = {
+        "arch": "llama", "files": ["tiny-llama-spm-bf16.gguf", "tiny-llama-spm-hf"],
+        "vocab_size": spm.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-llama-spm-bf16", result)}
+
+    make_small_gguf(MODELS / "small-all-types.gguf")
+    (MODELS / "goldens.json").write_text(json.dumps(
+        {"format": 1, "prompt_lengths": list(PROMPT_LENGTHS), "greedy_tokens": GREEDY_TOKENS,
+         "models": index}, indent=1) + "\n")
+    make_dequant_fixtures()
+
+    total = 0
+    for base in (MODELS, DEQUANT):
+        for f in sorted(base.rglob("*")):
+            if f.is_file():
+                total += f.stat().st_size
+    print(f"fixtures: {total / 1e6:.2f} MB")
+    for name, entry in index.items():
+        margins = [p["greedy_min_margin"] for p in entry["prompts"]]
+        print(f"  {name:22} vocab {entry['vocab_size']:4}  files {', '.join(entry['files'])}"
+              f"  greedy min margin {min(margins):.4f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
