@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,16 +19,21 @@ namespace kvscope {
 struct SessionOptions {
   CacheStrategy cache = CacheStrategy::kPrealloc;
   KvType kv_type = KvType::kF32;
+  Precision precision = Precision::kFast;
   int n_seqs = 1;
   int n_ctx = 0;  // positions per sequence; 0: the model's context length
   int threads = 2;
 };
+
+// Sees the logits each sequence's next token is sampled from (for verification).
+using LogitsCallback = std::function<void(int seq, std::span<const float> logits)>;
 
 struct GenerateOptions {
   int max_new_tokens = 128;
   SamplingOptions sampling;
   std::vector<std::string> stop_strings;
   bool stop_at_end_token = true;
+  LogitsCallback on_logits;
 };
 
 enum class StopReason { kEndToken, kStopString, kMaxTokens, kContextFull };

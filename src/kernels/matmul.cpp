@@ -4,20 +4,20 @@
 #include <vector>
 
 #include "kernels/cpu/dispatch.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope {
 
 namespace {
-// Weight rows dequantized together and then reused across all activation rows; 8 rows of the
-// widest matrix (1536 inputs in SmolLM2's down projection) stay within L1 and L2.
-constexpr int64_t kRowTile = 8;
-}  // namespace
 
-void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
+// Weight rows handled together, so that a tile is reused across all activation rows while it is
+// in L1 (8 rows of SmolLM2's widest matrix, 1536 inputs, dequantized: 48 KiB).
+constexpr int64_t kRowTile = 8;
+
+void matmul_exact(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
-  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
-  pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
+  pool.parallel_for((rows + kRowTile - 1) / kRowTile, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> tile;
     tile.resize(static_cast<size_t>(kRowTile * cols));
     for (int64_t t = begin; t < end; ++t) {
@@ -27,6 +27,37 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
         for (int64_t r = 0; r < nr; ++r) out[i * rows + r0 + r] = k.dot(&tile[r * cols], x + i * cols, cols);
     }
   });
+}
+
+void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
+  const Kernels& k = kernels();
+  const int64_t rows = w.rows(), cols = w.cols();
+  const size_t row_bytes = q8_row_bytes(cols);
+  thread_local std::vector<uint8_t> quantized;
+  quantized.resize(row_bytes * static_cast<size_t>(n) + 64);
+  // Rows start on a cache line (q8_row_bytes is a multiple of 64).
+  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
+  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
+  });
+  pool.parallel_for((rows + kRowTile - 1) / kRowTile, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < nr; ++r)
+          out[i * rows + r0 + r] = k.dot_q8(w.type, w.row(r0 + r), base + i * row_bytes, cols);
+    }
+  });
+}
+
+}  // namespace
+
+void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
+            Precision precision) {
+  if (precision == Precision::kFast && has_q8_dot(w.type))
+    matmul_fast(pool, w, x, n, out);
+  else
+    matmul_exact(pool, w, x, n, out);
 }
 
 }  // namespace kvscope

@@ -1,8 +1,8 @@
 #pragma once
 // out[i][r] = dot(W row r, x row i) for a weight matrix W stored in any supported type.
-// Each output element is one dot product of a dequantized weight row with an f32 activation
-// row, always in the same order: results do not depend on n, on the thread count, or on which
-// other rows are computed alongside (batch invariance).
+// Each output element is one dot product of a weight row with an activation row, always in the
+// same order: results do not depend on n, on the thread count, or on which other rows are
+// computed alongside (batch invariance).
 #include <cstdint>
 
 #include "core/tensor.h"
@@ -10,7 +10,14 @@
 
 namespace kvscope {
 
-// x is [n][w.cols()], out is [n][w.rows()].
-void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out);
+enum class Precision {
+  kExact,  // f32 activations times dequantized weights: matches transformers
+  kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does)
+};
+
+// x is [n][w.cols()], out is [n][w.rows()]. kFast falls back to kExact for weight types without
+// an integer kernel (F32, F16, BF16, Q4_K, Q6_K).
+void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
+            Precision precision = Precision::kExact);
 
 }  // namespace kvscope

@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/ops.h"
+#include "kernels/ref/quantized.h"
 #include "random_tensors.h"
 
 namespace kvscope {
@@ -95,6 +97,86 @@ TEST(Matmul, IsBatchInvariant) {
       for (int64_t r = 0; r < rows; ++r)
         ASSERT_EQ(batch[i * rows + r], alone[r]) << dtype_name(type) << " row " << i;
     }
+  }
+}
+
+}  // namespace
+}  // namespace kvscope
+
+namespace kvscope {
+namespace {
+
+TEST(FastPath, QuantizeMatchesScalarBitwiseOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    for (int64_t n : {32, 576, 1536}) {
+      auto x = testing::random_floats(n, 9 + n, 3.0f);
+      x[5] = 0.0f;
+      std::fill(x.begin() + 32 * (n / 64), x.begin() + 32 * (n / 64) + 32, 0.0f);  // an all-zero block
+      std::vector<uint8_t> got(q8_row_bytes(n)), want(q8_row_bytes(n));
+      kernels_for(isa).quantize_row_q8(x.data(), got.data(), n);
+      ref::quantize_row_q8(x.data(), want.data(), n);
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n + 8 * (n / 32))) << isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
+TEST(FastPath, QuantizedRowApproximatesTheInput) {
+  const int64_t n = 256;
+  const auto x = testing::random_floats(n, 2);
+  std::vector<uint8_t> q(q8_row_bytes(n));
+  ref::quantize_row_q8(x.data(), q.data(), n);
+  const auto* values = reinterpret_cast<const int8_t*>(q.data());
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = q8_scales(q.data(), n)[i / 32];
+    EXPECT_NEAR(values[i] * d, x[i], 0.5f * d + 1e-7f);
+  }
+}
+
+TEST(FastPath, DotMatchesScalarOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
+      for (int64_t n : {32, 64, 96, 576, 1536}) {
+        const auto w = testing::random_row_bytes(type, n, 21 + n);
+        const auto x = testing::random_floats(n, 22 + n);
+        std::vector<uint8_t> q(q8_row_bytes(n));
+        ref::quantize_row_q8(x.data(), q.data(), n);
+        const float want = ref::dot_q8(type, w.data(), q.data(), n);
+        const float got = kernels_for(isa).dot_q8(type, w.data(), q.data(), n);
+        EXPECT_NEAR(got, want, 1e-5f * (1 + std::fabs(want))) << isa_name(isa) << " " << dtype_name(type) << " n=" << n;
+      }
+    }
+  }
+}
+
+// The integer product equals the exact product of the dequantized weights with the
+// dequantized activations: the fast path's only error is the activations' rounding.
+TEST(FastPath, DotEqualsDequantizedProduct) {
+  for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
+    const int64_t n = 512;
+    const auto w = testing::random_row_bytes(type, n, 31);
+    const auto x = testing::random_floats(n, 32);
+    std::vector<uint8_t> q(q8_row_bytes(n));
+    ref::quantize_row_q8(x.data(), q.data(), n);
+    std::vector<float> wf(n), xf(n);
+    ref::dequantize_row(type, w.data(), wf.data(), n);
+    const auto* values = reinterpret_cast<const int8_t*>(q.data());
+    double want = 0;
+    for (int64_t i = 0; i < n; ++i) want += static_cast<double>(wf[i]) * values[i] * q8_scales(q.data(), n)[i / 32];
+    EXPECT_NEAR(ref::dot_q8(type, w.data(), q.data(), n), want, 1e-4 * (1 + std::fabs(want))) << dtype_name(type);
+  }
+}
+
+TEST(FastPath, MatmulIsBatchInvariant) {
+  ThreadPool one(1), two(2);
+  const int64_t cols = 576, rows = 40, n = 7;
+  const auto bytes = testing::random_row_bytes(DType::kQ4_1, cols * rows, 41);
+  const TensorView w = matrix_view(DType::kQ4_1, cols, rows, bytes);
+  const auto x = testing::random_floats(n * cols, 42);
+  std::vector<float> batch(n * rows), alone(rows);
+  matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
+  for (int64_t i = 0; i < n; ++i) {
+    matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kFast);
+    for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(batch[i * rows + r], alone[r]) << "row " << i;
   }
 }
 

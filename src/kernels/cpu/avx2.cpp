@@ -1,16 +1,34 @@
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/cpu/simd.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope::avx2 {
 
 namespace {
+
 float horizontal_sum(__m256 v) {
   const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
   return _mm_cvtss_f32(_mm_add_ss(sum2, _mm_movehdup_ps(sum2)));
 }
+
+float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// 16 bytes of nibbles as 32 unsigned bytes: low nibbles (elements 0..15), then high ones.
+__m256i unpack_nibbles(const uint8_t* q) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+}
+
 }  // namespace
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -25,6 +43,70 @@ float dot(const float* a, const float* b, int64_t n) {
   float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + n);
+  float* s = d + n / kQ8Block;
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(x + b * kQ8Block + 8 * k);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[k]));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float scale = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 inverse = _mm256_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+    __m256i ints[4];
+    for (int k = 0; k < 4; ++k)
+      ints[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m256i sum32 = _mm256_add_epi32(_mm256_add_epi32(ints[0], ints[1]), _mm256_add_epi32(ints[2], ints[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum32), _mm256_extracti128_si256(sum32, 1));
+    s4 = _mm_hadd_epi32(s4, s4);
+    s4 = _mm_hadd_epi32(s4, s4);
+    // Pack 32 ints to 32 bytes; packs interleave 128-bit lanes, the permute restores the order.
+    const __m256i p16a = _mm256_packs_epi32(ints[0], ints[1]);
+    const __m256i p16b = _mm256_packs_epi32(ints[2], ints[3]);
+    __m256i p8 = _mm256_packs_epi16(p16a, p16b);
+    p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * kQ8Block), p8);
+    d[b] = scale;
+    s[b] = scale * static_cast<float>(_mm_cvtsi128_si32(s4));
+  }
+}
+
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  const int block_bytes = dtype_info(type).block_bytes;
+  const auto* x = reinterpret_cast<const int8_t*>(q8_row);
+  const float* xd = q8_scales(q8_row, n);
+  const float* xs = q8_sums(q8_row, n);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  float offsets = 0.0f;
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = weights + b * block_bytes;
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * kQ8Block));
+    __m256i products;
+    float m = 0.0f;
+    const float d = load_f16(block);
+    if (type == DType::kQ8_0) {
+      // maddubs multiplies unsigned by signed bytes: move q's sign onto x.
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
+      products = _mm256_maddubs_epi16(_mm256_sign_epi8(qv, qv), _mm256_sign_epi8(xv, qv));
+    } else {
+      products = _mm256_maddubs_epi16(unpack_nibbles(block + (type == DType::kQ4_0 ? 2 : 4)), xv);
+      m = type == DType::kQ4_0 ? -8.0f * d : load_f16(block + 2);
+    }
+    const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
+    acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(d * xd[b]), acc);
+    offsets += m * xs[b];
+  }
+  return horizontal_sum(acc) + offsets;
 }
 
 }  // namespace kvscope::avx2

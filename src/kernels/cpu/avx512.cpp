@@ -1,9 +1,47 @@
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
+// GCC 12's AVX-512 headers read _mm512_undefined_ps(), which -Wuninitialized flags (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/cpu/simd.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope::avx512 {
+
+namespace {
+
+float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// Two blocks' 16 nibble bytes each as 64 unsigned bytes: block a's low then high nibbles, then b's.
+__m512i unpack_nibbles(const uint8_t* qa, const uint8_t* qb) {
+  const __m256i raw = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(qa)));
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i lo = _mm256_and_si256(raw, mask);                      // a.lo | b.lo
+  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask);  // a.hi | b.hi
+  // Reorder the 128-bit quarters to a.lo a.hi b.lo b.hi.
+  const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  return _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+// 64 weight bytes of two Q8_0 blocks as unsigned magnitudes, with their signs moved onto x.
+void signed_pair(const uint8_t* qa, const uint8_t* qb, __m512i& x, __m512i& magnitudes) {
+  const __m512i q = _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qa))),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb)), 1);
+  const __mmask64 negative = _mm512_movepi8_mask(q);
+  magnitudes = _mm512_abs_epi8(q);
+  x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+}
+
+}  // namespace
 
 float dot(const float* a, const float* b, int64_t n) {
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
@@ -18,6 +56,42 @@ float dot(const float* a, const float* b, int64_t n) {
     acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc[0]);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+// Two blocks per step: VNNI's dpbusd multiplies 64 unsigned weight bytes by 64 signed activation
+// bytes and sums each group of four into 16 int32 lanes (8 per block), then one FMA applies both
+// blocks' scales. An odd last block runs through the same code with the second half masked off.
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  const int block_bytes = dtype_info(type).block_bytes;
+  const int quant_offset = type == DType::kQ4_1 ? 4 : 2;
+  const auto* x = reinterpret_cast<const int8_t*>(q8_row);
+  const float* xd = q8_scales(q8_row, n);
+  const float* xs = q8_sums(q8_row, n);
+  const int64_t blocks = n / kQ8Block;
+  __m512 acc = _mm512_setzero_ps();
+  float offsets = 0.0f;
+  for (int64_t b = 0; b < blocks; b += 2) {
+    const bool pair = b + 1 < blocks;
+    const uint8_t* wa = weights + b * block_bytes;
+    const uint8_t* wb = pair ? wa + block_bytes : wa;  // a lone block is paired with itself...
+    __m512i xv = _mm512_maskz_loadu_epi8(pair ? ~0ull : 0xffffffffull, x + b * kQ8Block);
+    __m512i wv;
+    if (type == DType::kQ8_0) {
+      signed_pair(wa + 2, wb + 2, xv, wv);
+    } else {
+      wv = unpack_nibbles(wa + quant_offset, wb + quant_offset);
+    }
+    const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
+    const float da = load_f16(wa), db = pair ? load_f16(wb) : 0.0f;  // ...whose scale is zero
+    const __m512 scales = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(da * xd[b]), _mm512_set1_ps(pair ? db * xd[b + 1] : 0.0f));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scales, acc);
+    if (type != DType::kQ8_0) {
+      const float ma = type == DType::kQ4_0 ? -8.0f * da : load_f16(wa + 2);
+      offsets += ma * xs[b];
+      if (pair) offsets += (type == DType::kQ4_0 ? -8.0f * db : load_f16(wb + 2)) * xs[b + 1];
+    }
+  }
+  return _mm512_reduce_add_ps(acc) + offsets;
 }
 
 }  // namespace kvscope::avx512

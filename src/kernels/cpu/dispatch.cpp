@@ -7,6 +7,7 @@
 #include "kernels/cpu/simd.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/ops.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope {
 
@@ -26,15 +27,18 @@ std::vector<Isa> supported_isas() {
       __builtin_cpu_supports("f16c"))
     out.push_back(Isa::kAvx2);
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl"))
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
     out.push_back(Isa::kAvx512);
   return out;
 }
 
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels kScalarKernels{Isa::kScalar, ref::dot, ref::dequantize_row};
-  static const Kernels kAvx2Kernels{Isa::kAvx2, avx2::dot, ref::dequantize_row};
-  static const Kernels kAvx512Kernels{Isa::kAvx512, avx512::dot, ref::dequantize_row};
+  static const Kernels kScalarKernels{Isa::kScalar, ref::dot, ref::dequantize_row,
+                                      ref::quantize_row_q8, ref::dot_q8};
+  static const Kernels kAvx2Kernels{Isa::kAvx2, avx2::dot, ref::dequantize_row,
+                                    avx2::quantize_row_q8, avx2::dot_q8};
+  static const Kernels kAvx512Kernels{Isa::kAvx512, avx512::dot, ref::dequantize_row,
+                                      avx2::quantize_row_q8, avx512::dot_q8};
   switch (isa) {
     case Isa::kAvx2: return kAvx2Kernels;
     case Isa::kAvx512: return kAvx512Kernels;

@@ -9,12 +9,16 @@
 
 namespace kvscope {
 
+// kAvx512 means AVX-512 F, BW, VL and VNNI; a CPU with AVX-512 but no VNNI runs kAvx2.
 enum class Isa { kScalar, kAvx2, kAvx512 };
 
 struct Kernels {
   Isa isa = Isa::kScalar;
   float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
   void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
+  // The fast path (kernels/ref/quantized.h).
+  void (*quantize_row_q8)(const float* x, uint8_t* out, int64_t n) = nullptr;
+  float (*dot_q8)(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) = nullptr;
 };
 
 std::string_view isa_name(Isa isa);

@@ -1,0 +1,89 @@
+#include "kernels/ref/quantized.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "core/half.h"
+
+namespace kvscope {
+
+bool has_q8_dot(DType type) {
+  return type == DType::kQ8_0 || type == DType::kQ4_0 || type == DType::kQ4_1;
+}
+
+namespace ref {
+namespace {
+
+float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return f16_to_f32(h);
+}
+
+// The integer dot product of one weight block with one block of activations, and the weight
+// block's scale and offset: value = d * q + m.
+struct BlockProduct {
+  int32_t sum;
+  float d;
+  float m;
+};
+
+BlockProduct block_product(DType type, const uint8_t* block, const int8_t* x) {
+  int32_t sum = 0;
+  switch (type) {
+    case DType::kQ8_0: {
+      const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+      for (int j = 0; j < 32; ++j) sum += q[j] * x[j];
+      return {sum, load_f16(block), 0.0f};
+    }
+    case DType::kQ4_0:
+    case DType::kQ4_1: {
+      const uint8_t* q = block + (type == DType::kQ4_0 ? 2 : 4);
+      for (int j = 0; j < 16; ++j) sum += (q[j] & 0x0f) * x[j] + (q[j] >> 4) * x[j + 16];
+      // Q4_0 stores q - 8: its offset is -8 d.
+      const float d = load_f16(block);
+      return {sum, d, type == DType::kQ4_0 ? -8.0f * d : load_f16(block + 2)};
+    }
+    default:
+      return {0, 0.0f, 0.0f};
+  }
+}
+
+}  // namespace
+
+void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + n);
+  float* s = d + n / kQ8Block;
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const float* xb = x + b * kQ8Block;
+    float amax = 0.0f;
+    for (int j = 0; j < kQ8Block; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float scale = amax / 127.0f;
+    const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+    int32_t sum = 0;
+    for (int j = 0; j < kQ8Block; ++j) {
+      const auto v = static_cast<int8_t>(std::nearbyint(xb[j] * inverse));
+      q[b * kQ8Block + j] = v;
+      sum += v;
+    }
+    d[b] = scale;
+    s[b] = scale * static_cast<float>(sum);
+  }
+}
+
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  const int block_bytes = dtype_info(type).block_bytes;
+  const auto* x = reinterpret_cast<const int8_t*>(q8_row);
+  const float* d = q8_scales(q8_row, n);
+  const float* s = q8_sums(q8_row, n);
+  float total = 0.0f;
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const BlockProduct p = block_product(type, weights + b * block_bytes, x + b * kQ8Block);
+    total += p.d * d[b] * static_cast<float>(p.sum) + p.m * s[b];
+  }
+  return total;
+}
+
+}  // namespace ref
+}  // namespace kvscope

@@ -1,0 +1,39 @@
+#pragma once
+// The fast path's arithmetic: activations quantized to 8 bits in blocks of 32 (as llama.cpp's
+// q8_1), multiplied against quantized weight blocks in integers, scaled once per block.
+//
+// A quantized activation row of n values is laid out as
+//   q[n] (int8) | d[n/32] (f32 scale) | s[n/32] (f32: d × the block's sum of q)
+// so that the int8 values of consecutive blocks are contiguous for wide loads.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace kvscope {
+
+constexpr int kQ8Block = 32;
+
+inline size_t q8_row_bytes(int64_t n) {
+  // Rounded up to 64 bytes so every row starts on a cache line.
+  const size_t bytes = static_cast<size_t>(n) + 8 * static_cast<size_t>(n / kQ8Block);
+  return (bytes + 63) / 64 * 64;
+}
+inline const float* q8_scales(const uint8_t* row, int64_t n) {
+  return reinterpret_cast<const float*>(row + n);
+}
+inline const float* q8_sums(const uint8_t* row, int64_t n) { return q8_scales(row, n) + n / kQ8Block; }
+
+// Whether weights of this type have an integer dot product with q8 activations.
+bool has_q8_dot(DType type);
+
+namespace ref {
+
+// Quantizes x[0..n) (n a multiple of 32) into `out` (q8_row_bytes(n), 4-byte aligned): per block,
+// d = max|x| / 127 and q = round(x / d).
+void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
+// dot(weight row, activation row) for a weight type with has_q8_dot.
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
+
+}  // namespace ref
+}  // namespace kvscope

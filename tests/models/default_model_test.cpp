@@ -1,0 +1,139 @@
+// The default model against transformers (scripts/make_default_model_goldens.py), and the
+// exactness of the cache strategies and of batching on it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "generate/session.h"
+#include "test_paths.h"
+
+namespace kvscope {
+namespace {
+
+#ifdef KVSCOPE_SANITIZED
+constexpr int kNewTokens = 4;  // the sanitizers make every token ~20x slower
+#else
+constexpr int kNewTokens = 32;
+#endif
+
+class DefaultModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string path = testing::default_model();
+    if (path.empty()) return;
+    model_ = Model::load(path).release();
+    std::ifstream in(testing::fixture("default_model/goldens.json"));
+    goldens_ = new nlohmann::json(nlohmann::json::parse(in));
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete goldens_;
+  }
+  void SetUp() override {
+    if (model_ == nullptr) GTEST_SKIP() << "default model not fetched (scripts/fetch_model.sh)";
+  }
+
+  static SessionOptions options(CacheStrategy cache, int n_seqs = 1, KvType type = KvType::kF32) {
+    SessionOptions o;
+    o.cache = cache;
+    o.n_seqs = n_seqs;
+    o.n_ctx = 512;
+    o.kv_type = type;
+    return o;
+  }
+
+  // Greedy generation recording every step's logits per sequence.
+  static std::vector<std::vector<std::vector<float>>> greedy_logits(
+      const SessionOptions& o, const std::vector<std::vector<int32_t>>& prompts, int new_tokens) {
+    Session session(*model_, o);
+    GenerateOptions g;
+    g.max_new_tokens = new_tokens;
+    g.stop_at_end_token = false;
+    std::vector<std::vector<std::vector<float>>> steps(prompts.size());
+    g.on_logits = [&](int seq, std::span<const float> l) { steps[seq].emplace_back(l.begin(), l.end()); };
+    session.generate(prompts, g);
+    return steps;
+  }
+
+  static inline Model* model_ = nullptr;
+  static inline nlohmann::json* goldens_ = nullptr;
+};
+
+TEST_F(DefaultModel, TeacherForcedLogitsMatchTransformers) {
+  const std::vector<int32_t> ids = (*goldens_)["text_ids"];
+  Session session(*model_, options(CacheStrategy::kPrealloc));
+  const std::vector<float> logits = session.score(ids);
+  const int vocab = model_->config().vocab_size;
+  int agree = 0;
+  double max_diff = 0;
+  for (size_t p = 0; p < ids.size(); ++p) {
+    const float* row = &logits[p * vocab];
+    agree += std::max_element(row, row + vocab) - row == (*goldens_)["text_top1"][p].get<int>();
+    for (size_t j = 0; j < (*goldens_)["top_ids"][p].size(); ++j) {
+      const double want = (*goldens_)["top_logits"][p][j];
+      max_diff = std::max(max_diff, std::fabs(row[(*goldens_)["top_ids"][p][j].get<int>()] - want));
+    }
+  }
+  RecordProperty("top1_agreement", agree);
+  RecordProperty("max_abs_logit_diff", std::to_string(max_diff));
+  EXPECT_GE(agree, static_cast<int>(std::ceil(0.99 * static_cast<double>(ids.size()))));
+  // f32 over the same dequantized weights; only the summation order differs from torch.
+  EXPECT_LE(max_diff, 1e-3);
+}
+
+TEST_F(DefaultModel, GreedyContinuationsMatchTransformers) {
+  for (const auto& case_ : (*goldens_)["greedy"]) {
+    Session session(*model_, options(CacheStrategy::kPrealloc));
+    GenerateOptions g;
+    g.max_new_tokens = kNewTokens;
+    const auto result = session.generate({case_["prompt_ids"].get<std::vector<int32_t>>()}, g);
+    const std::vector<int32_t> want = case_["output_ids"];
+    const std::vector<int32_t>& got = result.sequences[0].output;
+    // transformers includes the end token in its output; kvscope stops before it.
+    const size_t n = std::min<size_t>(kNewTokens, want.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (i == got.size()) {
+        EXPECT_EQ(result.sequences[0].stop, StopReason::kEndToken);
+        EXPECT_TRUE(std::find(model_->tokenizer().end_ids().begin(), model_->tokenizer().end_ids().end(),
+                              want[i]) != model_->tokenizer().end_ids().end());
+        break;
+      }
+      ASSERT_EQ(got[i], want[i]) << "token " << i << " of " << case_["prompt"];
+    }
+  }
+}
+
+TEST_F(DefaultModel, CacheStrategiesGiveBitwiseIdenticalLogits) {
+  const std::vector<int32_t> prompt = (*goldens_)["greedy"][1]["prompt_ids"];
+  for (KvType type : {KvType::kF32, KvType::kF16}) {
+    const auto reference = greedy_logits(options(CacheStrategy::kPrealloc, 1, type), {prompt}, kNewTokens);
+    for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat}) {
+      const auto other = greedy_logits(options(s, 1, type), {prompt}, kNewTokens);
+      ASSERT_EQ(other[0].size(), reference[0].size());
+      for (size_t step = 0; step < reference[0].size(); ++step)
+        ASSERT_EQ(other[0][step], reference[0][step]) << strategy_name(s) << " " << kv_type_name(type) << " step " << step;
+    }
+  }
+}
+
+TEST_F(DefaultModel, ASequenceAloneOrInABatchGivesBitwiseIdenticalLogits) {
+  std::vector<std::vector<int32_t>> prompts;
+  for (const auto& case_ : (*goldens_)["greedy"]) prompts.push_back(case_["prompt_ids"]);
+  prompts.resize(4);  // lengths 5 to 10 tokens: a mixed batch
+  const int steps = std::min(kNewTokens, 8);
+  for (CacheStrategy s : {CacheStrategy::kPrealloc, CacheStrategy::kNone}) {
+    const auto batch = greedy_logits(options(s, 4), prompts, steps);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const auto alone = greedy_logits(options(s, 1), {prompts[i]}, steps);
+      ASSERT_EQ(alone[0].size(), batch[i].size());
+      for (size_t step = 0; step < alone[0].size(); ++step)
+        ASSERT_EQ(alone[0][step], batch[i][step]) << strategy_name(s) << " prompt " << i << " step " << step;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvscope
