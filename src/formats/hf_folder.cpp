@@ -406,13 +406,20 @@ void read_shards(const fs::path& folder, const fs::path& index_path, ModelFile& 
            name, shard);
     shard_of[name] = shard;
   }
-  std::map<std::string, bool> shards;
-  for (const auto& [name, shard] : shard_of) shards[shard] = true;
-  for (const auto& [shard, unused] : shards) read_safetensors_file((folder / shard).string(), out);
-  for (const auto& [name, shard] : shard_of)
-    if (out.find(name) == nullptr)
-      fail("{}: tensor '{}' is listed in {} but that file does not hold it", index.path, name,
-           shard);
+  std::map<std::string, std::vector<std::string>> names_in;  // shard → the tensors listed in it
+  for (const auto& [name, shard] : shard_of) names_in[shard].push_back(name);
+  for (const auto& [shard, names] : names_in) {
+    std::map<std::string, TensorView> before = std::move(out.tensors);
+    out.tensors.clear();
+    read_safetensors_file((folder / shard).string(), out);
+    for (const std::string& name : names)
+      if (out.find(name) == nullptr)
+        fail("{}: tensor '{}' is listed in {} but that file does not hold it", index.path, name,
+             shard);
+    for (auto& [name, view] : before)
+      if (!out.tensors.emplace(name, std::move(view)).second)
+        fail("{}: tensor '{}' appears in more than one shard", index.path, name);
+  }
 }
 
 void read_weights(const fs::path& folder, ModelFile& out) {
