@@ -22,5 +22,7 @@ void add_model_option(CLI::App& app, std::string& path);
 void add_inspect(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_run(CLI::App& app);
+void add_demo(CLI::App& app);
+void add_chat(CLI::App& app);
 
 }  // namespace kvscope::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   kvscope::cli::add_inspect(app);
   kvscope::cli::add_tokenize(app);
   kvscope::cli::add_run(app);
+  kvscope::cli::add_demo(app);
+  kvscope::cli::add_chat(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

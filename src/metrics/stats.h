@@ -1,0 +1,17 @@
+#pragma once
+// Summary statistics of repeated measurements.
+#include <vector>
+
+namespace kvscope {
+
+struct Summary {
+  int count = 0;
+  double min = 0, max = 0, mean = 0, median = 0, stddev = 0, p50 = 0, p90 = 0, p99 = 0;
+};
+
+// Percentiles interpolate linearly between order statistics (numpy's default); the standard
+// deviation is the sample one (n - 1). An empty input gives all zeros.
+Summary summarize(std::vector<double> values);
+double percentile(const std::vector<double>& sorted, double p);
+
+}  // namespace kvscope

@@ -1,0 +1,98 @@
+// kvscope chat: a multi-turn conversation in the model's chat template; the KV cache carries
+// over between turns, so each turn prefills only its own new tokens.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "common.h"
+#include "core/error.h"
+#include "generate/chat.h"
+
+namespace kvscope::cli {
+namespace {
+
+struct ChatArgs {
+  std::string model, cache = "prealloc", kv_type = "f32";
+  int max_new = 256, threads = 2, ctx = 2048;
+  SamplingOptions sampling;
+};
+
+void print_stats(const Session& session, const Chat& chat, int64_t prefilled) {
+  fmt::print("turns {} | tokens in context {} / {} | KV cache {:.2f} MiB used, {:.2f} MiB reserved | "
+             "last turn prefilled {} tokens\n",
+             chat.messages().size() / 2, session.history(0).size(), session.n_ctx(),
+             session.cache().bytes_used() / 1048576.0, session.cache().bytes_reserved() / 1048576.0, prefilled);
+}
+
+void run_chat(const ChatArgs& args) {
+  const auto model = load_model(args.model);
+  SessionOptions so;
+  so.cache = parse_strategy(args.cache);
+  so.kv_type = parse_kv_type(args.kv_type);
+  so.threads = args.threads;
+  so.n_ctx = args.ctx;
+  Session session(*model, so);
+  Chat chat(session);
+  GenerateOptions g;
+  g.max_new_tokens = args.max_new;
+  g.sampling = args.sampling;
+  const bool interactive = ::isatty(STDIN_FILENO) != 0;
+  if (interactive) fmt::print("Chat with {} (/reset, /stats, /quit)\n", model->config().name);
+  int64_t prefilled = 0;
+  for (std::string line;;) {
+    if (interactive) {
+      fmt::print("\n> ");
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line) || line == "/quit") break;
+    if (line.empty()) continue;
+    if (line == "/reset") {
+      chat.reset();
+      fmt::print("(conversation cleared)\n");
+      continue;
+    }
+    if (line == "/stats") {
+      print_stats(session, chat, prefilled);
+      continue;
+    }
+    GenerationResult r;
+    try {
+      r = chat.say(line, g, [](int, int32_t, const std::string& text) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+      });
+    } catch (const Error& e) {
+      fail("{} (/reset starts a new conversation; --ctx reserves a longer one)", e.what());
+    }
+    prefilled = session.last_prefill_tokens();
+    const SequenceResult& s = r.sequences[0];
+    const double seconds = std::chrono::duration<double>(s.token_times.back() - r.start).count();
+    fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s | prefill {} tokens\n", s.token_times.size() / seconds,
+               s.token_times.size(), seconds, prefilled);
+  }
+}
+
+}  // namespace
+
+void add_chat(CLI::App& app) {
+  auto* cmd = app.add_subcommand("chat", "Talk with the model; the KV cache carries over between turns");
+  cmd->footer(
+      "Commands: /reset clears the conversation, /stats shows the context and KV cache, /quit ends.\n"
+      "Without a terminal, each line of standard input is one message.\n"
+      "Examples:\n  kvscope chat\n  printf 'Hi!\\nWhat is 2 plus 3?\\n/stats\\n' | kvscope chat");
+  auto args = std::make_shared<ChatArgs>();
+  add_model_option(*cmd, args->model);
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")->check(CLI::PositiveNumber);
+  cmd->add_option("--cache", args->cache, "KV cache strategy: none, concat or prealloc")
+      ->check(CLI::IsMember({"none", "concat", "prealloc"}));
+  cmd->add_option("--kv-type", args->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("--ctx", args->ctx, "Context length to reserve")->check(CLI::PositiveNumber);
+  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
+  cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->callback([args] { run_chat(*args); });
+}
+
+}  // namespace kvscope::cli
