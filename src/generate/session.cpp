@@ -107,6 +107,17 @@ const std::vector<float>& Session::step(const std::vector<int>& seqs) {
   return forward_.run(chunks, *cache_);
 }
 
+void Session::feed(const std::vector<std::vector<int32_t>>& tokens) {
+  std::vector<int> seqs;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (history_[i].size() + tokens[i].size() > static_cast<size_t>(n_ctx_))
+      fail("sequence {} would reach {} tokens, the context holds {}", i, history_[i].size() + tokens[i].size(), n_ctx_);
+    history_[i].insert(history_[i].end(), tokens[i].begin(), tokens[i].end());
+    seqs.push_back(static_cast<int>(i));
+  }
+  step(seqs);
+}
+
 std::vector<float> Session::score(const std::vector<int32_t>& tokens) {
   if (tokens.empty()) fail("nothing to score: the token list is empty");
   if (static_cast<int>(tokens.size()) > n_ctx_)

@@ -66,6 +66,10 @@ class Session {
   GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts,
                             const GenerateOptions& options, const TokenCallback& on_token = {});
 
+  // Appends tokens[i] to sequence i and runs them through the model in one step, without
+  // sampling (the benchmarks' prefill and decode steps).
+  void feed(const std::vector<std::vector<int32_t>>& tokens);
+
   // Logits of every position of `tokens` fed as one sequence from an empty slot 0 (teacher
   // forcing), [tokens][vocab].
   std::vector<float> score(const std::vector<int32_t>& tokens);

@@ -24,5 +24,6 @@ void add_tokenize(CLI::App& app);
 void add_run(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
+void add_bench(CLI::App& app);
 
 }  // namespace kvscope::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   kvscope::cli::add_run(app);
   kvscope::cli::add_demo(app);
   kvscope::cli::add_chat(app);
+  kvscope::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,239 @@
+// kvscope bench: the measurement suites.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bench/kv_compare.h"
+#include "bench/speed.h"
+#include "common.h"
+#include "core/error.h"
+#include "metrics/progress.h"
+#include "metrics/system.h"
+#include "metrics/table.h"
+
+namespace kvscope::cli {
+namespace {
+
+std::vector<int> parse_int_list(const std::string& text, const char* flag) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      size_t used = 0;
+      const int v = std::stoi(item, &used);
+      if (used != item.size() || v < 0) throw std::invalid_argument(item);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      fail("{} takes a comma list of whole numbers, got '{}'", flag, text);
+    }
+  }
+  return out;
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fast") return Precision::kFast;
+  if (name == "exact") return Precision::kExact;
+  fail("unknown precision '{}' (expected fast or exact)", name);
+}
+
+nlohmann::json summary_json(const Summary& s) {
+  return {{"count", s.count}, {"min", s.min},       {"median", s.median}, {"mean", s.mean}, {"max", s.max},
+          {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+}
+
+nlohmann::json system_json(const Model& model, int threads) {
+  return {{"cpu", cpu_name()}, {"isa", kernel_isa_name()}, {"threads", threads}, {"model", model.file().path},
+          {"model_name", model.config().name}};
+}
+
+void write_or_print(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    fmt::print("{}", text);
+    return;
+  }
+  std::ofstream out(path);
+  if (!out) fail("{}: cannot write", path);
+  out << text;
+}
+
+// ---- speed ----
+
+struct SpeedArgs {
+  std::string model, prompts = "512", gens = "128", pg, depths = "0", batches = "1", output = "md",
+                     kv_type = "f32", precision = "fast";
+  int threads = 2, repetitions = 5;
+  bool json = false;
+};
+
+std::vector<SpeedTest> speed_tests(const SpeedArgs& a) {
+  std::vector<SpeedTest> tests;
+  const std::vector<int> pg = a.pg.empty() ? std::vector<int>{} : parse_int_list(a.pg, "-pg");
+  if (pg.size() % 2 != 0) fail("-pg takes pairs: prompt,generated");
+  for (int d : parse_int_list(a.depths, "-d"))
+    for (int b : parse_int_list(a.batches, "-b")) {
+      if (b < 1) fail("-b must be at least 1");
+      for (int p : parse_int_list(a.prompts, "-p"))
+        if (p > 0) tests.push_back({p, 0, d, b});
+      for (int n : parse_int_list(a.gens, "-n"))
+        if (n > 0) tests.push_back({0, n, d, b});
+      for (size_t i = 0; i + 1 < pg.size(); i += 2) tests.push_back({pg[i], pg[i + 1], d, b});
+    }
+  if (tests.empty()) fail("no tests: give -p, -n or -pg");
+  return tests;
+}
+
+void run_speed(const SpeedArgs& a) {
+  const auto model = load_model(a.model);
+  SpeedOptions o;
+  o.threads = a.threads;
+  o.repetitions = a.repetitions;
+  o.kv_type = parse_kv_type(a.kv_type);
+  o.precision = parse_precision(a.precision);
+  const std::vector<SpeedTest> tests = speed_tests(a);
+  std::vector<SpeedResult> results;
+  ProgressBar bar("bench speed");
+  for (size_t i = 0; i < tests.size(); ++i) {
+    bar.update(static_cast<int>(i), static_cast<int>(tests.size()), speed_test_name(tests[i]));
+    results.push_back(run_speed_test(*model, tests[i], o));
+  }
+  const std::string format = a.json ? "json" : a.output;
+  if (format == "json") {
+    nlohmann::json j = {{"system", system_json(*model, a.threads)}, {"kv_type", a.kv_type},
+                        {"precision", a.precision}, {"repetitions", a.repetitions}, {"tests", nlohmann::json::array()}};
+    for (const SpeedResult& r : results)
+      j["tests"].push_back({{"name", speed_test_name(r.test)}, {"n_prompt", r.test.n_prompt}, {"n_gen", r.test.n_gen},
+                            {"n_depth", r.test.n_depth}, {"n_batch", r.test.n_batch}, {"avg_ts", r.avg_ts},
+                            {"stddev_ts", r.stddev_ts}, {"samples_ts", r.samples_ts}});
+    fmt::print("{}\n", j.dump(2));
+  } else if (format == "csv") {
+    fmt::print("model,threads,kv_type,precision,n_prompt,n_gen,n_depth,n_batch,avg_ts,stddev_ts\n");
+    for (const SpeedResult& r : results)
+      fmt::print("{},{},{},{},{},{},{},{},{:.3f},{:.3f}\n", model->config().name, a.threads, a.kv_type, a.precision,
+                 r.test.n_prompt, r.test.n_gen, r.test.n_depth, r.test.n_batch, r.avg_ts, r.stddev_ts);
+  } else {
+    fmt::print("| model | threads | precision | test | t/s |\n| --- | ---: | --- | ---: | ---: |\n");
+    for (const SpeedResult& r : results)
+      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model->config().name, a.threads, a.precision,
+                 speed_test_name(r.test), r.avg_ts, r.stddev_ts);
+    fmt::print("\n{} ({} kernels)\n", cpu_name(), kernel_isa_name());
+  }
+}
+
+void add_speed(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("speed", "llama-bench's tests: prefill (pp), decode (tg), both (pg)");
+  cmd->footer("Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d 0,512 -o json\n"
+              "  kvscope bench speed -p 0 -n 32 -b 8,32");
+  auto a = std::make_shared<SpeedArgs>();
+  add_model_option(*cmd, a->model);
+  cmd->add_option("-p,--n-prompt", a->prompts, "Prompt lengths (comma list; 0: none)");
+  cmd->add_option("-n,--n-gen", a->gens, "Generated lengths (comma list; 0: none)");
+  cmd->add_option("--pg", a->pg, "Prompt and generated pairs: pp,tg[,pp,tg...]");
+  cmd->add_option("-d,--n-depth", a->depths, "Context depths already in the cache (comma list)");
+  cmd->add_option("-b,--batch", a->batches, "Sequences decoded together (comma list)");
+  cmd->add_option("-t,--threads", a->threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")->check(CLI::PositiveNumber);
+  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("--precision", a->precision, "fast (int8 activations) or exact (f32)")
+      ->check(CLI::IsMember({"fast", "exact"}));
+  cmd->add_option("-o,--output", a->output, "md, json or csv")->check(CLI::IsMember({"md", "json", "csv"}));
+  cmd->add_flag("--json", a->json, "Same as -o json");
+  cmd->callback([a] { run_speed(*a); });
+}
+
+// ---- kv-compare ----
+
+struct KvCompareArgs {
+  std::string model, kv_type = "f32", precision = "fast", json_path, strategies = "none,concat,prealloc";
+  KvCompareOptions options;
+};
+
+nlohmann::json kv_compare_json(const Model& model, const KvCompareResult& r) {
+  nlohmann::json j = {{"suite", "kv-compare"},
+                      {"system", system_json(model, r.options.threads)},
+                      {"prompt_tokens", r.options.prompt_tokens},
+                      {"new_tokens", r.options.new_tokens},
+                      {"repetitions", r.options.repetitions},
+                      {"warmup", r.options.warmup},
+                      {"all_identical", r.all_identical},
+                      {"complexity",
+                       {{"token_ops_without_cache", r.token_ops_without_cache},
+                        {"token_ops_with_cache", r.token_ops_with_cache},
+                        {"theoretical_speedup", r.theoretical_speedup},
+                        {"measured_speedup", r.measured_speedup},
+                        {"efficiency", r.efficiency}}},
+                      {"strategies", nlohmann::json::array()}};
+  for (const StrategyMeasurement& m : r.strategies)
+    j["strategies"].push_back({{"strategy", strategy_name(m.strategy)}, {"seconds", summary_json(m.seconds)},
+                               {"ttft_s", summary_json(m.ttft_s)}, {"tpot_s", summary_json(m.tpot_s)},
+                               {"output_tps", summary_json(m.output_tps)}, {"kv_bytes_reserved", m.kv_bytes_reserved},
+                               {"identical", m.identical}, {"output_ids", m.output},
+                               {"logits_hash", fmt::format("{:016x}", m.logits_hash)}});
+  return j;
+}
+
+void print_kv_compare(const Model& model, const KvCompareResult& r) {
+  Table t({"Strategy", "Time (median)", "TTFT", "TPOT", "Tokens/s", "KV reserved", "Identical"},
+          fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each", r.options.prompt_tokens,
+                      r.options.new_tokens, r.options.repetitions));
+  for (const StrategyMeasurement& m : r.strategies)
+    t.add_row({std::string(strategy_name(m.strategy)), fmt::format("{:.3f} s", m.seconds.median),
+               fmt::format("{:.1f} ms", m.ttft_s.median * 1e3), fmt::format("{:.2f} ms", m.tpot_s.median * 1e3),
+               fmt::format("{:.1f}", m.output_tps.median), fmt::format("{:.2f} MiB", m.kv_bytes_reserved / 1048576.0),
+               m.identical ? "✅ bitwise" : "❌ differs"});
+  fmt::print("{}\n", t.render());
+  const StrategyMeasurement& base = r.strategies.front();
+  const StrategyMeasurement& best = r.strategies.back();
+  fmt::print("Speedup ({} vs {}): {:.2f}× faster; time saved {:.3f} s ({:.1f}%)\n", strategy_name(best.strategy),
+             strategy_name(base.strategy), r.measured_speedup, base.seconds.median - best.seconds.median,
+             100.0 * (1 - best.seconds.median / base.seconds.median));
+  fmt::print("Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×, measured {:.2f}×, "
+             "efficiency {:.1f}%\n",
+             r.token_ops_without_cache, r.token_ops_with_cache, r.theoretical_speedup, r.measured_speedup,
+             100 * r.efficiency);
+  fmt::print("{} on {} ({} kernels, {} threads)\n", model.config().name, cpu_name(), kernel_isa_name(),
+             r.options.threads);
+}
+
+void run_kv_compare_command(KvCompareArgs& a) {
+  const auto model = load_model(a.model);
+  a.options.kv_type = parse_kv_type(a.kv_type);
+  a.options.precision = parse_precision(a.precision);
+  a.options.strategies.clear();
+  std::stringstream ss(a.strategies);
+  for (std::string s; std::getline(ss, s, ',');) a.options.strategies.push_back(parse_strategy(s));
+  ProgressBar bar("kv-compare");
+  const KvCompareResult r = run_kv_compare(*model, a.options, [&](int done, int total) { bar.update(done, total); });
+  print_kv_compare(*model, r);
+  if (!a.json_path.empty()) write_or_print(a.json_path, kv_compare_json(*model, r).dump(2) + "\n");
+  if (!r.all_identical) fail("the strategies' outputs differ: this is a bug");
+}
+
+void add_kv_compare(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("kv-compare", "Cache strategies side by side, outputs verified identical");
+  cmd->footer("Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 --new-tokens 200 --json out.json");
+  auto a = std::make_shared<KvCompareArgs>();
+  add_model_option(*cmd, a->model);
+  cmd->add_option("--prompt-tokens", a->options.prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->options.new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("-r,--repetitions", a->options.repetitions, "Measured runs per strategy")->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", a->options.warmup, "Unmeasured runs per strategy first")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--strategies", a->strategies, "Comma list, baseline first (default none,concat,prealloc)");
+  cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("--precision", a->precision, "fast or exact")->check(CLI::IsMember({"fast", "exact"}));
+  cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
+  cmd->callback([a] { run_kv_compare_command(*a); });
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Measurement suites");
+  bench->require_subcommand(1);
+  add_speed(*bench);
+  add_kv_compare(*bench);
+}
+
+}  // namespace kvscope::cli
