@@ -100,7 +100,7 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   const LayerWeights& w = model_.layers()[layer];
   norm(w.attn_norm, w.attn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
   if (w.wqkv != nullptr) {
-    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data());  // qkv: [n][3 dim]
+    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(), precision_);  // qkv: [n][3 dim]
     add_bias(qkv_.data(), w.qkv_bias, n_);
     for (int64_t t = 0; t < n_; ++t) {
       const float* row = &qkv_[t * 3 * c.dim];
@@ -109,9 +109,9 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
       std::memcpy(&v_[t * c.kv_dim()], row + 2 * c.dim, c.kv_dim() * sizeof(float));
     }
   } else {
-    matmul(pool_, *w.wq, xb_.data(), n_, q_.data());  // q: [n][dim]
-    matmul(pool_, *w.wk, xb_.data(), n_, k_.data());  // k: [n][kv_dim]
-    matmul(pool_, *w.wv, xb_.data(), n_, v_.data());  // v: [n][kv_dim]
+    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(), precision_);  // q: [n][dim]
+    matmul(pool_, *w.wk, xb_.data(), n_, k_.data(), precision_);  // k: [n][kv_dim]
+    matmul(pool_, *w.wv, xb_.data(), n_, v_.data(), precision_);  // v: [n][kv_dim]
   }
   if (c.rope) {
     for (int64_t t = 0; t < n_; ++t) {
@@ -128,7 +128,7 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     t += count;
   }
   attend(layer, cache);                                    // att: [n][dim]
-  matmul(pool_, *w.wo, att_.data(), n_, xb_.data());       // xb: [n][dim]
+  matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);       // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
@@ -179,15 +179,15 @@ void Forward::feed_forward_block(int layer) {
   const LayerWeights& w = model_.layers()[layer];
   norm(w.ffn_norm, w.ffn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
   const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
-  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data());            // up: [n][ffn]
+  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(), precision_);            // up: [n][ffn]
   if (c.activation == Activation::kSwiGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data());      // gate: [n][ffn]
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);      // gate: [n][ffn]
     ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
   } else {
     add_bias(up_.data(), w.up_bias, n_);
     ref::gelu_tanh(up_.data(), static_cast<int64_t>(hidden));
   }
-  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data());          // xb: [n][dim]
+  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(), precision_);          // xb: [n][dim]
   if (!w.down_bias.empty()) add_bias(xb_.data(), w.down_bias, n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
@@ -208,7 +208,7 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
     std::memcpy(&out_rows_[i * c.dim], &x_[wanted[i] * c.dim], c.dim * sizeof(float));
   norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
   logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
-  matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data());
+  matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data(), precision_);
 }
 
 }  // namespace kvscope

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/matmul.h"
 #include "kvcache/kv_cache.h"
 #include "models/model.h"
 
@@ -20,7 +21,8 @@ struct ForwardChunk {
 
 class Forward {
  public:
-  Forward(const Model& model, ThreadPool& pool) : model_(model), pool_(pool) {}
+  Forward(const Model& model, ThreadPool& pool, Precision precision)
+      : model_(model), pool_(pool), precision_(precision) {}
 
   // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
   // chunk, in order, one row of vocab_size values for its last token (or one per token).
@@ -36,6 +38,7 @@ class Forward {
 
   const Model& model_;
   ThreadPool& pool_;
+  Precision precision_;
   int64_t n_ = 0;                     // tokens in this call
   std::vector<int> token_seq_, token_pos_;
   // Activations, [n_][width] each.
