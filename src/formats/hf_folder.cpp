@@ -811,9 +811,7 @@ void translate_tokenizer(const fs::path& folder, const JsonFile& config, int64_t
   translate_chat_template(folder, tok_config ? &*tok_config : nullptr, m);
 }
 
-}  // namespace
-
-std::unique_ptr<ModelFile> read_hf_folder(const std::string& folder_name) {
+std::unique_ptr<ModelFile> read_folder(const std::string& folder_name) {
   const fs::path folder(folder_name);
   auto out = std::make_unique<ModelFile>();
   out->path = folder_name;
@@ -825,16 +823,22 @@ std::unique_ptr<ModelFile> read_hf_folder(const std::string& folder_name) {
   const ArchConfig arch = translate_config(folder, config, out->meta);
   read_weights(folder, *out);
   rename_tensors(arch, *out);
-  if (fs::exists(folder / "tokenizer.json")) {
-    try {
-      translate_tokenizer(folder, config, arch.vocab_size, out->meta);
-    } catch (const json::exception& e) {
-      // The checks above cover the shapes real files have; anything else still fails cleanly.
-      fail("{}: tokenizer.json or tokenizer_config.json holds an unexpected value: {}",
-           folder_name, e.what());
-    }
-  }
+  if (fs::exists(folder / "tokenizer.json"))
+    translate_tokenizer(folder, config, arch.vocab_size, out->meta);
   return out;
+}
+
+}  // namespace
+
+std::unique_ptr<ModelFile> read_hf_folder(const std::string& folder) {
+  try {
+    return read_folder(folder);
+  } catch (const json::exception& e) {
+    // The checks above cover the shapes real files have; anything else still fails cleanly.
+    fail("{}: a JSON file holds an unexpected value: {}", folder, e.what());
+  } catch (const fs::filesystem_error& e) {
+    fail("{}: {}", folder, e.what());
+  }
 }
 
 }  // namespace kvscope

@@ -80,13 +80,13 @@ struct GgufSpec {
   }
 };
 
-// Parses bytes the way read_gguf does, from a buffer of exactly their size.
+// Parses bytes the way read_gguf does.
 std::unique_ptr<ModelFile> parse(const std::vector<uint8_t>& bytes, const std::string& name) {
   auto out = std::make_unique<ModelFile>();
   out->path = name;
-  auto copy = std::make_unique<uint8_t[]>(bytes.size() + 1);
-  std::memcpy(copy.get(), bytes.data(), bytes.size());
-  parse_gguf({copy.get(), bytes.size()}, *out);
+  // An exactly sized copy that the file keeps alive: a sanitizer build catches any overread.
+  out->converted.emplace_back(bytes);
+  parse_gguf(out->converted.back(), *out);
   return out;
 }
 

@@ -451,12 +451,11 @@ TEST(HfFolderErrors, SafetensorsTruncatedAtEveryOffset) {
     EXPECT_EQ(whole.require("b").type, DType::kBF16);
   }
   for (size_t len = 0; len < bytes.size(); ++len) {
-    auto copy = std::make_unique<uint8_t[]>(len + 1);
-    std::memcpy(copy.get(), bytes.data(), len);
+    const std::vector<uint8_t> copy(bytes.begin(), bytes.begin() + len);  // exactly sized
     ModelFile f;
     const std::string name = "st[:" + std::to_string(len) + "]";
     try {
-      parse_safetensors({copy.get(), len}, name, f);
+      parse_safetensors(copy, name, f);
       ADD_FAILURE() << "a prefix of " << len << " bytes parsed";
     } catch (const Error& e) {
       ASSERT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
