@@ -8,14 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "formats/safetensors.h"
@@ -155,8 +154,10 @@ void translate_rope(const JsonObject& c, Metadata& m) {
   // Transformers 5 gathers rope_theta and the scaling into one rope_parameters object.
   const auto params = c.opt_object("rope_parameters");
   double theta = 10000.0;
-  if (auto v = c.opt_real("rope_theta")) theta = *v;
-  else if (params && params->opt_real("rope_theta")) theta = *params->opt_real("rope_theta");
+  if (auto v = c.opt_real("rope_theta"))
+    theta = *v;
+  else if (params && params->opt_real("rope_theta"))
+    theta = *params->opt_real("rope_theta");
   set_f32(m, "llama.rope.freq_base", theta);
 
   const auto scaling = c.opt_object("rope_scaling");
@@ -170,8 +171,10 @@ void translate_rope(const JsonObject& c, Metadata& m) {
     set_string(m, "llama.rope.scaling.type", "linear");
     set_f32(m, "llama.rope.scaling.factor", *factor);
   } else if (type != "default") {
-    fail("{}: field '{}' is '{}', expected 'default' or 'linear' (no other RoPE scaling is "
-         "supported)", c.path(), s->name(type_key), type);
+    fail(
+        "{}: field '{}' is '{}', expected 'default' or 'linear' (no other RoPE scaling is "
+        "supported)",
+        c.path(), s->name(type_key), type);
   }
 }
 
@@ -180,7 +183,8 @@ ArchConfig translate_llama(const JsonObject& c, Metadata& m) {
     fail("{}: field 'hidden_act' is '{}', expected 'silu'", c.path(), *act);
   for (const char* key : {"attention_bias", "mlp_bias"})
     if (c.opt_bool(key).value_or(false))
-      fail("{}: field '{}' is true, expected false (Llama biases are not supported)", c.path(), key);
+      fail("{}: field '{}' is true, expected false (Llama biases are not supported)", c.path(),
+           key);
   const int64_t hidden = c.count("hidden_size");
   const int64_t heads = c.count("num_attention_heads");
   const int64_t vocab = c.count("vocab_size");
@@ -209,8 +213,10 @@ ArchConfig translate_gpt2(const JsonObject& c, Metadata& m) {
          act);
   if (c.opt_bool("scale_attn_by_inverse_layer_idx").value_or(false) ||
       !c.opt_bool("scale_attn_weights").value_or(true))
-    fail("{}: fields 'scale_attn_weights' / 'scale_attn_by_inverse_layer_idx' ask for an "
-         "attention scaling other than 1/sqrt(head size), which is not supported", c.path());
+    fail(
+        "{}: fields 'scale_attn_weights' / 'scale_attn_by_inverse_layer_idx' ask for an "
+        "attention scaling other than 1/sqrt(head size), which is not supported",
+        c.path());
   const int64_t embd = c.count("n_embd");
   const int64_t vocab = c.count("vocab_size");
   set_u32(m, "gpt2.block_count", c.count("n_layer"));
@@ -226,7 +232,8 @@ ArchConfig translate_gpt2(const JsonObject& c, Metadata& m) {
 
 std::string model_name(const fs::path& folder, const JsonObject& c) {
   std::string name = fs::absolute(folder).lexically_normal().filename().string();
-  if (name.empty()) name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
+  if (name.empty())
+    name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
   if (name.empty()) name = c.opt_string("_name_or_path").value_or("");
   return name;
 }
@@ -266,47 +273,45 @@ struct ArchTensors {
 };
 
 const ArchTensors& llama_tensors() {
-  static const ArchTensors spec{
-      "",
-      "model.layers.",
-      {{"model.embed_tokens.weight", "token_embd.weight"},
-       {"model.norm.weight", "output_norm.weight"},
-       {"lm_head.weight", "output.weight"}},
-      {{"input_layernorm.weight", "attn_norm.weight"},
-       {"self_attn.q_proj.weight", "attn_q.weight"},
-       {"self_attn.k_proj.weight", "attn_k.weight"},
-       {"self_attn.v_proj.weight", "attn_v.weight"},
-       {"self_attn.o_proj.weight", "attn_output.weight"},
-       {"post_attention_layernorm.weight", "ffn_norm.weight"},
-       {"mlp.gate_proj.weight", "ffn_gate.weight"},
-       {"mlp.up_proj.weight", "ffn_up.weight"},
-       {"mlp.down_proj.weight", "ffn_down.weight"}},
-      {"self_attn.rotary_emb.inv_freq"}};
+  static const ArchTensors spec{"",
+                                "model.layers.",
+                                {{"model.embed_tokens.weight", "token_embd.weight"},
+                                 {"model.norm.weight", "output_norm.weight"},
+                                 {"lm_head.weight", "output.weight"}},
+                                {{"input_layernorm.weight", "attn_norm.weight"},
+                                 {"self_attn.q_proj.weight", "attn_q.weight"},
+                                 {"self_attn.k_proj.weight", "attn_k.weight"},
+                                 {"self_attn.v_proj.weight", "attn_v.weight"},
+                                 {"self_attn.o_proj.weight", "attn_output.weight"},
+                                 {"post_attention_layernorm.weight", "ffn_norm.weight"},
+                                 {"mlp.gate_proj.weight", "ffn_gate.weight"},
+                                 {"mlp.up_proj.weight", "ffn_up.weight"},
+                                 {"mlp.down_proj.weight", "ffn_down.weight"}},
+                                {"self_attn.rotary_emb.inv_freq"}};
   return spec;
 }
 
 const ArchTensors& gpt2_tensors() {
-  static const ArchTensors spec{
-      "transformer.",
-      "h.",
-      {{"wte.weight", "token_embd.weight"},
-       {"wpe.weight", "position_embd.weight"},
-       {"ln_f.weight", "output_norm.weight"},
-       {"ln_f.bias", "output_norm.bias"},
-       {"lm_head.weight", "output.weight"}},
-      {{"ln_1.weight", "attn_norm.weight"},
-       {"ln_1.bias", "attn_norm.bias"},
-       {"attn.c_attn.weight", "attn_qkv.weight", true},
-       {"attn.c_attn.bias", "attn_qkv.bias"},
-       {"attn.c_proj.weight", "attn_output.weight", true},
-       {"attn.c_proj.bias", "attn_output.bias"},
-       {"ln_2.weight", "ffn_norm.weight"},
-       {"ln_2.bias", "ffn_norm.bias"},
-       {"mlp.c_fc.weight", "ffn_up.weight", true},
-       {"mlp.c_fc.bias", "ffn_up.bias"},
-       {"mlp.c_proj.weight", "ffn_down.weight", true},
-       {"mlp.c_proj.bias", "ffn_down.bias"}},
-      {"attn.bias", "attn.masked_bias"}};
+  static const ArchTensors spec{"transformer.",
+                                "h.",
+                                {{"wte.weight", "token_embd.weight"},
+                                 {"wpe.weight", "position_embd.weight"},
+                                 {"ln_f.weight", "output_norm.weight"},
+                                 {"ln_f.bias", "output_norm.bias"},
+                                 {"lm_head.weight", "output.weight"}},
+                                {{"ln_1.weight", "attn_norm.weight"},
+                                 {"ln_1.bias", "attn_norm.bias"},
+                                 {"attn.c_attn.weight", "attn_qkv.weight", true},
+                                 {"attn.c_attn.bias", "attn_qkv.bias"},
+                                 {"attn.c_proj.weight", "attn_output.weight", true},
+                                 {"attn.c_proj.bias", "attn_output.bias"},
+                                 {"ln_2.weight", "ffn_norm.weight"},
+                                 {"ln_2.bias", "ffn_norm.bias"},
+                                 {"mlp.c_fc.weight", "ffn_up.weight", true},
+                                 {"mlp.c_fc.bias", "ffn_up.bias"},
+                                 {"mlp.c_proj.weight", "ffn_down.weight", true},
+                                 {"mlp.c_proj.bias", "ffn_down.bias"}},
+                                {"attn.bias", "attn.masked_bias"}};
   return spec;
 }
 
@@ -438,13 +443,18 @@ void read_weights(const fs::path& folder, ModelFile& out) {
 
 // llama.cpp's token types.
 enum TokenType : int32_t {
-  kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
 };
 
 struct Vocab {
   std::vector<std::string> tokens;
   std::vector<int32_t> types;
-  std::vector<bool> added, special;           // from added_tokens
+  std::vector<bool> added, special;              // from added_tokens
   std::unordered_map<std::string, int64_t> ids;  // every token's text → id
 };
 
@@ -549,7 +559,8 @@ std::string pre_tokenizer_signature(const json& pre) {
     if (type == "Digits" && p->value("individual_digits", false)) sig += "(individual)";
     if (type == "Split" && p->contains("pattern") && (*p)["pattern"].is_object()) {
       const json& pattern = (*p)["pattern"];
-      const json& text = pattern.contains("Regex") ? pattern["Regex"] : pattern.value("String", json());
+      const json& text =
+          pattern.contains("Regex") ? pattern["Regex"] : pattern.value("String", json());
       sig += '(';
       sig += text.is_string() ? text.get<std::string>() : std::string("?");
       sig += ')';
@@ -598,7 +609,8 @@ bool sentencepiece_adds_space(const json& tok) {
   if (mentions(normalizer, "\"Prepend\"")) return true;
   if (!mentions(pre, "Metaspace")) return false;
   return mentions(pre, "\"prepend_scheme\":\"first\"") ||
-         mentions(pre, "\"prepend_scheme\":\"always\"") || mentions(pre, "\"add_prefix_space\":true");
+         mentions(pre, "\"prepend_scheme\":\"always\"") ||
+         mentions(pre, "\"add_prefix_space\":true");
 }
 
 bool is_byte_token(const std::string& t) {  // <0xNN>
@@ -723,8 +735,8 @@ void translate_chat_template(const fs::path& folder, const JsonFile* tok_config,
     for (const json& t : source) {
       if (!t.is_object() || !t.contains("template") || !t["template"].is_string()) continue;
       const std::string name = t.value("name", "");
-      const std::string key =
-          name.empty() || name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
+      const std::string key = name.empty() || name == "default" ? "tokenizer.chat_template"
+                                                                : "tokenizer.chat_template." + name;
       set_string(m, key, t["template"].get<std::string>());
     }
   }
@@ -778,7 +790,8 @@ void translate_tokenizer(const fs::path& folder, const JsonFile& config, int64_t
     }
     set_string(m, "tokenizer.ggml.model", "llama");
     m.set("tokenizer.ggml.scores", number_array(merge_scores(v, merges), MetaType::kF32));
-    m.set("tokenizer.ggml.add_space_prefix", MetaValue::of_bool(sentencepiece_adds_space(tok.value)));
+    m.set("tokenizer.ggml.add_space_prefix",
+          MetaValue::of_bool(sentencepiece_adds_space(tok.value)));
     if (auto it = v.ids.find(unk); it != v.ids.end())
       set_u32(m, "tokenizer.ggml.unknown_token_id", it->second);
   } else {
@@ -789,8 +802,10 @@ void translate_tokenizer(const fs::path& folder, const JsonFile& config, int64_t
            signature);
     const std::string pre = known_pre_tokenizer(signature);
     if (pre.empty())
-      fail("{}: field 'pre_tokenizer' is {}, expected one kvscope knows (gpt2, llama-bpe, qwen2, "
-           "smollm)", tok.path, signature);
+      fail(
+          "{}: field 'pre_tokenizer' is {}, expected one kvscope knows (gpt2, llama-bpe, qwen2, "
+          "smollm)",
+          tok.path, signature);
     for (size_t i = 0; i < v.tokens.size(); ++i) {
       if (!v.added[i]) continue;
       if (v.special[i] || looks_special(v.tokens[i])) {

@@ -1,6 +1,8 @@
 // The scalar dequantizers against gguf-py's, on the blocks scripts/make_model_goldens.py wrote
 // to tests/fixtures/dequant/ (quantized random data, random K-quant blocks, and F16/BF16 edge
 // values: zeros, subnormals, the largest finite, infinities, NaNs).
+#include "kernels/ref/dequantize.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 
 #include "core/dtype.h"
 #include "format_files.h"
-#include "kernels/ref/dequantize.h"
 
 namespace kvscope {
 namespace {
@@ -34,7 +35,8 @@ TEST(Dequantize, MatchesGgufPyForEveryType) {
     EXPECT_EQ(dtype_name(*type), name);
     seen.insert(name);
     const auto raw = read_bytes(fixture("dequant/" + entry["raw"].get<std::string>()));
-    const auto expected_bytes = read_bytes(fixture("dequant/" + entry["values"].get<std::string>()));
+    const auto expected_bytes =
+        read_bytes(fixture("dequant/" + entry["values"].get<std::string>()));
     const auto n = entry["elements"].get<int64_t>();
     ASSERT_EQ(raw.size(), dtype_bytes(*type, static_cast<size_t>(n)));
     ASSERT_EQ(expected_bytes.size(), static_cast<size_t>(n) * 4);

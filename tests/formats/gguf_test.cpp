@@ -1,4 +1,6 @@
 // The GGUF reader on the fixtures gguf-py wrote, and on every way a file can be broken.
+#include "formats/gguf.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 
 #include "core/dtype.h"
 #include "format_files.h"
-#include "formats/gguf.h"
 #include "kernels/ref/dequantize.h"
 
 namespace kvscope {
@@ -240,7 +241,8 @@ TEST(GgufErrors, BadMetadataValues) {
   expect_parse_error(bad_bool, {"'k.b'", "bool"});
   // Counts far beyond the file must fail before anything is allocated for them.
   GgufSpec huge_array;
-  huge_array.kv.push_back({"k.a", Bytes().put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1ull << 60)});
+  huge_array.kv.push_back(
+      {"k.a", Bytes().put<uint32_t>(9).put<uint32_t>(4).put<uint64_t>(1ull << 60)});
   expect_parse_error(huge_array, {"k.a"});
   GgufSpec huge_string;
   huge_string.kv.push_back({"k.s", Bytes().put<uint32_t>(8).put<uint64_t>(1ull << 62)});
@@ -252,7 +254,7 @@ TEST(GgufErrors, BadMetadataValues) {
   std::memcpy(huge_counts.data() + 16, &n, 8);
   EXPECT_THROW(parse(huge_counts, "counts.gguf"), Error);
   // Arrays of arrays nest, but not without bound.
-  Bytes value = Bytes().put<uint32_t>(9);  // the key's type: array
+  Bytes value = Bytes().put<uint32_t>(9);                               // the key's type: array
   for (int i = 0; i < 8; ++i) value.put<uint32_t>(9).put<uint64_t>(1);  // of one array, of ...
   value.put<uint32_t>(4).put<uint64_t>(1).put<uint32_t>(7);
   GgufSpec nested;
@@ -345,8 +347,11 @@ TEST(Gguf, TinyLlamaVariants) {
   const auto index = read_json(fixture("models/goldens.json"));
   const int64_t vocab = index["models"]["tiny-llama-f32"]["vocab_size"].get<int64_t>();
   std::map<std::string, std::vector<float>> embeddings;
-  for (const Variant v : {Variant{"f32", DType::kF32}, {"f16", DType::kF16},
-                          {"q8_0", DType::kQ8_0}, {"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1}}) {
+  for (const Variant v : {Variant{"f32", DType::kF32},
+                          {"f16", DType::kF16},
+                          {"q8_0", DType::kQ8_0},
+                          {"q4_0", DType::kQ4_0},
+                          {"q4_1", DType::kQ4_1}}) {
     SCOPED_TRACE(v.name);
     const std::string path = fixture(std::string("models/tiny-llama-") + v.name + ".gguf");
     auto f = read_gguf(path);
@@ -369,13 +374,15 @@ TEST(Gguf, TinyLlamaVariants) {
     EXPECT_EQ(m.get_strings("tokenizer.ggml.tokens").size(), static_cast<size_t>(vocab));
     EXPECT_EQ(f->tensors.size(), 21u);  // embedding, final norm, head, and 9 per block
     EXPECT_EQ(f->find("output.weight") != nullptr, true);
-    const struct { const char* name; int64_t cols, rows; } shapes[] = {
-        {"token_embd.weight", 64, vocab}, {"output.weight", 64, vocab},
-        {"output_norm.weight", 64, 1},    {"blk.1.attn_norm.weight", 64, 1},
-        {"blk.1.attn_q.weight", 64, 64},  {"blk.1.attn_k.weight", 64, 32},
-        {"blk.1.attn_v.weight", 64, 32},  {"blk.1.attn_output.weight", 64, 64},
-        {"blk.1.ffn_norm.weight", 64, 1}, {"blk.1.ffn_gate.weight", 64, 128},
-        {"blk.1.ffn_up.weight", 64, 128}, {"blk.1.ffn_down.weight", 128, 64}};
+    const struct {
+      const char* name;
+      int64_t cols, rows;
+    } shapes[] = {{"token_embd.weight", 64, vocab}, {"output.weight", 64, vocab},
+                  {"output_norm.weight", 64, 1},    {"blk.1.attn_norm.weight", 64, 1},
+                  {"blk.1.attn_q.weight", 64, 64},  {"blk.1.attn_k.weight", 64, 32},
+                  {"blk.1.attn_v.weight", 64, 32},  {"blk.1.attn_output.weight", 64, 64},
+                  {"blk.1.ffn_norm.weight", 64, 1}, {"blk.1.ffn_gate.weight", 64, 128},
+                  {"blk.1.ffn_up.weight", 64, 128}, {"blk.1.ffn_down.weight", 128, 64}};
     for (const auto& s : shapes) {
       SCOPED_TRACE(s.name);
       const TensorView& t = f->require(s.name);
@@ -388,7 +395,8 @@ TEST(Gguf, TinyLlamaVariants) {
     const TensorView& e = f->require("token_embd.weight");
     std::vector<float>& values = embeddings[v.name];
     values.resize(static_cast<size_t>(e.elements()));
-    for (int64_t r = 0; r < e.rows(); ++r) ref::dequantize_row(e.type, e.row(r), &values[r * 64], 64);
+    for (int64_t r = 0; r < e.rows(); ++r)
+      ref::dequantize_row(e.type, e.row(r), &values[r * 64], 64);
   }
   // Each variant holds the same weights, to within its precision.
   const std::vector<float>& exact = embeddings["f32"];

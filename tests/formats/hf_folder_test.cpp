@@ -123,9 +123,8 @@ void expect_same_tensors(const ModelFile& hf, const ModelFile& gguf, int64_t hea
     int mismatched_rows = 0;
     for (int64_t r = 0; r < g.rows(); ++r) {
       const int64_t hr = permuted && head_dim > 0 ? hf_row(r, head_dim) : r;
-      const bool same = h->type == g.type
-                            ? std::memcmp(h->row(hr), g.row(r), g.row_bytes()) == 0
-                            : row_values(*h, hr) == row_values(g, r);
+      const bool same = h->type == g.type ? std::memcmp(h->row(hr), g.row(r), g.row_bytes()) == 0
+                                          : row_values(*h, hr) == row_values(g, r);
       if (!same) ++mismatched_rows;
     }
     EXPECT_EQ(mismatched_rows, 0);
@@ -183,10 +182,10 @@ TEST(HfFolder, SentencePieceBf16MatchesItsGguf) {
   // Scores follow the merges: the first merge's piece scores 0, later ones less.
   const auto scores = m.get_reals("tokenizer.ggml.scores");
   const auto merges = m.get_strings("tokenizer.ggml.merges");
-  const std::string first = merges[0].substr(0, merges[0].find(' ')) +
-                            merges[0].substr(merges[0].find(' ') + 1);
-  const std::string second = merges[1].substr(0, merges[1].find(' ')) +
-                             merges[1].substr(merges[1].find(' ') + 1);
+  const std::string first =
+      merges[0].substr(0, merges[0].find(' ')) + merges[0].substr(merges[0].find(' ') + 1);
+  const std::string second =
+      merges[1].substr(0, merges[1].find(' ')) + merges[1].substr(merges[1].find(' ') + 1);
   const auto index_of = [&](const std::string& t) {
     return std::find(tokens.begin(), tokens.end(), t) - tokens.begin();
   };
@@ -260,7 +259,8 @@ struct StEntry {
 // A safetensors header: its length as a little-endian u64, then the JSON text.
 std::vector<uint8_t> header_bytes(const std::string& text) {
   std::vector<uint8_t> bytes;
-  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    bytes.push_back(static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i)));
   for (char c : text) bytes.push_back(static_cast<uint8_t>(c));
   return bytes;
 }
@@ -269,8 +269,8 @@ std::vector<uint8_t> safetensors_bytes(const std::vector<StEntry>& entries) {
   json header = json::object();
   size_t offset = 0;
   for (const StEntry& e : entries) {
-    header[e.name] = {{"dtype", e.dtype}, {"shape", e.shape},
-                      {"data_offsets", {offset, offset + e.data.size()}}};
+    header[e.name] = {
+        {"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.data.size()}}};
     offset += e.data.size();
   }
   std::string text = header.dump();
@@ -394,12 +394,14 @@ TEST(HfFolderErrors, UnknownTensor) {
   ScratchDir dir;
   const std::string folder = dir.copy_fixture("models/tiny-llama-hf");
   auto entries = entries_of(folder + "/model.safetensors");
-  entries.push_back({"model.layers.0.self_attn.q_norm.weight", "F32", {16}, std::vector<uint8_t>(64)});
+  entries.push_back(
+      {"model.layers.0.self_attn.q_norm.weight", "F32", {16}, std::vector<uint8_t>(64)});
   write_bytes(folder + "/model.safetensors", safetensors_bytes(entries));
   expect_error([&] { open_model_file(folder); },
                {folder, "'model.layers.0.self_attn.q_norm.weight'"});
   // A saved rotary buffer is not a weight and is skipped.
-  entries.back() = {"model.layers.0.self_attn.rotary_emb.inv_freq", "F32", {8}, std::vector<uint8_t>(32)};
+  entries.back() = {
+      "model.layers.0.self_attn.rotary_emb.inv_freq", "F32", {8}, std::vector<uint8_t>(32)};
   write_bytes(folder + "/model.safetensors", safetensors_bytes(entries));
   EXPECT_NO_THROW(open_model_file(folder));
 }
@@ -474,7 +476,9 @@ TEST(HfFolderErrors, BrokenShardIndex) {
   fs::copy_file(fixture("models/tiny-llama-sharded-hf/model-00002-of-00003.safetensors"),
                 folder + "/model-00002-of-00003.safetensors");
   EXPECT_NO_THROW(open_model_file(folder));
-  edit_json(index, [](json& j) { j["weight_map"]["model.norm.weight"] = "model-00001-of-00003.safetensors"; });
+  edit_json(index, [](json& j) {
+    j["weight_map"]["model.norm.weight"] = "model-00001-of-00003.safetensors";
+  });
   expect_error([&] { open_model_file(folder); }, {index, "'model.norm.weight'"});
   edit_json(index, [](json& j) { j["weight_map"]["model.norm.weight"] = "../escape.safetensors"; });
   expect_error([&] { open_model_file(folder); }, {index, "../escape.safetensors"});
@@ -522,7 +526,8 @@ TEST(HfFolder, MergesAsPairs) {
   edit_json(folder + "/tokenizer.json", [](json& j) {
     json pairs = json::array();
     for (const json& m : j["model"]["merges"]) {
-      const std::string s = m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>();
+      const std::string s = m.is_string() ? m.get<std::string>()
+                                          : m[0].get<std::string>() + " " + m[1].get<std::string>();
       pairs.push_back({s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1)});
     }
     j["model"]["merges"] = pairs;
