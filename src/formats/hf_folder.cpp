@@ -646,6 +646,47 @@ std::optional<std::string> special_content(const json* entry) {
   return std::nullopt;
 }
 
+using SpecialTexts = std::map<std::string, std::string>;  // "bos" → "<s>"
+using AddFlags = std::map<std::string, bool>;             // "bos" → add it to every encoding
+
+SpecialTexts special_texts(const JsonFile* tok_config) {
+  SpecialTexts texts;
+  if (tok_config == nullptr) return texts;
+  const JsonObject tc(tok_config->path, tok_config->value);
+  for (const auto& kind : {"bos", "eos", "unk", "sep", "pad", "cls", "mask"})
+    if (auto c = special_content(tc.find(std::string(kind) + "_token"))) texts[kind] = *c;
+  if (!texts.count("bos") && texts.count("cls")) texts["bos"] = texts["cls"];
+  if (!texts.count("eos") && texts.count("sep")) texts["eos"] = texts["sep"];
+  return texts;
+}
+
+// A TemplateProcessing post-processor tells whether BOS and EOS wrap a single sequence (and,
+// without tokenizer_config.json, which tokens they are).
+void read_post_processor(const json& tok, bool has_config, SpecialTexts& texts, AddFlags& add) {
+  if (!tok.contains("post_processor") || !tok["post_processor"].is_object()) return;
+  const json& post = tok["post_processor"];
+  const std::vector<json> processors = post.contains("processors") && post["processors"].is_array()
+                                           ? post["processors"].get<std::vector<json>>()
+                                           : std::vector<json>{post};
+  auto special_id = [](const json& item) -> std::optional<std::string> {
+    if (!item.is_object() || !item.contains("SpecialToken")) return std::nullopt;
+    const json& st = item["SpecialToken"];
+    if (!st.is_object() || !st.contains("id")) return std::nullopt;
+    return special_content(&st["id"]);
+  };
+  for (const json& p : processors) {
+    if (!p.is_object() || p.value("type", "") != "TemplateProcessing") continue;
+    const json single = p.value("single", json::array());
+    if (!single.is_array() || single.size() < 2) continue;
+    for (const auto& [kind, item] : {std::pair{"bos", single.front()}, {"eos", single.back()}}) {
+      if (auto id = special_id(item)) {
+        if (!has_config) texts[kind] = *id;
+        add[kind] = texts.count(kind) && *id == texts[kind];
+      }
+    }
+  }
+}
+
 // Special token ids and whether to add BOS/EOS: from tokenizer.json's post-processor, then
 // tokenizer_config.json, then config.json's *_token_id, as gguf-py's SpecialVocab reads them.
 void translate_special_tokens(const JsonFile& tok, const JsonFile* tok_config,
@@ -653,41 +694,9 @@ void translate_special_tokens(const JsonFile& tok, const JsonFile* tok_config,
   static const std::pair<const char*, const char*> kKinds[] = {
       {"bos", "bos_token_id"},       {"eos", "eos_token_id"},     {"unk", "unknown_token_id"},
       {"sep", "seperator_token_id"}, {"pad", "padding_token_id"}, {"mask", "mask_token_id"}};
-  std::map<std::string, std::string> content;  // kind → token text
-  if (tok_config != nullptr) {
-    const JsonObject tc(tok_config->path, tok_config->value);
-    for (const auto& kind : {"bos", "eos", "unk", "sep", "pad", "cls", "mask"})
-      if (auto c = special_content(tc.find(std::string(kind) + "_token"))) content[kind] = *c;
-    if (!content.count("bos") && content.count("cls")) content["bos"] = content["cls"];
-    if (!content.count("eos") && content.count("sep")) content["eos"] = content["sep"];
-  }
-  // A TemplateProcessing post-processor tells whether BOS and EOS wrap a single sequence.
-  std::map<std::string, bool> add;
-  if (tok.value.contains("post_processor") && tok.value["post_processor"].is_object()) {
-    const json& post = tok.value["post_processor"];
-    std::vector<json> processors = post.contains("processors") && post["processors"].is_array()
-                                       ? post["processors"].get<std::vector<json>>()
-                                       : std::vector<json>{post};
-    for (const json& p : processors) {
-      if (!p.is_object() || p.value("type", "") != "TemplateProcessing") continue;
-      const json single = p.value("single", json::array());
-      if (!single.is_array() || single.size() < 2) continue;
-      auto special_id = [](const json& item) -> std::optional<std::string> {
-        if (!item.is_object() || !item.contains("SpecialToken")) return std::nullopt;
-        const json& st = item["SpecialToken"];
-        if (!st.is_object() || !st.contains("id")) return std::nullopt;
-        return special_content(&st["id"]);
-      };
-      if (auto first = special_id(single.front())) {
-        if (tok_config == nullptr) content["bos"] = *first;
-        add["bos"] = *first == content["bos"];
-      }
-      if (auto last = special_id(single.back())) {
-        if (tok_config == nullptr) content["eos"] = *last;
-        add["eos"] = *last == content["eos"];
-      }
-    }
-  }
+  SpecialTexts texts = special_texts(tok_config);
+  AddFlags add;
+  read_post_processor(tok.value, tok_config != nullptr, texts, add);
   if (tok_config != nullptr) {
     const JsonObject tc(tok_config->path, tok_config->value);
     for (const auto& kind : {"bos", "eos"})
@@ -697,7 +706,7 @@ void translate_special_tokens(const JsonFile& tok, const JsonFile* tok_config,
   const JsonObject c(config.path, config.value);
   for (const auto& [kind, key] : kKinds) {
     std::optional<int64_t> id;
-    if (auto it = content.find(kind); it != content.end())
+    if (auto it = texts.find(kind); it != texts.end())
       if (auto found = v.ids.find(it->second); found != v.ids.end()) id = found->second;
     if (!id) {
       // config.json may list several (Llama 3.1's eos_token_id); the first stands for them.
@@ -763,6 +772,52 @@ MetaValue number_array(const std::vector<T>& items, MetaType type) {
   return MetaValue::of_array(type, std::move(values));
 }
 
+// Llama 2 style: <0xNN> byte tokens, <unk>, scores from the merge order, "▁" word starts.
+void translate_sentencepiece(const json& tok, const JsonObject& model, Vocab& v,
+                             const std::vector<std::string>& merges, Metadata& m) {
+  const std::string unk = model.opt_string("unk_token").value_or("<unk>");
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (v.types[i] == kUnused) continue;
+    v.types[i] = is_byte_token(v.tokens[i]) ? kByte
+                 : v.tokens[i] == unk       ? kUnknown
+                 : v.special[i]             ? kControl
+                 : v.added[i]               ? kUserDefined
+                                            : kNormal;
+  }
+  set_string(m, "tokenizer.ggml.model", "llama");
+  m.set("tokenizer.ggml.scores", number_array(merge_scores(v, merges), MetaType::kF32));
+  m.set("tokenizer.ggml.add_space_prefix", MetaValue::of_bool(sentencepiece_adds_space(tok)));
+  if (auto it = v.ids.find(unk); it != v.ids.end())
+    set_u32(m, "tokenizer.ggml.unknown_token_id", it->second);
+}
+
+// GPT-2 style: byte-level tokens, a pre-tokenizer llama.cpp knows by name.
+void translate_byte_level(const JsonFile& tok, Vocab& v, Metadata& m) {
+  const json pre_json = tok.value.value("pre_tokenizer", json());
+  const std::string signature = pre_tokenizer_signature(pre_json);
+  if (!mentions(pre_json, "ByteLevel"))
+    fail("{}: field 'pre_tokenizer' is {}, expected a ByteLevel or Metaspace BPE", tok.path,
+         signature);
+  const std::string pre = known_pre_tokenizer(signature);
+  if (pre.empty())
+    fail(
+        "{}: field 'pre_tokenizer' is {}, expected one kvscope knows (gpt2, llama-bpe, qwen2, "
+        "smollm)",
+        tok.path, signature);
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (!v.added[i]) continue;
+    if (v.special[i] || looks_special(v.tokens[i])) {
+      v.types[i] = kControl;
+    } else {
+      v.types[i] = kUserDefined;
+      // convert_hf_to_gguf.py pre-normalizes user-defined tokens' "▁" to spaces.
+      v.tokens[i] = replace_all(v.tokens[i], "\u2581", " ");
+    }
+  }
+  set_string(m, "tokenizer.ggml.model", "gpt2");
+  set_string(m, "tokenizer.ggml.pre", pre);
+}
+
 void translate_tokenizer(const fs::path& folder, const JsonFile& config, int64_t vocab_size,
                          Metadata& m) {
   const JsonFile tok = load_json(folder / "tokenizer.json");
@@ -779,45 +834,9 @@ void translate_tokenizer(const fs::path& folder, const JsonFile& config, int64_t
   Vocab v = read_vocab(tok, *model, vocab_size);
   const std::vector<std::string> merges = read_merges(tok, *model);
   if (is_sentencepiece(tok.value, *model)) {
-    const std::string unk = model->opt_string("unk_token").value_or("<unk>");
-    for (size_t i = 0; i < v.tokens.size(); ++i) {
-      if (v.types[i] == kUnused) continue;
-      v.types[i] = is_byte_token(v.tokens[i]) ? kByte
-                   : v.tokens[i] == unk       ? kUnknown
-                   : v.special[i]             ? kControl
-                   : v.added[i]               ? kUserDefined
-                                              : kNormal;
-    }
-    set_string(m, "tokenizer.ggml.model", "llama");
-    m.set("tokenizer.ggml.scores", number_array(merge_scores(v, merges), MetaType::kF32));
-    m.set("tokenizer.ggml.add_space_prefix",
-          MetaValue::of_bool(sentencepiece_adds_space(tok.value)));
-    if (auto it = v.ids.find(unk); it != v.ids.end())
-      set_u32(m, "tokenizer.ggml.unknown_token_id", it->second);
+    translate_sentencepiece(tok.value, *model, v, merges, m);
   } else {
-    const json pre_json = tok.value.value("pre_tokenizer", json());
-    const std::string signature = pre_tokenizer_signature(pre_json);
-    if (!mentions(pre_json, "ByteLevel"))
-      fail("{}: field 'pre_tokenizer' is {}, expected a ByteLevel or Metaspace BPE", tok.path,
-           signature);
-    const std::string pre = known_pre_tokenizer(signature);
-    if (pre.empty())
-      fail(
-          "{}: field 'pre_tokenizer' is {}, expected one kvscope knows (gpt2, llama-bpe, qwen2, "
-          "smollm)",
-          tok.path, signature);
-    for (size_t i = 0; i < v.tokens.size(); ++i) {
-      if (!v.added[i]) continue;
-      if (v.special[i] || looks_special(v.tokens[i])) {
-        v.types[i] = kControl;
-      } else {
-        v.types[i] = kUserDefined;
-        // convert_hf_to_gguf.py pre-normalizes user-defined tokens' "▁" to spaces.
-        v.tokens[i] = replace_all(v.tokens[i], "\u2581", " ");
-      }
-    }
-    set_string(m, "tokenizer.ggml.model", "gpt2");
-    set_string(m, "tokenizer.ggml.pre", pre);
+    translate_byte_level(tok, v, m);
   }
   m.set("tokenizer.ggml.tokens", string_array(v.tokens));
   m.set("tokenizer.ggml.token_type", number_array(v.types, MetaType::kI32));
