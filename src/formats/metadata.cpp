@@ -23,7 +23,8 @@ MetaValue MetaValue::of_real(double v, MetaType type) {
   MetaValue m;
   m.type = type;
   m.real = v;
-  m.integer = static_cast<int64_t>(v);
+  // Converting NaN or a value outside int64's range is undefined behaviour; such values get 0.
+  m.integer = v >= -0x1p63 && v < 0x1p63 ? static_cast<int64_t>(v) : 0;
   return m;
 }
 
