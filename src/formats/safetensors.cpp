@@ -33,15 +33,20 @@ TensorView parse_entry(const std::string& name, const nlohmann::json& entry,
   t.n_dims = std::max<int>(1, static_cast<int>(shape.size()));
   int64_t elements = 1;
   for (size_t d = 0; d < shape.size(); ++d) {
-    const int64_t size = shape[shape.size() - 1 - d].get<int64_t>();
+    // get<int64_t>() of a float out of int64's range would be undefined behaviour.
+    const auto& dim = shape[shape.size() - 1 - d];
+    if (!dim.is_number_integer())
+      fail("{}: tensor '{}' has a dimension {} that is not an integer", source, name, dim.dump());
+    const int64_t size = dim.get<int64_t>();
     if (size <= 0 || size > (int64_t{1} << 48) || elements > (int64_t{1} << 48) / size)
       fail("{}: tensor '{}' has an invalid dimension {}", source, name, size);
     t.shape[d] = size;
     elements *= size;
   }
   const auto& offsets = entry["data_offsets"];
-  if (!offsets.is_array() || offsets.size() != 2)
-    fail("{}: tensor '{}' data_offsets must be [begin, end]", source, name);
+  if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+      !offsets[1].is_number_unsigned())
+    fail("{}: tensor '{}' data_offsets must be [begin, end] (non-negative integers)", source, name);
   const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
   if (begin > end || end > data.size())
     fail("{}: tensor '{}' data [{}, {}) runs past the end of the file", source, name, begin, end);
