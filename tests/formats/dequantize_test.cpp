@@ -16,8 +16,8 @@ namespace kvscope {
 namespace {
 
 using kvscope::testing::fixture;
-using kvscope::testing::read_bytes;
-using kvscope::testing::read_json;
+using kvscope::testing::files::read_bytes;
+using kvscope::testing::files::read_json;
 
 uint32_t bits(float f) {
   uint32_t b;

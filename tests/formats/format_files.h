@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "test_paths.h"
 
-namespace kvscope::testing {
+namespace kvscope::testing::files {
 
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -90,4 +90,4 @@ inline std::string expect_error(const std::function<void()>& f,
   return "";
 }
 
-}  // namespace kvscope::testing
+}  // namespace kvscope::testing::files

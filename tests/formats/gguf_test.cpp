@@ -14,12 +14,12 @@
 namespace kvscope {
 namespace {
 
-using kvscope::testing::expect_error;
 using kvscope::testing::fixture;
-using kvscope::testing::read_bytes;
-using kvscope::testing::read_json;
-using kvscope::testing::ScratchDir;
-using kvscope::testing::write_bytes;
+using kvscope::testing::files::expect_error;
+using kvscope::testing::files::read_bytes;
+using kvscope::testing::files::read_json;
+using kvscope::testing::files::ScratchDir;
+using kvscope::testing::files::write_bytes;
 
 // ---------------------------------------------------------------------------------------------
 // A GGUF writer for hand-made (and hand-broken) files.

@@ -20,14 +20,14 @@ namespace kvscope {
 namespace {
 
 namespace fs = std::filesystem;
-using kvscope::testing::expect_error;
 using kvscope::testing::fixture;
-using kvscope::testing::read_bytes;
-using kvscope::testing::read_json;
-using kvscope::testing::read_text;
-using kvscope::testing::ScratchDir;
-using kvscope::testing::write_bytes;
-using kvscope::testing::write_text;
+using kvscope::testing::files::expect_error;
+using kvscope::testing::files::read_bytes;
+using kvscope::testing::files::read_json;
+using kvscope::testing::files::read_text;
+using kvscope::testing::files::ScratchDir;
+using kvscope::testing::files::write_bytes;
+using kvscope::testing::files::write_text;
 using nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
