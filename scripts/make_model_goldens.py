@@ -248,9 +248,10 @@ def randomize_norms(model: torch.nn.Module, gen: torch.Generator) -> None:
                 p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
 
 
-def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int) -> LlamaForCausalLM:
+def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidden: int = 64,
+               ffn: int = 128) -> LlamaForCausalLM:
     torch.manual_seed(seed)
-    config = LlamaConfig(num_hidden_layers=layers, hidden_size=64, intermediate_size=128,
+    config = LlamaConfig(num_hidden_layers=layers, hidden_size=hidden, intermediate_size=ffn,
                          num_attention_heads=4, num_key_value_heads=2, vocab_size=vocab_size,
                          max_position_embeddings=256, rope_theta=10000.0, rms_norm_eps=1e-5,
                          tie_word_embeddings=False, initializer_range=0.1, bos_token_id=bos,
@@ -333,7 +334,7 @@ def gguf_name(arch: str, hf: str) -> str | None:
     return f"blk.{m[1]}.{GPT2_BLOCK[m[2]]}.{m[3]}"
 
 
-FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q4_1: 3, Q.Q8_0: 7, Q.BF16: 32}
+FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q4_1: 3, Q.Q8_0: 7, "Q4_K_M": 15, Q.BF16: 32}
 
 
 def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
@@ -356,6 +357,51 @@ def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def f16_pack(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float16).view(np.uint8).reshape(*x.shape, 2)
+
+
+def quantize_q4_k(w: np.ndarray) -> np.ndarray:
+    """A plain Q4_K quantizer (gguf-py has none): per 32-value sub-block a 6-bit scale and minimum
+    under f16 d and dmin, then 4-bit values. Not llama.cpp's search for the best scales; the
+    reference dequantizes these exact bytes with gguf-py, so only the layout has to be right."""
+    x = w.astype(np.float32).reshape(-1, 8, 32)                   # blocks, sub-blocks, values
+    lo = np.minimum(x.min(axis=2), 0.0)
+    scale = (x.max(axis=2) - lo) / 15.0
+    d = (scale.max(axis=1) / 63.0).astype(np.float16).astype(np.float32)
+    dmin = ((-lo).max(axis=1) / 63.0).astype(np.float16).astype(np.float32)
+    sc = np.clip(np.round(scale / np.where(d > 0, d, 1)[:, None]), 0, 63).astype(np.uint8)
+    mn = np.clip(np.round(-lo / np.where(dmin > 0, dmin, 1)[:, None]), 0, 63).astype(np.uint8)
+    step = (d[:, None] * sc)[:, :, None]
+    q = np.round((x + (dmin[:, None] * mn)[:, :, None]) / np.where(step > 0, step, 1))
+    q = np.clip(q, 0, 15).astype(np.uint8)
+    scales = np.zeros((x.shape[0], 12), np.uint8)
+    scales[:, 0:4] = sc[:, 0:4] | ((sc[:, 4:8] >> 4) << 6)
+    scales[:, 4:8] = mn[:, 0:4] | ((mn[:, 4:8] >> 4) << 6)
+    scales[:, 8:12] = (sc[:, 4:8] & 0x0F) | ((mn[:, 4:8] & 0x0F) << 4)
+    qs = (q[:, 0::2, :] | (q[:, 1::2, :] << 4)).reshape(-1, 128)  # sub-blocks 2k, 2k+1 share bytes
+    blocks = np.concatenate([f16_pack(d), f16_pack(dmin), scales, qs], axis=1)
+    return blocks.reshape(w.shape[0], -1)
+
+
+def quantize_q6_k(w: np.ndarray) -> np.ndarray:
+    """A plain Q6_K quantizer: per 16-value sub-block a signed 8-bit scale under an f16 d, then
+    6-bit values stored as 4 low bits (ql) and 2 high bits (qh)."""
+    x = w.astype(np.float32).reshape(-1, 16, 16)
+    scale = np.abs(x).max(axis=2) / 31.0
+    d = (scale.max(axis=1) / 127.0).astype(np.float16).astype(np.float32)
+    sc = np.clip(np.round(scale / np.where(d > 0, d, 1)[:, None]), 0, 127).astype(np.int8)
+    step = (d[:, None] * sc)[:, :, None]
+    q = np.clip(np.round(x / np.where(step != 0, step, 1)) + 32, 0, 63).astype(np.uint8)
+    q = q.reshape(-1, 2, 4, 32)                                   # blocks, halves, quarters, l
+    ql = np.concatenate([q[:, :, 0] & 0x0F | (q[:, :, 2] & 0x0F) << 4,
+                         q[:, :, 1] & 0x0F | (q[:, :, 3] & 0x0F) << 4], axis=2)  # (n, 2, 64)
+    qh = (q[:, :, 0] >> 4) | (q[:, :, 1] >> 4) << 2 | (q[:, :, 2] >> 4) << 4 | (q[:, :, 3] >> 4) << 6
+    blocks = np.concatenate([ql.reshape(-1, 128), qh.reshape(-1, 64), sc.view(np.uint8),
+                             f16_pack(d)], axis=1)
+    return blocks.reshape(w.shape[0], -1)
+
+
 def store(w: np.ndarray, qtype: Q) -> np.ndarray:
     """The array GGUFWriter stores for `w` under `qtype` (1-D tensors stay F32, as convert keeps
     norms and biases)."""
@@ -363,14 +409,28 @@ def store(w: np.ndarray, qtype: Q) -> np.ndarray:
         return w.astype(np.float32)
     if qtype == Q.F16:
         return w.astype(np.float16)
+    if qtype == Q.Q4_K:
+        return quantize_q4_k(w)
+    if qtype == Q.Q6_K:
+        return quantize_q6_k(w)
     return gguf.quants.quantize(w.astype(np.float32), qtype)
 
 
-def write_gguf(path: Path, model, arch: str, folder: Path, qtype: Q) -> dict[str, np.ndarray]:
-    """Writes a GGUF file; returns the stored weights dequantized, in GGUF names and layout."""
+def tensor_qtype(name: str, qtype) -> Q:
+    """Q4_K_M as llama-quantize mixes it, simplified: Q6_K for the value, down and output
+    projections, Q4_K for the rest."""
+    if qtype != "Q4_K_M":
+        return qtype
+    return Q.Q6_K if name.endswith(("attn_v.weight", "ffn_down.weight", "output.weight")) else Q.Q4_K
+
+
+def write_gguf(path: Path, model, arch: str, folder: Path, qtype,
+               name: str | None = None) -> dict[str, np.ndarray]:
+    """Writes a GGUF file (tokenizer from `folder`); returns the stored weights dequantized, in
+    GGUF names and layout."""
     cfg = model.config
     w = gguf.GGUFWriter(str(path), arch)
-    w.add_name(folder.name)
+    w.add_name(name or folder.name)
     w.add_file_type(FILE_TYPES[qtype])
     if qtype not in (Q.F32, Q.F16, Q.BF16):
         w.add_quantization_version(gguf.GGML_QUANT_VERSION)
@@ -398,10 +458,11 @@ def write_gguf(path: Path, model, arch: str, folder: Path, qtype: Q) -> dict[str
     write_tokenizer_metadata(w, folder, cfg.vocab_size)
     stored = {}
     for name, t in gguf_tensors(model, arch):
-        data = store(t, qtype)
+        ttype = tensor_qtype(name, qtype)
+        data = store(t, ttype)
         if data.dtype == np.uint8:
-            w.add_tensor(name, data, raw_dtype=qtype)
-            stored[name] = gguf.quants.dequantize(data, qtype).reshape(t.shape)
+            w.add_tensor(name, data, raw_dtype=ttype)
+            stored[name] = gguf.quants.dequantize(data, ttype).reshape(t.shape)
         else:
             w.add_tensor(name, data)
             stored[name] = data.astype(np.float32)
@@ -611,14 +672,13 @@ def main() -> None:
                   "add_bos_token": True, "chat_template": LLAMA3_CHAT_TEMPLATE,
                   "tokenizer_class": "PreTrainedTokenizerFast"}
     save_hf(llama, folder, tok, tok_config, {})
-    save_hf(llama, MODELS / "tiny-llama-sharded-hf", tok, tok_config, {}, max_shard_size="200KB")
     variants, files = {}, {}
     for qtype in (Q.F32, Q.F16, Q.Q8_0, Q.Q4_0, Q.Q4_1):
         name = f"tiny-llama-{qtype.name.lower()}"
         stored = write_gguf(MODELS / f"{name}.gguf", llama, "llama", folder, qtype)
         variants[name] = llama if qtype == Q.F32 else load_dequantized(llama, "llama", stored)
         files[name] = [f"{name}.gguf"]
-    files["tiny-llama-f32"] += ["tiny-llama-hf", "tiny-llama-sharded-hf"]
+    files["tiny-llama-f32"].append("tiny-llama-hf")
     for name, result in references(variants, vocab, added, seed=11).items():
         index[name] = {"arch": "llama", "files": files[name], "vocab_size": n_vocab,
                        "weights": name.rsplit("-", 1)[1].upper(), **write_reference(name, result)}
@@ -649,15 +709,29 @@ def main() -> None:
                   "add_bos_token": True, "add_eos_token": False, "legacy": False,
                   "tokenizer_class": "LlamaTokenizerFast"}
     # A copy is cast for saving: casting the model itself would also round its RoPE frequencies.
-    save_hf(copy.deepcopy(spm).to(torch.bfloat16), folder, tok, tok_config,
-            {"chat_template.jinja": LLAMA2_CHAT_TEMPLATE})
+    for dest, shard in ((folder, {}), (MODELS / "tiny-llama-spm-sharded-hf", {"max_shard_size": "70KB"})):
+        save_hf(copy.deepcopy(spm).to(torch.bfloat16), dest, tok, tok_config,
+                {"chat_template.jinja": LLAMA2_CHAT_TEMPLATE}, **shard)
     stored = write_gguf(MODELS / "tiny-llama-spm-bf16.gguf", spm, "llama", folder, Q.BF16)
     assert all(np.array_equal(stored[n], t) for n, t in gguf_tensors(spm, "llama"))
     result = references({"s": spm}, vocab, added, seed=13)["s"]
     index["tiny-llama-spm-bf16"] = {
-        "arch": "llama", "files": ["tiny-llama-spm-bf16.gguf", "tiny-llama-spm-hf"],
+        "arch": "llama",
+        "files": ["tiny-llama-spm-bf16.gguf", "tiny-llama-spm-hf", "tiny-llama-spm-sharded-hf"],
         "vocab_size": spm.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-llama-spm-bf16", result)}
+
+    # Tiny Llama in K-quants (widths of 256 for their 256-value blocks), mixed as Q4_K_M mixes
+    # them, with the GPT-2 tokenizer; GGUF only, the reference on the dequantized weights.
+    tok = gpt2_tokenizer()
+    vocab, added = vocab_entries(tok)
+    kq = make_llama(max(vocab) + 1, 1, 0, 0, seed=777, hidden=256, ffn=256)
+    stored = write_gguf(MODELS / "tiny-llama-q4_k_m.gguf", kq, "llama", MODELS / "tiny-gpt2-hf",
+                        "Q4_K_M", name="tiny-llama-q4_k_m")
+    result = references({"k": load_dequantized(kq, "llama", stored)}, vocab, added, seed=14)["k"]
+    index["tiny-llama-q4_k_m"] = {
+        "arch": "llama", "files": ["tiny-llama-q4_k_m.gguf"], "vocab_size": kq.config.vocab_size,
+        "weights": "Q4_K and Q6_K", **write_reference("tiny-llama-q4_k_m", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

@@ -411,6 +411,35 @@ TEST(Gguf, TinyLlamaVariants) {
   }
 }
 
+TEST(Gguf, TinyLlamaKQuants) {
+  auto f = read_gguf(fixture("models/tiny-llama-q4_k_m.gguf"));
+  EXPECT_EQ(f->meta.get_int("llama.embedding_length"), 256);
+  EXPECT_EQ(f->meta.get_int("general.file_type"), 15);  // Q4_K_M
+  const struct {
+    const char* name;
+    DType type;
+    int64_t cols, rows;
+  } tensors[] = {{"token_embd.weight", DType::kQ4_K, 256, 320},
+                 {"output.weight", DType::kQ6_K, 256, 320},
+                 {"blk.0.attn_q.weight", DType::kQ4_K, 256, 256},
+                 {"blk.0.attn_k.weight", DType::kQ4_K, 256, 128},
+                 {"blk.0.attn_v.weight", DType::kQ6_K, 256, 128},
+                 {"blk.0.ffn_down.weight", DType::kQ6_K, 256, 256},
+                 {"blk.0.ffn_norm.weight", DType::kF32, 256, 1}};
+  for (const auto& t : tensors) {
+    SCOPED_TRACE(t.name);
+    const TensorView& v = f->require(t.name);
+    EXPECT_EQ(v.type, t.type);
+    EXPECT_EQ(v.cols(), t.cols);
+    EXPECT_EQ(v.rows(), t.rows);
+    EXPECT_EQ(v.bytes(), dtype_bytes(t.type, 256) * t.rows);
+    // Weights of a random model: finite, of moderate size.
+    std::vector<float> row(256);
+    ref::dequantize_row(v.type, v.row(v.rows() - 1), row.data(), 256);
+    for (float x : row) ASSERT_TRUE(std::isfinite(x) && std::fabs(x) < 2.0f) << x;
+  }
+}
+
 TEST(Gguf, TinyGpt2) {
   auto f = read_gguf(fixture("models/tiny-gpt2-f32.gguf"));
   const Metadata& m = f->meta;

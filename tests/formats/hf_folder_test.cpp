@@ -235,11 +235,11 @@ TEST(HfFolder, Gpt2TokenizerTranslation) {
 }
 
 TEST(HfFolder, ShardedMatchesSingleFile) {
-  auto single = open_model_file(fixture("models/tiny-llama-hf"));
-  auto sharded = open_model_file(fixture("models/tiny-llama-sharded-hf"));
+  auto single = open_model_file(fixture("models/tiny-llama-spm-hf"));
+  auto sharded = open_model_file(fixture("models/tiny-llama-spm-sharded-hf"));
   EXPECT_EQ(sharded->mappings.size(), 3u);
   uint64_t bytes = 0;
-  for (const auto& entry : fs::directory_iterator(fixture("models/tiny-llama-sharded-hf")))
+  for (const auto& entry : fs::directory_iterator(fixture("models/tiny-llama-spm-sharded-hf")))
     if (entry.path().extension() == ".safetensors") bytes += entry.file_size();
   EXPECT_EQ(sharded->file_bytes, bytes);
   expect_same_metadata(*sharded, *single, {"general.name"});
@@ -467,17 +467,20 @@ TEST(HfFolderErrors, SafetensorsTruncatedAtEveryOffset) {
 
 TEST(HfFolderErrors, BrokenShardIndex) {
   ScratchDir dir;
-  const std::string folder = dir.copy_fixture("models/tiny-llama-sharded-hf");
+  const std::string folder = dir.copy_fixture("models/tiny-llama-spm-sharded-hf");
   const std::string index = folder + "/model.safetensors.index.json";
   const std::string original = read_text(index);
   fs::remove(folder + "/model-00002-of-00003.safetensors");
   expect_error([&] { open_model_file(folder); }, {"model-00002-of-00003.safetensors"});
   write_text(index, original);
-  fs::copy_file(fixture("models/tiny-llama-sharded-hf/model-00002-of-00003.safetensors"),
+  fs::copy_file(fixture("models/tiny-llama-spm-sharded-hf/model-00002-of-00003.safetensors"),
                 folder + "/model-00002-of-00003.safetensors");
   EXPECT_NO_THROW(open_model_file(folder));
-  edit_json(index, [](json& j) {
-    j["weight_map"]["model.norm.weight"] = "model-00001-of-00003.safetensors";
+  edit_json(index, [](json& j) {  // listed in a shard that does not hold it
+    const bool in_first =
+        j["weight_map"]["model.norm.weight"] == "model-00001-of-00003.safetensors";
+    j["weight_map"]["model.norm.weight"] =
+        in_first ? "model-00002-of-00003.safetensors" : "model-00001-of-00003.safetensors";
   });
   expect_error([&] { open_model_file(folder); }, {index, "'model.norm.weight'"});
   edit_json(index, [](json& j) { j["weight_map"]["model.norm.weight"] = "../escape.safetensors"; });
