@@ -40,6 +40,9 @@ class Tokenizer {
   // Tokens that end a generation: EOS, EOT and the chat end marker where the vocabulary has them.
   virtual std::vector<int32_t> end_ids() const = 0;
   virtual bool is_special(int32_t id) const = 0;
+  // SentencePiece-style vocabularies prefix the text with a space when encoding; decoding the
+  // start of a text removes it again.
+  virtual bool adds_space_prefix() const { return false; }
 };
 
 // Turns a stream of tokens into text without ever splitting a UTF-8 character: bytes of an
@@ -53,6 +56,7 @@ class StreamDecoder {
  private:
   const Tokenizer& tokenizer_;
   std::string pending_;
+  bool at_start_ = true;
 };
 
 }  // namespace kvscope

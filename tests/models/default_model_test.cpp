@@ -36,8 +36,11 @@ class DefaultModel : public ::testing::Test {
     if (model_ == nullptr) GTEST_SKIP() << "default model not fetched (scripts/fetch_model.sh)";
   }
 
-  static SessionOptions options(CacheStrategy cache, int n_seqs = 1, KvType type = KvType::kF32) {
+  // The reference comparisons run the exact path; the identity tests the (default) fast one.
+  static SessionOptions options(CacheStrategy cache, int n_seqs = 1, KvType type = KvType::kF32,
+                                Precision precision = Precision::kFast) {
     SessionOptions o;
+    o.precision = precision;
     o.cache = cache;
     o.n_seqs = n_seqs;
     o.n_ctx = 512;
@@ -64,7 +67,7 @@ class DefaultModel : public ::testing::Test {
 
 TEST_F(DefaultModel, TeacherForcedLogitsMatchTransformers) {
   const std::vector<int32_t> ids = (*goldens_)["text_ids"];
-  Session session(*model_, options(CacheStrategy::kPrealloc));
+  Session session(*model_, options(CacheStrategy::kPrealloc, 1, KvType::kF32, Precision::kExact));
   const std::vector<float> logits = session.score(ids);
   const int vocab = model_->config().vocab_size;
   int agree = 0;
@@ -86,7 +89,7 @@ TEST_F(DefaultModel, TeacherForcedLogitsMatchTransformers) {
 
 TEST_F(DefaultModel, GreedyContinuationsMatchTransformers) {
   for (const auto& case_ : (*goldens_)["greedy"]) {
-    Session session(*model_, options(CacheStrategy::kPrealloc));
+    Session session(*model_, options(CacheStrategy::kPrealloc, 1, KvType::kF32, Precision::kExact));
     GenerateOptions g;
     g.max_new_tokens = kNewTokens;
     const auto result = session.generate({case_["prompt_ids"].get<std::vector<int32_t>>()}, g);

@@ -16,6 +16,7 @@ namespace {
 struct Variant {
   std::string name, file;
 };
+void PrintTo(const Variant& v, std::ostream* os) { *os << v.file; }
 
 nlohmann::json goldens() {
   std::ifstream in(testing::fixture("models/goldens.json"));
@@ -24,7 +25,8 @@ nlohmann::json goldens() {
 
 std::vector<Variant> variants() {
   std::vector<Variant> out;
-  for (const auto& [name, v] : goldens()["models"].items())
+  const nlohmann::json all = goldens();
+  for (const auto& [name, v] : all["models"].items())
     for (const auto& file : v["files"]) out.push_back({name, file.get<std::string>()});
   return out;
 }

@@ -1,0 +1,28 @@
+#pragma once
+// SentencePiece-style BPE as Llama 2 does it (tokenizer.ggml.model "llama"): spaces become "▁",
+// the text gets a leading "▁", adjacent pieces merge by highest score while the merged piece is
+// in the vocabulary, and pieces left without a token fall back to <0xNN> byte tokens.
+#include "tokenizer/vocab_tokenizer.h"
+
+namespace kvscope {
+
+class SpmTokenizer : public VocabTokenizer {
+ public:
+  explicit SpmTokenizer(const Metadata& meta);
+
+  std::string token_bytes(int32_t id) const override;
+  std::string kind() const override { return "SentencePiece BPE"; }
+  bool adds_space_prefix() const override { return add_space_prefix_; }
+
+ protected:
+  void encode_plain(std::string_view text, std::vector<int32_t>& out) const override;
+
+ private:
+  void emit(const std::string& piece, std::vector<int32_t>& out) const;
+
+  std::vector<float> scores_;
+  int32_t byte_ids_[256];
+  bool add_space_prefix_;
+};
+
+}  // namespace kvscope
