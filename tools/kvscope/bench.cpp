@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bench/faithfulness.h"
 #include "bench/kv_compare.h"
 #include "bench/speed.h"
 #include "common.h"
@@ -227,6 +228,56 @@ void add_kv_compare(CLI::App& bench) {
   cmd->callback([a] { run_kv_compare_command(*a); });
 }
 
+// ---- faithfulness ----
+
+struct FaithfulnessArgs {
+  std::string model, text_path = std::string(KVSCOPE_SOURCE_DIR) + "/tests/fixtures/text/python_docs.txt", json_path;
+  FaithfulnessOptions options;
+};
+
+void run_faithfulness(const FaithfulnessArgs& a) {
+  const auto model = load_model(a.model);
+  std::ifstream in(a.text_path, std::ios::binary);
+  if (!in) fail("{}: cannot open the text", a.text_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<int32_t> tokens = model->tokenizer().encode(text, false, true);
+  ProgressBar bar("faithfulness");
+  const FaithfulnessResult r =
+      measure_faithfulness(*model, tokens, a.options, [&](int done, int total) { bar.update(done, total); });
+  Table t({"Measure", "Value"}, "Fast path (int8 activations) against the exact path (f32)");
+  t.add_row({"Positions compared", fmt::format("{}", r.positions)});
+  t.add_row({"Same top-1 token", fmt::format("{:.2f}%", 100 * r.same_top1)});
+  t.add_row({"Mean KL divergence", fmt::format("{:.6f}", r.kl.mean)});
+  t.add_row({"Median KL divergence", fmt::format("{:.6f}", r.kl.median)});
+  t.add_row({"99th percentile KL", fmt::format("{:.6f}", r.kl.p99)});
+  t.add_row({"Maximum KL", fmt::format("{:.6f}", r.kl.max)});
+  t.add_row({"Perplexity, exact", fmt::format("{:.4f}", r.perplexity_exact)});
+  t.add_row({"Perplexity, fast", fmt::format("{:.4f}", r.perplexity_fast)});
+  fmt::print("{}\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", t.render(), model->config().name,
+             cpu_name(), kernel_isa_name(), a.text_path, r.positions / (a.options.n_ctx / 2 - 1), a.options.n_ctx);
+  if (!a.json_path.empty())
+    write_or_print(a.json_path,
+                   nlohmann::json({{"suite", "faithfulness"}, {"system", system_json(*model, a.options.threads)},
+                                   {"text", a.text_path}, {"n_ctx", a.options.n_ctx}, {"positions", r.positions},
+                                   {"same_top1", r.same_top1}, {"kl", summary_json(r.kl)},
+                                   {"perplexity_exact", r.perplexity_exact}, {"perplexity_fast", r.perplexity_fast}})
+                           .dump(2) +
+                       "\n");
+}
+
+void add_faithfulness(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("faithfulness", "How far the fast path strays from the exact one (KL, top-1)");
+  cmd->footer("Examples:\n  kvscope bench faithfulness\n  kvscope bench faithfulness --text my.txt --ctx 256 --json kl.json");
+  auto a = std::make_shared<FaithfulnessArgs>();
+  add_model_option(*cmd, a->model);
+  cmd->add_option("--text", a->text_path, "UTF-8 text to score (default: tests/fixtures/text/python_docs.txt)");
+  cmd->add_option("--ctx", a->options.n_ctx, "Chunk length; the second half of each chunk is compared")->check(CLI::Range(4, 1 << 20));
+  cmd->add_option("--max-tokens", a->options.max_tokens, "Use at most this many tokens of the text")->check(CLI::PositiveNumber);
+  cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
+  cmd->callback([a] { run_faithfulness(*a); });
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app) {
@@ -234,6 +285,7 @@ void add_bench(CLI::App& app) {
   bench->require_subcommand(1);
   add_speed(*bench);
   add_kv_compare(*bench);
+  add_faithfulness(*bench);
 }
 
 }  // namespace kvscope::cli

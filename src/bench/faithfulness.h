@@ -1,0 +1,33 @@
+#pragma once
+// `kvscope bench faithfulness`: how far the fast path (int8 activations) strays from the exact
+// path (f32 activations over the same dequantized weights), measured as llama.cpp's
+// `llama-perplexity --kl-divergence` does: the text is cut into chunks of n_ctx tokens, each is
+// scored by both paths, and the second half of every chunk is compared position by position.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "metrics/stats.h"
+
+namespace kvscope {
+
+struct FaithfulnessOptions {
+  int n_ctx = 512;
+  int max_tokens = 4096;  // of the text, from its start
+  int threads = 2;
+};
+
+struct FaithfulnessResult {
+  int positions = 0;         // compared positions
+  double same_top1 = 0;      // share of positions where both paths' most likely token agree
+  Summary kl;                // KL(exact || fast) per position, in nats
+  double perplexity_exact = 0;
+  double perplexity_fast = 0;
+};
+
+FaithfulnessResult measure_faithfulness(const Model& model, const std::vector<int32_t>& tokens,
+                                        const FaithfulnessOptions& options,
+                                        const std::function<void(int, int)>& on_progress = {});
+
+}  // namespace kvscope
