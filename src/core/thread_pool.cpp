@@ -3,6 +3,12 @@
 #include <algorithm>
 
 namespace kvscope {
+namespace {
+// Spinning before a worker goes to sleep: roughly a millisecond. The loops use no PAUSE:
+// hypervisors trap PAUSE-heavy loops (pause-loop exiting) and deschedule the spinning vCPU,
+// which made every job wait for the host's scheduler.
+constexpr int kSpinsBeforeSleep = 200000;
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   for (int i = 1; i < std::max(n_threads, 1); ++i) workers_.emplace_back([this, i] { worker_loop(i); });
@@ -11,7 +17,7 @@ ThreadPool::ThreadPool(int n_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -29,28 +35,33 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     if (n > 0) fn(0, n);
     return;
   }
+  job_ = &fn;
+  job_size_ = n;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // The lock orders the publication against a worker deciding to sleep.
     std::lock_guard lock(mutex_);
-    job_ = &fn;
-    job_size_ = n;
-    pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  wake_.notify_all();
+  if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   run_chunk(0);
-  // The other chunks are short; spinning is cheaper than sleeping on a condition variable.
-  while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+  while (pending_.load(std::memory_order_acquire) != 0) {
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    {
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_relaxed)) {
+      if (++spins < kSpinsBeforeSleep) continue;
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+      sleeping_.fetch_add(1);
+      wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+      sleeping_.fetch_sub(1);
     }
+    if (stopping_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_chunk(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
