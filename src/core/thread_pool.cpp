@@ -45,8 +45,9 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   run_chunk(0);
-  while (pending_.load(std::memory_order_acquire) != 0) {
-  }
+  // The caller spins too, then yields its core in case a worker is waiting for one.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins)
+    if (spins > kSpinsBeforeSleep) std::this_thread::yield();
 }
 
 void ThreadPool::worker_loop(int index) {

@@ -4,6 +4,7 @@
 // same order: results do not depend on n, on the thread count, or on which other rows are
 // computed alongside (batch invariance).
 #include <cstdint>
+#include <string_view>
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -14,6 +15,8 @@ enum class Precision {
   kExact,  // f32 activations times dequantized weights: matches transformers
   kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does)
 };
+
+inline std::string_view precision_name(Precision p) { return p == Precision::kFast ? "fast" : "exact"; }
 
 // x is [n][w.cols()], out is [n][w.rows()]. kFast falls back to kExact for weight types without
 // an integer kernel (F32, F16, BF16, Q4_K, Q6_K).

@@ -33,12 +33,6 @@ std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   return out;
 }
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fast") return Precision::kFast;
-  if (name == "exact") return Precision::kExact;
-  fail("unknown precision '{}' (expected fast or exact)", name);
-}
-
 nlohmann::json summary_json(const Summary& s) {
   return {{"count", s.count}, {"min", s.min},       {"median", s.median}, {"mean", s.mean}, {"max", s.max},
           {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
@@ -63,7 +57,8 @@ void write_or_print(const std::string& path, const std::string& text) {
 
 struct SpeedArgs {
   std::string model, prompts = "512", gens = "128", pg, depths = "0", batches = "1", output = "md",
-                     kv_type = "f32", precision = "fast";
+                     kv_type = "f32";
+  Precision precision = Precision::kFast;
   int threads = 2, repetitions = 5;
   bool json = false;
 };
@@ -91,7 +86,7 @@ void run_speed(const SpeedArgs& a) {
   o.threads = a.threads;
   o.repetitions = a.repetitions;
   o.kv_type = parse_kv_type(a.kv_type);
-  o.precision = parse_precision(a.precision);
+  o.precision = a.precision;
   const std::vector<SpeedTest> tests = speed_tests(a);
   std::vector<SpeedResult> results;
   ProgressBar bar("bench speed");
@@ -102,7 +97,7 @@ void run_speed(const SpeedArgs& a) {
   const std::string format = a.json ? "json" : a.output;
   if (format == "json") {
     nlohmann::json j = {{"system", system_json(*model, a.threads)}, {"kv_type", a.kv_type},
-                        {"precision", a.precision}, {"repetitions", a.repetitions}, {"tests", nlohmann::json::array()}};
+                        {"precision", precision_name(a.precision)}, {"repetitions", a.repetitions}, {"tests", nlohmann::json::array()}};
     for (const SpeedResult& r : results)
       j["tests"].push_back({{"name", speed_test_name(r.test)}, {"n_prompt", r.test.n_prompt}, {"n_gen", r.test.n_gen},
                             {"n_depth", r.test.n_depth}, {"n_batch", r.test.n_batch}, {"avg_ts", r.avg_ts},
@@ -111,12 +106,12 @@ void run_speed(const SpeedArgs& a) {
   } else if (format == "csv") {
     fmt::print("model,threads,kv_type,precision,n_prompt,n_gen,n_depth,n_batch,avg_ts,stddev_ts\n");
     for (const SpeedResult& r : results)
-      fmt::print("{},{},{},{},{},{},{},{},{:.3f},{:.3f}\n", model->config().name, a.threads, a.kv_type, a.precision,
+      fmt::print("{},{},{},{},{},{},{},{},{:.3f},{:.3f}\n", model->config().name, a.threads, a.kv_type, precision_name(a.precision),
                  r.test.n_prompt, r.test.n_gen, r.test.n_depth, r.test.n_batch, r.avg_ts, r.stddev_ts);
   } else {
     fmt::print("| model | threads | precision | test | t/s |\n| --- | ---: | --- | ---: | ---: |\n");
     for (const SpeedResult& r : results)
-      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model->config().name, a.threads, a.precision,
+      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model->config().name, a.threads, precision_name(a.precision),
                  speed_test_name(r.test), r.avg_ts, r.stddev_ts);
     fmt::print("\n{} ({} kernels)\n", cpu_name(), kernel_isa_name());
   }
@@ -136,8 +131,7 @@ void add_speed(CLI::App& bench) {
   cmd->add_option("-t,--threads", a->threads, "Threads")->check(CLI::Range(1, 256));
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")->check(CLI::PositiveNumber);
   cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
-  cmd->add_option("--precision", a->precision, "fast (int8 activations) or exact (f32)")
-      ->check(CLI::IsMember({"fast", "exact"}));
+  add_precision_option(*cmd, a->precision);
   cmd->add_option("-o,--output", a->output, "md, json or csv")->check(CLI::IsMember({"md", "json", "csv"}));
   cmd->add_flag("--json", a->json, "Same as -o json");
   cmd->callback([a] { run_speed(*a); });
@@ -146,7 +140,7 @@ void add_speed(CLI::App& bench) {
 // ---- kv-compare ----
 
 struct KvCompareArgs {
-  std::string model, kv_type = "f32", precision = "fast", json_path, strategies = "none,concat,prealloc";
+  std::string model, kv_type = "f32", json_path, strategies = "none,concat,prealloc";
   KvCompareOptions options;
 };
 
@@ -200,7 +194,6 @@ void print_kv_compare(const Model& model, const KvCompareResult& r) {
 void run_kv_compare_command(KvCompareArgs& a) {
   const auto model = load_model(a.model);
   a.options.kv_type = parse_kv_type(a.kv_type);
-  a.options.precision = parse_precision(a.precision);
   a.options.strategies.clear();
   std::stringstream ss(a.strategies);
   for (std::string s; std::getline(ss, s, ',');) a.options.strategies.push_back(parse_strategy(s));
@@ -223,7 +216,7 @@ void add_kv_compare(CLI::App& bench) {
   cmd->add_option("--strategies", a->strategies, "Comma list, baseline first (default none,concat,prealloc)");
   cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
   cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
-  cmd->add_option("--precision", a->precision, "fast or exact")->check(CLI::IsMember({"fast", "exact"}));
+  add_precision_option(*cmd, a->options.precision);
   cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
   cmd->callback([a] { run_kv_compare_command(*a); });
 }

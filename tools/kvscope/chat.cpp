@@ -16,6 +16,7 @@ namespace {
 struct ChatArgs {
   std::string model, cache = "prealloc", kv_type = "f32";
   int max_new = 256, threads = 2, ctx = 2048;
+  Precision precision = Precision::kFast;
   SamplingOptions sampling;
 };
 
@@ -33,6 +34,7 @@ void run_chat(const ChatArgs& args) {
   so.kv_type = parse_kv_type(args.kv_type);
   so.threads = args.threads;
   so.n_ctx = args.ctx;
+  so.precision = args.precision;
   Session session(*model, so);
   Chat chat(session);
   GenerateOptions g;
@@ -92,6 +94,7 @@ void add_chat(CLI::App& app) {
   cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
+  add_precision_option(*cmd, args->precision);
   cmd->callback([args] { run_chat(*args); });
 }
 

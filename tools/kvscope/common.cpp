@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "core/error.h"
 
@@ -24,6 +25,13 @@ void add_model_option(CLI::App& app, std::string& path) {
   app.add_option("-m,--model", path,
                  "GGUF file or Hugging Face folder (default: $KVSCOPE_MODEL, else models/" +
                      std::string(kDefaultModelName) + ")");
+}
+
+void add_precision_option(CLI::App& app, Precision& precision) {
+  const std::map<std::string, Precision> names = {{"fast", Precision::kFast}, {"exact", Precision::kExact}};
+  app.add_option("--precision", precision,
+                 "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
 }
 
 }  // namespace kvscope::cli

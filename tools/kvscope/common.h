@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "kernels/matmul.h"
 #include "models/model.h"
 
 namespace kvscope::cli {
@@ -17,6 +18,8 @@ std::string resolve_model_path(const std::string& given);
 std::unique_ptr<Model> load_model(const std::string& given);
 // Adds the -m/--model option to a subcommand.
 void add_model_option(CLI::App& app, std::string& path);
+// Adds --precision (fast or exact) to a subcommand.
+void add_precision_option(CLI::App& app, Precision& precision);
 
 // Registration of each subcommand: adds it to `app` and sets its callback.
 void add_inspect(CLI::App& app);

@@ -16,6 +16,7 @@ struct RunArgs {
   std::string model, prompt, prompts_file, cache = "prealloc", kv_type = "f32";
   int max_new = 128, threads = 2, ctx = 0;
   bool chat = false;
+  Precision precision = Precision::kFast;
   SamplingOptions sampling;
   std::vector<std::string> stops;
 };
@@ -58,6 +59,7 @@ void run(const RunArgs& args) {
   session_options.kv_type = parse_kv_type(args.kv_type);
   session_options.n_seqs = static_cast<int>(prompts.size());
   session_options.threads = args.threads;
+  session_options.precision = args.precision;
   // Reserve what this run can reach, not the model's whole context.
   session_options.n_ctx = args.ctx > 0 ? args.ctx : static_cast<int>(longest) + args.max_new;
   Session session(*model, session_options);
@@ -121,6 +123,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
+  add_precision_option(*cmd, args->precision);
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   cmd->callback([args] { run(*args); });
 }
