@@ -29,18 +29,21 @@ std::string slurp(const std::string& path) {
 }
 }  // namespace
 
-CommandResult run_cli(const std::string& args) {
+CommandResult run_cli(const std::string& args, const std::string& input) {
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(std::rand());
+  const std::string in_path = (dir / ("kvscope_in_" + tag)).string();
   const std::string out_path = (dir / ("kvscope_out_" + tag)).string();
   const std::string err_path = (dir / ("kvscope_err_" + tag)).string();
+  std::ofstream(in_path, std::ios::binary) << input;
   const std::string command =
-      "'" + cli() + "' " + args + " </dev/null >'" + out_path + "' 2>'" + err_path + "'";
+      "'" + cli() + "' " + args + " <'" + in_path + "' >'" + out_path + "' 2>'" + err_path + "'";
   const int raw = std::system(command.c_str());
   CommandResult result;
   result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
   result.out = slurp(out_path);
   result.err = slurp(err_path);
+  std::filesystem::remove(in_path);
   std::filesystem::remove(out_path);
   std::filesystem::remove(err_path);
   return result;

@@ -15,7 +15,7 @@ struct CommandResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
-// Runs the kvscope command line with `args` (a shell-quoted string).
-CommandResult run_cli(const std::string& args);
+// Runs the kvscope command line with `args` (a shell-quoted string), `input` as its stdin.
+CommandResult run_cli(const std::string& args, const std::string& input = "");
 
 }  // namespace kvscope::testing
