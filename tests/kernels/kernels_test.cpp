@@ -182,3 +182,40 @@ TEST(FastPath, MatmulIsBatchInvariant) {
 
 }  // namespace
 }  // namespace kvscope
+
+namespace kvscope {
+namespace {
+
+// Every element of every tile shape is bitwise the pair's own dot product.
+TEST(FastPath, TilesEqualPairsBitwiseOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    const Kernels& k = kernels_for(isa);
+    for (DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1}) {
+      const int64_t n = 96;  // an odd number of blocks: the lone-block tail too
+      std::vector<std::vector<uint8_t>> w, q;
+      for (int r = 0; r < kQ8TileMax; ++r) w.push_back(testing::random_row_bytes(type, n, 50 + r));
+      for (int c = 0; c < kQ8TileMax; ++c) {
+        q.emplace_back(q8_row_bytes(n));
+        ref::quantize_row_q8(testing::random_floats(n, 60 + c).data(), q.back().data(), n);
+      }
+      const uint8_t* wp[kQ8TileMax];
+      const uint8_t* qp[kQ8TileMax];
+      for (int i = 0; i < kQ8TileMax; ++i) {
+        wp[i] = w[i].data();
+        qp[i] = q[i].data();
+      }
+      for (int nr = 1; nr <= kQ8TileMax; ++nr)
+        for (int nc = 1; nc <= kQ8TileMax; ++nc) {
+          float out[kQ8TileMax * kQ8TileMax];
+          k.dot_q8_tile(type, wp, nr, qp, nc, n, out, kQ8TileMax);
+          for (int c = 0; c < nc; ++c)
+            for (int r = 0; r < nr; ++r)
+              ASSERT_EQ(out[c * kQ8TileMax + r], k.dot_q8(type, wp[r], qp[c], n))
+                  << isa_name(isa) << " " << dtype_name(type) << " tile " << nr << "x" << nc;
+        }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kvscope

@@ -31,16 +31,6 @@ __m512i unpack_nibbles(const uint8_t* qa, const uint8_t* qb) {
   return _mm512_shuffle_i64x2(both, both, _MM_SHUFFLE(3, 1, 2, 0));
 }
 
-// 64 weight bytes of two Q8_0 blocks as unsigned magnitudes, with their signs moved onto x.
-void signed_pair(const uint8_t* qa, const uint8_t* qb, __m512i& x, __m512i& magnitudes) {
-  const __m512i q = _mm512_inserti64x4(
-      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qa))),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qb)), 1);
-  const __mmask64 negative = _mm512_movepi8_mask(q);
-  magnitudes = _mm512_abs_epi8(q);
-  x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-}
-
 }  // namespace
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -58,40 +48,100 @@ float dot(const float* a, const float* b, int64_t n) {
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
+namespace {
+
 // Two blocks per step: VNNI's dpbusd multiplies 64 unsigned weight bytes by 64 signed activation
 // bytes and sums each group of four into 16 int32 lanes (8 per block), then one FMA applies both
 // blocks' scales. An odd last block runs through the same code with the second half masked off.
-float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+//
+// R weight rows against C activation rows: each weight block is unpacked once for all C rows.
+// Every (row, activation) pair goes through exactly the same operations whatever R and C are, so
+// a result never depends on the tile it was computed in (batch invariance).
+template <int R, int C>
+void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n,
+                      float* out, int64_t out_stride) {
   const int block_bytes = dtype_info(type).block_bytes;
   const int quant_offset = type == DType::kQ4_1 ? 4 : 2;
-  const auto* x = reinterpret_cast<const int8_t*>(q8_row);
-  const float* xd = q8_scales(q8_row, n);
-  const float* xs = q8_sums(q8_row, n);
   const int64_t blocks = n / kQ8Block;
-  __m512 acc = _mm512_setzero_ps();
-  float offsets = 0.0f;
+  __m512 acc[R][C];
+  float offsets[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      acc[r][c] = _mm512_setzero_ps();
+      offsets[r][c] = 0.0f;
+    }
   for (int64_t b = 0; b < blocks; b += 2) {
     const bool pair = b + 1 < blocks;
-    const uint8_t* wa = weights + b * block_bytes;
-    const uint8_t* wb = pair ? wa + block_bytes : wa;  // a lone block is paired with itself...
-    __m512i xv = _mm512_maskz_loadu_epi8(pair ? ~0ull : 0xffffffffull, x + b * kQ8Block);
-    __m512i wv;
-    if (type == DType::kQ8_0) {
-      signed_pair(wa + 2, wb + 2, xv, wv);
-    } else {
-      wv = unpack_nibbles(wa + quant_offset, wb + quant_offset);
+    __m512i xv[C];
+    float xda[C], xdb[C], xsa[C], xsb[C];
+    for (int c = 0; c < C; ++c) {
+      xv[c] = _mm512_maskz_loadu_epi8(pair ? ~0ull : 0xffffffffull, q8_rows[c] + b * kQ8Block);
+      xda[c] = q8_scales(q8_rows[c], n)[b];
+      xdb[c] = pair ? q8_scales(q8_rows[c], n)[b + 1] : 0.0f;
+      xsa[c] = q8_sums(q8_rows[c], n)[b];
+      xsb[c] = pair ? q8_sums(q8_rows[c], n)[b + 1] : 0.0f;
     }
-    const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv);
-    const float da = load_f16(wa), db = pair ? load_f16(wb) : 0.0f;  // ...whose scale is zero
-    const __m512 scales = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(da * xd[b]), _mm512_set1_ps(pair ? db * xd[b + 1] : 0.0f));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scales, acc);
-    if (type != DType::kQ8_0) {
-      const float ma = type == DType::kQ4_0 ? -8.0f * da : load_f16(wa + 2);
-      offsets += ma * xs[b];
-      if (pair) offsets += (type == DType::kQ4_0 ? -8.0f * db : load_f16(wb + 2)) * xs[b + 1];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* wa = weights[r] + b * block_bytes;
+      const uint8_t* wb = pair ? wa + block_bytes : wa;  // a lone block is paired with itself...
+      __m512i wv;
+      __mmask64 negative = 0;
+      if (type == DType::kQ8_0) {
+        const __m512i q = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wa + 2))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 2)), 1);
+        // dpbusd multiplies unsigned by signed bytes: magnitudes here, the signs moved onto x.
+        negative = _mm512_movepi8_mask(q);
+        wv = _mm512_abs_epi8(q);
+      } else {
+        wv = unpack_nibbles(wa + quant_offset, wb + quant_offset);
+      }
+      const float da = load_f16(wa), db = pair ? load_f16(wb) : 0.0f;  // ...whose scale is zero
+      const float ma = type == DType::kQ4_0 ? -8.0f * da : type == DType::kQ4_1 ? load_f16(wa + 2) : 0.0f;
+      const float mb = !pair ? 0.0f : type == DType::kQ4_0 ? -8.0f * db : type == DType::kQ4_1 ? load_f16(wb + 2) : 0.0f;
+      for (int c = 0; c < C; ++c) {
+        const __m512i x = type == DType::kQ8_0 ? _mm512_mask_sub_epi8(xv[c], negative, _mm512_setzero_si512(), xv[c]) : xv[c];
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x);
+        const __m512 scales = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(da * xda[c]), _mm512_set1_ps(db * xdb[c]));
+        acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scales, acc[r][c]);
+        if (type != DType::kQ8_0) {
+          offsets[r][c] += ma * xsa[c];
+          if (pair) offsets[r][c] += mb * xsb[c];
+        }
+      }
     }
   }
-  return _mm512_reduce_add_ps(acc) + offsets;
+  for (int c = 0; c < C; ++c)
+    for (int r = 0; r < R; ++r) out[c * out_stride + r] = _mm512_reduce_add_ps(acc[r][c]) + offsets[r][c];
+}
+
+template <int R>
+void dot_q8_rows(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int nc, int64_t n,
+                 float* out, int64_t out_stride) {
+  switch (nc) {
+    case 1: return dot_q8_tile_impl<R, 1>(type, weights, q8_rows, n, out, out_stride);
+    case 2: return dot_q8_tile_impl<R, 2>(type, weights, q8_rows, n, out, out_stride);
+    case 3: return dot_q8_tile_impl<R, 3>(type, weights, q8_rows, n, out, out_stride);
+    default: return dot_q8_tile_impl<R, 4>(type, weights, q8_rows, n, out, out_stride);
+  }
+}
+
+}  // namespace
+
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  float out = 0.0f;
+  dot_q8_tile_impl<1, 1>(type, &weights, &q8_row, n, &out, 1);
+  return out;
+}
+
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
+                 int64_t n, float* out, int64_t out_stride) {
+  switch (nr) {
+    case 1: return dot_q8_rows<1>(type, weights, q8_rows, nc, n, out, out_stride);
+    case 2: return dot_q8_rows<2>(type, weights, q8_rows, nc, n, out, out_stride);
+    case 3: return dot_q8_rows<3>(type, weights, q8_rows, nc, n, out, out_stride);
+    default: return dot_q8_rows<4>(type, weights, q8_rows, nc, n, out, out_stride);
+  }
 }
 
 }  // namespace kvscope::avx512

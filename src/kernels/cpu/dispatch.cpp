@@ -32,13 +32,25 @@ std::vector<Isa> supported_isas() {
   return out;
 }
 
+namespace {
+
+// A tile computed pair by pair, for instruction sets without a tiled kernel.
+template <float (*DotQ8)(DType, const uint8_t*, const uint8_t*, int64_t)>
+void tile_by_pairs(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
+                   int64_t n, float* out, int64_t out_stride) {
+  for (int c = 0; c < nc; ++c)
+    for (int r = 0; r < nr; ++r) out[c * out_stride + r] = DotQ8(type, weights[r], q8_rows[c], n);
+}
+
+}  // namespace
+
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels kScalarKernels{Isa::kScalar, ref::dot, ref::dequantize_row,
-                                      ref::quantize_row_q8, ref::dot_q8};
-  static const Kernels kAvx2Kernels{Isa::kAvx2, avx2::dot, ref::dequantize_row,
-                                    avx2::quantize_row_q8, avx2::dot_q8};
-  static const Kernels kAvx512Kernels{Isa::kAvx512, avx512::dot, ref::dequantize_row,
-                                      avx2::quantize_row_q8, avx512::dot_q8};
+  static const Kernels kScalarKernels{Isa::kScalar,        ref::dot,   ref::dequantize_row,
+                                      ref::quantize_row_q8, ref::dot_q8, tile_by_pairs<ref::dot_q8>};
+  static const Kernels kAvx2Kernels{Isa::kAvx2,           avx2::dot,    ref::dequantize_row,
+                                    avx2::quantize_row_q8, avx2::dot_q8, tile_by_pairs<avx2::dot_q8>};
+  static const Kernels kAvx512Kernels{Isa::kAvx512,         avx512::dot,    ref::dequantize_row,
+                                      avx2::quantize_row_q8, avx512::dot_q8, avx512::dot_q8_tile};
   switch (isa) {
     case Isa::kAvx2: return kAvx2Kernels;
     case Isa::kAvx512: return kAvx512Kernels;

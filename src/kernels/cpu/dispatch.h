@@ -19,7 +19,12 @@ struct Kernels {
   // The fast path (kernels/ref/quantized.h).
   void (*quantize_row_q8)(const float* x, uint8_t* out, int64_t n) = nullptr;
   float (*dot_q8)(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) = nullptr;
+  // Up to 4 weight rows against up to 4 activation rows: out[c * out_stride + r], each element
+  // bitwise equal to dot_q8 of its pair.
+  void (*dot_q8_tile)(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
+                      int64_t n, float* out, int64_t out_stride) = nullptr;
 };
+constexpr int kQ8TileMax = 4;
 
 std::string_view isa_name(Isa isa);
 // The instruction sets this CPU can run, scalar first.
