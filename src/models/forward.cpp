@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/half.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/ref/ops.h"
@@ -21,13 +20,12 @@ void add_into(float* x, const float* delta, size_t count) {
   for (size_t i = 0; i < count; ++i) x[i] += delta[i];
 }
 
-// One cached row's head as f32 (f16 caches are widened first).
-const float* cached_head(const uint8_t* rows, KvType type, size_t row_values, int pos, int offset,
+// One cached row's head as f32 (f16 caches are widened into scratch first).
+const float* cached_head(const Kernels& k, const uint8_t* rows, KvType type, size_t row_values, int pos, int offset,
                          int head_dim, float* scratch) {
-  if (type == KvType::kF32)
-    return reinterpret_cast<const float*>(rows) + static_cast<size_t>(pos) * row_values + offset;
-  const auto* src = reinterpret_cast<const uint16_t*>(rows) + static_cast<size_t>(pos) * row_values + offset;
-  for (int d = 0; d < head_dim; ++d) scratch[d] = f16_to_f32(src[d]);
+  const size_t at = static_cast<size_t>(pos) * row_values + offset;
+  if (type == KvType::kF32) return reinterpret_cast<const float*>(rows) + at;
+  k.widen_f16(reinterpret_cast<const uint16_t*>(rows) + at, scratch, head_dim);
   return scratch;
 }
 
@@ -134,7 +132,8 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
 }
 
 // Causal attention of every token over its own sequence's cached positions [0, pos]. One task
-// per (token, KV head) computes all the query heads that share that KV head.
+// per (token, KV head) computes all the query heads that share that KV head, so each cached row
+// is read (and widened from f16) once for the group.
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
@@ -149,26 +148,18 @@ void Forward::attend(int layer, const KvCache& cache) {
       const int length = token_pos_[t] + 1;
       const KvView view = cache.view(layer, token_seq_[t], length);
       const int offset = kv_head * c.head_dim;
+      float* queries = &q_[t * c.dim + kv_head * group * c.head_dim];  // the group's heads, adjacent
+      float* outs = &att_[t * c.dim + kv_head * group * c.head_dim];
       scores.resize(static_cast<size_t>(group) * length);
       for (int j = 0; j < length; ++j) {
-        const float* key = cached_head(view.k, view.type, c.kv_dim(), j, offset, c.head_dim,
-                                       head_scratch.data());
-        for (int g = 0; g < group; ++g) {
-          const float* query = &q_[t * c.dim + (kv_head * group + g) * c.head_dim];
-          scores[g * length + j] = k.dot(query, key, c.head_dim) * scale;
-        }
+        const float* key = cached_head(k, view.k, view.type, c.kv_dim(), j, offset, c.head_dim, head_scratch.data());
+        for (int g = 0; g < group; ++g) scores[g * length + j] = k.dot(queries + g * c.head_dim, key, c.head_dim) * scale;
       }
       for (int g = 0; g < group; ++g) ref::softmax(&scores[g * length], length);
-      for (int g = 0; g < group; ++g)
-        std::memset(&att_[t * c.dim + (kv_head * group + g) * c.head_dim], 0, c.head_dim * sizeof(float));
+      std::memset(outs, 0, static_cast<size_t>(group) * c.head_dim * sizeof(float));
       for (int j = 0; j < length; ++j) {
-        const float* value = cached_head(view.v, view.type, c.kv_dim(), j, offset, c.head_dim,
-                                         head_scratch.data());
-        for (int g = 0; g < group; ++g) {
-          float* out = &att_[t * c.dim + (kv_head * group + g) * c.head_dim];
-          const float p = scores[g * length + j];
-          for (int d = 0; d < c.head_dim; ++d) out[d] += p * value[d];
-        }
+        const float* value = cached_head(k, view.v, view.type, c.kv_dim(), j, offset, c.head_dim, head_scratch.data());
+        for (int g = 0; g < group; ++g) k.axpy(outs + g * c.head_dim, scores[g * length + j], value, c.head_dim);
       }
     }
   });

@@ -38,6 +38,25 @@ TEST(Kernels, DotMatchesScalarOnEveryIsa) {
   }
 }
 
+TEST(Kernels, AxpyAndWidenMatchScalarOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    const Kernels& k = kernels_for(isa);
+    for (int64_t n : {1, 9, 64, 100}) {
+      const auto x = random_floats(n, 70 + n), y0 = random_floats(n, 71 + n);
+      auto got = y0, want = y0;
+      k.axpy(got.data(), 0.37f, x.data(), n);
+      ref::axpy(want.data(), 0.37f, x.data(), n);
+      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(got[i], want[i], 1e-6f * (1 + std::fabs(want[i]))) << isa_name(isa);
+      std::vector<uint16_t> halves(n);
+      for (int64_t i = 0; i < n; ++i) halves[i] = f32_to_f16(x[i]);
+      std::vector<float> wide(n), wide_ref(n);
+      k.widen_f16(halves.data(), wide.data(), n);
+      ref::widen_f16(halves.data(), wide_ref.data(), n);
+      EXPECT_EQ(wide, wide_ref) << isa_name(isa);
+    }
+  }
+}
+
 TEST(Kernels, DequantizeMatchesScalarOnEveryIsa) {
   for (Isa isa : supported_isas()) {
     const Kernels& k = kernels_for(isa);

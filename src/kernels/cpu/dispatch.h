@@ -15,6 +15,8 @@ enum class Isa { kScalar, kAvx2, kAvx512 };
 struct Kernels {
   Isa isa = Isa::kScalar;
   float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
+  void (*axpy)(float* y, float a, const float* x, int64_t n) = nullptr;
+  void (*widen_f16)(const uint16_t* src, float* dst, int64_t n) = nullptr;
   void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
   // The fast path (kernels/ref/quantized.h).
   void (*quantize_row_q8)(const float* x, uint8_t* out, int64_t n) = nullptr;

@@ -7,6 +7,8 @@
 
 namespace kvscope::avx2 {
 float dot(const float* a, const float* b, int64_t n);
+void axpy(float* y, float a, const float* x, int64_t n);
+void widen_f16(const uint16_t* src, float* dst, int64_t n);
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
 }  // namespace kvscope::avx2

@@ -6,6 +6,10 @@
 namespace kvscope::ref {
 
 float dot(const float* a, const float* b, int64_t n);
+// y += a * x
+void axpy(float* y, float a, const float* x, int64_t n);
+// IEEE half values to f32.
+void widen_f16(const uint16_t* src, float* dst, int64_t n);
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
 void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n,
                 float eps);
