@@ -22,6 +22,10 @@ struct SpeedResult {
   std::vector<double> samples_ts;  // tokens per second of each repetition
   double avg_ts = 0;
   double stddev_ts = 0;
+  // Decode only: bytes read per step (every weight once, plus each sequence's cached K and V at
+  // the middle of the test) and the resulting rate at avg_ts.
+  double bytes_per_step = 0;
+  double achieved_gbs = 0;
 };
 
 struct SpeedOptions {

@@ -10,6 +10,7 @@
 #include "bench/speed.h"
 #include "common.h"
 #include "core/error.h"
+#include "metrics/memory.h"
 #include "metrics/progress.h"
 #include "metrics/system.h"
 #include "metrics/table.h"
@@ -94,6 +95,10 @@ void run_speed(const SpeedArgs& a) {
     bar.update(static_cast<int>(i), static_cast<int>(tests.size()), speed_test_name(tests[i]));
     results.push_back(run_speed_test(*model, tests[i], o));
   }
+  // The share of the memory-bandwidth limit reached by decode tests, against a measured read rate.
+  double bandwidth = 0;
+  for (const SpeedResult& r : results)
+    if (r.achieved_gbs > 0 && bandwidth == 0) bandwidth = measure_read_bandwidth(a.threads) / 1e9;
   const std::string format = a.json ? "json" : a.output;
   if (format == "json") {
     nlohmann::json j = {{"system", system_json(*model, a.threads)}, {"kv_type", a.kv_type},
@@ -101,7 +106,10 @@ void run_speed(const SpeedArgs& a) {
     for (const SpeedResult& r : results)
       j["tests"].push_back({{"name", speed_test_name(r.test)}, {"n_prompt", r.test.n_prompt}, {"n_gen", r.test.n_gen},
                             {"n_depth", r.test.n_depth}, {"n_batch", r.test.n_batch}, {"avg_ts", r.avg_ts},
-                            {"stddev_ts", r.stddev_ts}, {"samples_ts", r.samples_ts}});
+                            {"stddev_ts", r.stddev_ts}, {"samples_ts", r.samples_ts},
+                            {"bytes_per_step", r.bytes_per_step}, {"achieved_gbs", r.achieved_gbs},
+                            {"bandwidth_share", bandwidth > 0 ? r.achieved_gbs / bandwidth : 0.0}});
+    j["read_bandwidth_gbs"] = bandwidth;
     fmt::print("{}\n", j.dump(2));
   } else if (format == "csv") {
     fmt::print("model,threads,kv_type,precision,n_prompt,n_gen,n_depth,n_batch,avg_ts,stddev_ts\n");
@@ -109,11 +117,16 @@ void run_speed(const SpeedArgs& a) {
       fmt::print("{},{},{},{},{},{},{},{},{:.3f},{:.3f}\n", model->config().name, a.threads, a.kv_type, precision_name(a.precision),
                  r.test.n_prompt, r.test.n_gen, r.test.n_depth, r.test.n_batch, r.avg_ts, r.stddev_ts);
   } else {
-    fmt::print("| model | threads | precision | test | t/s |\n| --- | ---: | --- | ---: | ---: |\n");
-    for (const SpeedResult& r : results)
-      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} |\n", model->config().name, a.threads, precision_name(a.precision),
-                 speed_test_name(r.test), r.avg_ts, r.stddev_ts);
-    fmt::print("\n{} ({} kernels)\n", cpu_name(), kernel_isa_name());
+    fmt::print("| model | threads | precision | test | t/s | GB/s read | share of bandwidth |\n"
+               "| --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+    for (const SpeedResult& r : results) {
+      const bool roofline = r.achieved_gbs > 0 && bandwidth > 0;
+      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n", model->config().name, a.threads,
+                 precision_name(a.precision), speed_test_name(r.test), r.avg_ts, r.stddev_ts,
+                 roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "", roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / bandwidth) : "");
+    }
+    fmt::print("\n{} ({} kernels){}\n", cpu_name(), kernel_isa_name(),
+               bandwidth > 0 ? fmt::format(", measured read bandwidth {:.1f} GB/s", bandwidth) : "");
   }
 }
 

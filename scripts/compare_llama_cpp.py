@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""kvscope against llama.cpp, side by side in one run on the same GGUF files and threads.
+
+Builds llama.cpp's tools once (scripts/build_llama_cpp.sh, cached outside the repo), makes Q8_0 and
+F16 copies of the default model with llama-quantize, then for each file runs each test with
+llama-bench (or llama-batched-bench) and `kvscope bench speed`, alternating the two tools
+repetition by repetition so that a drift of the machine hits both, and prints the ratio table
+(medians of the repetitions). Both use an f16 KV cache, llama.cpp's default.
+
+Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]"""
+import argparse
+import json
+import pathlib
+import statistics
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KVSCOPE = ROOT / "build" / "release" / "tools" / "kvscope" / "kvscope"
+DEFAULT_MODEL = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+# (name, n_prompt, n_gen, n_depth, sequences)
+SINGLE = [("pp512", 512, 0, 0, 1), ("tg128", 0, 128, 0, 1), ("tg128 @ d512", 0, 128, 512, 1)]
+BATCHED = [("tg32 ×8 @ d128", 0, 32, 128, 8), ("tg32 ×32 @ d128", 0, 32, 128, 32)]
+
+
+def run(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def progress(text):
+    print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+
+def llama_single(bin_dir, model, test, threads):
+    _, p, n, d, _ = test
+    out = run([str(bin_dir / "llama-bench"), "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d),
+               "-t", str(threads), "-r", "1", "-o", "json"])
+    return json.loads(out)[0]["avg_ts"]
+
+
+def llama_batched(bin_dir, model, test, threads):
+    _, _, n, d, b = test
+    out = run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64),
+               "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads), "--output-format", "jsonl"])
+    rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    return rows[-1]["speed_tg"]
+
+
+def kvscope(model, test, threads):
+    _, p, n, d, b = test
+    out = run([str(KVSCOPE), "bench", "speed", "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d), "-b", str(b),
+               "-t", str(threads), "-r", "1", "--kv-type", "f16", "-o", "json"])
+    result = json.loads(out)
+    return result["tests"][0]["avg_ts"], result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="also write the measurements here")
+    ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
+    args = ap.parse_args()
+
+    subprocess.run([str(ROOT / "scripts" / "fetch_model.sh")], check=True)
+    subprocess.run([str(ROOT / "scripts" / "build.sh"), "release"], check=True, stdout=subprocess.DEVNULL)
+    bin_dir = pathlib.Path(run([str(ROOT / "scripts" / "build_llama_cpp.sh"), "--quantize", str(DEFAULT_MODEL)])
+                           .strip().splitlines()[-1])
+    cache_models = bin_dir.parent.parent / "models"
+    models = [("Q4_1", DEFAULT_MODEL)]
+    if not args.quick:
+        models += [("Q8_0", cache_models / "SmolLM2-135M-Instruct.Q8_0.gguf"),
+                   ("F16", cache_models / "SmolLM2-135M-Instruct.F16.gguf")]
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+
+    rows, share = [], None
+    for label, model in models:
+        for test in SINGLE + BATCHED:
+            llama_fn = llama_batched if test[4] > 1 else llama_single
+            ours, theirs = [], []
+            for rep in range(args.reps):
+                progress(f"{label} {test[0]}: repetition {rep + 1}/{args.reps}")
+                theirs.append(llama_fn(bin_dir, model, test, args.threads))
+                ts, result = kvscope(model, test, args.threads)
+                ours.append(ts)
+                if label == "Q4_1" and test[0] == "tg128":
+                    share = result["tests"][0]["bandwidth_share"]
+            rows.append({"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
+                         "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours})
+    progress("")
+    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp), {cpu}, {args.threads} threads, "
+          f"f16 KV cache, median of {args.reps} alternated repetitions\n")
+    print("| model | test | llama.cpp t/s | kvscope t/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} | {r['kvscope_ts']:.1f} | "
+              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |")
+    if share is not None:
+        print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "threads": args.threads, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
