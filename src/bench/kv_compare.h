@@ -30,7 +30,8 @@ struct StrategyMeasurement {
   uint64_t kv_bytes_reserved = 0;  // at the end of a run
   std::vector<int32_t> output;
   uint64_t logits_hash = 0;  // FNV-1a of every step's logits, bit for bit
-  bool identical = true;     // output and logits_hash equal the first strategy's
+  bool repeatable = true;    // every repetition gave the same output and hash
+  bool identical = true;     // repeatable, and output and logits_hash equal the first strategy's
 };
 
 struct KvCompareResult {
@@ -45,6 +46,10 @@ struct KvCompareResult {
   double efficiency = 0;        // measured / theoretical
   bool all_identical = true;
 };
+
+// Marks each strategy identical or not to the first one (same output ids and logits hash, and
+// every repetition the same as its first); returns whether all are.
+bool verify_identical(std::vector<StrategyMeasurement>& strategies);
 
 // A prompt of exactly n tokens: a fixed English text, repeated as needed.
 std::vector<int32_t> benchmark_prompt(const Model& model, int n);

@@ -2,9 +2,12 @@
 // The metrics of one generated sequence, from its token timestamps, with the serving
 // benchmarks' definitions: TTFT is the time from the request to the first generated token;
 // TPOT is (end-to-end − TTFT) / (output tokens − 1); ITL is every gap between two tokens.
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "generate/session.h"
+#include "metrics/memory.h"
 
 namespace kvscope {
 
@@ -24,6 +27,17 @@ struct RequestMetrics {
   double rate_stddev = 0;               // std dev of the per-token rate 1 / ITL
   double rate_relative_stddev = 0;      // the same over its mean
 };
+
+// Memory around one run, for the report.
+struct MemoryReport {
+  MemoryUsage before, after;  // after.peak_rss_bytes is the run's peak (reset before it)
+  uint64_t kv_reserved = 0, kv_used = 0, kv_per_token = 0;
+  uint64_t model_bytes = 0;   // the model file, memory-mapped
+};
+
+// seed 002's metrics block, and the same figures as JSON.
+std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory, size_t index, size_t count);
+nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport& memory);
 
 // `discard_first` drops that many leading output tokens from the decode figures (ITL, TPOT,
 // rates), as warm-up; TTFT always counts the first token.

@@ -3,10 +3,14 @@
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common.h"
 #include "core/error.h"
 #include "generate/session.h"
+#include "metrics/memory.h"
+#include "metrics/request_metrics.h"
+#include "metrics/system.h"
 #include "tokenizer/chat_template.h"
 
 namespace kvscope::cli {
@@ -15,7 +19,9 @@ namespace {
 struct RunArgs {
   std::string model, prompt, prompts_file, cache = "prealloc", kv_type = "f32";
   int max_new = 128, threads = 2, ctx = 0;
-  bool chat = false;
+  bool chat = false, metrics = false;
+  std::string metrics_json;
+  int warmup = 0, discard_first = 0;
   Precision precision = Precision::kFast;
   SamplingOptions sampling;
   std::vector<std::string> stops;
@@ -68,7 +74,13 @@ void run(const RunArgs& args) {
   options.max_new_tokens = args.max_new;
   options.sampling = args.sampling;
   options.stop_strings = args.stops;
+  for (int w = 0; w < args.warmup; ++w) {
+    session.generate(encoded, options);
+    for (int seq = 0; seq < session_options.n_seqs; ++seq) session.reset(seq);
+  }
   const bool stream = prompts.size() == 1;
+  reset_peak_memory();
+  const MemoryUsage before = read_memory();
   const GenerationResult result = session.generate(encoded, options, [&](int, int32_t, const std::string& text) {
     if (!stream) return;
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -95,6 +107,24 @@ void run(const RunArgs& args) {
   fmt::print(stderr, "{} prompt + {} generated tokens in {:.3f} s: {:.1f} tok/s, time to first token {:.1f} ms (cache {}, stop: {})\n",
              prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.cache,
              stop_reason_name(result.sequences[0].stop));
+  if (!args.metrics && args.metrics_json.empty()) return;
+  const MemoryUsage after = read_memory();
+  nlohmann::json all = {{"model", model->file().path}, {"cpu", cpu_name()}, {"isa", kernel_isa_name()},
+                        {"threads", args.threads}, {"cache", args.cache}, {"kv_type", args.kv_type},
+                        {"precision", precision_name(args.precision)}, {"sequences", nlohmann::json::array()}};
+  for (size_t i = 0; i < result.sequences.size(); ++i) {
+    const SequenceResult& s = result.sequences[i];
+    const RequestMetrics m = request_metrics(result.start, s, args.discard_first);
+    const MemoryReport memory{before, after, session.cache().bytes_reserved(), session.cache().bytes_used(),
+                              session.cache().shape().bytes_per_token(), model->file().file_bytes};
+    if (args.metrics) fmt::print(stderr, "{}", format_request_metrics(m, memory, i + 1, result.sequences.size()));
+    all["sequences"].push_back(request_metrics_json(m, memory));
+  }
+  if (!args.metrics_json.empty()) {
+    std::ofstream out(args.metrics_json);
+    if (!out) fail("{}: cannot write the metrics", args.metrics_json);
+    out << all.dump(2) << "\n";
+  }
 }
 
 }  // namespace
@@ -123,6 +153,11 @@ void add_run(CLI::App& app) {
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
+  cmd->add_flag("--metrics", args->metrics, "Print the performance metrics (to stderr)");
+  cmd->add_option("--metrics-json", args->metrics_json, "Write the performance metrics as JSON to this file");
+  cmd->add_option("--warmup", args->warmup, "Unmeasured generations first")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--discard-first", args->discard_first, "Leave this many first tokens out of the decode figures")
+      ->check(CLI::NonNegativeNumber);
   add_precision_option(*cmd, args->precision);
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   cmd->callback([args] { run(*args); });

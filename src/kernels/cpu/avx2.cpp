@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/cpu/simd.h"
+#include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantized.h"
 
 namespace kvscope::avx2 {
@@ -57,6 +58,17 @@ void widen_f16(const uint16_t* src, float* dst, int64_t n) {
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
   for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i]);
+}
+
+void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
+  if (type == DType::kF16) return widen_f16(reinterpret_cast<const uint16_t*>(src), dst, n);
+  if (type != DType::kBF16) return ref::dequantize_row(type, src, dst, n);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i halves = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16)));
+  }
+  ref::dequantize_row(type, src + 2 * i, dst + i, n - i);
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {

@@ -49,10 +49,10 @@ const Kernels& kernels_for(Isa isa) {
                                       ref::widen_f16,       ref::dequantize_row,
                                       ref::quantize_row_q8, ref::dot_q8, tile_by_pairs<ref::dot_q8>};
   static const Kernels kAvx2Kernels{Isa::kAvx2,            avx2::dot,    avx2::axpy,
-                                    avx2::widen_f16,       ref::dequantize_row,
+                                    avx2::widen_f16,       avx2::dequantize_row,
                                     avx2::quantize_row_q8, avx2::dot_q8, tile_by_pairs<avx2::dot_q8>};
   static const Kernels kAvx512Kernels{Isa::kAvx512,          avx512::dot,    avx2::axpy,
-                                      avx2::widen_f16,       ref::dequantize_row,
+                                      avx2::widen_f16,       avx2::dequantize_row,
                                       avx2::quantize_row_q8, avx512::dot_q8, avx512::dot_q8_tile};
   switch (isa) {
     case Isa::kAvx2: return kAvx2Kernels;

@@ -9,6 +9,8 @@ namespace kvscope::avx2 {
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float* y, float a, const float* x, int64_t n);
 void widen_f16(const uint16_t* src, float* dst, int64_t n);
+// F16 and BF16 rows with SIMD conversions; the other types through the scalar definitions.
+void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
 }  // namespace kvscope::avx2

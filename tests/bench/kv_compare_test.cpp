@@ -1,0 +1,79 @@
+#include "bench/kv_compare.h"
+
+#include <gtest/gtest.h>
+
+#include "bench/speed.h"
+#include "test_paths.h"
+
+namespace kvscope {
+namespace {
+
+TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
+  const auto model = Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
+  KvCompareOptions o;
+  o.prompt_tokens = 50;
+  o.new_tokens = 100;
+  o.repetitions = 2;
+  o.warmup = 0;
+  int calls = 0;
+  const KvCompareResult r = run_kv_compare(*model, o, [&](int done, int total) {
+    ++calls;
+    EXPECT_EQ(total, 6);
+    EXPECT_EQ(done, calls);
+  });
+  EXPECT_TRUE(r.all_identical);
+  ASSERT_EQ(r.strategies.size(), 3u);
+  for (const auto& m : r.strategies) {
+    EXPECT_EQ(m.output.size(), 100u);
+    EXPECT_EQ(m.seconds.count, 2);
+    EXPECT_GT(m.output_tps.median, 0);
+  }
+  // Seed 003's figures for a 50-token prompt and 100 new tokens.
+  EXPECT_EQ(r.token_ops_without_cache, 9950);
+  EXPECT_EQ(r.token_ops_with_cache, 150);
+  EXPECT_NEAR(r.theoretical_speedup, 66.33, 0.01);
+  EXPECT_GT(r.measured_speedup, 0);
+  EXPECT_EQ(r.prompt.size(), 50u);
+  // prealloc holds the whole context; none holds nothing after the run.
+  EXPECT_EQ(r.strategies[2].kv_bytes_reserved, 150 * 2 * 2 * 32 * 4u);
+}
+
+TEST(KvCompare, VerificationCatchesADifferentOutput) {
+  std::vector<StrategyMeasurement> m(3);
+  for (auto& s : m) {
+    s.output = {1, 2, 3};
+    s.logits_hash = 42;
+  }
+  EXPECT_TRUE(verify_identical(m));
+  m[1].output = {1, 2, 4};
+  EXPECT_FALSE(verify_identical(m));
+  EXPECT_TRUE(m[0].identical);
+  EXPECT_FALSE(m[1].identical);
+  EXPECT_TRUE(m[2].identical);
+  m[1].output = {1, 2, 3};
+  m[2].logits_hash = 43;  // the same tokens from different logits is a difference too
+  EXPECT_FALSE(verify_identical(m));
+  m[2].logits_hash = 42;
+  m[0].repeatable = false;
+  EXPECT_FALSE(verify_identical(m));
+}
+
+TEST(SpeedBench, RunsEveryKindOfTest) {
+  const auto model = Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
+  SpeedOptions o;
+  o.repetitions = 2;
+  for (const SpeedTest& t : {SpeedTest{16, 0, 0, 1}, SpeedTest{0, 8, 0, 1}, SpeedTest{0, 8, 16, 1},
+                             SpeedTest{4, 4, 0, 1}, SpeedTest{0, 4, 8, 3}}) {
+    const SpeedResult r = run_speed_test(*model, t, o);
+    ASSERT_EQ(r.samples_ts.size(), 2u) << speed_test_name(t);
+    EXPECT_GT(r.avg_ts, 0) << speed_test_name(t);
+    EXPECT_EQ(r.achieved_gbs > 0, t.n_prompt == 0) << speed_test_name(t);
+  }
+  EXPECT_EQ(speed_test_name({512, 0, 0, 1}), "pp512");
+  EXPECT_EQ(speed_test_name({0, 128, 512, 1}), "tg128 @ d512");
+  EXPECT_EQ(speed_test_name({0, 32, 0, 8}), "tg32 ×8");
+  EXPECT_EQ(speed_test_name({512, 128, 0, 1}), "pp512+tg128");
+}
+
+}  // namespace
+}  // namespace kvscope

@@ -1,0 +1,89 @@
+// Statistics and request metrics on synthetic timings whose answers are known.
+#include <gtest/gtest.h>
+
+#include "metrics/request_metrics.h"
+#include "metrics/stats.h"
+#include "metrics/table.h"
+
+namespace kvscope {
+namespace {
+
+TEST(Stats, SummarizesKnownValues) {
+  const Summary s = summarize({4, 1, 3, 2, 5});
+  EXPECT_EQ(s.count, 5);
+  EXPECT_DOUBLE_EQ(s.min, 1);
+  EXPECT_DOUBLE_EQ(s.max, 5);
+  EXPECT_DOUBLE_EQ(s.mean, 3);
+  EXPECT_DOUBLE_EQ(s.median, 3);
+  EXPECT_NEAR(s.stddev, 1.5811388300841898, 1e-12);  // sample standard deviation
+  EXPECT_DOUBLE_EQ(s.p90, 4.6);                        // numpy.percentile(..., 90)
+  EXPECT_DOUBLE_EQ(s.p99, 4.96);
+  EXPECT_EQ(summarize({}).count, 0);
+  EXPECT_DOUBLE_EQ(summarize({7}).stddev, 0);
+}
+
+SequenceResult synthetic(Clock::time_point start, const std::vector<double>& token_seconds, int prompt) {
+  SequenceResult r;
+  r.prompt_tokens = prompt;
+  for (double t : token_seconds)
+    r.token_times.push_back(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t)));
+  return r;
+}
+
+TEST(RequestMetrics, FollowsTheServingBenchmarkDefinitions) {
+  const auto start = Clock::now();
+  // First token at 0.5 s, then one every 0.1 s: 11 tokens, the last at 1.5 s.
+  std::vector<double> times;
+  for (int i = 0; i <= 10; ++i) times.push_back(0.5 + 0.1 * i);
+  const RequestMetrics m = request_metrics(start, synthetic(start, times, 50));
+  EXPECT_EQ(m.input_tokens, 50);
+  EXPECT_EQ(m.output_tokens, 11);
+  EXPECT_NEAR(m.ttft_s, 0.5, 1e-6);
+  EXPECT_NEAR(m.e2e_s, 1.5, 1e-6);
+  EXPECT_NEAR(m.tpot_s, (1.5 - 0.5) / 10, 1e-6);  // (e2e - TTFT) / (output - 1)
+  ASSERT_EQ(m.itl_s.size(), 10u);
+  for (double gap : m.itl_s) EXPECT_NEAR(gap, 0.1, 1e-6);
+  EXPECT_NEAR(m.input_tps, 100, 1e-3);
+  EXPECT_NEAR(m.output_tps, 10, 1e-3);
+  EXPECT_NEAR(m.overall_tps, 61 / 1.5, 1e-3);
+  EXPECT_NEAR(m.peak_tps, 11, 1e-6);  // 11 tokens within the one-second window [0.5, 1.5]
+  EXPECT_NEAR(m.rate_stddev, 0, 1e-3);
+  ASSERT_EQ(m.tps_per_second.size(), 2u);  // seconds [0, 1) and [1, 2)
+  EXPECT_EQ(m.tps_per_second[0], 5);
+  EXPECT_EQ(m.tps_per_second[1], 6);
+  EXPECT_EQ(m.token_latency_s.size(), 11u);
+}
+
+TEST(RequestMetrics, DiscardingWarmUpTokensAndUnevenRates) {
+  const auto start = Clock::now();
+  // A slow first decode step (0.5 s), then steady 0.1 s gaps.
+  const RequestMetrics all = request_metrics(start, synthetic(start, {0.2, 0.7, 0.8, 0.9, 1.0}, 5));
+  const RequestMetrics warm = request_metrics(start, synthetic(start, {0.2, 0.7, 0.8, 0.9, 1.0}, 5), 1);
+  EXPECT_NEAR(all.tpot_s, 0.2, 1e-6);
+  EXPECT_NEAR(warm.tpot_s, 0.1, 1e-6);
+  EXPECT_EQ(warm.itl_s.size(), 3u);
+  EXPECT_NEAR(warm.ttft_s, 0.2, 1e-6);  // TTFT always counts the first token
+  EXPECT_GT(all.rate_relative_stddev, 0.3);
+  EXPECT_NEAR(warm.rate_relative_stddev, 0, 1e-3);
+}
+
+TEST(Table, AlignsColumnsByDisplayWidth) {
+  Table t({"Metric", "Value"}, "⚡ Summary");
+  t.add_row({"Speed", "43.0 tok/s"});
+  t.add_row({"Σ", "1"});
+  const std::string out = t.render();
+  // Every line has the same display width.
+  size_t width = 0;
+  for (size_t begin = 0; begin < out.size();) {
+    const size_t end = out.find('\n', begin);
+    const size_t w = display_width(out.substr(begin, end - begin));
+    if (width == 0) width = w;
+    EXPECT_EQ(w, width) << out;
+    begin = end + 1;
+  }
+  EXPECT_EQ(display_width("⚡"), 2u);
+  EXPECT_EQ(display_width("héllo"), 5u);
+}
+
+}  // namespace
+}  // namespace kvscope
