@@ -62,6 +62,17 @@ void widen_f16(const uint16_t* src, float* dst, int64_t n) {
 
 void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
   if (type == DType::kF16) return widen_f16(reinterpret_cast<const uint16_t*>(src), dst, n);
+  if (type == DType::kQ8_0) {
+    // d * q for 32 signed bytes a block, exactly as the scalar definition computes it.
+    for (int64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
+      const __m256 d = _mm256_set1_ps(load_f16(src));
+      for (int k = 0; k < 4; ++k) {
+        const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
+        _mm256_storeu_ps(dst + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+      }
+    }
+    return;
+  }
   if (type != DType::kBF16) return ref::dequantize_row(type, src, dst, n);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
