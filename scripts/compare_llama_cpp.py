@@ -7,7 +7,12 @@ llama-bench (or llama-batched-bench) and `kvscope bench speed`, alternating the 
 repetition by repetition so that a drift of the machine hits both, and prints the ratio table
 (medians of the repetitions). Both use an f16 KV cache, llama.cpp's default.
 
-Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]"""
+Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's Q4_1 run against
+its own F32 run of the same weights (an F32 copy made with llama-quantize), and `kvscope bench
+faithfulness` (fast path against exact path), on the same text, context and number of chunks.
+
+Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
+                                            [--no-speed] [--no-faithfulness]"""
 import argparse
 import json
 import pathlib
@@ -55,12 +60,41 @@ def kvscope(model, test, threads):
     return result["tests"][0]["avg_ts"], result
 
 
+TEXT = ROOT / "tests" / "fixtures" / "text" / "python_docs.txt"
+CHUNKS = 8  # of 512 tokens: the first 4096 tokens of the text
+
+
+def llama_faithfulness(bin_dir, threads):
+    f32 = bin_dir.parent.parent / "models" / "SmolLM2-135M-Instruct.F32.gguf"
+    if not f32.exists():
+        run([str(bin_dir / "llama-quantize"), "--allow-requantize", str(DEFAULT_MODEL), str(f32), "F32"])
+    base = f32.with_suffix(".kld")
+    common = ["-f", str(TEXT), "-c", "512", "--chunks", str(CHUNKS), "-t", str(threads)]
+    run([str(bin_dir / "llama-perplexity"), "-m", str(f32), "--kl-divergence-base", str(base)] + common)
+    out = subprocess.run([str(bin_dir / "llama-perplexity"), "-m", str(DEFAULT_MODEL), "--kl-divergence-base",
+                          str(base), "--kl-divergence"] + common, check=True, capture_output=True, text=True)
+    text = out.stdout + out.stderr
+    def field(name):  # "Name: value ± error"
+        line = next(l for l in text.splitlines() if l.strip().startswith(name))
+        return float(line.split(":", 1)[1].split()[0])
+    return {"same_top1": field("Same top p") / 100, "mean_kl": field("Mean    KLD:")}
+
+
+def kvscope_faithfulness(threads):
+    out = run([str(KVSCOPE), "bench", "faithfulness", "--text", str(TEXT), "--ctx", "512",
+               "--max-tokens", str(512 * CHUNKS), "-t", str(threads), "--json", "/dev/stdout"])
+    result = json.loads(out[out.index("{"):])
+    return {"same_top1": result["same_top1"], "mean_kl": result["kl"]["mean"]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the measurements here")
     ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--no-faithfulness", action="store_true")
     args = ap.parse_args()
 
     subprocess.run([str(ROOT / "scripts" / "fetch_model.sh")], check=True)
@@ -75,7 +109,7 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 
     rows, share = [], None
-    for label, model in models:
+    for label, model in ([] if args.no_speed else models):
         for test in SINGLE + BATCHED:
             llama_fn = llama_batched if test[4] > 1 else llama_single
             ours, theirs = [], []
@@ -98,8 +132,20 @@ def main():
               f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |")
     if share is not None:
         print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
+    faithfulness = None
+    if not args.no_faithfulness:
+        progress("faithfulness: llama-perplexity --kl-divergence, then kvscope bench faithfulness")
+        faithfulness = {"llama_cpp": llama_faithfulness(bin_dir, args.threads), "kvscope": kvscope_faithfulness(args.threads)}
+        progress("")
+        print(f"\nFaithfulness on {TEXT.name}, {CHUNKS} chunks of 512 tokens (second halves compared):\n")
+        print("| | same top-1 token | mean KL divergence |\n| --- | ---: | ---: |")
+        print(f"| llama.cpp Q4_1 vs its F32 run | {100 * faithfulness['llama_cpp']['same_top1']:.2f}% | "
+              f"{faithfulness['llama_cpp']['mean_kl']:.6f} |")
+        print(f"| kvscope fast vs exact path | {100 * faithfulness['kvscope']['same_top1']:.2f}% | "
+              f"{faithfulness['kvscope']['mean_kl']:.6f} |")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "threads": args.threads, "rows": rows}, indent=2))
+        pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "threads": args.threads, "rows": rows,
+                                                       "faithfulness": faithfulness}, indent=2))
 
 
 if __name__ == "__main__":

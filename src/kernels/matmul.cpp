@@ -61,11 +61,27 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   });
 }
 
+void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
+  const Kernels& k = kernels();
+  const int64_t rows = w.rows(), cols = w.cols();
+  const size_t row_bytes = q16_row_bytes(cols);
+  thread_local std::vector<uint8_t> quantized;
+  quantized.resize(row_bytes * static_cast<size_t>(n) + 64);
+  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
+  for (int64_t i = 0; i < n; ++i) ref::quantize_row_q16(x + i * cols, base + i * row_bytes, cols);
+  pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      for (int64_t i = 0; i < n; ++i) out[i * rows + r] = k.dot_q8_0_q16(w.row(r), base + i * row_bytes, cols);
+  });
+}
+
 }  // namespace
 
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision) {
-  if (precision == Precision::kFast && has_q8_dot(w.type))
+  if (precision == Precision::kWide && w.type == DType::kQ8_0)
+    matmul_wide(pool, w, x, n, out);
+  else if (precision != Precision::kExact && has_q8_dot(w.type))
     matmul_fast(pool, w, x, n, out);
   else
     matmul_exact(pool, w, x, n, out);

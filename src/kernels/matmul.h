@@ -14,12 +14,15 @@ namespace kvscope {
 enum class Precision {
   kExact,  // f32 activations times dequantized weights: matches transformers
   kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does)
+  kWide,   // activations quantized to 16 bits (for Q8_0 weights; the fast path's output head)
 };
 
-inline std::string_view precision_name(Precision p) { return p == Precision::kFast ? "fast" : "exact"; }
+inline std::string_view precision_name(Precision p) {
+  return p == Precision::kFast ? "fast" : p == Precision::kWide ? "wide" : "exact";
+}
 
-// x is [n][w.cols()], out is [n][w.rows()]. kFast falls back to kExact for weight types without
-// an integer kernel (F32, F16, BF16, Q4_K, Q6_K).
+// x is [n][w.cols()], out is [n][w.rows()]. kFast and kWide fall back to kExact for weight types
+// without an integer kernel (F32, F16, BF16, Q4_K, Q6_K), kWide to kFast for Q4_0 and Q4_1.
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision = Precision::kExact);
 

@@ -146,4 +146,19 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   return horizontal_sum(acc) + offsets;
 }
 
+float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
+  const auto* x = reinterpret_cast<const int16_t*>(q16_row);
+  const float* xd = q16_scales(q16_row, n);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = weights + b * 34;
+    const __m128i* q = reinterpret_cast<const __m128i*>(block + 2);
+    const __m256i* xv = reinterpret_cast<const __m256i*>(x + b * kQ8Block);
+    const __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q)), _mm256_loadu_si256(xv));
+    const __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q + 1)), _mm256_loadu_si256(xv + 1));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)), _mm256_set1_ps(load_f16(block) * xd[b]), acc);
+  }
+  return horizontal_sum(acc);
+}
+
 }  // namespace kvscope::avx2

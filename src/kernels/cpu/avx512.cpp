@@ -144,4 +144,18 @@ void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_
   }
 }
 
+// One block per step: 32 weights widened to 16 bits, dpwssd sums pairs into 16 int32 lanes.
+float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
+  const auto* x = reinterpret_cast<const int16_t*>(q16_row);
+  const float* xd = q16_scales(q16_row, n);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = weights + b * 34;
+    const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)));
+    const __m512i sums = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x + b * kQ8Block));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(load_f16(block) * xd[b]), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 }  // namespace kvscope::avx512

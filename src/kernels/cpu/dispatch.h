@@ -25,6 +25,7 @@ struct Kernels {
   // bitwise equal to dot_q8 of its pair.
   void (*dot_q8_tile)(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
                       int64_t n, float* out, int64_t out_stride) = nullptr;
+  float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
 };
 constexpr int kQ8TileMax = 4;
 

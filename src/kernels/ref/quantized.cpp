@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "core/half.h"
 
@@ -49,7 +50,40 @@ BlockProduct block_product(DType type, const uint8_t* block, const int8_t* x) {
   }
 }
 
+// The block's scale: max|x| / limit, and its inverse (0 for an all-zero block).
+std::pair<float, float> block_scale(const float* x, float limit) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQ8Block; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+  const float scale = amax / limit;
+  return {scale, scale != 0.0f ? 1.0f / scale : 0.0f};
+}
+
 }  // namespace
+
+void quantize_row_q16(const float* x, uint8_t* out, int64_t n) {
+  auto* q = reinterpret_cast<int16_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + 2 * n);
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const auto [scale, inverse] = block_scale(x + b * kQ8Block, 32767.0f);
+    for (int j = 0; j < kQ8Block; ++j)
+      q[b * kQ8Block + j] = static_cast<int16_t>(std::nearbyint(x[b * kQ8Block + j] * inverse));
+    d[b] = scale;
+  }
+}
+
+float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
+  const auto* x = reinterpret_cast<const int16_t*>(q16_row);
+  const float* d = q16_scales(q16_row, n);
+  float total = 0.0f;
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = weights + b * 34;
+    const auto* q = reinterpret_cast<const int8_t*>(block + 2);
+    int32_t sum = 0;
+    for (int j = 0; j < kQ8Block; ++j) sum += q[j] * x[b * kQ8Block + j];
+    total += load_f16(block) * d[b] * static_cast<float>(sum);
+  }
+  return total;
+}
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(out);
@@ -57,10 +91,7 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   float* s = d + n / kQ8Block;
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
-    float amax = 0.0f;
-    for (int j = 0; j < kQ8Block; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
-    const float scale = amax / 127.0f;
-    const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+    const auto [scale, inverse] = block_scale(xb, 127.0f);
     int32_t sum = 0;
     for (int j = 0; j < kQ8Block; ++j) {
       const auto v = static_cast<int8_t>(std::nearbyint(xb[j] * inverse));

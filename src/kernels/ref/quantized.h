@@ -27,6 +27,17 @@ inline const float* q8_sums(const uint8_t* row, int64_t n) { return q8_scales(ro
 // Whether weights of this type have an integer dot product with q8 activations.
 bool has_q8_dot(DType type);
 
+// 16-bit activations for the output head, where 8 bits would dominate the fast path's error:
+//   q[n] (int16) | d[n/32] (f32 scale: max|x| / 32767)
+// Only Q8_0 weights have a q16 dot product.
+inline size_t q16_row_bytes(int64_t n) {
+  const size_t bytes = 2 * static_cast<size_t>(n) + 4 * static_cast<size_t>(n / kQ8Block);
+  return (bytes + 63) / 64 * 64;
+}
+inline const float* q16_scales(const uint8_t* row, int64_t n) {
+  return reinterpret_cast<const float*>(row + 2 * n);
+}
+
 namespace ref {
 
 // Quantizes x[0..n) (n a multiple of 32) into `out` (q8_row_bytes(n), 4-byte aligned): per block,
@@ -34,6 +45,10 @@ namespace ref {
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 // dot(weight row, activation row) for a weight type with has_q8_dot.
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
+
+void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
+// dot(Q8_0 weight row, q16 activation row).
+float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 
 }  // namespace ref
 }  // namespace kvscope
