@@ -29,14 +29,19 @@ void matmul_exact(ThreadPool& pool, const TensorView& w, const float* x, int64_t
   });
 }
 
+// This thread's buffer for n quantized activation rows, each starting on a cache line (row_bytes
+// is a multiple of 64).
+uint8_t* activation_rows(int64_t n, size_t row_bytes) {
+  thread_local std::vector<uint8_t> buffer;
+  buffer.resize(row_bytes * static_cast<size_t>(n) + 64);
+  return buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
+}
+
 void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
   const size_t row_bytes = q8_row_bytes(cols);
-  thread_local std::vector<uint8_t> quantized;
-  quantized.resize(row_bytes * static_cast<size_t>(n) + 64);
-  // Rows start on a cache line (q8_row_bytes is a multiple of 64).
-  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
+  uint8_t* base = activation_rows(n, row_bytes);
   pool.parallel_for(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
   });
@@ -65,9 +70,7 @@ void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
   const size_t row_bytes = q16_row_bytes(cols);
-  thread_local std::vector<uint8_t> quantized;
-  quantized.resize(row_bytes * static_cast<size_t>(n) + 64);
-  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
+  uint8_t* base = activation_rows(n, row_bytes);
   for (int64_t i = 0; i < n; ++i) ref::quantize_row_q16(x + i * cols, base + i * row_bytes, cols);
   pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
