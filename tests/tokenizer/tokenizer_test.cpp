@@ -57,6 +57,11 @@ TEST(Tokenizer, DefaultModelMatchesTransformers) {
   expect_matches_reference(*l.tokenizer, "default_model");
 }
 
+TEST(Tokenizer, DefaultModelMatchesLlamaCpp) {
+  if (testing::default_model().empty()) GTEST_SKIP() << "default model not fetched";
+  expect_matches_reference(*load(testing::default_model()).tokenizer, "default_model_llama_cpp");
+}
+
 TEST(Tokenizer, TinyFixturesMatchHuggingFaceTokenizers) {
   for (const char* folder : {"tiny-llama-hf", "tiny-gpt2-hf", "tiny-llama-spm-hf"}) {
     const Loaded l = load(testing::fixture(std::string("models/") + folder));
