@@ -148,7 +148,7 @@ class ConcatCache : public KvCache {
   void append(std::vector<uint8_t>& buffer, int pos, int n, const float* rows) const {
     const size_t kept = static_cast<size_t>(pos) * shape_.row_bytes();
     std::vector<uint8_t> grown(kept + static_cast<size_t>(n) * shape_.row_bytes());
-    std::memcpy(grown.data(), buffer.data(), std::min(kept, buffer.size()));
+    if (!buffer.empty()) std::memcpy(grown.data(), buffer.data(), std::min(kept, buffer.size()));
     store_rows(grown.data() + kept, rows, n);
     buffer = std::move(grown);
   }
