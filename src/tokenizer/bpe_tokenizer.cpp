@@ -1,5 +1,8 @@
 #include "tokenizer/bpe_tokenizer.h"
 
+#include <functional>
+#include <queue>
+
 #include "core/error.h"
 #include "tokenizer/utf8.h"
 
@@ -7,100 +10,148 @@ namespace kvscope {
 namespace {
 
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the others for
-// U+0100 onwards, so that every byte is a visible character.
+// U+0100 onwards in byte order, so that every byte is a visible character.
 uint32_t byte_code_point(int b, int& next_extra) {
   const bool printable = (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   return printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + next_extra++);
 }
 
+uint64_t pair_key(int32_t left, int32_t right) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+}
+
+// llama.cpp takes a word that is a token as it is, without merging, for these vocabularies
+// (Hugging Face's ignore_merges, set in Llama 3's tokenizer.json).
+bool ignores_merges(const std::string& pre) { return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe"; }
+
+// A piece of a word being merged: a token (-1 for a character the vocabulary lacks), linked to
+// its neighbours by index; kGone marks a piece merged into the one on its left.
+struct Piece {
+  int32_t id;
+  int prev;
+  int next;
+};
+constexpr int32_t kGone = -2;
+
+// A pair that may merge. The pieces may have changed since it was queued: it holds only while
+// the left piece and its right neighbour are still the tokens it names.
+struct Candidate {
+  int rank;
+  int left;
+  int32_t left_id, right_id, result;
+  // The queue pops the lowest rank first, then the leftmost pair, as llama.cpp and Hugging Face do.
+  bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+};
+
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(const Metadata& meta)
-    : VocabTokenizer(meta),
+    : VocabTokenizer(meta, ignores_merges(meta.get_string("tokenizer.ggml.pre", "default"))),
       pre_name_(meta.get_string("tokenizer.ggml.pre", "default")),
       pre_(pre_name_, meta.source()),
-      ignore_merges_(pre_name_ == "llama3" || pre_name_ == "llama-v3" || pre_name_ == "llama-bpe") {
+      ignore_merges_(ignores_merges(pre_name_)) {
   int extra = 0;
   for (int b = 0; b < 256; ++b) {
     const uint32_t cp = byte_code_point(b, extra);
     byte_chars_[b] = encode_utf8(cp);
-    char_bytes_[cp] = static_cast<uint8_t>(b);
+    if (char_bytes_.size() <= cp) char_bytes_.resize(cp + 1, -1);
+    char_bytes_[cp] = b;
   }
+  read_merges(meta);
+}
+
+// Each merge is "left right". Merges whose parts or result are not tokens can never apply to
+// token pieces (Hugging Face refuses such a vocabulary), so they are left out.
+void BpeTokenizer::read_merges(const Metadata& meta) {
   const std::vector<std::string> merges = meta.get_strings("tokenizer.ggml.merges");
-  merge_rank_.reserve(merges.size());
+  merges_.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
-    if (merges[i].find(' ') == std::string::npos)
+    const std::string_view merge = merges[i];
+    const size_t space = merge.find(' ', 1);
+    if (space == std::string_view::npos)
       fail("{}: tokenizer.ggml.merges[{}] = '{}' is not two tokens separated by a space", source_, i, merges[i]);
-    merge_rank_.emplace(merges[i], static_cast<int>(i));
+    const int32_t left = find(merge.substr(0, space));
+    const int32_t right = find(merge.substr(space + 1));
+    const int32_t result = find(std::string(merge.substr(0, space)) + std::string(merge.substr(space + 1)));
+    if (left < 0 || right < 0 || result < 0) continue;
+    merges_.emplace(pair_key(left, right), Merge{static_cast<int>(i), result});  // the first rank wins
   }
+}
+
+const BpeTokenizer::Merge* BpeTokenizer::find_merge(int32_t left, int32_t right) const {
+  if (left < 0 || right < 0) return nullptr;
+  auto it = merges_.find(pair_key(left, right));
+  return it == merges_.end() ? nullptr : &it->second;
 }
 
 std::string BpeTokenizer::token_bytes(int32_t id) const {
   const std::string& text = token_text(id);
-  if (types_[checked(id)] == kControl || types_[id] == kUserDefined) return text;
+  if (type(id) != kNormal) return text;  // control and user-defined tokens stand for their text
   std::string out;
   for (size_t i = 0; i < text.size();) {
-    const int len = utf8_length(static_cast<unsigned char>(text[i]));
-    uint32_t cp = static_cast<unsigned char>(text[i]) & (len == 1 ? 0x7f : 0xff >> (len + 1));
-    for (int k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (text[i + k] & 0x3f);
-    auto it = char_bytes_.find(cp);
-    if (it != char_bytes_.end())
-      out += static_cast<char>(it->second);
+    const size_t begin = i;
+    const uint32_t cp = next_code_point(text, i);
+    if (cp < char_bytes_.size() && char_bytes_[cp] >= 0)
+      out += static_cast<char>(char_bytes_[cp]);
     else
-      out.append(text, i, static_cast<size_t>(len));  // not a byte character: keep it as text
-    i += static_cast<size_t>(len);
+      out.append(text, begin, i - begin);  // not a byte's character: keep it as it is
   }
   return out;
 }
 
-void BpeTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const {
+  std::string mapped;
   for (std::string_view word : pre_.split(text)) {
-    std::string mapped;
+    mapped.clear();
     for (char c : word) mapped += byte_chars_[static_cast<unsigned char>(c)];
     encode_word(mapped, out);
   }
 }
 
-// Merges the pair of lowest rank until none is left, then looks the pieces up.
-void BpeTokenizer::encode_word(const std::string& mapped, std::vector<int32_t>& out) const {
-  // Llama 3's tokenizer takes a word that is a token as it is ("ignore_merges").
+// Merges the pair of lowest rank until no pair has a merge, with a priority queue of candidate
+// pairs over a linked list of pieces: O(n log n) in the word's length.
+void BpeTokenizer::encode_word(std::string_view mapped, std::vector<int32_t>& out) const {
+  if (mapped.empty()) return;
   if (ignore_merges_) {
     if (const int32_t whole = find(mapped); whole >= 0) {
       out.push_back(whole);
       return;
     }
   }
-  std::vector<std::string> parts;
+  std::vector<Piece> pieces;
   for (size_t i = 0; i < mapped.size();) {
     const size_t len = static_cast<size_t>(utf8_length(static_cast<unsigned char>(mapped[i])));
-    parts.push_back(mapped.substr(i, len));
+    const int index = static_cast<int>(pieces.size());
+    pieces.push_back({find(mapped.substr(i, len)), index - 1, -1});
+    if (index > 0) pieces[index - 1].next = index;
     i += len;
   }
-  std::string key;
-  while (parts.size() > 1) {
-    int best_rank = -1;
-    size_t best = 0;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      key.assign(parts[i]).append(" ").append(parts[i + 1]);
-      auto it = merge_rank_.find(key);
-      if (it != merge_rank_.end() && (best_rank < 0 || it->second < best_rank)) {
-        best_rank = it->second;
-        best = i;
-      }
-    }
-    if (best_rank < 0) break;
-    parts[best] += parts[best + 1];
-    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto consider = [&](int left) {
+    if (left < 0 || pieces[left].next < 0) return;
+    const int32_t left_id = pieces[left].id, right_id = pieces[pieces[left].next].id;
+    if (const Merge* m = find_merge(left_id, right_id)) queue.push({m->rank, left, left_id, right_id, m->result});
+  };
+  for (int i = 0; i + 1 < static_cast<int>(pieces.size()); ++i) consider(i);
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    Piece& left = pieces[c.left];
+    if (left.id != c.left_id || left.next < 0 || pieces[left.next].id != c.right_id) continue;  // stale
+    Piece& right = pieces[left.next];
+    left.id = c.result;
+    left.next = right.next;
+    if (right.next >= 0) pieces[right.next].prev = c.left;
+    right.id = kGone;
+    consider(left.prev);
+    consider(c.left);
   }
-  for (const std::string& part : parts) {
-    const int32_t id = find(part);
-    if (id >= 0) {
-      out.push_back(id);
-    } else if (unk_ >= 0) {
-      out.push_back(unk_);
-    } else {
-      fail("{}: the vocabulary has no token for '{}' and no unknown token", source_, part);
-    }
+  // The first piece is never merged away: walk the list from it.
+  for (int i = 0; i >= 0; i = pieces[i].next) {
+    if (pieces[i].id >= 0)
+      out.push_back(pieces[i].id);
+    else
+      push_unknown(out);
   }
 }
 

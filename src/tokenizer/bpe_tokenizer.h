@@ -1,6 +1,8 @@
 #pragma once
 // Byte-level BPE as GPT-2 does it (tokenizer.ggml.model "gpt2"): every byte maps to a printable
 // character, words from the pre-tokenizer are merged pair by pair in the order of the merge list.
+#include <array>
+#include <cstdint>
 #include <unordered_map>
 
 #include "tokenizer/pretokenizer.h"
@@ -16,17 +18,24 @@ class BpeTokenizer : public VocabTokenizer {
   std::string kind() const override { return "byte-level BPE (" + pre_name_ + ")"; }
 
  protected:
-  void encode_plain(std::string_view text, std::vector<int32_t>& out) const override;
+  void encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const override;
 
  private:
-  void encode_word(const std::string& mapped, std::vector<int32_t>& out) const;
+  struct Merge {
+    int rank;        // position in the merge list: lower merges first
+    int32_t result;  // the token the pair becomes
+  };
+
+  void read_merges(const Metadata& meta);
+  const Merge* find_merge(int32_t left, int32_t right) const;
+  void encode_word(std::string_view mapped, std::vector<int32_t>& out) const;
 
   std::string pre_name_;
   PreTokenizer pre_;
   bool ignore_merges_;
-  std::unordered_map<std::string, int> merge_rank_;  // "left right" -> rank
-  std::string byte_chars_[256];                      // GPT-2's byte-to-character table
-  std::unordered_map<uint32_t, uint8_t> char_bytes_;  // and back, by code point
+  std::unordered_map<uint64_t, Merge> merges_;  // by the pair's ids, left in the high half
+  std::array<std::string, 256> byte_chars_;    // GPT-2's byte-to-character table
+  std::vector<int> char_bytes_;                 // and back, by code point (-1: not a byte's)
 };
 
 }  // namespace kvscope

@@ -5,17 +5,20 @@
 namespace kvscope {
 namespace {
 
+// Jinja's trim and Python's strip(), for ASCII whitespace.
 std::string trim(const std::string& s) {
-  const size_t begin = s.find_first_not_of(" \t\n\r");
+  constexpr const char* kWhitespace = " \t\n\r\v\f";
+  const size_t begin = s.find_first_not_of(kWhitespace);
   if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(" \t\n\r") - begin + 1);
+  return s.substr(begin, s.find_last_not_of(kWhitespace) - begin + 1);
 }
 
-// <|im_start|>role\ncontent<|im_end|>\n
+// <|im_start|>role\ncontent<|im_end|>\n. SmolLM2's template writes its default system turn
+// inside its loop over the messages, so not for an empty conversation.
 std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                           const std::string& default_system) {
   std::string out;
-  if (!default_system.empty() && (messages.empty() || messages[0].role != "system"))
+  if (!default_system.empty() && !messages.empty() && messages[0].role != "system")
     out += "<|im_start|>system\n" + default_system + "<|im_end|>\n";
   for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
   if (add_generation_prompt) out += "<|im_start|>assistant\n";

@@ -2,18 +2,55 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <queue>
+
 #include "core/error.h"
 #include "tokenizer/utf8.h"
 
 namespace kvscope {
 namespace {
+
 constexpr std::string_view kSpace = "\xe2\x96\x81";  // "▁"
+
+// The byte of a "<0xNN>" token, -1 for any other text.
+int byte_of(std::string_view text) {
+  if (text.size() != 6 || !text.starts_with("<0x") || text[5] != '>') return -1;
+  int value = 0;
+  const auto [end, error] = std::from_chars(text.data() + 3, text.data() + 5, value, 16);
+  return error == std::errc() && end == text.data() + 5 ? value : -1;
+}
+
+// A piece of the text being merged: a byte range, linked to its neighbours by index; a length
+// of 0 marks a piece merged into the one on its left.
+struct Piece {
+  size_t begin;
+  size_t len;
+  int prev;
+  int next;
+};
+
+// A pair that may merge. It holds only while its two pieces still add up to `len` bytes (pieces
+// only grow, so any merge of either since it was queued changes the sum).
+struct Candidate {
+  float score;
+  int left;
+  size_t len;
+  // The queue pops the highest score first, then the leftmost pair, as SentencePiece does.
+  bool operator<(const Candidate& o) const { return score != o.score ? score < o.score : left > o.left; }
+};
+
 }  // namespace
 
 SpmTokenizer::SpmTokenizer(const Metadata& meta)
-    : VocabTokenizer(meta), add_space_prefix_(meta.get_bool("tokenizer.ggml.add_space_prefix", true)) {
+    : VocabTokenizer(meta, /*add_bos_default=*/true),
+      add_space_prefix_(meta.get_bool("tokenizer.ggml.add_space_prefix", true)) {
   if (meta.has("tokenizer.ggml.scores")) {
-    for (double s : meta.get_reals("tokenizer.ggml.scores")) scores_.push_back(static_cast<float>(s));
+    // A NaN would break the merge queue's ordering: such a piece never wins.
+    for (double s : meta.get_reals("tokenizer.ggml.scores"))
+      scores_.push_back(std::isnan(s) ? -std::numeric_limits<float>::infinity() : static_cast<float>(s));
     if (scores_.size() != tokens_.size())
       fail("{}: tokenizer.ggml.scores has {} entries for {} tokens", source_, scores_.size(), tokens_.size());
   } else {
@@ -24,9 +61,8 @@ SpmTokenizer::SpmTokenizer(const Metadata& meta)
 
 std::string SpmTokenizer::token_bytes(int32_t id) const {
   const std::string& text = token_text(id);
-  if (types_[checked(id)] == kByte && text.size() == 6)
-    return std::string(1, static_cast<char>(std::stoi(text.substr(3, 2), nullptr, 16)));
-  if (types_[id] == kControl) return text;
+  if (type(id) == kByte && byte_of(text) >= 0) return std::string(1, static_cast<char>(byte_of(text)));
+  if (type(id) != kNormal) return text;
   std::string out;
   for (size_t i = 0; i < text.size();) {
     if (text.compare(i, kSpace.size(), kSpace) == 0) {
@@ -39,54 +75,71 @@ std::string SpmTokenizer::token_bytes(int32_t id) const {
   return out;
 }
 
-void SpmTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
-  std::string escaped = add_space_prefix_ ? std::string(kSpace) : "";
+int32_t SpmTokenizer::piece_token(std::string_view text) const {
+  const int32_t id = find(text);
+  return id >= 0 && (type(id) == kNormal || type(id) == kUserDefined) ? id : -1;
+}
+
+void SpmTokenizer::encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const {
+  std::string escaped(run_start && add_space_prefix_ ? kSpace : "");
   for (char c : text) {
     if (c == ' ')
       escaped += kSpace;
     else
       escaped += c;
   }
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < escaped.size();) {
-    const size_t len = static_cast<size_t>(utf8_length(static_cast<unsigned char>(escaped[i])));
-    parts.push_back(escaped.substr(i, len));
-    i += len;
-  }
-  // Merge the adjacent pair whose union is the best-scoring token (the leftmost on ties).
-  while (parts.size() > 1) {
-    float best_score = 0;
-    size_t best = parts.size();
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      const int32_t id = find(parts[i] + parts[i + 1]);
-      if (id >= 0 && (best == parts.size() || scores_[id] > best_score)) {
-        best_score = scores_[id];
-        best = i;
-      }
-    }
-    if (best == parts.size()) break;
-    parts[best] += parts[best + 1];
-    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(best) + 1);
-  }
-  for (const std::string& part : parts) emit(part, out);
+  if (!escaped.empty()) merge(escaped, out);
 }
 
-void SpmTokenizer::emit(const std::string& piece, std::vector<int32_t>& out) const {
-  if (const int32_t id = find(piece); id >= 0) {
+// Merges the adjacent pair that makes the best-scoring token until none makes a token, with a
+// priority queue of candidate pairs over a linked list of pieces: O(n log n).
+void SpmTokenizer::merge(const std::string& escaped, std::vector<int32_t>& out) const {
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < escaped.size();) {
+    const size_t len = static_cast<size_t>(utf8_length(static_cast<unsigned char>(escaped[i])));
+    const int index = static_cast<int>(pieces.size());
+    pieces.push_back({i, len, index - 1, -1});
+    if (index > 0) pieces[index - 1].next = index;
+    i += len;
+  }
+  std::priority_queue<Candidate> queue;
+  auto consider = [&](int left) {
+    if (left < 0 || pieces[left].next < 0) return;
+    const size_t len = pieces[left].len + pieces[pieces[left].next].len;
+    const int32_t id = piece_token(std::string_view(escaped).substr(pieces[left].begin, len));
+    if (id >= 0) queue.push({scores_[id], left, len});
+  };
+  for (int i = 0; i + 1 < static_cast<int>(pieces.size()); ++i) consider(i);
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    Piece& left = pieces[c.left];
+    if (left.len == 0 || left.next < 0 || left.len + pieces[left.next].len != c.len) continue;  // stale
+    Piece& right = pieces[left.next];
+    left.len = c.len;
+    left.next = right.next;
+    if (right.next >= 0) pieces[right.next].prev = c.left;
+    right.len = 0;
+    consider(left.prev);
+    consider(c.left);
+  }
+  for (int i = 0; i >= 0; i = pieces[i].next) emit(std::string_view(escaped).substr(pieces[i].begin, pieces[i].len), out);
+}
+
+// A piece is a token unless it is a single character the vocabulary lacks: that one becomes its
+// bytes' tokens, or the unknown token when the vocabulary has no byte tokens for it.
+void SpmTokenizer::emit(std::string_view piece, std::vector<int32_t>& out) const {
+  if (const int32_t id = piece_token(piece); id >= 0) {
     out.push_back(id);
     return;
   }
   for (char c : piece) {
-    const int32_t byte = byte_ids_[static_cast<unsigned char>(c)];
-    if (byte >= 0) {
-      out.push_back(byte);
-    } else if (unk_ >= 0) {
-      out.push_back(unk_);
+    if (byte_ids_[static_cast<unsigned char>(c)] < 0) {
+      push_unknown(out);
       return;
-    } else {
-      fail("{}: the vocabulary has no token for '{}', no byte tokens and no unknown token", source_, piece);
     }
   }
+  for (char c : piece) out.push_back(byte_ids_[static_cast<unsigned char>(c)]);
 }
 
 }  // namespace kvscope

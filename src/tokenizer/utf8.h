@@ -27,4 +27,7 @@ std::string sanitize_utf8(std::string_view text);
 
 std::string encode_utf8(uint32_t code_point);
 
+// The code point of the character at text[i] (which must start valid UTF-8); advances i past it.
+uint32_t next_code_point(std::string_view text, size_t& i);
+
 }  // namespace kvscope

@@ -7,32 +7,50 @@
 
 namespace kvscope {
 
-VocabTokenizer::VocabTokenizer(const Metadata& meta) : source_(meta.source()) {
+VocabTokenizer::VocabTokenizer(const Metadata& meta, bool add_bos_default) : source_(meta.source()) {
   tokens_ = meta.get_strings("tokenizer.ggml.tokens");
   if (tokens_.empty()) fail("{}: tokenizer.ggml.tokens is empty", source_);
-  if (meta.has("tokenizer.ggml.token_type")) {
-    for (int64_t t : meta.get_ints("tokenizer.ggml.token_type")) types_.push_back(static_cast<int>(t));
-    if (types_.size() != tokens_.size())
-      fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source_, types_.size(), tokens_.size());
-  } else {
-    types_.assign(tokens_.size(), kNormal);
-  }
+  read_types(meta);
+  ids_.reserve(tokens_.size());
+  // The first of duplicate texts wins, as in llama.cpp's text-to-token map.
   for (size_t i = 0; i < tokens_.size(); ++i) ids_.emplace(tokens_[i], static_cast<int32_t>(i));
-  auto read_id = [&](const std::string& key) -> int32_t {
-    const int64_t id = meta.get_int(key, -1);
-    if (id < -1 || id >= static_cast<int64_t>(tokens_.size()))
-      fail("{}: {} = {} is not a token id (vocabulary of {})", source_, key, id, tokens_.size());
-    return static_cast<int32_t>(id);
-  };
-  bos_ = read_id("tokenizer.ggml.bos_token_id");
-  eos_ = read_id("tokenizer.ggml.eos_token_id");
-  unk_ = read_id("tokenizer.ggml.unknown_token_id");
-  add_bos_ = meta.get_bool("tokenizer.ggml.add_bos_token", false);
-  for (size_t i = 0; i < tokens_.size(); ++i)
-    if ((types_[i] == kControl || types_[i] == kUserDefined) && !tokens_[i].empty())
-      matchable_.push_back(static_cast<int32_t>(i));
-  std::stable_sort(matchable_.begin(), matchable_.end(),
-                   [&](int32_t a, int32_t b) { return tokens_[a].size() > tokens_[b].size(); });
+  bos_ = read_id(meta, "tokenizer.ggml.bos_token_id");
+  eos_ = read_id(meta, "tokenizer.ggml.eos_token_id");
+  unk_ = read_id(meta, "tokenizer.ggml.unknown_token_id");
+  eot_ = read_id(meta, "tokenizer.ggml.eot_token_id");
+  eom_ = read_id(meta, "tokenizer.ggml.eom_token_id");
+  add_bos_ = meta.get_bool("tokenizer.ggml.add_bos_token", add_bos_default);
+  index_special_tokens();
+}
+
+void VocabTokenizer::read_types(const Metadata& meta) {
+  if (!meta.has("tokenizer.ggml.token_type")) {
+    types_.assign(tokens_.size(), kNormal);
+    return;
+  }
+  for (int64_t t : meta.get_ints("tokenizer.ggml.token_type")) types_.push_back(static_cast<int>(t));
+  if (types_.size() != tokens_.size())
+    fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source_, types_.size(), tokens_.size());
+}
+
+int32_t VocabTokenizer::read_id(const Metadata& meta, const std::string& key) const {
+  const int64_t id = meta.get_int(key, -1);
+  if (id < -1 || id >= static_cast<int64_t>(tokens_.size()))
+    fail("{}: {} = {} is not a token id (vocabulary of {})", source_, key, id, tokens_.size());
+  return static_cast<int32_t>(id);
+}
+
+// The tokens llama.cpp looks for in the text: control and unknown ones (with parse_special) and
+// user-defined ones (always, as Hugging Face's added tokens that are not special).
+void VocabTokenizer::index_special_tokens() {
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    const int t = types_[i];
+    if ((t == kControl || t == kUnknown || t == kUserDefined) && !tokens_[i].empty())
+      specials_by_byte_[static_cast<unsigned char>(tokens_[i][0])].push_back(static_cast<int32_t>(i));
+  }
+  for (auto& ids : specials_by_byte_)
+    std::stable_sort(ids.begin(), ids.end(),
+                     [&](int32_t a, int32_t b) { return tokens_[a].size() > tokens_[b].size(); });
 }
 
 size_t VocabTokenizer::checked(int32_t id) const {
@@ -42,54 +60,68 @@ size_t VocabTokenizer::checked(int32_t id) const {
 }
 
 int32_t VocabTokenizer::find(std::string_view text) const {
-  auto it = ids_.find(std::string(text));
+  auto it = ids_.find(text);
   return it == ids_.end() ? -1 : it->second;
 }
 
+void VocabTokenizer::push_unknown(std::vector<int32_t>& out) const {
+  if (unk_ >= 0) out.push_back(unk_);
+}
+
 bool VocabTokenizer::is_special(int32_t id) const {
-  const int type = types_[checked(id)];
-  return type == kControl || type == kUserDefined || type == kUnknown || type == kUnused;
+  const int t = types_[checked(id)];
+  return t == kControl || t == kUserDefined || t == kUnknown || t == kUnused;
 }
 
 std::vector<int32_t> VocabTokenizer::end_ids() const {
   static const char* const kEndTexts[] = {"<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "</s>",
                                           "<|endoftext|>", "<end_of_turn>", "<|end|>"};
   std::vector<int32_t> out;
-  if (eos_ >= 0) out.push_back(eos_);
+  auto add = [&](int32_t id) {
+    if (id >= 0 && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  };
+  add(eos_);
+  add(eot_);
+  add(eom_);
   for (const char* text : kEndTexts) {
     const int32_t id = find(text);
-    if (id >= 0 && types_[id] == kControl && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+    if (id >= 0 && (types_[id] == kControl || types_[id] == kUserDefined)) add(id);
   }
   return out;
 }
 
+int32_t VocabTokenizer::match_special(std::string_view text, bool parse_special) const {
+  for (int32_t id : specials_by_byte_[static_cast<unsigned char>(text[0])]) {
+    if (!parse_special && types_[id] != kUserDefined) continue;
+    if (text.starts_with(tokens_[id])) return id;
+  }
+  return -1;
+}
+
+// Special tokens split the text, the first at each position and the longest there (as Hugging
+// Face's added-token matcher does); the plain text between them goes to encode_plain.
 std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_special, bool add_bos) const {
   if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos)
-    fail("the text is not valid UTF-8 (invalid byte 0x{:02x} at offset {})", static_cast<unsigned char>(text[bad]), bad);
+    fail("text is not valid UTF-8: invalid UTF-8 at byte {} (0x{:02x})", bad, static_cast<unsigned char>(text[bad]));
   std::vector<int32_t> out;
   if (add_bos && add_bos_ && bos_ >= 0) out.push_back(bos_);
-  // Special tokens split the text; control tokens only when asked (as llama.cpp does),
-  // user-defined ones always.
-  size_t plain_start = 0;
+  size_t plain_begin = 0;
+  bool run_start = true;
   for (size_t i = 0; i < text.size();) {
-    int32_t match = -1;
-    for (int32_t id : matchable_) {
-      if (types_[id] == kControl && !parse_special) continue;
-      if (text.compare(i, tokens_[id].size(), tokens_[id]) == 0) {
-        match = id;
-        break;
-      }
-    }
-    if (match < 0) {
+    const int32_t id = match_special(text.substr(i), parse_special);
+    if (id < 0) {
       ++i;
       continue;
     }
-    if (i > plain_start) encode_plain(text.substr(plain_start, i - plain_start), out);
-    out.push_back(match);
-    i += tokens_[match].size();
-    plain_start = i;
+    const bool in_run = types_[id] == kUserDefined;
+    if (i > plain_begin || (run_start && in_run))
+      encode_plain(text.substr(plain_begin, i - plain_begin), run_start, out);
+    out.push_back(id);
+    run_start = !in_run;
+    i += tokens_[id].size();
+    plain_begin = i;
   }
-  if (plain_start < text.size()) encode_plain(text.substr(plain_start), out);
+  if (plain_begin < text.size()) encode_plain(text.substr(plain_begin), run_start, out);
   return out;
 }
 
