@@ -12,7 +12,8 @@ namespace {
 // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the others for
 // U+0100 onwards in byte order, so that every byte is a visible character.
 uint32_t byte_code_point(int b, int& next_extra) {
-  const bool printable = (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const bool printable =
+      (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   return printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(256 + next_extra++);
 }
 
@@ -22,7 +23,9 @@ uint64_t pair_key(int32_t left, int32_t right) {
 
 // llama.cpp takes a word that is a token as it is, without merging, for these vocabularies
 // (Hugging Face's ignore_merges, set in Llama 3's tokenizer.json).
-bool ignores_merges(const std::string& pre) { return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe"; }
+bool ignores_merges(const std::string& pre) {
+  return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe";
+}
 
 // A piece of a word being merged: a token (-1 for a character the vocabulary lacks), linked to
 // its neighbours by index; kGone marks a piece merged into the one on its left.
@@ -40,7 +43,9 @@ struct Candidate {
   int left;
   int32_t left_id, right_id, result;
   // The queue pops the lowest rank first, then the leftmost pair, as llama.cpp and Hugging Face do.
-  bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  bool operator>(const Candidate& o) const {
+    return rank != o.rank ? rank > o.rank : left > o.left;
+  }
 };
 
 }  // namespace
@@ -69,12 +74,15 @@ void BpeTokenizer::read_merges(const Metadata& meta) {
     const std::string_view merge = merges[i];
     const size_t space = merge.find(' ', 1);
     if (space == std::string_view::npos)
-      fail("{}: tokenizer.ggml.merges[{}] = '{}' is not two tokens separated by a space", source_, i, merges[i]);
+      fail("{}: tokenizer.ggml.merges[{}] = '{}' is not two tokens separated by a space", source_,
+           i, merges[i]);
     const int32_t left = find(merge.substr(0, space));
     const int32_t right = find(merge.substr(space + 1));
-    const int32_t result = find(std::string(merge.substr(0, space)) + std::string(merge.substr(space + 1)));
+    const int32_t result =
+        find(std::string(merge.substr(0, space)) + std::string(merge.substr(space + 1)));
     if (left < 0 || right < 0 || result < 0) continue;
-    merges_.emplace(pair_key(left, right), Merge{static_cast<int>(i), result});  // the first rank wins
+    merges_.emplace(pair_key(left, right),
+                    Merge{static_cast<int>(i), result});  // the first rank wins
   }
 }
 
@@ -99,7 +107,8 @@ std::string BpeTokenizer::token_bytes(int32_t id) const {
   return out;
 }
 
-void BpeTokenizer::encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const {
+void BpeTokenizer::encode_plain(std::string_view text, bool run_start,
+                                std::vector<int32_t>& out) const {
   std::string mapped;
   for (std::string_view word : pre_.split(text)) {
     mapped.clear();
@@ -130,14 +139,16 @@ void BpeTokenizer::encode_word(std::string_view mapped, std::vector<int32_t>& ou
   auto consider = [&](int left) {
     if (left < 0 || pieces[left].next < 0) return;
     const int32_t left_id = pieces[left].id, right_id = pieces[pieces[left].next].id;
-    if (const Merge* m = find_merge(left_id, right_id)) queue.push({m->rank, left, left_id, right_id, m->result});
+    if (const Merge* m = find_merge(left_id, right_id))
+      queue.push({m->rank, left, left_id, right_id, m->result});
   };
   for (int i = 0; i + 1 < static_cast<int>(pieces.size()); ++i) consider(i);
   while (!queue.empty()) {
     const Candidate c = queue.top();
     queue.pop();
     Piece& left = pieces[c.left];
-    if (left.id != c.left_id || left.next < 0 || pieces[left.next].id != c.right_id) continue;  // stale
+    if (left.id != c.left_id || left.next < 0 || pieces[left.next].id != c.right_id)
+      continue;  // stale
     Piece& right = pieces[left.next];
     left.id = c.result;
     left.next = right.next;

@@ -18,7 +18,8 @@ class BpeTokenizer : public VocabTokenizer {
   std::string kind() const override { return "byte-level BPE (" + pre_name_ + ")"; }
 
  protected:
-  void encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const override;
+  void encode_plain(std::string_view text, bool run_start,
+                    std::vector<int32_t>& out) const override;
 
  private:
   struct Merge {
@@ -34,7 +35,7 @@ class BpeTokenizer : public VocabTokenizer {
   PreTokenizer pre_;
   bool ignore_merges_;
   std::unordered_map<uint64_t, Merge> merges_;  // by the pair's ids, left in the high half
-  std::array<std::string, 256> byte_chars_;    // GPT-2's byte-to-character table
+  std::array<std::string, 256> byte_chars_;     // GPT-2's byte-to-character table
   std::vector<int> char_bytes_;                 // and back, by code point (-1: not a byte's)
 };
 

@@ -20,7 +20,8 @@ std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_gen
   std::string out;
   if (!default_system.empty() && !messages.empty() && messages[0].role != "system")
     out += "<|im_start|>system\n" + default_system + "<|im_end|>\n";
-  for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+  for (const ChatMessage& m : messages)
+    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
   if (add_generation_prompt) out += "<|im_start|>assistant\n";
   return out;
 }
@@ -30,7 +31,8 @@ std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_gen
 std::string render_llama3(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
   std::string out;
   for (const ChatMessage& m : messages)
-    out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
+    out +=
+        "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
   if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
   return out;
 }
@@ -48,7 +50,8 @@ std::string render_llama2(const std::vector<ChatMessage>& messages) {
     const ChatMessage& m = messages[i];
     if (m.role == "user") {
       std::string content = m.content;
-      if (i == first && !system.empty()) content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
+      if (i == first && !system.empty())
+        content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
       out += (i == first ? "" : "<s>") + std::string("[INST] ") + trim(content) + " [/INST]";
     } else if (m.role == "assistant") {
       out += " " + trim(m.content) + " </s>";
@@ -65,15 +68,20 @@ ChatStyle detect_chat_style(const std::string& source) {
   if (source.find("<|im_start|>") != std::string::npos) return ChatStyle::kChatMl;
   if (source.find("<|start_header_id|>") != std::string::npos) return ChatStyle::kLlama3;
   if (source.find("[INST]") != std::string::npos) return ChatStyle::kLlama2;
-  if (source.empty()) fail("the model has no chat template (tokenizer.chat_template); run without --chat");
-  fail("the model's chat template is of no known style (known: ChatML, Llama 2, Llama 3); run without --chat");
+  if (source.empty())
+    fail("the model has no chat template (tokenizer.chat_template); run without --chat");
+  fail(
+      "the model's chat template is of no known style (known: ChatML, Llama 2, Llama 3); run "
+      "without --chat");
 }
 
 std::string default_system_prompt(const std::string& source) {
   // ChatML templates such as SmolLM2's write a system turn when the conversation has none.
   const std::string opening = "<|im_start|>system\n";
   const size_t at = source.find(opening);
-  if (at == std::string::npos || source.find("messages[0]['role'] != 'system'") == std::string::npos) return "";
+  if (at == std::string::npos ||
+      source.find("messages[0]['role'] != 'system'") == std::string::npos)
+    return "";
   const size_t begin = at + opening.size();
   const size_t end = source.find("<|im_end|>", begin);
   if (end == std::string::npos) return "";
@@ -85,9 +93,12 @@ std::string default_system_prompt(const std::string& source) {
 std::string apply_chat_template(ChatStyle style, const std::vector<ChatMessage>& messages,
                                 bool add_generation_prompt, const std::string& default_system) {
   switch (style) {
-    case ChatStyle::kChatMl: return render_chatml(messages, add_generation_prompt, default_system);
-    case ChatStyle::kLlama3: return render_llama3(messages, add_generation_prompt);
-    case ChatStyle::kLlama2: return render_llama2(messages);
+    case ChatStyle::kChatMl:
+      return render_chatml(messages, add_generation_prompt, default_system);
+    case ChatStyle::kLlama3:
+      return render_llama3(messages, add_generation_prompt);
+    case ChatStyle::kLlama2:
+      return render_llama2(messages);
   }
   return "";
 }

@@ -13,10 +13,12 @@ namespace {
 constexpr const char* kGpt2 =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 constexpr const char* kLlama3 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+    "{1,3}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 constexpr const char* kQwen2 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}"
+    "| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 // The regex lists of each tokenizer.ggml.pre name, as llama.cpp's vocabulary loader assigns them.
@@ -54,9 +56,11 @@ PreTokenizer::PreTokenizer(const std::string& name, const std::string& source) {
     int error = 0;
     PCRE2_SIZE offset = 0;
     auto regex = std::make_unique<Regex>();
-    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
-                                PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &error, &offset, nullptr);
-    if (regex->code == nullptr) fail("pre-tokenizer '{}': regex does not compile (error {})", name, error);
+    regex->code =
+        pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &error, &offset, nullptr);
+    if (regex->code == nullptr)
+      fail("pre-tokenizer '{}': regex does not compile (error {})", name, error);
     pcre2_jit_compile(regex->code, PCRE2_JIT_COMPLETE);  // optional: falls back to the interpreter
     regexes_.push_back(std::move(regex));
   }
@@ -73,7 +77,8 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
       PCRE2_SIZE start = 0;
       const auto* subject = reinterpret_cast<PCRE2_SPTR>(piece.data());
       while (start < piece.size()) {
-        const int rc = pcre2_match(regex->code, subject, piece.size(), start, PCRE2_NO_UTF_CHECK, match, nullptr);
+        const int rc = pcre2_match(regex->code, subject, piece.size(), start, PCRE2_NO_UTF_CHECK,
+                                   match, nullptr);
         if (rc < 0) break;
         const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
         if (ovector[1] == ovector[0]) break;  // the patterns never match empty; stop if one did

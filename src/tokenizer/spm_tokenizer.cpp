@@ -39,7 +39,9 @@ struct Candidate {
   int left;
   size_t len;
   // The queue pops the highest score first, then the leftmost pair, as SentencePiece does.
-  bool operator<(const Candidate& o) const { return score != o.score ? score < o.score : left > o.left; }
+  bool operator<(const Candidate& o) const {
+    return score != o.score ? score < o.score : left > o.left;
+  }
 };
 
 }  // namespace
@@ -50,9 +52,11 @@ SpmTokenizer::SpmTokenizer(const Metadata& meta)
   if (meta.has("tokenizer.ggml.scores")) {
     // A NaN would break the merge queue's ordering: such a piece never wins.
     for (double s : meta.get_reals("tokenizer.ggml.scores"))
-      scores_.push_back(std::isnan(s) ? -std::numeric_limits<float>::infinity() : static_cast<float>(s));
+      scores_.push_back(std::isnan(s) ? -std::numeric_limits<float>::infinity()
+                                      : static_cast<float>(s));
     if (scores_.size() != tokens_.size())
-      fail("{}: tokenizer.ggml.scores has {} entries for {} tokens", source_, scores_.size(), tokens_.size());
+      fail("{}: tokenizer.ggml.scores has {} entries for {} tokens", source_, scores_.size(),
+           tokens_.size());
   } else {
     scores_.assign(tokens_.size(), 0.0f);
   }
@@ -61,7 +65,8 @@ SpmTokenizer::SpmTokenizer(const Metadata& meta)
 
 std::string SpmTokenizer::token_bytes(int32_t id) const {
   const std::string& text = token_text(id);
-  if (type(id) == kByte && byte_of(text) >= 0) return std::string(1, static_cast<char>(byte_of(text)));
+  if (type(id) == kByte && byte_of(text) >= 0)
+    return std::string(1, static_cast<char>(byte_of(text)));
   if (type(id) != kNormal) return text;
   std::string out;
   for (size_t i = 0; i < text.size();) {
@@ -80,7 +85,8 @@ int32_t SpmTokenizer::piece_token(std::string_view text) const {
   return id >= 0 && (type(id) == kNormal || type(id) == kUserDefined) ? id : -1;
 }
 
-void SpmTokenizer::encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const {
+void SpmTokenizer::encode_plain(std::string_view text, bool run_start,
+                                std::vector<int32_t>& out) const {
   std::string escaped(run_start && add_space_prefix_ ? kSpace : "");
   for (char c : text) {
     if (c == ' ')
@@ -114,7 +120,8 @@ void SpmTokenizer::merge(const std::string& escaped, std::vector<int32_t>& out) 
     const Candidate c = queue.top();
     queue.pop();
     Piece& left = pieces[c.left];
-    if (left.len == 0 || left.next < 0 || left.len + pieces[left.next].len != c.len) continue;  // stale
+    if (left.len == 0 || left.next < 0 || left.len + pieces[left.next].len != c.len)
+      continue;  // stale
     Piece& right = pieces[left.next];
     left.len = c.len;
     left.next = right.next;
@@ -123,7 +130,8 @@ void SpmTokenizer::merge(const std::string& escaped, std::vector<int32_t>& out) 
     consider(left.prev);
     consider(c.left);
   }
-  for (int i = 0; i >= 0; i = pieces[i].next) emit(std::string_view(escaped).substr(pieces[i].begin, pieces[i].len), out);
+  for (int i = 0; i >= 0; i = pieces[i].next)
+    emit(std::string_view(escaped).substr(pieces[i].begin, pieces[i].len), out);
 }
 
 // A piece is a token unless it is a single character the vocabulary lacks: that one becomes its

@@ -17,7 +17,8 @@ class SpmTokenizer : public VocabTokenizer {
   bool adds_space_prefix() const override { return add_space_prefix_; }
 
  protected:
-  void encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const override;
+  void encode_plain(std::string_view text, bool run_start,
+                    std::vector<int32_t>& out) const override;
 
  private:
   // The token a piece of text may become: a normal or user-defined one (SentencePiece never

@@ -22,7 +22,9 @@ class Tokenizer {
 
   // `text` must be valid UTF-8 (Error otherwise). With parse_special, the text of special tokens
   // (such as "<|im_start|>") becomes their ids; without it, it is tokenized as plain text.
-  // add_bos prepends the BOS token when the model asks for one (tokenizer.ggml.add_bos_token).
+  // User-defined tokens (added tokens that are not special) are matched either way.
+  // add_bos prepends the BOS token when the model asks for one (tokenizer.ggml.add_bos_token;
+  // without it, as llama.cpp: SentencePiece and Llama 3 vocabularies do, GPT-2 ones do not).
   virtual std::vector<int32_t> encode(std::string_view text, bool parse_special,
                                       bool add_bos) const = 0;
   // The bytes a token stands for (byte-level tokens mapped back to bytes, "▁" to a space, byte

@@ -94,7 +94,8 @@ uint32_t next_code_point(std::string_view text, size_t& i) {
   const auto lead = static_cast<unsigned char>(text[i]);
   const int len = utf8_length(lead);
   uint32_t cp = len == 1 ? lead : lead & (0xffu >> (len + 1));
-  for (int k = 1; k < len && i + k < text.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
+  for (int k = 1; k < len && i + k < text.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3f);
   i += static_cast<size_t>(len);
   return cp;
 }

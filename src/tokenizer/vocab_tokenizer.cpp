@@ -7,7 +7,8 @@
 
 namespace kvscope {
 
-VocabTokenizer::VocabTokenizer(const Metadata& meta, bool add_bos_default) : source_(meta.source()) {
+VocabTokenizer::VocabTokenizer(const Metadata& meta, bool add_bos_default)
+    : source_(meta.source()) {
   tokens_ = meta.get_strings("tokenizer.ggml.tokens");
   if (tokens_.empty()) fail("{}: tokenizer.ggml.tokens is empty", source_);
   read_types(meta);
@@ -28,9 +29,11 @@ void VocabTokenizer::read_types(const Metadata& meta) {
     types_.assign(tokens_.size(), kNormal);
     return;
   }
-  for (int64_t t : meta.get_ints("tokenizer.ggml.token_type")) types_.push_back(static_cast<int>(t));
+  for (int64_t t : meta.get_ints("tokenizer.ggml.token_type"))
+    types_.push_back(static_cast<int>(t));
   if (types_.size() != tokens_.size())
-    fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source_, types_.size(), tokens_.size());
+    fail("{}: tokenizer.ggml.token_type has {} entries for {} tokens", source_, types_.size(),
+         tokens_.size());
 }
 
 int32_t VocabTokenizer::read_id(const Metadata& meta, const std::string& key) const {
@@ -46,7 +49,8 @@ void VocabTokenizer::index_special_tokens() {
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const int t = types_[i];
     if ((t == kControl || t == kUnknown || t == kUserDefined) && !tokens_[i].empty())
-      specials_by_byte_[static_cast<unsigned char>(tokens_[i][0])].push_back(static_cast<int32_t>(i));
+      specials_by_byte_[static_cast<unsigned char>(tokens_[i][0])].push_back(
+          static_cast<int32_t>(i));
   }
   for (auto& ids : specials_by_byte_)
     std::stable_sort(ids.begin(), ids.end(),
@@ -74,8 +78,9 @@ bool VocabTokenizer::is_special(int32_t id) const {
 }
 
 std::vector<int32_t> VocabTokenizer::end_ids() const {
-  static const char* const kEndTexts[] = {"<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "</s>",
-                                          "<|endoftext|>", "<end_of_turn>", "<|end|>"};
+  static const char* const kEndTexts[] = {"<|im_end|>", "<|eot_id|>",    "<|end_of_text|>",
+                                          "</s>",       "<|endoftext|>", "<end_of_turn>",
+                                          "<|end|>"};
   std::vector<int32_t> out;
   auto add = [&](int32_t id) {
     if (id >= 0 && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
@@ -100,9 +105,11 @@ int32_t VocabTokenizer::match_special(std::string_view text, bool parse_special)
 
 // Special tokens split the text, the first at each position and the longest there (as Hugging
 // Face's added-token matcher does); the plain text between them goes to encode_plain.
-std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_special, bool add_bos) const {
+std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_special,
+                                            bool add_bos) const {
   if (const size_t bad = find_invalid_utf8(text); bad != std::string_view::npos)
-    fail("text is not valid UTF-8: invalid UTF-8 at byte {} (0x{:02x})", bad, static_cast<unsigned char>(text[bad]));
+    fail("text is not valid UTF-8: invalid UTF-8 at byte {} (0x{:02x})", bad,
+         static_cast<unsigned char>(text[bad]));
   std::vector<int32_t> out;
   if (add_bos && add_bos_ && bos_ >= 0) out.push_back(bos_);
   size_t plain_begin = 0;

@@ -13,7 +13,14 @@
 namespace kvscope {
 
 // GGUF's tokenizer.ggml.token_type values.
-enum TokenType { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+enum TokenType {
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6
+};
 
 // Lets the vocabulary be searched with a string_view, without building a std::string.
 struct StringHash {
@@ -38,7 +45,8 @@ class VocabTokenizer : public Tokenizer {
   // Appends the ids of a stretch of plain text. A run is the text between control tokens (user-
   // defined tokens do not end it); run_start says whether the stretch begins one. A stretch that
   // begins a run may be empty, when a user-defined token begins it.
-  virtual void encode_plain(std::string_view text, bool run_start, std::vector<int32_t>& out) const = 0;
+  virtual void encode_plain(std::string_view text, bool run_start,
+                            std::vector<int32_t>& out) const = 0;
 
   size_t checked(int32_t id) const;
   int32_t find(std::string_view text) const;  // -1 if not in the vocabulary

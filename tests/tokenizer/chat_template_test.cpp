@@ -12,7 +12,8 @@ namespace {
 using testing::load_tokenizer;
 using testing::tiny_vocabulary;
 
-const std::string kSmolSystem = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+const std::string kSmolSystem =
+    "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
 
 std::string chat_template_of(const std::string& path) {
   return load_tokenizer(path).file->meta.get_string("tokenizer.chat_template");
@@ -24,7 +25,8 @@ TEST(ChatTemplate, RendersAsTransformers) {
     for (const auto& m : c["messages"]) messages.push_back({m["role"], m["content"]});
     SCOPED_TRACE(c["messages"].dump());
     EXPECT_EQ(apply_chat_template(ChatStyle::kChatMl, messages, true, kSmolSystem), c["chatml"]);
-    EXPECT_EQ(apply_chat_template(ChatStyle::kChatMl, messages, false, kSmolSystem), c["chatml_no_prompt"]);
+    EXPECT_EQ(apply_chat_template(ChatStyle::kChatMl, messages, false, kSmolSystem),
+              c["chatml_no_prompt"]);
     EXPECT_EQ(apply_chat_template(ChatStyle::kLlama2, messages, false), c["llama2"]);
     EXPECT_EQ(apply_chat_template(ChatStyle::kLlama3, messages, true), c["llama3"]);
     EXPECT_EQ(apply_chat_template(ChatStyle::kLlama3, messages, false), c["llama3_no_prompt"]);
@@ -33,10 +35,12 @@ TEST(ChatTemplate, RendersAsTransformers) {
 
 // SmolLM2's template writes its system turn inside the loop over the messages.
 TEST(ChatTemplate, AnEmptyConversationHasNoDefaultSystemTurn) {
-  EXPECT_EQ(apply_chat_template(ChatStyle::kChatMl, {}, true, kSmolSystem), "<|im_start|>assistant\n");
+  EXPECT_EQ(apply_chat_template(ChatStyle::kChatMl, {}, true, kSmolSystem),
+            "<|im_start|>assistant\n");
 }
 
-// The tiny vocabularies carry SmolLM2's template (gpt_2), Llama 3's (llama_bpe) and Llama 2's (spm).
+// The tiny vocabularies carry SmolLM2's template (gpt_2), Llama 3's (llama_bpe) and Llama 2's
+// (spm).
 TEST(ChatTemplate, DetectsTheStyleAndTheDefaultSystemPrompt) {
   const std::string chatml = chat_template_of(tiny_vocabulary("tiny_bpe_gpt_2"));
   EXPECT_EQ(detect_chat_style(chatml), ChatStyle::kChatMl);
@@ -56,7 +60,8 @@ TEST(ChatTemplate, DetectsTheStyleAndTheDefaultSystemPrompt) {
 TEST(ChatTemplate, UnknownTemplatesAreErrors) {
   EXPECT_THROW(detect_chat_style(""), Error);
   EXPECT_THROW(detect_chat_style("{{ messages }}"), Error);
-  EXPECT_THROW(apply_chat_template(ChatStyle::kLlama2, {{"user", "a"}, {"system", "b"}}, false), Error);
+  EXPECT_THROW(apply_chat_template(ChatStyle::kLlama2, {{"user", "a"}, {"system", "b"}}, false),
+               Error);
 }
 
 }  // namespace

@@ -22,11 +22,14 @@ bool never(const std::string&) { return false; }
 // llama.cpp puts SentencePiece's space prefix after user-defined tokens too; SentencePiece itself
 // (which kvscope follows) prefixes only the text's start and, in kvscope and llama.cpp, what
 // follows a control token.
-bool has_user_defined_token(const std::string& text) { return text.find("<think>") != std::string::npos; }
+bool has_user_defined_token(const std::string& text) {
+  return text.find("<think>") != std::string::npos;
+}
 
 // Every corpus line in each mode the reference has ("plain": special-token text as text,
 // "special": parsed into special tokens) gives the reference's ids.
-void expect_matches(const Tokenizer& tok, const std::string& reference, const Deviation& deviation = never) {
+void expect_matches(const Tokenizer& tok, const std::string& reference,
+                    const Deviation& deviation = never) {
   const auto& texts = tokenizer_goldens()["corpus"];
   const auto& modes = tokenizer_goldens()["references"][reference];
   ASSERT_FALSE(modes.empty()) << "no reference '" << reference << "' in goldens.json";
@@ -39,7 +42,8 @@ void expect_matches(const Tokenizer& tok, const std::string& reference, const De
       const std::vector<int32_t> ids = tok.encode(text, mode == "special", false);
       matched += ids == want;
       if (deviation(text))
-        EXPECT_NE(ids, want) << reference << " (" << mode << ") line " << i << " was a known deviation: " << text;
+        EXPECT_NE(ids, want) << reference << " (" << mode << ") line " << i
+                             << " was a known deviation: " << text;
       else
         EXPECT_EQ(ids, want) << reference << " (" << mode << ") line " << i << ": " << text;
     }
@@ -71,7 +75,8 @@ TEST(TokenizerCorpus, TinyByteLevelVocabulariesMatchTokenizers) {
 TEST(TokenizerCorpus, TinyByteLevelVocabulariesMatchLlamaCpp) {
   for (const char* name : {"tiny_bpe_gpt_2", "tiny_bpe_smollm", "tiny_bpe_llama_bpe"}) {
     SCOPED_TRACE(name);
-    expect_matches(*load_tokenizer(tiny_vocabulary(name)).tokenizer, std::string(name) + "_llama_cpp");
+    expect_matches(*load_tokenizer(tiny_vocabulary(name)).tokenizer,
+                   std::string(name) + "_llama_cpp");
   }
 }
 
@@ -90,7 +95,8 @@ TEST(TokenizerCorpus, TinySentencePieceMatchesLlamaCpp) {
 TEST(TokenizerCorpus, CheckpointFoldersMatchTokenizers) {
   for (const char* folder : {"tiny-llama-hf", "tiny-gpt2-hf", "tiny-llama-spm-hf"}) {
     SCOPED_TRACE(folder);
-    expect_matches(*load_tokenizer(testing::fixture(std::string("models/") + folder)).tokenizer, folder);
+    expect_matches(*load_tokenizer(testing::fixture(std::string("models/") + folder)).tokenizer,
+                   folder);
   }
 }
 
@@ -107,7 +113,8 @@ void expect_round_trips(const Tokenizer& tok) {
   for (const auto& line : tokenizer_goldens()["corpus"]) {
     const std::string text = line;
     for (bool parse_special : {false, true})
-      EXPECT_EQ(tok.decode(tok.encode(text, parse_special, false)), text) << "parse_special " << parse_special;
+      EXPECT_EQ(tok.decode(tok.encode(text, parse_special, false)), text)
+          << "parse_special " << parse_special;
   }
 }
 
@@ -116,7 +123,8 @@ TEST(TokenizerCorpus, DecodingGivesTheTextBack) {
     SCOPED_TRACE(name);
     expect_round_trips(*load_tokenizer(tiny_vocabulary(name)).tokenizer);
   }
-  if (!testing::default_model().empty()) expect_round_trips(*load_tokenizer(testing::default_model()).tokenizer);
+  if (!testing::default_model().empty())
+    expect_round_trips(*load_tokenizer(testing::default_model()).tokenizer);
 }
 
 }  // namespace

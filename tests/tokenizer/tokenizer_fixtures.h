@@ -35,6 +35,8 @@ inline LoadedTokenizer load_tokenizer(const std::string& path) {
 }
 
 // The tiny fixture vocabularies, by the name of their references in goldens.json.
-inline std::string tiny_vocabulary(const std::string& name) { return fixture("tokenizer/" + name + ".gguf"); }
+inline std::string tiny_vocabulary(const std::string& name) {
+  return fixture("tokenizer/" + name + ".gguf");
+}
 
 }  // namespace kvscope::testing

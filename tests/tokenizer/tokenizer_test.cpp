@@ -17,7 +17,9 @@ namespace {
 using testing::load_tokenizer;
 using testing::tiny_vocabulary;
 
-bool contains(const std::vector<int32_t>& ids, int32_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); }
+bool contains(const std::vector<int32_t>& ids, int32_t id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
 
 int32_t id_of(const Tokenizer& tok, const std::string& text) {
   for (int32_t id = 0; id < tok.vocab_size(); ++id)
@@ -71,13 +73,14 @@ TEST(Tokenizer, UserDefinedTokensAreAlwaysMatched) {
     const int32_t think = id_of(*loaded.tokenizer, "<think>");
     ASSERT_GE(think, 0) << name;
     for (bool parse_special : {false, true})
-      EXPECT_TRUE(contains(loaded.tokenizer->encode("so <think>hard", parse_special, false), think)) << name;
+      EXPECT_TRUE(contains(loaded.tokenizer->encode("so <think>hard", parse_special, false), think))
+          << name;
   }
 }
 
 TEST(Tokenizer, TheLongestSpecialTokenWins) {
-  const auto tok = Tokenizer::from_metadata(
-      small_byte_level({"a", "b", "<", "|", ">", "x", "<|x|>", "<|x|>a"}, {1, 1, 1, 1, 1, 1, 3, 3}));
+  const auto tok = Tokenizer::from_metadata(small_byte_level(
+      {"a", "b", "<", "|", ">", "x", "<|x|>", "<|x|>a"}, {1, 1, 1, 1, 1, 1, 3, 3}));
   EXPECT_EQ(tok->encode("b<|x|>ab<|x|>b", true, false), (std::vector<int32_t>{1, 7, 1, 6, 1}));
   EXPECT_EQ(tok->encode("<|x|", true, false), (std::vector<int32_t>{2, 3, 5, 3}));
 }
@@ -94,8 +97,10 @@ TEST(Tokenizer, MergesApplyInRankOrder) {
 // Llama 3's vocabularies take a word that is a token as it is (ignore_merges); merging "abc"
 // would make b+c first and never reach "abc".
 TEST(Tokenizer, Llama3TakesAWordThatIsATokenWhole) {
-  Metadata meta = small_byte_level({"a", "b", "c", "ab", "bc", "abc"}, {1, 1, 1, 1, 1, 1}, {"b c", "a b", "ab c"});
-  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("abc", false, false), (std::vector<int32_t>{0, 4}));
+  Metadata meta = small_byte_level({"a", "b", "c", "ab", "bc", "abc"}, {1, 1, 1, 1, 1, 1},
+                                   {"b c", "a b", "ab c"});
+  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("abc", false, false),
+            (std::vector<int32_t>{0, 4}));
   meta.set("tokenizer.ggml.pre", MetaValue::of_string("llama-bpe"));
   EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("abc", false, false), (std::vector<int32_t>{5}));
 }
@@ -103,9 +108,15 @@ TEST(Tokenizer, Llama3TakesAWordThatIsATokenWhole) {
 // A character the vocabulary lacks becomes the unknown token, or nothing without one.
 TEST(Tokenizer, UnknownCharacters) {
   Metadata meta = small_byte_level({"a", "<unk>"}, {1, 2});
-  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("a\xc3\xa9" "a", false, false), (std::vector<int32_t>{0, 0}));
+  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("a\xc3\xa9"
+                                                   "a",
+                                                   false, false),
+            (std::vector<int32_t>{0, 0}));
   meta.set("tokenizer.ggml.unknown_token_id", MetaValue::of_int(1, MetaType::kU32));
-  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("a\xc3\xa9" "a", false, false), (std::vector<int32_t>{0, 1, 1, 0}));
+  EXPECT_EQ(Tokenizer::from_metadata(meta)->encode("a\xc3\xa9"
+                                                   "a",
+                                                   false, false),
+            (std::vector<int32_t>{0, 1, 1, 0}));
 }
 
 TEST(Tokenizer, EndIdsIncludeTheChatEndMarkers) {
@@ -119,7 +130,7 @@ TEST(Tokenizer, EndIdsIncludeTheChatEndMarkers) {
   EXPECT_EQ(spm.tokenizer->end_ids(), std::vector<int32_t>{id_of(*spm.tokenizer, "</s>")});
   if (testing::default_model().empty()) return;
   const auto smol = load_tokenizer(testing::default_model());
-  EXPECT_EQ(smol.tokenizer->eos_id(), 2);  // <|im_end|>
+  EXPECT_EQ(smol.tokenizer->eos_id(), 2);               // <|im_end|>
   EXPECT_TRUE(contains(smol.tokenizer->end_ids(), 0));  // <|endoftext|>
 }
 
@@ -134,9 +145,9 @@ TEST(Tokenizer, AddsBosOnlyWhenTheModelWantsIt) {
 // Without tokenizer.ggml.add_bos_token, SentencePiece and Llama 3 vocabularies add BOS and GPT-2
 // ones do not, as in llama.cpp.
 TEST(Tokenizer, BosDefaultsFollowLlamaCpp) {
-  for (const auto& [name, pre, adds] : {std::tuple{"tiny_spm", "default", true},
-                                        std::tuple{"tiny_bpe_gpt_2", "gpt2", false},
-                                        std::tuple{"tiny_bpe_llama_bpe", "llama-bpe", true}}) {
+  for (const auto& [name, pre, adds] :
+       {std::tuple{"tiny_spm", "default", true}, std::tuple{"tiny_bpe_gpt_2", "gpt2", false},
+        std::tuple{"tiny_bpe_llama_bpe", "llama-bpe", true}}) {
     auto file = read_gguf(tiny_vocabulary(name));
     Metadata meta(file->path);
     for (const auto& [key, value] : file->meta.all())
@@ -155,7 +166,8 @@ TEST(Tokenizer, EmptyText) {
 
 TEST(Tokenizer, InvalidUtf8IsAnError) {
   const auto loaded = load_tokenizer(tiny_vocabulary("tiny_bpe_gpt_2"));
-  for (const std::string bad : {"abc\xff", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "ok\xf5\x80\x80\x80", "\xe2\x82"})
+  for (const std::string bad :
+       {"abc\xff", "\xc3", "\xed\xa0\x80", "\xc0\xaf", "ok\xf5\x80\x80\x80", "\xe2\x82"})
     EXPECT_THROW(loaded.tokenizer->encode(bad, false, false), Error) << bad;
   try {
     loaded.tokenizer->encode("abc\xff", false, false);
@@ -231,7 +243,8 @@ TEST(Tokenizer, LongWordsEncodeQuickly) {
     const auto loaded = load_tokenizer(tiny_vocabulary(name));
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = loaded.tokenizer->encode(word, false, false);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_EQ(loaded.tokenizer->decode(ids), word) << name;
     EXPECT_LT(seconds, 2.0) << name;
   }
@@ -242,7 +255,8 @@ TEST(Tokenizer, DefaultModelLoadsQuickly) {
   const auto file = read_gguf(testing::default_model());
   const auto start = std::chrono::steady_clock::now();
   const auto tok = Tokenizer::from_metadata(file->meta);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(tok->vocab_size(), 49152);
   // Well under 100 ms on one core; the bound leaves room for sanitizers and a busy machine.
   EXPECT_LT(seconds, 1.0);
