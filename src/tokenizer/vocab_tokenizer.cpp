@@ -115,7 +115,10 @@ std::vector<int32_t> VocabTokenizer::encode(std::string_view text, bool parse_sp
   size_t plain_begin = 0;
   bool run_start = true;
   for (size_t i = 0; i < text.size();) {
-    const int32_t id = match_special(text.substr(i), parse_special);
+    // Matches start on character boundaries only, so that plain stretches stay valid UTF-8
+    // (for the pre-tokenizer's regexes) whatever bytes a vocabulary's special tokens hold.
+    const bool boundary = (static_cast<unsigned char>(text[i]) & 0xc0) != 0x80;
+    const int32_t id = boundary ? match_special(text.substr(i), parse_special) : -1;
     if (id < 0) {
       ++i;
       continue;

@@ -31,8 +31,10 @@ bool has_user_defined_token(const std::string& text) {
 void expect_matches(const Tokenizer& tok, const std::string& reference,
                     const Deviation& deviation = never) {
   const auto& texts = tokenizer_goldens()["corpus"];
+  // The llama.cpp references are there when llama-tokenize was built as the goldens were made.
+  if (!tokenizer_goldens()["references"].contains(reference))
+    GTEST_SKIP() << "no reference '" << reference << "' in goldens.json";
   const auto& modes = tokenizer_goldens()["references"][reference];
-  ASSERT_FALSE(modes.empty()) << "no reference '" << reference << "' in goldens.json";
   for (const auto& [mode, lines] : modes.items()) {
     ASSERT_EQ(lines.size(), texts.size()) << reference;
     int matched = 0;
