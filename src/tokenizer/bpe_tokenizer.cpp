@@ -72,7 +72,7 @@ void BpeTokenizer::read_merges(const Metadata& meta) {
   merges_.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
     const std::string_view merge = merges[i];
-    const size_t space = merge.find(' ', 1);
+    const size_t space = merge.find(' ', 1);  // from 1, as llama.cpp: the left part may be " "
     if (space == std::string_view::npos)
       fail("{}: tokenizer.ggml.merges[{}] = '{}' is not two tokens separated by a space", source_,
            i, merges[i]);
@@ -81,8 +81,8 @@ void BpeTokenizer::read_merges(const Metadata& meta) {
     const int32_t result =
         find(std::string(merge.substr(0, space)) + std::string(merge.substr(space + 1)));
     if (left < 0 || right < 0 || result < 0) continue;
-    merges_.emplace(pair_key(left, right),
-                    Merge{static_cast<int>(i), result});  // the first rank wins
+    // A pair listed twice keeps its first (lowest) rank.
+    merges_.emplace(pair_key(left, right), Merge{static_cast<int>(i), result});
   }
 }
 
