@@ -27,6 +27,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import tempfile
@@ -298,7 +299,10 @@ def main():
 
     out = {"corpus": texts, "references": references, "chat": chat_goldens(smol)}
     path = OUT_DIR / "goldens.json"
-    path.write_text(json.dumps(out, ensure_ascii=False, indent=0, separators=(",", ":")) + "\n", encoding="utf-8")
+    text = json.dumps(out, ensure_ascii=False, indent=1)
+    # One line per list of ids, for readable diffs.
+    text = re.sub(r"\[[\d,\s]*\]", lambda m: json.dumps(json.loads(m.group(0)), separators=(",", ":")), text)
+    path.write_text(text + "\n", encoding="utf-8")
     print(f"{len(texts)} corpus lines, references: {', '.join(references)}; wrote {path}")
 
 
