@@ -253,6 +253,23 @@ def chat_goldens(smol):
     return out
 
 
+def to_json_lines(value):
+    """JSON with each list of ids on one line, for readable diffs: the lists go through as
+    placeholders, replaced once the rest is written."""
+    id_lists = []
+
+    def hide(v):
+        if isinstance(v, dict):
+            return {k: hide(x) for k, x in v.items()}
+        if isinstance(v, list) and all(isinstance(x, int) for x in v) and v:
+            id_lists.append(json.dumps(v, separators=(",", ":")))
+            return f"@ids{len(id_lists) - 1}@"
+        return [hide(x) for x in v] if isinstance(v, list) else v
+
+    text = json.dumps(hide(value), ensure_ascii=False, indent=1)
+    return re.sub(r'"@ids(\d+)@"', lambda m: id_lists[int(m.group(1))], text)
+
+
 def main():
     if not DEFAULT_MODEL.exists():
         sys.exit(f"{DEFAULT_MODEL}: no such file (run scripts/fetch_model.sh, or pass the model's path)")
@@ -299,10 +316,7 @@ def main():
 
     out = {"corpus": texts, "references": references, "chat": chat_goldens(smol)}
     path = OUT_DIR / "goldens.json"
-    text = json.dumps(out, ensure_ascii=False, indent=1)
-    # One line per list of ids, for readable diffs.
-    text = re.sub(r"\[[\d,\s]*\]", lambda m: json.dumps(json.loads(m.group(0)), separators=(",", ":")), text)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(to_json_lines(out) + "\n", encoding="utf-8")
     print(f"{len(texts)} corpus lines, references: {', '.join(references)}; wrote {path}")
 
 
