@@ -83,7 +83,7 @@ def llama_faithfulness(bin_dir, threads):
 def kvscope_faithfulness(threads):
     out = run([str(KVSCOPE), "bench", "faithfulness", "--text", str(TEXT), "--ctx", "512",
                "--max-tokens", str(512 * CHUNKS), "-t", str(threads), "--json", "/dev/stdout"])
-    result = json.loads(out[out.index("{"):])
+    result, _ = json.JSONDecoder().raw_decode(out[out.index("{"):])
     return {"same_top1": result["same_top1"], "mean_kl": result["kl"]["mean"]}
 
 
