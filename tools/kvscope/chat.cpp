@@ -61,10 +61,7 @@ void run_chat(const ChatArgs& args) {
     }
     GenerationResult r;
     try {
-      r = chat.say(line, g, [](int, int32_t, const std::string& text) {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-      });
+      r = chat.say(line, g, stream_to_stdout);
     } catch (const Error& e) {
       fail("{} (/reset starts a new conversation; --ctx reserves a longer one)", e.what());
     }

@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -25,6 +26,11 @@ void add_model_option(CLI::App& app, std::string& path) {
   app.add_option("-m,--model", path,
                  "GGUF file or Hugging Face folder (default: $KVSCOPE_MODEL, else models/" +
                      std::string(kDefaultModelName) + ")");
+}
+
+void stream_to_stdout(int, int32_t, const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
 }
 
 void add_precision_option(CLI::App& app, Precision& precision) {

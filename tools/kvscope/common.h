@@ -18,6 +18,9 @@ std::string resolve_model_path(const std::string& given);
 std::unique_ptr<Model> load_model(const std::string& given);
 // Adds the -m/--model option to a subcommand.
 void add_model_option(CLI::App& app, std::string& path);
+// Writes generated text to stdout at once (a TokenCallback for streaming).
+void stream_to_stdout(int seq, int32_t token, const std::string& text);
+
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
 

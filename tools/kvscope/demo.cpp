@@ -72,10 +72,7 @@ void run_demo(const DemoArgs& args) {
   for (const std::string& q : questions) {
     fmt::print("Q: {}\nA: ", q);
     std::fflush(stdout);
-    const Answer a = answer(*model, q, CacheStrategy::kPrealloc, args, [](int, int32_t, const std::string& text) {
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-    });
+    const Answer a = answer(*model, q, CacheStrategy::kPrealloc, args, stream_to_stdout);
     fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s\n\n", a.tokens / a.seconds, a.tokens, a.seconds);
     total_seconds += a.seconds;
     total_tokens += a.tokens;

@@ -81,11 +81,7 @@ void run(const RunArgs& args) {
   const bool stream = prompts.size() == 1;
   reset_peak_memory();
   const MemoryUsage before = read_memory();
-  const GenerationResult result = session.generate(encoded, options, [&](int, int32_t, const std::string& text) {
-    if (!stream) return;
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  });
+  const GenerationResult result = session.generate(encoded, options, stream ? TokenCallback(stream_to_stdout) : TokenCallback());
   if (stream) {
     std::fputc('\n', stdout);
   } else {
