@@ -31,7 +31,8 @@ size_t display_width(const std::string& text) {
     const bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
                       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
                       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-                      (cp >= 0x1f300 && cp <= 0x1faff) || cp == 0x26a1 || cp == 0x23f1;
+                      (cp >= 0x1f300 && cp <= 0x1faff) || cp == 0x26a1 || cp == 0x23f1 || cp == 0x2705 ||
+                      cp == 0x274c;
     width += wide ? 2 : 1;
   }
   return width;

@@ -82,6 +82,7 @@ TEST(Table, AlignsColumnsByDisplayWidth) {
     begin = end + 1;
   }
   EXPECT_EQ(display_width("⚡"), 2u);
+  EXPECT_EQ(display_width("✅ yes"), 6u);
   EXPECT_EQ(display_width("héllo"), 5u);
 }
 
