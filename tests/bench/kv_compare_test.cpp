@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bench/speed.h"
+#include "bench/trace.h"
 #include "test_paths.h"
 
 namespace kvscope {
@@ -73,6 +74,26 @@ TEST(SpeedBench, RunsEveryKindOfTest) {
   EXPECT_EQ(speed_test_name({0, 128, 512, 1}), "tg128 @ d512");
   EXPECT_EQ(speed_test_name({0, 32, 0, 8}), "tg32 ×8");
   EXPECT_EQ(speed_test_name({512, 128, 0, 1}), "pp512+tg128");
+}
+
+TEST(Trace, AveragesEveryTokensLatencyPerStrategy) {
+  const auto model = Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
+  TraceOptions o;
+  o.prompt_tokens = 8;
+  o.new_tokens = 12;
+  o.repetitions = 3;
+  const auto traces = run_trace(*model, o);
+  ASSERT_EQ(traces.size(), 2u);
+  EXPECT_EQ(traces[0].strategy, CacheStrategy::kNone);
+  EXPECT_EQ(traces[1].strategy, CacheStrategy::kPrealloc);
+  for (const StrategyTrace& t : traces) {
+    ASSERT_EQ(t.mean_latency_s.size(), 12u);
+    for (size_t i = 0; i < 12; ++i) {
+      EXPECT_GT(t.min_latency_s[i], 0);
+      EXPECT_LE(t.min_latency_s[i], t.mean_latency_s[i] * (1 + 1e-12));
+      EXPECT_LE(t.mean_latency_s[i], t.max_latency_s[i] * (1 + 1e-12));
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "bench/faithfulness.h"
 #include "bench/kv_compare.h"
 #include "bench/speed.h"
+#include "bench/trace.h"
 #include "common.h"
 #include "core/error.h"
 #include "metrics/memory.h"
@@ -284,6 +285,79 @@ void add_faithfulness(CLI::App& bench) {
   cmd->callback([a] { run_faithfulness(*a); });
 }
 
+// ---- trace ----
+
+struct TraceArgs {
+  std::string model, kv_type = "f32", json_path, csv_path, strategies = "none,prealloc";
+  TraceOptions options;
+};
+
+void run_trace_command(TraceArgs& a) {
+  const auto model = load_model(a.model);
+  a.options.kv_type = parse_kv_type(a.kv_type);
+  a.options.strategies.clear();
+  std::stringstream ss(a.strategies);
+  for (std::string s; std::getline(ss, s, ',');) a.options.strategies.push_back(parse_strategy(s));
+  ProgressBar bar("trace");
+  const std::vector<StrategyTrace> traces =
+      run_trace(*model, a.options, [&](int done, int total) { bar.update(done, total); });
+  std::vector<std::string> headers = {"Token"};
+  for (const StrategyTrace& t : traces) headers.push_back(fmt::format("{} (ms)", strategy_name(t.strategy)));
+  Table table(headers, fmt::format("Per-token latency, mean of {} runs", a.options.repetitions));
+  const size_t n = traces.front().mean_latency_s.size();
+  // About ten rows: every step-th token, and the last one.
+  std::vector<size_t> shown;
+  for (size_t i = 0; i < n; i += std::max<size_t>(1, n / 10)) shown.push_back(i);
+  if (shown.back() != n - 1) shown.push_back(n - 1);
+  for (size_t i : shown) {
+    std::vector<std::string> row = {fmt::format("{}", i + 1)};
+    for (const StrategyTrace& t : traces) row.push_back(fmt::format("{:.2f}", t.mean_latency_s[i] * 1e3));
+    table.add_row(row);
+  }
+  fmt::print("{}\nToken 1 is the time to first token (prefill); the rest are gaps between tokens.\n{} on {} ({} kernels, {} threads)\n",
+             table.render(), model->config().name, cpu_name(), kernel_isa_name(), a.options.threads);
+  if (!a.json_path.empty()) {
+    nlohmann::json j = {{"suite", "trace"}, {"system", system_json(*model, a.options.threads)},
+                        {"prompt_tokens", a.options.prompt_tokens}, {"new_tokens", a.options.new_tokens},
+                        {"repetitions", a.options.repetitions}, {"strategies", nlohmann::json::array()}};
+    for (const StrategyTrace& t : traces)
+      j["strategies"].push_back({{"strategy", strategy_name(t.strategy)}, {"mean_latency_s", t.mean_latency_s},
+                                 {"min_latency_s", t.min_latency_s}, {"max_latency_s", t.max_latency_s}});
+    write_or_print(a.json_path, j.dump(2) + "\n");
+  }
+  if (!a.csv_path.empty()) {
+    std::string csv = "token";
+    for (const StrategyTrace& t : traces) csv += fmt::format(",{}_mean_s,{}_min_s,{}_max_s", strategy_name(t.strategy),
+                                                             strategy_name(t.strategy), strategy_name(t.strategy));
+    csv += "\n";
+    for (size_t i = 0; i < n; ++i) {
+      csv += fmt::format("{}", i + 1);
+      for (const StrategyTrace& t : traces)
+        csv += fmt::format(",{:.9f},{:.9f},{:.9f}", t.mean_latency_s[i], t.min_latency_s[i], t.max_latency_s[i]);
+      csv += "\n";
+    }
+    write_or_print(a.csv_path, csv);
+  }
+}
+
+void add_trace(CLI::App& bench) {
+  auto* cmd = bench.add_subcommand("trace", "Per-token latency with and without the cache (seed 001)");
+  cmd->footer("Examples:\n  kvscope bench trace\n  kvscope bench trace --new-tokens 200 -r 5 --csv trace.csv --json trace.json");
+  auto a = std::make_shared<TraceArgs>();
+  add_model_option(*cmd, a->model);
+  cmd->add_option("--prompt-tokens", a->options.prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->options.new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("-r,--repetitions", a->options.repetitions, "Measured runs per strategy")->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", a->options.warmup, "Unmeasured runs per strategy first")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--strategies", a->strategies, "Comma list (default none,prealloc)");
+  cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  add_precision_option(*cmd, a->options.precision);
+  cmd->add_option("--json", a->json_path, "Also write the traces as JSON to this file");
+  cmd->add_option("--csv", a->csv_path, "Also write the traces as CSV to this file");
+  cmd->callback([a] { run_trace_command(*a); });
+}
+
 }  // namespace
 
 void add_bench(CLI::App& app) {
@@ -292,6 +366,7 @@ void add_bench(CLI::App& app) {
   add_speed(*bench);
   add_kv_compare(*bench);
   add_faithfulness(*bench);
+  add_trace(*bench);
 }
 
 }  // namespace kvscope::cli
