@@ -20,15 +20,6 @@ void add_into(float* x, const float* delta, size_t count) {
   for (size_t i = 0; i < count; ++i) x[i] += delta[i];
 }
 
-// One cached row's head as f32 (f16 caches are widened into scratch first).
-const float* cached_head(const Kernels& k, const uint8_t* rows, KvType type, size_t row_values, int pos, int offset,
-                         int head_dim, float* scratch) {
-  const size_t at = static_cast<size_t>(pos) * row_values + offset;
-  if (type == KvType::kF32) return reinterpret_cast<const float*>(rows) + at;
-  k.widen_f16(reinterpret_cast<const uint16_t*>(rows) + at, scratch, head_dim);
-  return scratch;
-}
-
 }  // namespace
 
 const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvCache& cache) {
@@ -131,36 +122,67 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
 
+// The cached keys and values of every sequence in this call, positions [0, its last token], as
+// f32: an f16 cache is widened once per layer here rather than row by row in every task.
+void Forward::gather_cached_rows(int layer, const KvCache& cache) {
+  const Kernels& k = kernels();
+  const size_t kv_dim = static_cast<size_t>(model_.config().kv_dim());
+  int max_seq = 0;
+  for (int seq : token_seq_) max_seq = std::max(max_seq, seq);
+  std::vector<int> lengths(static_cast<size_t>(max_seq) + 1, 0);
+  for (int64_t t = 0; t < n_; ++t) lengths[token_seq_[t]] = std::max(lengths[token_seq_[t]], token_pos_[t] + 1);
+  cached_rows_.assign(lengths.size(), {nullptr, nullptr});
+  widened_.resize(lengths.size());
+  for (size_t seq = 0; seq < lengths.size(); ++seq) {
+    if (lengths[seq] == 0) continue;
+    const KvView view = cache.view(layer, static_cast<int>(seq), lengths[seq]);
+    if (view.type == KvType::kF32) {
+      cached_rows_[seq] = {reinterpret_cast<const float*>(view.k), reinterpret_cast<const float*>(view.v)};
+      continue;
+    }
+    const size_t values = static_cast<size_t>(lengths[seq]) * kv_dim;
+    std::vector<float>& wide = widened_[seq];
+    wide.resize(2 * values);
+    const auto* k16 = reinterpret_cast<const uint16_t*>(view.k);
+    const auto* v16 = reinterpret_cast<const uint16_t*>(view.v);
+    pool_.parallel_for(lengths[seq], [&](int64_t begin, int64_t end) {
+      const size_t from = static_cast<size_t>(begin) * kv_dim, count = static_cast<size_t>(end - begin) * kv_dim;
+      k.widen_f16(k16 + from, wide.data() + from, static_cast<int64_t>(count));
+      k.widen_f16(v16 + from, wide.data() + values + from, static_cast<int64_t>(count));
+    });
+    cached_rows_[seq] = {wide.data(), wide.data() + values};
+  }
+}
+
 // Causal attention of every token over its own sequence's cached positions [0, pos]. One task
 // per (token, KV head) computes all the query heads that share that KV head, so each cached row
-// is read (and widened from f16) once for the group.
+// is read once for the group.
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
   const int group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  gather_cached_rows(layer, cache);
   pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> scores, head_scratch;
-    head_scratch.resize(c.head_dim);
+    thread_local std::vector<float> scores;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
       const int length = token_pos_[t] + 1;
-      const KvView view = cache.view(layer, token_seq_[t], length);
-      const int offset = kv_head * c.head_dim;
+      const CachedRows& rows = cached_rows_[token_seq_[t]];
+      const float* keys = rows.k + kv_head * c.head_dim;  // row j's head at keys + j * kv_dim
+      const float* values = rows.v + kv_head * c.head_dim;
       float* queries = &q_[t * c.dim + kv_head * group * c.head_dim];  // the group's heads, adjacent
       float* outs = &att_[t * c.dim + kv_head * group * c.head_dim];
       scores.resize(static_cast<size_t>(group) * length);
-      for (int j = 0; j < length; ++j) {
-        const float* key = cached_head(k, view.k, view.type, c.kv_dim(), j, offset, c.head_dim, head_scratch.data());
-        for (int g = 0; g < group; ++g) scores[g * length + j] = k.dot(queries + g * c.head_dim, key, c.head_dim) * scale;
-      }
+      for (int j = 0; j < length; ++j)
+        for (int g = 0; g < group; ++g)
+          scores[g * length + j] = k.dot(queries + g * c.head_dim, keys + static_cast<size_t>(j) * c.kv_dim(), c.head_dim) * scale;
       for (int g = 0; g < group; ++g) ref::softmax(&scores[g * length], length);
       std::memset(outs, 0, static_cast<size_t>(group) * c.head_dim * sizeof(float));
-      for (int j = 0; j < length; ++j) {
-        const float* value = cached_head(k, view.v, view.type, c.kv_dim(), j, offset, c.head_dim, head_scratch.data());
-        for (int g = 0; g < group; ++g) k.axpy(outs + g * c.head_dim, scores[g * length + j], value, c.head_dim);
-      }
+      for (int j = 0; j < length; ++j)
+        for (int g = 0; g < group; ++g)
+          k.axpy(outs + g * c.head_dim, scores[g * length + j], values + static_cast<size_t>(j) * c.kv_dim(), c.head_dim);
     }
   });
 }

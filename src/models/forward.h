@@ -32,6 +32,7 @@ class Forward {
   void embed(std::span<const ForwardChunk> chunks);
   void attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache);
   void feed_forward_block(int layer);
+  void gather_cached_rows(int layer, const KvCache& cache);
   void attend(int layer, const KvCache& cache);
   void norm(const Vector& weight, const Vector& bias, const float* x, float* out, int64_t rows);
   void compute_logits(std::span<const ForwardChunk> chunks);
@@ -44,6 +45,13 @@ class Forward {
   // Activations, [n_][width] each.
   std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;
   std::vector<float> out_rows_, logits_;
+  // Per sequence of this call: its cached rows as f32 (widened_ holds them for an f16 cache).
+  struct CachedRows {
+    const float* k;
+    const float* v;
+  };
+  std::vector<CachedRows> cached_rows_;
+  std::vector<std::vector<float>> widened_;
 };
 
 }  // namespace kvscope
