@@ -63,9 +63,7 @@ std::string_view stop_reason_name(StopReason reason) {
 }
 
 void check_kv_fits(const ModelConfig& config, const SessionOptions& options, int n_ctx) {
-  if (options.cache != CacheStrategy::kPrealloc && options.cache != CacheStrategy::kConcat &&
-      options.cache != CacheStrategy::kNone)
-    return;
+  // Every strategy may hold the whole context of every sequence at some step.
   const double needed =
       static_cast<double>(kv_shape(config, options, n_ctx).bytes_per_token()) * n_ctx * options.n_seqs;
   const uint64_t available = available_memory();
