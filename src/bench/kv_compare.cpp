@@ -29,25 +29,35 @@ struct Run {
 
 Run run_strategy(const Model& model, const std::vector<int32_t>& prompt, CacheStrategy strategy,
                  const KvCompareOptions& o) {
-  SessionOptions so;
-  so.cache = strategy;
-  so.kv_type = o.kv_type;
-  so.precision = o.precision;
-  so.threads = o.threads;
-  so.n_ctx = o.prompt_tokens + o.new_tokens;
-  Session session(model, so);
-  GenerateOptions g;
-  g.max_new_tokens = o.new_tokens;
-  g.stop_at_end_token = false;  // every strategy generates exactly new_tokens
   uint64_t hash = 14695981039346656037ull;
-  g.on_logits = [&](int, std::span<const float> l) { hash = fnv1a(hash, l.data(), l.size_bytes()); };
-  const GenerationResult r = session.generate({prompt}, g);
+  uint64_t kv_reserved = 0;
+  const GenerationResult r = generate_exactly(
+      model, prompt, strategy, o.kv_type, o.precision, o.threads, o.new_tokens,
+      [&](int, std::span<const float> l) { hash = fnv1a(hash, l.data(), l.size_bytes()); }, &kv_reserved);
   const RequestMetrics m = request_metrics(r.start, r.sequences[0]);
-  return {m.e2e_s, m.ttft_s, m.tpot_s, m.output_tokens / m.e2e_s, session.cache().bytes_reserved(),
-          r.sequences[0].output, hash};
+  return {m.e2e_s, m.ttft_s, m.tpot_s, m.output_tokens / m.e2e_s, kv_reserved, r.sequences[0].output, hash};
 }
 
 }  // namespace
+
+GenerationResult generate_exactly(const Model& model, const std::vector<int32_t>& prompt, CacheStrategy cache,
+                                  KvType kv_type, Precision precision, int threads, int new_tokens,
+                                  const LogitsCallback& on_logits, uint64_t* kv_bytes_reserved) {
+  SessionOptions so;
+  so.cache = cache;
+  so.kv_type = kv_type;
+  so.precision = precision;
+  so.threads = threads;
+  so.n_ctx = static_cast<int>(prompt.size()) + new_tokens;
+  Session session(model, so);
+  GenerateOptions g;
+  g.max_new_tokens = new_tokens;
+  g.stop_at_end_token = false;  // every strategy generates exactly new_tokens
+  g.on_logits = on_logits;
+  GenerationResult r = session.generate({prompt}, g);
+  if (kv_bytes_reserved != nullptr) *kv_bytes_reserved = session.cache().bytes_reserved();
+  return r;
+}
 
 bool verify_identical(std::vector<StrategyMeasurement>& strategies) {
   bool all = true;

@@ -51,6 +51,12 @@ struct KvCompareResult {
 // every repetition the same as its first); returns whether all are.
 bool verify_identical(std::vector<StrategyMeasurement>& strategies);
 
+// Greedy generation of exactly new_tokens after `prompt` in a fresh single-sequence session with
+// the given cache: the run every suite times. Reports the cache's reserved bytes at the end.
+GenerationResult generate_exactly(const Model& model, const std::vector<int32_t>& prompt, CacheStrategy cache,
+                                  KvType kv_type, Precision precision, int threads, int new_tokens,
+                                  const LogitsCallback& on_logits = {}, uint64_t* kv_bytes_reserved = nullptr);
+
 // A prompt of exactly n tokens: a fixed English text, repeated as needed.
 std::vector<int32_t> benchmark_prompt(const Model& model, int n);
 

@@ -18,17 +18,8 @@ std::vector<StrategyTrace> run_trace(const Model& model, const TraceOptions& o,
   int done = 0;
   for (int rep = 0; rep < o.warmup + o.repetitions; ++rep) {
     for (size_t s = 0; s < o.strategies.size(); ++s) {
-      SessionOptions so;
-      so.cache = o.strategies[s];
-      so.kv_type = o.kv_type;
-      so.precision = o.precision;
-      so.threads = o.threads;
-      so.n_ctx = o.prompt_tokens + o.new_tokens;
-      Session session(model, so);
-      GenerateOptions g;
-      g.max_new_tokens = o.new_tokens;
-      g.stop_at_end_token = false;
-      const GenerationResult r = session.generate({prompt}, g);
+      const GenerationResult r =
+          generate_exactly(model, prompt, o.strategies[s], o.kv_type, o.precision, o.threads, o.new_tokens);
       if (on_progress) on_progress(++done, total);
       if (rep < o.warmup) continue;
       const std::vector<double> latency = request_metrics(r.start, r.sequences[0]).token_latency_s;
