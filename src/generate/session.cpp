@@ -79,7 +79,7 @@ Session::Session(const Model& model, const SessionOptions& options)
       n_ctx_(options.n_ctx > 0 ? std::min(options.n_ctx, model.config().context_length)
                                : model.config().context_length),
       pool_(options.threads),
-      forward_(model, pool_, options.precision),
+      forward_(model, pool_, options.precision, options.observer),
       history_(static_cast<size_t>(options.n_seqs)) {
   check_kv_fits(model.config(), options, n_ctx_);
   cache_ = make_kv_cache(options.cache, kv_shape(model.config(), options, n_ctx_));
@@ -170,7 +170,11 @@ GenerationResult Session::generate(const std::vector<std::vector<int32_t>>& prom
       SequenceResult& r = result.sequences[seq];
       const std::span<const float> row_logits(&logits[row * vocab], vocab);
       if (options.on_logits) options.on_logits(seq, row_logits);
-      const int32_t token = samplers[seq].sample(row_logits, history_[seq]);
+      int32_t token;
+      {
+        ScopedOp op(options_.observer, OpKind::kSampling, -1);
+        token = samplers[seq].sample(row_logits, history_[seq]);
+      }
       r.token_times.push_back(Clock::now());
       const bool is_end = std::find(end_ids.begin(), end_ids.end(), token) != end_ids.end();
       if (options.stop_at_end_token && is_end) {

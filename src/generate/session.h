@@ -23,6 +23,7 @@ struct SessionOptions {
   int n_seqs = 1;
   int n_ctx = 0;  // positions per sequence; 0: the model's context length
   int threads = 2;
+  Observer* observer = nullptr;  // sees every op's timing (--detailed-metrics) and each query row
 };
 
 // Sees the logits each sequence's next token is sampled from (for verification).

@@ -45,7 +45,10 @@ const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvC
   up_.resize(rows * c.ffn_dim);
   if (c.arch == Architecture::kGpt2) qkv_.resize(rows * 3 * c.dim);
 
-  embed(chunks);                                   // x: [n][dim]
+  {
+    ScopedOp op(observer_, OpKind::kEmbedding, -1);
+    embed(chunks);                                 // x: [n][dim]
+  }
   for (int layer = 0; layer < c.n_layers; ++layer) {
     attention_block(layer, chunks, cache);          // x += attention(norm(x))
     feed_forward_block(layer);                      // x += ffn(norm(x))
@@ -87,7 +90,11 @@ void Forward::norm(const Vector& weight, const Vector& bias, const float* x, flo
 void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache) {
   const ModelConfig& c = model_.config();
   const LayerWeights& w = model_.layers()[layer];
-  norm(w.attn_norm, w.attn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  {
+    ScopedOp op(observer_, OpKind::kNorm, layer);
+    norm(w.attn_norm, w.attn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  }
+  ScopedOp op(observer_, OpKind::kAttention, layer);
   if (w.wqkv != nullptr) {
     matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(), precision_);  // qkv: [n][3 dim]
     add_bias(qkv_.data(), w.qkv_bias, n_);
@@ -110,6 +117,9 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
                 c.rope_neox);
     }
   }
+  if (observer_ != nullptr)
+    for (int64_t i = 0; i < n_; ++i)
+      observer_->on_query(layer, token_seq_[i], token_pos_[i], std::span<const float>(&q_[i * c.dim], c.dim));
   int64_t t = 0;
   for (const ForwardChunk& chunk : chunks) {
     const int count = static_cast<int>(chunk.tokens.size());
@@ -190,7 +200,11 @@ void Forward::attend(int layer, const KvCache& cache) {
 void Forward::feed_forward_block(int layer) {
   const ModelConfig& c = model_.config();
   const LayerWeights& w = model_.layers()[layer];
-  norm(w.ffn_norm, w.ffn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  {
+    ScopedOp op(observer_, OpKind::kNorm, layer);
+    norm(w.ffn_norm, w.ffn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
+  }
+  ScopedOp op(observer_, OpKind::kFeedForward, layer);
   const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
   matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(), precision_);            // up: [n][ffn]
   if (c.activation == Activation::kSwiGlu) {
@@ -219,7 +233,11 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
   out_rows_.resize(static_cast<size_t>(n_out) * c.dim);
   for (int64_t i = 0; i < n_out; ++i)
     std::memcpy(&out_rows_[i * c.dim], &x_[wanted[i] * c.dim], c.dim * sizeof(float));
-  norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
+  {
+    ScopedOp op(observer_, OpKind::kNorm, -1);
+    norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
+  }
+  ScopedOp op(observer_, OpKind::kOutputHead, -1);
   logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
   // The fast path's head takes 16-bit activations: with 8 bits here the head alone gave most of
   // the fast path's KL divergence from the exact one (bench faithfulness).

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "core/observer.h"
 #include "core/thread_pool.h"
 #include "kernels/matmul.h"
 #include "kvcache/kv_cache.h"
@@ -21,8 +22,8 @@ struct ForwardChunk {
 
 class Forward {
  public:
-  Forward(const Model& model, ThreadPool& pool, Precision precision)
-      : model_(model), pool_(pool), precision_(precision) {}
+  Forward(const Model& model, ThreadPool& pool, Precision precision, Observer* observer = nullptr)
+      : model_(model), pool_(pool), precision_(precision), observer_(observer) {}
 
   // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
   // chunk, in order, one row of vocab_size values for its last token (or one per token).
@@ -40,6 +41,7 @@ class Forward {
   const Model& model_;
   ThreadPool& pool_;
   Precision precision_;
+  Observer* observer_;
   int64_t n_ = 0;                     // tokens in this call
   std::vector<int> token_seq_, token_pos_;
   // Activations, [n_][width] each.
