@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "metrics/roofline.h"
 #include "metrics/stats.h"
 
 namespace kvscope {
@@ -70,11 +71,10 @@ SpeedResult run_speed_test(const Model& model, const SpeedTest& test, const Spee
   result.avg_ts = s.mean;
   result.stddev_ts = s.stddev;
   if (test.n_prompt == 0 && test.n_gen > 0) {
-    const ModelConfig& c = model.config();
-    const double mean_context = test.n_depth + test.n_gen / 2.0;
-    const double kv_bytes = 2.0 * c.n_layers * c.kv_dim() * kv_type_bytes(options.kv_type) * mean_context;
-    result.bytes_per_step = static_cast<double>(model.weight_bytes_per_token()) + test.n_batch * kv_bytes;
-    result.achieved_gbs = result.bytes_per_step * result.avg_ts / test.n_batch / 1e9;
+    const Roofline r = decode_roofline(model, options.kv_type, test.n_depth + test.n_gen / 2.0, test.n_batch,
+                                       result.avg_ts, 0);
+    result.bytes_per_step = r.bytes_per_token * test.n_batch;
+    result.achieved_gbs = r.achieved_gbs;
   }
   return result;
 }

@@ -2,42 +2,39 @@
 
 #include <algorithm>
 
-#include "bench/kv_compare.h"
 #include "core/error.h"
 #include "metrics/request_metrics.h"
 
 namespace kvscope {
 
-std::vector<StrategyTrace> run_trace(const Model& model, const TraceOptions& o,
-                                     const std::function<void(int, int)>& on_progress) {
-  if (o.prompt_tokens < 1 || o.new_tokens < 1 || o.repetitions < 1 || o.strategies.empty())
-    fail("trace needs a prompt, new tokens, repetitions and strategies");
+TraceResult run_trace(const Model& model, const TraceOptions& o, const std::function<void(int, int)>& on_progress) {
+  if (o.prompt_tokens < 1 || o.new_tokens < 1) fail("trace needs a prompt and new tokens");
   const std::vector<int32_t> prompt = benchmark_prompt(model, o.prompt_tokens);
-  std::vector<StrategyTrace> traces(o.strategies.size());
-  const int total = (o.warmup + o.repetitions) * static_cast<int>(o.strategies.size());
-  int done = 0;
-  for (int rep = 0; rep < o.warmup + o.repetitions; ++rep) {
-    for (size_t s = 0; s < o.strategies.size(); ++s) {
-      const GenerationResult r =
-          generate_exactly(model, prompt, o.strategies[s], o.kv_type, o.precision, o.threads, o.new_tokens);
-      if (on_progress) on_progress(++done, total);
-      if (rep < o.warmup) continue;
-      const std::vector<double> latency = request_metrics(r.start, r.sequences[0]).token_latency_s;
-      StrategyTrace& t = traces[s];
-      t.strategy = o.strategies[s];
-      if (t.mean_latency_s.empty()) {
-        t.mean_latency_s.assign(latency.size(), 0.0);
-        t.min_latency_s = latency;
-        t.max_latency_s = latency;
-      }
-      for (size_t i = 0; i < latency.size(); ++i) {
-        t.mean_latency_s[i] += latency[i] / o.repetitions;
-        t.min_latency_s[i] = std::min(t.min_latency_s[i], latency[i]);
-        t.max_latency_s[i] = std::max(t.max_latency_s[i], latency[i]);
-      }
+  const MeasureOptions& m = o.measure;
+  TraceResult result;
+  result.strategies.resize(m.strategies.size());
+  std::vector<std::vector<std::vector<double>>> latencies(m.strategies.size());  // [strategy][run][token]
+  result.repetitions_done = run_alternating(
+      static_cast<int>(m.strategies.size()), m.warmup, m.repetitions,
+      [&](int s, bool measured) {
+        const GenerationResult r = generate_exactly(model, {prompt}, m.strategies[s], m, o.new_tokens);
+        if (measured) latencies[s].push_back(request_metrics(r.start, r.sequences[0]).token_latency_s);
+      },
+      on_progress);
+  result.interrupted = result.repetitions_done < m.repetitions;
+  for (size_t s = 0; s < m.strategies.size(); ++s) {
+    StrategyTrace& t = result.strategies[s];
+    t.strategy = m.strategies[s];
+    for (size_t i = 0; i < static_cast<size_t>(o.new_tokens) && !latencies[s].empty(); ++i) {
+      std::vector<double> samples;
+      for (const auto& run : latencies[s]) samples.push_back(run[i]);
+      const Summary token = summarize(samples);
+      t.mean_latency_s.push_back(token.mean);
+      t.min_latency_s.push_back(token.min);
+      t.max_latency_s.push_back(token.max);
     }
   }
-  return traces;
+  return result;
 }
 
 }  // namespace kvscope

@@ -5,29 +5,30 @@
 #include <functional>
 #include <vector>
 
-#include "generate/session.h"
+#include "bench/workload.h"
 
 namespace kvscope {
 
 struct TraceOptions {
   int prompt_tokens = 50;
   int new_tokens = 100;
-  int repetitions = 5;
-  int warmup = 1;
-  int threads = 2;
-  KvType kv_type = KvType::kF32;
-  Precision precision = Precision::kFast;
-  std::vector<CacheStrategy> strategies = {CacheStrategy::kNone, CacheStrategy::kPrealloc};
+  MeasureOptions measure = {.repetitions = 5};
 };
 
 struct StrategyTrace {
   CacheStrategy strategy = CacheStrategy::kPrealloc;
-  std::vector<double> mean_latency_s;  // per generated token, averaged over the repetitions
+  std::vector<double> mean_latency_s;  // per generated token, over the measured runs
   std::vector<double> min_latency_s;
   std::vector<double> max_latency_s;
 };
 
-std::vector<StrategyTrace> run_trace(const Model& model, const TraceOptions& options,
-                                     const std::function<void(int, int)>& on_progress = {});
+struct TraceResult {
+  std::vector<StrategyTrace> strategies;
+  int repetitions_done = 0;
+  bool interrupted = false;
+};
+
+TraceResult run_trace(const Model& model, const TraceOptions& options,
+                      const std::function<void(int, int)>& on_progress = {});
 
 }  // namespace kvscope

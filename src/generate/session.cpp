@@ -85,6 +85,11 @@ Session::Session(const Model& model, const SessionOptions& options)
   cache_ = make_kv_cache(options.cache, kv_shape(model.config(), options, n_ctx_));
 }
 
+void Session::set_observer(Observer* observer) {
+  options_.observer = observer;
+  forward_.set_observer(observer);
+}
+
 void Session::reset(int seq) {
   history_[seq].clear();
   cache_->truncate(seq, 0);

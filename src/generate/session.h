@@ -75,6 +75,7 @@ class Session {
   // forcing), [tokens][vocab].
   std::vector<float> score(const std::vector<int32_t>& tokens);
 
+  void set_observer(Observer* observer);  // from the next step on; null: none
   void reset(int seq);  // forgets the sequence's history and cache
   const std::vector<int32_t>& history(int seq) const { return history_[seq]; }
   const KvCache& cache() const { return *cache_; }

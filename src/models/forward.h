@@ -28,6 +28,7 @@ class Forward {
   // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
   // chunk, in order, one row of vocab_size values for its last token (or one per token).
   const std::vector<float>& run(std::span<const ForwardChunk> chunks, KvCache& cache);
+  void set_observer(Observer* observer) { observer_ = observer; }
 
  private:
   void embed(std::span<const ForwardChunk> chunks);

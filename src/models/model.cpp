@@ -84,12 +84,24 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   return model;
 }
 
-size_t Model::weight_bytes_per_token() const {
-  size_t bytes = output_->bytes();
+std::vector<const TensorView*> Model::matrices() const {
+  std::vector<const TensorView*> out = {output_};
   for (const LayerWeights& l : layers_)
     for (const TensorView* t : {l.wq, l.wk, l.wv, l.wqkv, l.wo, l.w_gate, l.w_up, l.w_down})
-      if (t != nullptr) bytes += t->bytes();
+      if (t != nullptr) out.push_back(t);
+  return out;
+}
+
+size_t Model::weight_bytes_per_token() const {
+  size_t bytes = 0;
+  for (const TensorView* t : matrices()) bytes += t->bytes();
   return bytes;
+}
+
+int64_t Model::matmul_weights() const {
+  int64_t weights = 0;
+  for (const TensorView* t : matrices()) weights += t->elements();
+  return weights;
 }
 
 }  // namespace kvscope

@@ -49,8 +49,12 @@ class Model {
 
   // Bytes of weights read to produce one token (every matrix once; the embedding row is noise).
   size_t weight_bytes_per_token() const;
+  // Weights multiplied per token (each is one multiply-add, two FLOPs).
+  int64_t matmul_weights() const;
 
  private:
+  std::vector<const TensorView*> matrices() const;  // every matrix a token goes through
+
   std::unique_ptr<ModelFile> file_;
   ModelConfig config_;
   std::unique_ptr<Tokenizer> tokenizer_;

@@ -14,8 +14,8 @@ TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
   KvCompareOptions o;
   o.prompt_tokens = 50;
   o.new_tokens = 100;
-  o.repetitions = 2;
-  o.warmup = 0;
+  o.measure.repetitions = 2;
+  o.measure.warmup = 0;
   int calls = 0;
   const KvCompareResult r = run_kv_compare(*model, o, [&](int done, int total) {
     ++calls;
@@ -25,9 +25,10 @@ TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
   EXPECT_TRUE(r.all_identical);
   ASSERT_EQ(r.strategies.size(), 3u);
   for (const auto& m : r.strategies) {
-    EXPECT_EQ(m.output.size(), 100u);
+    ASSERT_EQ(m.outputs.size(), 1u);
+    EXPECT_EQ(m.outputs[0].size(), 100u);
     EXPECT_EQ(m.seconds.count, 2);
-    EXPECT_GT(m.output_tps.median, 0);
+    EXPECT_GT(m.throughput_tps.median, 0);
   }
   // Seed 003's figures for a 50-token prompt and 100 new tokens.
   EXPECT_EQ(r.token_ops_without_cache, 9950);
@@ -40,18 +41,18 @@ TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
 }
 
 TEST(KvCompare, VerificationCatchesADifferentOutput) {
-  std::vector<StrategyMeasurement> m(3);
+  std::vector<Measurement> m(3);
   for (auto& s : m) {
-    s.output = {1, 2, 3};
+    s.outputs = {{1, 2, 3}};
     s.logits_hash = 42;
   }
   EXPECT_TRUE(verify_identical(m));
-  m[1].output = {1, 2, 4};
+  m[1].outputs = {{1, 2, 4}};
   EXPECT_FALSE(verify_identical(m));
   EXPECT_TRUE(m[0].identical);
   EXPECT_FALSE(m[1].identical);
   EXPECT_TRUE(m[2].identical);
-  m[1].output = {1, 2, 3};
+  m[1].outputs = {{1, 2, 3}};
   m[2].logits_hash = 43;  // the same tokens from different logits is a difference too
   EXPECT_FALSE(verify_identical(m));
   m[2].logits_hash = 42;
@@ -81,8 +82,11 @@ TEST(Trace, AveragesEveryTokensLatencyPerStrategy) {
   TraceOptions o;
   o.prompt_tokens = 8;
   o.new_tokens = 12;
-  o.repetitions = 3;
-  const auto traces = run_trace(*model, o);
+  o.measure.repetitions = 3;
+  const TraceResult r = run_trace(*model, o);
+  EXPECT_EQ(r.repetitions_done, 3);
+  EXPECT_FALSE(r.interrupted);
+  const auto& traces = r.strategies;
   ASSERT_EQ(traces.size(), 2u);
   EXPECT_EQ(traces[0].strategy, CacheStrategy::kNone);
   EXPECT_EQ(traces[1].strategy, CacheStrategy::kPrealloc);

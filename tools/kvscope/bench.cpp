@@ -6,9 +6,7 @@
 #include <sstream>
 
 #include "bench/faithfulness.h"
-#include "bench/kv_compare.h"
 #include "bench/speed.h"
-#include "bench/trace.h"
 #include "common.h"
 #include "core/error.h"
 #include "metrics/memory.h"
@@ -18,32 +16,6 @@
 
 namespace kvscope::cli {
 namespace {
-
-std::vector<int> parse_int_list(const std::string& text, const char* flag) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    try {
-      size_t used = 0;
-      const int v = std::stoi(item, &used);
-      if (used != item.size() || v < 0) throw std::invalid_argument(item);
-      out.push_back(v);
-    } catch (const std::exception&) {
-      fail("{} takes a comma list of whole numbers, got '{}'", flag, text);
-    }
-  }
-  return out;
-}
-
-nlohmann::json summary_json(const Summary& s) {
-  return {{"count", s.count}, {"min", s.min},       {"median", s.median}, {"mean", s.mean}, {"max", s.max},
-          {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
-}
-
-nlohmann::json system_json(const Model& model, int threads) {
-  return {{"cpu", cpu_name()}, {"isa", kernel_isa_name()}, {"threads", threads}, {"model", model.file().path},
-          {"model_name", model.config().name}};
-}
 
 void write_or_print(const std::string& path, const std::string& text) {
   if (path.empty()) {
@@ -151,90 +123,6 @@ void add_speed(CLI::App& bench) {
   cmd->callback([a] { run_speed(*a); });
 }
 
-// ---- kv-compare ----
-
-struct KvCompareArgs {
-  std::string model, kv_type = "f32", json_path, strategies = "none,concat,prealloc";
-  KvCompareOptions options;
-};
-
-nlohmann::json kv_compare_json(const Model& model, const KvCompareResult& r) {
-  nlohmann::json j = {{"suite", "kv-compare"},
-                      {"system", system_json(model, r.options.threads)},
-                      {"prompt_tokens", r.options.prompt_tokens},
-                      {"new_tokens", r.options.new_tokens},
-                      {"repetitions", r.options.repetitions},
-                      {"warmup", r.options.warmup},
-                      {"all_identical", r.all_identical},
-                      {"complexity",
-                       {{"token_ops_without_cache", r.token_ops_without_cache},
-                        {"token_ops_with_cache", r.token_ops_with_cache},
-                        {"theoretical_speedup", r.theoretical_speedup},
-                        {"measured_speedup", r.measured_speedup},
-                        {"efficiency", r.efficiency}}},
-                      {"strategies", nlohmann::json::array()}};
-  for (const StrategyMeasurement& m : r.strategies)
-    j["strategies"].push_back({{"strategy", strategy_name(m.strategy)}, {"seconds", summary_json(m.seconds)},
-                               {"ttft_s", summary_json(m.ttft_s)}, {"tpot_s", summary_json(m.tpot_s)},
-                               {"output_tps", summary_json(m.output_tps)}, {"kv_bytes_reserved", m.kv_bytes_reserved},
-                               {"identical", m.identical}, {"output_ids", m.output},
-                               {"logits_hash", fmt::format("{:016x}", m.logits_hash)}});
-  return j;
-}
-
-void print_kv_compare(const Model& model, const KvCompareResult& r) {
-  Table t({"Strategy", "Time (median)", "TTFT", "TPOT", "Tokens/s", "KV reserved", "Identical"},
-          fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each", r.options.prompt_tokens,
-                      r.options.new_tokens, r.options.repetitions));
-  for (const StrategyMeasurement& m : r.strategies)
-    t.add_row({std::string(strategy_name(m.strategy)), fmt::format("{:.3f} s", m.seconds.median),
-               fmt::format("{:.1f} ms", m.ttft_s.median * 1e3), fmt::format("{:.2f} ms", m.tpot_s.median * 1e3),
-               fmt::format("{:.1f}", m.output_tps.median), fmt::format("{:.2f} MiB", m.kv_bytes_reserved / 1048576.0),
-               m.identical ? "✅ bitwise" : "❌ differs"});
-  fmt::print("{}\n", t.render());
-  const StrategyMeasurement& base = r.strategies.front();
-  const StrategyMeasurement& best = r.strategies.back();
-  fmt::print("Speedup ({} vs {}): {:.2f}× faster; time saved {:.3f} s ({:.1f}%)\n", strategy_name(best.strategy),
-             strategy_name(base.strategy), r.measured_speedup, base.seconds.median - best.seconds.median,
-             100.0 * (1 - best.seconds.median / base.seconds.median));
-  fmt::print("Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×, measured {:.2f}×, "
-             "efficiency {:.1f}%\n",
-             r.token_ops_without_cache, r.token_ops_with_cache, r.theoretical_speedup, r.measured_speedup,
-             100 * r.efficiency);
-  fmt::print("{} on {} ({} kernels, {} threads)\n", model.config().name, cpu_name(), kernel_isa_name(),
-             r.options.threads);
-}
-
-void run_kv_compare_command(KvCompareArgs& a) {
-  const auto model = load_model(a.model);
-  a.options.kv_type = parse_kv_type(a.kv_type);
-  a.options.strategies.clear();
-  std::stringstream ss(a.strategies);
-  for (std::string s; std::getline(ss, s, ',');) a.options.strategies.push_back(parse_strategy(s));
-  ProgressBar bar("kv-compare");
-  const KvCompareResult r = run_kv_compare(*model, a.options, [&](int done, int total) { bar.update(done, total); });
-  print_kv_compare(*model, r);
-  if (!a.json_path.empty()) write_or_print(a.json_path, kv_compare_json(*model, r).dump(2) + "\n");
-  if (!r.all_identical) fail("the strategies' outputs differ: this is a bug");
-}
-
-void add_kv_compare(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("kv-compare", "Cache strategies side by side, outputs verified identical");
-  cmd->footer("Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 --new-tokens 200 --json out.json");
-  auto a = std::make_shared<KvCompareArgs>();
-  add_model_option(*cmd, a->model);
-  cmd->add_option("--prompt-tokens", a->options.prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->options.new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
-  cmd->add_option("-r,--repetitions", a->options.repetitions, "Measured runs per strategy")->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", a->options.warmup, "Unmeasured runs per strategy first")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--strategies", a->strategies, "Comma list, baseline first (default none,concat,prealloc)");
-  cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
-  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
-  add_precision_option(*cmd, a->options.precision);
-  cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
-  cmd->callback([a] { run_kv_compare_command(*a); });
-}
-
 // ---- faithfulness ----
 
 struct FaithfulnessArgs {
@@ -285,88 +173,14 @@ void add_faithfulness(CLI::App& bench) {
   cmd->callback([a] { run_faithfulness(*a); });
 }
 
-// ---- trace ----
-
-struct TraceArgs {
-  std::string model, kv_type = "f32", json_path, csv_path, strategies = "none,prealloc";
-  TraceOptions options;
-};
-
-void run_trace_command(TraceArgs& a) {
-  const auto model = load_model(a.model);
-  a.options.kv_type = parse_kv_type(a.kv_type);
-  a.options.strategies.clear();
-  std::stringstream ss(a.strategies);
-  for (std::string s; std::getline(ss, s, ',');) a.options.strategies.push_back(parse_strategy(s));
-  ProgressBar bar("trace");
-  const std::vector<StrategyTrace> traces =
-      run_trace(*model, a.options, [&](int done, int total) { bar.update(done, total); });
-  std::vector<std::string> headers = {"Token"};
-  for (const StrategyTrace& t : traces) headers.push_back(fmt::format("{} (ms)", strategy_name(t.strategy)));
-  Table table(headers, fmt::format("Per-token latency, mean of {} runs", a.options.repetitions));
-  const size_t n = traces.front().mean_latency_s.size();
-  // About ten rows: every step-th token, and the last one.
-  std::vector<size_t> shown;
-  for (size_t i = 0; i < n; i += std::max<size_t>(1, n / 10)) shown.push_back(i);
-  if (shown.back() != n - 1) shown.push_back(n - 1);
-  for (size_t i : shown) {
-    std::vector<std::string> row = {fmt::format("{}", i + 1)};
-    for (const StrategyTrace& t : traces) row.push_back(fmt::format("{:.2f}", t.mean_latency_s[i] * 1e3));
-    table.add_row(row);
-  }
-  fmt::print("{}\nToken 1 is the time to first token (prefill); the rest are gaps between tokens.\n{} on {} ({} kernels, {} threads)\n",
-             table.render(), model->config().name, cpu_name(), kernel_isa_name(), a.options.threads);
-  if (!a.json_path.empty()) {
-    nlohmann::json j = {{"suite", "trace"}, {"system", system_json(*model, a.options.threads)},
-                        {"prompt_tokens", a.options.prompt_tokens}, {"new_tokens", a.options.new_tokens},
-                        {"repetitions", a.options.repetitions}, {"strategies", nlohmann::json::array()}};
-    for (const StrategyTrace& t : traces)
-      j["strategies"].push_back({{"strategy", strategy_name(t.strategy)}, {"mean_latency_s", t.mean_latency_s},
-                                 {"min_latency_s", t.min_latency_s}, {"max_latency_s", t.max_latency_s}});
-    write_or_print(a.json_path, j.dump(2) + "\n");
-  }
-  if (!a.csv_path.empty()) {
-    std::string csv = "token";
-    for (const StrategyTrace& t : traces) csv += fmt::format(",{}_mean_s,{}_min_s,{}_max_s", strategy_name(t.strategy),
-                                                             strategy_name(t.strategy), strategy_name(t.strategy));
-    csv += "\n";
-    for (size_t i = 0; i < n; ++i) {
-      csv += fmt::format("{}", i + 1);
-      for (const StrategyTrace& t : traces)
-        csv += fmt::format(",{:.9f},{:.9f},{:.9f}", t.mean_latency_s[i], t.min_latency_s[i], t.max_latency_s[i]);
-      csv += "\n";
-    }
-    write_or_print(a.csv_path, csv);
-  }
-}
-
-void add_trace(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("trace", "Per-token latency with and without the cache (seed 001)");
-  cmd->footer("Examples:\n  kvscope bench trace\n  kvscope bench trace --new-tokens 200 -r 5 --csv trace.csv --json trace.json");
-  auto a = std::make_shared<TraceArgs>();
-  add_model_option(*cmd, a->model);
-  cmd->add_option("--prompt-tokens", a->options.prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->options.new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
-  cmd->add_option("-r,--repetitions", a->options.repetitions, "Measured runs per strategy")->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", a->options.warmup, "Unmeasured runs per strategy first")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--strategies", a->strategies, "Comma list (default none,prealloc)");
-  cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
-  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
-  add_precision_option(*cmd, a->options.precision);
-  cmd->add_option("--json", a->json_path, "Also write the traces as JSON to this file");
-  cmd->add_option("--csv", a->csv_path, "Also write the traces as CSV to this file");
-  cmd->callback([a] { run_trace_command(*a); });
-}
-
 }  // namespace
 
 void add_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Measurement suites");
   bench->require_subcommand(1);
   add_speed(*bench);
-  add_kv_compare(*bench);
+  add_compare_suites(*bench);
   add_faithfulness(*bench);
-  add_trace(*bench);
 }
 
 }  // namespace kvscope::cli

@@ -3,9 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "core/error.h"
+#include "metrics/export.h"
+#include "metrics/system.h"
 
 namespace kvscope::cli {
 
@@ -38,6 +42,147 @@ void add_precision_option(CLI::App& app, Precision& precision) {
   app.add_option("--precision", precision,
                  "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
+}
+
+namespace {
+std::string g_command_line;  // NOLINT: set once by main
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) g_command_line += (i > 0 ? " " : "") + std::string(argv[i]);
+}
+
+const std::string& command_line() { return g_command_line; }
+
+std::vector<int> parse_int_list(const std::string& text, const char* flag) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      size_t used = 0;
+      const int v = std::stoi(item, &used);
+      if (used != item.size() || v < 0) throw std::invalid_argument(item);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      fail("{} takes a comma list of whole numbers, got '{}'", flag, text);
+    }
+  }
+  return out;
+}
+
+nlohmann::json summary_json(const Summary& s) {
+  return {{"count", s.count}, {"min", s.min},       {"median", s.median}, {"mean", s.mean}, {"max", s.max},
+          {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+}
+
+nlohmann::json system_json(const Model& model, int threads) {
+  return {{"cpu", cpu_name()}, {"isa", kernel_isa_name()}, {"threads", threads}, {"model", model.file().path},
+          {"model_name", model.config().name}};
+}
+
+std::string system_line(int threads) {
+  return fmt::format("{} ({} kernels, {} threads)", cpu_name(), kernel_isa_name(), threads);
+}
+
+MeasureOptions MeasureArgs::parsed() const {
+  MeasureOptions o = options;
+  o.kv_type = parse_kv_type(kv_type);
+  if (!strategies.empty()) {
+    o.strategies.clear();
+    std::stringstream ss(strategies);
+    for (std::string s; std::getline(ss, s, ',');) o.strategies.push_back(parse_strategy(s));
+  }
+  return o;
+}
+
+void add_measure_options(CLI::App& app, MeasureArgs& a) {
+  std::string defaults;
+  for (CacheStrategy s : a.options.strategies) defaults += (defaults.empty() ? "" : ",") + std::string(strategy_name(s));
+  app.add_option("-r,--repetitions", a.options.repetitions, "Measured runs of each variant")->check(CLI::PositiveNumber);
+  app.add_option("--warmup", a.options.warmup, "Unmeasured runs of each variant first")->check(CLI::NonNegativeNumber);
+  app.add_option("--strategies", a.strategies, "Cache strategies, comma list, baseline first (default " + defaults + ")");
+  app.add_option("-t,--threads", a.options.threads, "Threads")->check(CLI::Range(1, 256));
+  app.add_option("--kv-type", a.kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  add_precision_option(app, a.options.precision);
+}
+
+void add_output_options(CLI::App& app, SuiteOutput& o) {
+  app.add_option("--json", o.json_path, "Also write the result as JSON to this file (format: docs/results.md)");
+  app.add_option("--csv", o.csv_path, "Also write the result as CSV to this file");
+  add_log_options(app, o);
+}
+
+void add_log_options(CLI::App& app, SuiteOutput& o) {
+  app.add_option("--log-file", o.log_file, "Append the log here (default: logs/kvscope_<model>_<suite>_<date>.log)");
+  app.add_option("--log-level", o.log_level, "basic: the tables; detailed: the tables and the JSON result")
+      ->check(CLI::IsMember({"basic", "detailed"}));
+  app.add_flag("--no-log", o.no_log, "Write no log file");
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!out || !(out << text)) fail("{}: cannot write", path);
+}
+
+void emit(const SuiteOutput& o, const Model& model, int threads, const std::string& suite, const std::string& console,
+          const nlohmann::json& result, const nlohmann::ordered_json& records) {
+  fmt::print("{}", console);
+  std::fflush(stdout);
+  if (!o.json_path.empty()) write_text_file(o.json_path, result.dump(2) + "\n");
+  if (!o.csv_path.empty()) write_text_file(o.csv_path, csv_from_records(records));
+  emit_log(o, model, threads, suite, console, result);
+}
+
+void emit_log(const SuiteOutput& o, const Model& model, int threads, const std::string& suite, const std::string& console,
+              const nlohmann::json& result) {
+  if (o.no_log) return;
+  const std::string path = o.log_file.empty() ? default_log_path("logs", model.config().name, suite) : o.log_file;
+  LogEntry entry{suite, model.config().name, system_line(threads), command_line(), console};
+  if (o.log_level == "detailed") entry.body += "\nResult (JSON):\n" + result.dump(2) + "\n";
+  append_log(path, entry);
+  fmt::print(stderr, "log appended to {}\n", path);
+}
+
+namespace {
+
+void add_summary_fields(nlohmann::ordered_json& record, const std::string& name, const Summary& s) {
+  for (const auto& [stat, value] : {std::pair{"median", s.median}, {"mean", s.mean}, {"min", s.min}, {"max", s.max},
+                                    {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}})
+    record[name + "_" + stat] = value;
+}
+
+}  // namespace
+
+nlohmann::ordered_json measurement_record(const Workload& w, const Measurement& m) {
+  std::string prompt_tokens;
+  for (const auto& p : w.prompts) prompt_tokens += (prompt_tokens.empty() ? "" : " ") + std::to_string(p.size());
+  nlohmann::ordered_json r = {{"name", w.name},       {"strategy", strategy_name(m.strategy)},
+                              {"batch", w.prompts.size()}, {"prompt_tokens", prompt_tokens},
+                              {"new_tokens", w.new_tokens}, {"runs", m.seconds.count}};
+  add_summary_fields(r, "seconds", m.seconds);
+  add_summary_fields(r, "ttft_s", m.ttft_s);
+  add_summary_fields(r, "tpot_s", m.tpot_s);
+  add_summary_fields(r, "throughput_tps", m.throughput_tps);
+  r["kv_bytes_reserved"] = m.kv_bytes_reserved;
+  r["identical"] = m.identical;
+  return r;
+}
+
+nlohmann::json measurement_json(const Workload& w, const Measurement& m) {
+  std::vector<size_t> prompt_tokens;
+  for (const auto& p : w.prompts) prompt_tokens.push_back(p.size());
+  return {{"name", w.name},
+          {"batch", w.prompts.size()},
+          {"prompt_tokens", prompt_tokens},
+          {"new_tokens", w.new_tokens},
+          {"strategy", strategy_name(m.strategy)},
+          {"seconds", summary_json(m.seconds)},
+          {"ttft_s", summary_json(m.ttft_s)},
+          {"tpot_s", summary_json(m.tpot_s)},
+          {"throughput_tps", summary_json(m.throughput_tps)},
+          {"kv_bytes_reserved", m.kv_bytes_reserved},
+          {"identical", m.identical}};
 }
 
 }  // namespace kvscope::cli

@@ -3,9 +3,13 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "bench/workload.h"
 #include "kernels/matmul.h"
+#include "metrics/stats.h"
 #include "models/model.h"
 
 namespace kvscope::cli {
@@ -24,6 +28,45 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
 
+// The command line as typed, for log files (main records it).
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
+std::vector<int> parse_int_list(const std::string& text, const char* flag);
+nlohmann::json summary_json(const Summary& s);
+// CPU, kernels, threads and model, as every result's "system" object and as one line.
+nlohmann::json system_json(const Model& model, int threads);
+std::string system_line(int threads);
+
+// The options every measuring suite shares: repetitions, warm-up, strategies, threads, KV type
+// and precision.
+struct MeasureArgs {
+  MeasureOptions options;
+  std::string strategies = "", kv_type = "f32";  // empty strategies: the options' own
+  MeasureOptions parsed() const;  // options with the strategies and the KV type applied
+};
+void add_measure_options(CLI::App& app, MeasureArgs& args);
+
+// Where a suite's result goes besides the console: --json, --csv and the log under logs/.
+struct SuiteOutput {
+  std::string json_path, csv_path, log_file, log_level = "basic";
+  bool no_log = false;
+};
+void add_output_options(CLI::App& app, SuiteOutput& output);
+void add_log_options(CLI::App& app, SuiteOutput& output);  // --log-file, --log-level, --no-log
+void write_text_file(const std::string& path, const std::string& text);  // Error if it cannot
+// Prints `console` to stdout, writes the JSON and the CSV (from flat `records`) where asked, and
+// appends the log (with the JSON too at --log-level detailed).
+void emit(const SuiteOutput& output, const Model& model, int threads, const std::string& suite,
+          const std::string& console, const nlohmann::json& result, const nlohmann::ordered_json& records);
+// Appends the log entry of `console` (and `result` at --log-level detailed) unless --no-log.
+void emit_log(const SuiteOutput& output, const Model& model, int threads, const std::string& suite,
+              const std::string& console, const nlohmann::json& result);
+// The flat record of one workload under one strategy: names, then every statistic of each figure.
+nlohmann::ordered_json measurement_record(const Workload& workload, const Measurement& m);
+// Its JSON: name, batch, new_tokens, strategy, a Summary per figure, KV bytes and identity.
+nlohmann::json measurement_json(const Workload& workload, const Measurement& m);
+
 // Registration of each subcommand: adds it to `app` and sets its callback.
 void add_inspect(CLI::App& app);
 void add_tokenize(CLI::App& app);
@@ -31,5 +74,6 @@ void add_run(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
 
 }  // namespace kvscope::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   kvscope::cli::add_demo(app);
   kvscope::cli::add_chat(app);
   kvscope::cli::add_bench(app);
+  kvscope::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

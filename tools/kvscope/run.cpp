@@ -9,6 +9,8 @@
 #include "core/error.h"
 #include "generate/session.h"
 #include "metrics/memory.h"
+#include "metrics/op_profile.h"
+#include "metrics/roofline.h"
 #include "metrics/request_metrics.h"
 #include "metrics/system.h"
 #include "tokenizer/chat_template.h"
@@ -19,8 +21,9 @@ namespace {
 struct RunArgs {
   std::string model, prompt, prompts_file, cache = "prealloc", kv_type = "f32";
   int max_new = 128, threads = 2, ctx = 0;
-  bool chat = false, metrics = false;
-  std::string metrics_json;
+  bool chat = false, metrics = false, detailed_metrics = false;
+  std::string metrics_json, trace_json;
+  SuiteOutput log;  // only the log options are offered
   int warmup = 0, discard_first = 0;
   Precision precision = Precision::kFast;
   SamplingOptions sampling;
@@ -79,6 +82,10 @@ void run(const RunArgs& args) {
     for (int seq = 0; seq < session_options.n_seqs; ++seq) session.reset(seq);
   }
   const bool stream = prompts.size() == 1;
+  // The observer joins after the warm-up, and only when asked: without it no op is timed.
+  OpProfile profile;
+  const bool detailed = args.detailed_metrics || !args.trace_json.empty();
+  if (detailed) session.set_observer(&profile);
   reset_peak_memory();
   const MemoryUsage before = read_memory();
   const GenerationResult result = session.generate(encoded, options, stream ? TokenCallback(stream_to_stdout) : TokenCallback());
@@ -103,23 +110,47 @@ void run(const RunArgs& args) {
   fmt::print(stderr, "{} prompt + {} generated tokens in {:.3f} s: {:.1f} tok/s, time to first token {:.1f} ms (cache {}, stop: {})\n",
              prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.cache,
              stop_reason_name(result.sequences[0].stop));
-  if (!args.metrics && args.metrics_json.empty()) return;
+  if (!args.metrics && args.metrics_json.empty() && !detailed) return;
   const MemoryUsage after = read_memory();
   nlohmann::json all = {{"model", model->file().path}, {"cpu", cpu_name()}, {"isa", kernel_isa_name()},
                         {"threads", args.threads}, {"cache", args.cache}, {"kv_type", args.kv_type},
                         {"precision", precision_name(args.precision)}, {"sequences", nlohmann::json::array()}};
+  std::string report;
+  double mean_context = 0;
   for (size_t i = 0; i < result.sequences.size(); ++i) {
     const SequenceResult& s = result.sequences[i];
     const RequestMetrics m = request_metrics(result.start, s, args.discard_first);
     const MemoryReport memory{before, after, session.cache().bytes_reserved(), session.cache().bytes_used(),
                               session.cache().shape().bytes_per_token(), model->file().file_bytes};
-    if (args.metrics) fmt::print(stderr, "{}", format_request_metrics(m, memory, i + 1, result.sequences.size()));
+    report += format_request_metrics(m, memory, i + 1, result.sequences.size());
     all["sequences"].push_back(request_metrics_json(m, memory));
+    mean_context += (s.prompt_tokens + s.token_times.size() / 2.0) / static_cast<double>(result.sequences.size());
   }
-  if (!args.metrics_json.empty()) {
-    std::ofstream out(args.metrics_json);
-    if (!out) fail("{}: cannot write the metrics", args.metrics_json);
-    out << all.dump(2) << "\n";
+  // Decode as a whole: every sequence's tokens after its first, over the time after the first token.
+  const double decode_s = seconds - ttft;
+  const double decode_tps = decode_s > 0 ? static_cast<double>(generated - result.sequences.size()) / decode_s : 0;
+  const Roofline roofline = decode_roofline(*model, session_options.kv_type, mean_context,
+                                            static_cast<int>(result.sequences.size()), decode_tps,
+                                            args.metrics ? measure_read_bandwidth(args.threads) : 0.0);
+  report += format_roofline(roofline);
+  all["roofline"] = roofline_json(roofline);
+  if (detailed) {
+    report += format_op_profile(profile, seconds);
+    all["ops"] = op_profile_json(profile, seconds);
+  }
+  if (args.metrics) fmt::print(stderr, "{}", report);
+  if (!args.metrics_json.empty()) write_text_file(args.metrics_json, all.dump(2) + "\n");
+  if (!args.trace_json.empty()) {
+    std::vector<TraceMark> marks;
+    for (size_t i = 0; i < result.sequences.size(); ++i)
+      for (size_t t = 0; t < result.sequences[i].token_times.size(); ++t)
+        marks.emplace_back(fmt::format("seq {} token {}", i + 1, t + 1), result.sequences[i].token_times[t]);
+    write_text_file(args.trace_json, chrome_trace_json(profile, result.start, marks).dump() + "\n");
+  }
+  if (args.metrics && !args.log.no_log) {
+    SuiteOutput log = args.log;
+    log.json_path.clear();
+    emit_log(log, *model, args.threads, "run", report, all);
   }
 }
 
@@ -151,6 +182,10 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
   cmd->add_flag("--metrics", args->metrics, "Print the performance metrics (to stderr)");
   cmd->add_option("--metrics-json", args->metrics_json, "Write the performance metrics as JSON to this file");
+  cmd->add_flag("--detailed-metrics", args->detailed_metrics,
+                "Time every op per kind and per layer (embedding, norm, attention, feed-forward, output head, sampling)");
+  cmd->add_option("--trace-json", args->trace_json, "Write a Chrome trace of every op and token (open it in Perfetto)");
+  add_log_options(*cmd, args->log);
   cmd->add_option("--warmup", args->warmup, "Unmeasured generations first")->check(CLI::NonNegativeNumber);
   cmd->add_option("--discard-first", args->discard_first, "Leave this many first tokens out of the decode figures")
       ->check(CLI::NonNegativeNumber);
