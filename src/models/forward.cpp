@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/attention.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/ref/ops.h"
@@ -164,9 +165,8 @@ void Forward::gather_cached_rows(int layer, const KvCache& cache) {
   }
 }
 
-// Causal attention of every token over its own sequence's cached positions [0, pos]. One task
-// per (token, KV head) computes all the query heads that share that KV head, so each cached row
-// is read once for the group.
+// Causal attention of every token over its own sequence's cached positions [0, pos], one task per
+// (token, KV head).
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
@@ -178,21 +178,11 @@ void Forward::attend(int layer, const KvCache& cache) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
-      const int length = token_pos_[t] + 1;
       const CachedRows& rows = cached_rows_[token_seq_[t]];
-      const float* keys = rows.k + kv_head * c.head_dim;  // row j's head at keys + j * kv_dim
-      const float* values = rows.v + kv_head * c.head_dim;
-      float* queries = &q_[t * c.dim + kv_head * group * c.head_dim];  // the group's heads, adjacent
-      float* outs = &att_[t * c.dim + kv_head * group * c.head_dim];
-      scores.resize(static_cast<size_t>(group) * length);
-      for (int j = 0; j < length; ++j)
-        for (int g = 0; g < group; ++g)
-          scores[g * length + j] = k.dot(queries + g * c.head_dim, keys + static_cast<size_t>(j) * c.kv_dim(), c.head_dim) * scale;
-      for (int g = 0; g < group; ++g) ref::softmax(&scores[g * length], length);
-      std::memset(outs, 0, static_cast<size_t>(group) * c.head_dim * sizeof(float));
-      for (int j = 0; j < length; ++j)
-        for (int g = 0; g < group; ++g)
-          k.axpy(outs + g * c.head_dim, scores[g * length + j], values + static_cast<size_t>(j) * c.kv_dim(), c.head_dim);
+      const int64_t first_query = t * c.dim + static_cast<int64_t>(kv_head) * group * c.head_dim;
+      const AttentionHeads heads{&q_[first_query], rows.k + kv_head * c.head_dim, rows.v + kv_head * c.head_dim,
+                                 group, c.head_dim, token_pos_[t] + 1, c.kv_dim()};
+      attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
   });
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/attention.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/ref/dequantize.h"
@@ -261,6 +262,42 @@ TEST(WideHead, DotMatchesScalarAndTheDequantizedProduct) {
       magnitude += std::fabs(static_cast<double>(wf[i]) * x[i]);
     }
     EXPECT_NEAR(want, exact, 1e-4 * magnitude) << "n=" << n;
+  }
+}
+
+}  // namespace
+}  // namespace kvscope
+
+namespace kvscope {
+namespace {
+
+// attend_heads against attention written out in double precision, on every instruction set.
+TEST(Attention, MatchesAPlainSoftmaxWeightedSum) {
+  const int group = 3, head_dim = 64, length = 37, stride = 192;
+  const auto q = random_floats(group * head_dim, 1);
+  const auto keys = random_floats(static_cast<size_t>(length) * stride, 2);
+  const auto values = random_floats(static_cast<size_t>(length) * stride, 3);
+  const float scale = 0.125f;
+  for (Isa isa : supported_isas()) {
+    std::vector<float> scores, out(group * head_dim);
+    attend_heads(kernels_for(isa), {q.data(), keys.data(), values.data(), group, head_dim, length, stride}, scale, scores,
+                 out.data());
+    for (int g = 0; g < group; ++g) {
+      std::vector<double> w(length);
+      double max = -1e300, sum = 0;
+      for (int j = 0; j < length; ++j) {
+        double s = 0;
+        for (int d = 0; d < head_dim; ++d) s += double(q[g * head_dim + d]) * keys[j * stride + d];
+        w[j] = s * scale;
+        max = std::max(max, w[j]);
+      }
+      for (double& v : w) sum += (v = std::exp(v - max));
+      for (int d = 0; d < head_dim; ++d) {
+        double want = 0;
+        for (int j = 0; j < length; ++j) want += w[j] / sum * values[j * stride + d];
+        ASSERT_NEAR(out[g * head_dim + d], want, 1e-5) << isa_name(isa) << " head " << g << " dim " << d;
+      }
+    }
   }
 }
 
