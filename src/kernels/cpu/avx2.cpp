@@ -117,33 +117,79 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   }
 }
 
-float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+namespace {
+
+// R weight rows against C activation rows, one block per step: each weight block is unpacked
+// once for all C rows. Every (row, activation) pair goes through exactly the same operations
+// whatever R and C are, so a result never depends on its tile (batch invariance).
+template <int R, int C>
+void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n,
+                      float* out, int64_t out_stride) {
   const int block_bytes = dtype_info(type).block_bytes;
-  const auto* x = reinterpret_cast<const int8_t*>(q8_row);
-  const float* xd = q8_scales(q8_row, n);
-  const float* xs = q8_sums(q8_row, n);
+  const int quant_offset = type == DType::kQ4_1 ? 4 : 2;
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc = _mm256_setzero_ps();
-  float offsets = 0.0f;
-  for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* block = weights + b * block_bytes;
-    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + b * kQ8Block));
-    __m256i products;
-    float m = 0.0f;
-    const float d = load_f16(block);
-    if (type == DType::kQ8_0) {
-      // maddubs multiplies unsigned by signed bytes: move q's sign onto x.
-      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-      products = _mm256_maddubs_epi16(_mm256_sign_epi8(qv, qv), _mm256_sign_epi8(xv, qv));
-    } else {
-      products = _mm256_maddubs_epi16(unpack_nibbles(block + (type == DType::kQ4_0 ? 2 : 4)), xv);
-      m = type == DType::kQ4_0 ? -8.0f * d : load_f16(block + 2);
+  __m256 acc[R][C];
+  float offsets[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      acc[r][c] = _mm256_setzero_ps();
+      offsets[r][c] = 0.0f;
     }
-    const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
-    acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(d * xd[b]), acc);
-    offsets += m * xs[b];
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    __m256i xv[C];
+    float xd[C], xs[C];
+    for (int c = 0; c < C; ++c) {
+      xv[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_rows[c] + b * kQ8Block));
+      xd[c] = q8_scales(q8_rows[c], n)[b];
+      xs[c] = q8_sums(q8_rows[c], n)[b];
+    }
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* block = weights[r] + b * block_bytes;
+      const float d = load_f16(block);
+      const float m = type == DType::kQ4_0 ? -8.0f * d : type == DType::kQ4_1 ? load_f16(block + 2) : 0.0f;
+      // maddubs multiplies unsigned by signed bytes: for Q8_0, magnitudes here, q's sign moved onto x.
+      const __m256i q = type == DType::kQ8_0 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2))
+                                             : unpack_nibbles(block + quant_offset);
+      const __m256i wv = type == DType::kQ8_0 ? _mm256_sign_epi8(q, q) : q;
+      for (int c = 0; c < C; ++c) {
+        const __m256i x = type == DType::kQ8_0 ? _mm256_sign_epi8(xv[c], q) : xv[c];
+        const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, x), ones));
+        acc[r][c] = _mm256_fmadd_ps(sums, _mm256_set1_ps(d * xd[c]), acc[r][c]);
+        offsets[r][c] += m * xs[c];
+      }
+    }
   }
-  return horizontal_sum(acc) + offsets;
+  for (int c = 0; c < C; ++c)
+    for (int r = 0; r < R; ++r) out[c * out_stride + r] = horizontal_sum(acc[r][c]) + offsets[r][c];
+}
+
+template <int R>
+void dot_q8_rows(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int nc, int64_t n,
+                 float* out, int64_t out_stride) {
+  switch (nc) {
+    case 1: return dot_q8_tile_impl<R, 1>(type, weights, q8_rows, n, out, out_stride);
+    case 2: return dot_q8_tile_impl<R, 2>(type, weights, q8_rows, n, out, out_stride);
+    case 3: return dot_q8_tile_impl<R, 3>(type, weights, q8_rows, n, out, out_stride);
+    default: return dot_q8_tile_impl<R, 4>(type, weights, q8_rows, n, out, out_stride);
+  }
+}
+
+}  // namespace
+
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  float out = 0.0f;
+  dot_q8_tile_impl<1, 1>(type, &weights, &q8_row, n, &out, 1);
+  return out;
+}
+
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
+                 int64_t n, float* out, int64_t out_stride) {
+  switch (nr) {
+    case 1: return dot_q8_rows<1>(type, weights, q8_rows, nc, n, out, out_stride);
+    case 2: return dot_q8_rows<2>(type, weights, q8_rows, nc, n, out, out_stride);
+    case 3: return dot_q8_rows<3>(type, weights, q8_rows, nc, n, out, out_stride);
+    default: return dot_q8_rows<4>(type, weights, q8_rows, nc, n, out, out_stride);
+  }
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {

@@ -13,6 +13,8 @@ void widen_f16(const uint16_t* src, float* dst, int64_t n);
 void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n);
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
+                 int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 }  // namespace kvscope::avx2
 
