@@ -1,5 +1,7 @@
 #include "bench/kv_compare.h"
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace kvscope {
@@ -9,9 +11,9 @@ KvCompareResult run_kv_compare(const Model& model, const KvCompareOptions& o,
   if (o.prompt_tokens < 1 || o.new_tokens < 1) fail("kv-compare needs a prompt and new tokens");
   KvCompareResult result;
   result.options = o;
-  result.prompt = benchmark_prompt(model, o.prompt_tokens);
-  const Workload workload{"kv-compare", {result.prompt}, o.new_tokens};
-  MeasureResult measured = measure_workloads(model, {workload}, o.measure, on_progress);
+  result.workload = {fmt::format("p{} g{} b1", o.prompt_tokens, o.new_tokens), {benchmark_prompt(model, o.prompt_tokens)},
+                     o.new_tokens};
+  MeasureResult measured = measure_workloads(model, {result.workload}, o.measure, on_progress);
   result.repetitions_done = measured.repetitions_done;
   result.interrupted = measured.interrupted;
   result.all_identical = measured.all_identical;

@@ -17,7 +17,7 @@ struct KvCompareOptions {
 
 struct KvCompareResult {
   KvCompareOptions options;
-  std::vector<int32_t> prompt;
+  Workload workload;  // "p<prompt> g<new> b1": one sequence
   std::vector<Measurement> strategies;  // empty when interrupted before one full round
   int repetitions_done = 0;
   bool interrupted = false;

@@ -35,7 +35,8 @@ TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
   EXPECT_EQ(r.token_ops_with_cache, 150);
   EXPECT_NEAR(r.theoretical_speedup, 66.33, 0.01);
   EXPECT_GT(r.measured_speedup, 0);
-  EXPECT_EQ(r.prompt.size(), 50u);
+  EXPECT_EQ(r.workload.prompts[0].size(), 50u);
+  EXPECT_EQ(r.workload.name, "p50 g100 b1");
   // prealloc holds the whole context; none holds nothing after the run.
   EXPECT_EQ(r.strategies[2].kv_bytes_reserved, 150 * 2 * 2 * 32 * 4u);
 }

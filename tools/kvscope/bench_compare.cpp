@@ -89,7 +89,7 @@ void run_kv_compare_command(const KvCompareArgs& a) {
   const KvCompareOptions o{a.prompt_tokens, a.new_tokens, a.measure.parsed()};
   const KvCompareResult r = with_progress("kv-compare", [&](auto progress) { return run_kv_compare(*model, o, progress); });
   if (r.strategies.empty()) fail("interrupted before every strategy ran once: nothing to report");
-  const Workload workload{"kv-compare", {r.prompt}, o.new_tokens};
+  const Workload& workload = r.workload;
   MeasureResult as_workloads{{{workload, r.strategies, r.all_identical}}, r.repetitions_done, r.interrupted, r.all_identical};
   std::string console = workloads_table(as_workloads, fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
                                                                   o.prompt_tokens, o.new_tokens, r.repetitions_done));
@@ -235,9 +235,10 @@ void add_sweep(CLI::App& bench) {
               "--batch 1,4 --json sweep.json");
   auto a = std::make_shared<SweepArgs>();
   add_model_option(*cmd, a->model);
-  cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)");
-  cmd->add_option("--new-tokens", a->new_tokens, "Generated lengths (comma list)");
-  cmd->add_option("-b,--batch", a->batches, "Batch sizes: sequences generated together (comma list)");
+  cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)")->capture_default_str();
+  cmd->add_option("--new-tokens", a->new_tokens, "Generated lengths (comma list)")->capture_default_str();
+  cmd->add_option("-b,--batch", a->batches, "Batch sizes: sequences generated together (comma list)")
+      ->capture_default_str();
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);
   cmd->callback([a] {

@@ -99,8 +99,12 @@ MeasureOptions MeasureArgs::parsed() const {
 void add_measure_options(CLI::App& app, MeasureArgs& a) {
   std::string defaults;
   for (CacheStrategy s : a.options.strategies) defaults += (defaults.empty() ? "" : ",") + std::string(strategy_name(s));
-  app.add_option("-r,--repetitions", a.options.repetitions, "Measured runs of each variant")->check(CLI::PositiveNumber);
-  app.add_option("--warmup", a.options.warmup, "Unmeasured runs of each variant first")->check(CLI::NonNegativeNumber);
+  app.add_option("-r,--repetitions", a.options.repetitions, "Measured runs of each variant")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--warmup", a.options.warmup, "Unmeasured runs of each variant first")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--strategies", a.strategies, "Cache strategies, comma list, baseline first (default " + defaults + ")");
   app.add_option("-t,--threads", a.options.threads, "Threads")->check(CLI::Range(1, 256));
   app.add_option("--kv-type", a.kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
