@@ -96,7 +96,9 @@ fetch_source() {
   if [[ ! -f "$sdist" ]]; then
     say "downloading the llama-cpp-python $version sdist from PyPI ..."
     mkdir -p "$cache/sdist"
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    # --no-binary for this package only: with :all:, pip would also build the sdist's build
+    # dependencies (cmake among them) from source just to read its metadata.
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-python \
       -d "$cache/sdist" "llama-cpp-python==$version" >&2
     [[ -f "$sdist" ]] || die "pip download did not produce $sdist"
   fi
