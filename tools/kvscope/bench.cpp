@@ -15,6 +15,7 @@
 #include "metrics/progress.h"
 #include "metrics/system.h"
 #include "metrics/table.h"
+#include "report/suite_report.h"
 
 namespace kvscope::cli {
 namespace {
@@ -53,6 +54,12 @@ void write_or_print(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   if (!out) fail("{}: cannot write", path);
   out << text;
+}
+
+// The suite's plots, drawn from its JSON exactly as `kvscope report` draws them.
+void write_plots(const nlohmann::json& result, const std::string& dir) {
+  const report::SuiteReport r = report::read_suite_report(result, result.at("suite").get<std::string>());
+  for (const std::string& path : report::write_charts(r, dir, report::ImageFormat::kBoth)) fmt::print("{}\n", path);
 }
 
 // ---- speed ----
@@ -154,7 +161,7 @@ void add_speed(CLI::App& bench) {
 // ---- kv-compare ----
 
 struct KvCompareArgs {
-  std::string model, kv_type = "f32", json_path, strategies = "none,concat,prealloc";
+  std::string model, kv_type = "f32", json_path, plot_dir, strategies = "none,concat,prealloc";
   KvCompareOptions options;
 };
 
@@ -214,7 +221,9 @@ void run_kv_compare_command(KvCompareArgs& a) {
   ProgressBar bar("kv-compare");
   const KvCompareResult r = run_kv_compare(*model, a.options, [&](int done, int total) { bar.update(done, total); });
   print_kv_compare(*model, r);
-  if (!a.json_path.empty()) write_or_print(a.json_path, kv_compare_json(*model, r).dump(2) + "\n");
+  const nlohmann::json result = kv_compare_json(*model, r);
+  if (!a.json_path.empty()) write_or_print(a.json_path, result.dump(2) + "\n");
+  if (!a.plot_dir.empty()) write_plots(result, a.plot_dir);
   if (!r.all_identical) fail("the strategies' outputs differ: this is a bug");
 }
 
@@ -232,6 +241,7 @@ void add_kv_compare(CLI::App& bench) {
   cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
   add_precision_option(*cmd, a->options.precision);
   cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
+  cmd->add_option("--plot", a->plot_dir, "Also draw the bar chart of median times (PNG and SVG) into this folder");
   cmd->callback([a] { run_kv_compare_command(*a); });
 }
 
@@ -288,9 +298,18 @@ void add_faithfulness(CLI::App& bench) {
 // ---- trace ----
 
 struct TraceArgs {
-  std::string model, kv_type = "f32", json_path, csv_path, strategies = "none,prealloc";
+  std::string model, kv_type = "f32", json_path, csv_path, plot_dir, strategies = "none,prealloc";
   TraceOptions options;
 };
+
+nlohmann::json trace_json(const Model& model, const TraceOptions& o, const std::vector<StrategyTrace>& traces) {
+  nlohmann::json j = {{"suite", "trace"}, {"system", system_json(model, o.threads)}, {"prompt_tokens", o.prompt_tokens},
+                      {"new_tokens", o.new_tokens}, {"repetitions", o.repetitions}, {"strategies", nlohmann::json::array()}};
+  for (const StrategyTrace& t : traces)
+    j["strategies"].push_back({{"strategy", strategy_name(t.strategy)}, {"mean_latency_s", t.mean_latency_s},
+                               {"min_latency_s", t.min_latency_s}, {"max_latency_s", t.max_latency_s}});
+  return j;
+}
 
 void run_trace_command(TraceArgs& a) {
   const auto model = load_model(a.model);
@@ -316,15 +335,9 @@ void run_trace_command(TraceArgs& a) {
   }
   fmt::print("{}\nToken 1 is the time to first token (prefill); the rest are gaps between tokens.\n{} on {} ({} kernels, {} threads)\n",
              table.render(), model->config().name, cpu_name(), kernel_isa_name(), a.options.threads);
-  if (!a.json_path.empty()) {
-    nlohmann::json j = {{"suite", "trace"}, {"system", system_json(*model, a.options.threads)},
-                        {"prompt_tokens", a.options.prompt_tokens}, {"new_tokens", a.options.new_tokens},
-                        {"repetitions", a.options.repetitions}, {"strategies", nlohmann::json::array()}};
-    for (const StrategyTrace& t : traces)
-      j["strategies"].push_back({{"strategy", strategy_name(t.strategy)}, {"mean_latency_s", t.mean_latency_s},
-                                 {"min_latency_s", t.min_latency_s}, {"max_latency_s", t.max_latency_s}});
-    write_or_print(a.json_path, j.dump(2) + "\n");
-  }
+  const nlohmann::json result = trace_json(*model, a.options, traces);
+  if (!a.json_path.empty()) write_or_print(a.json_path, result.dump(2) + "\n");
+  if (!a.plot_dir.empty()) write_plots(result, a.plot_dir);
   if (!a.csv_path.empty()) {
     std::string csv = "token";
     for (const StrategyTrace& t : traces) csv += fmt::format(",{}_mean_s,{}_min_s,{}_max_s", strategy_name(t.strategy),
@@ -355,6 +368,7 @@ void add_trace(CLI::App& bench) {
   add_precision_option(*cmd, a->options.precision);
   cmd->add_option("--json", a->json_path, "Also write the traces as JSON to this file");
   cmd->add_option("--csv", a->csv_path, "Also write the traces as CSV to this file");
+  cmd->add_option("--plot", a->plot_dir, "Also draw the per-token latency chart (PNG and SVG) into this folder");
   cmd->callback([a] { run_trace_command(*a); });
 }
 

@@ -31,5 +31,7 @@ void add_run(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_report(CLI::App& app);
+void add_viz(CLI::App& app);
 
 }  // namespace kvscope::cli

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   kvscope::cli::add_demo(app);
   kvscope::cli::add_chat(app);
   kvscope::cli::add_bench(app);
+  kvscope::cli::add_report(app);
+  kvscope::cli::add_viz(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
