@@ -19,14 +19,7 @@ constexpr Colour kGrid{0.88, 0.88, 0.88};
 
 Colour hex(uint32_t rgb) { return {((rgb >> 16) & 255) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0}; }
 
-// matplotlib's tab10, so the charts read like seed 001's.
-Colour palette(size_t i) {
-  static const uint32_t colours[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
-                                     0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
-  return hex(colours[i % std::size(colours)]);
-}
-
-Colour series_colour(const Chart& chart, size_t i) { return chart.series[i].colour.value_or(palette(i)); }
+Colour series_colour(const Chart& chart, size_t i) { return chart.series[i].colour.value_or(palette_colour(i)); }
 
 Colour with_alpha(Colour c, double a) { return {c.r, c.g, c.b, a}; }
 
@@ -222,6 +215,12 @@ int Chart::height() const {
   if (kind != ChartKind::kHorizontalBars) return 540;
   const int bars = static_cast<int>(categories.size() * std::max<size_t>(1, series.size()));
   return std::max(400, 150 + bars * 16 + static_cast<int>(categories.size()) * 6);
+}
+
+Colour palette_colour(size_t i) {
+  static const uint32_t colours[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
+                                     0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
+  return hex(colours[i % std::size(colours)]);
 }
 
 std::optional<Colour> strategy_colour(const std::string& strategy) {

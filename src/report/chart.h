@@ -42,6 +42,8 @@ struct Chart {
   int height() const;
 };
 
+// The i-th colour of the palette (matplotlib's tab10, so the charts read like seed 001's).
+Colour palette_colour(size_t i);
 // The colour of a cache strategy in every chart (none red, concat orange, prealloc blue, as
 // seed 001's "no cache" and "KV cache"); other names get none.
 std::optional<Colour> strategy_colour(const std::string& strategy);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -58,6 +59,11 @@ class Palette {
   std::vector<uint32_t> colours_;
 };
 
+// Closes a GIF left half-written by an error.
+struct GifCloser {
+  void operator()(GifFileType* gif) const { EGifCloseFile(gif, nullptr); }
+};
+
 void check(int status, GifFileType* gif, const std::string& path) {
   if (status != GIF_OK) fail("{}: cannot write the GIF ({})", path, GifErrorString(gif->Error));
 }
@@ -68,8 +74,9 @@ void write_gif(const std::string& path, int width, int height, const std::vector
                int delay_centiseconds) {
   Palette palette(frames);
   int error = 0;
-  GifFileType* gif = EGifOpenFileName(path.c_str(), false, &error);
-  if (gif == nullptr) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  std::unique_ptr<GifFileType, GifCloser> file(EGifOpenFileName(path.c_str(), false, &error));
+  if (file == nullptr) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  GifFileType* gif = file.get();
   EGifSetGifVersion(gif, true);
   const std::vector<GifColorType> colours = palette.gif_colours();
   ColorMapObject* map = GifMakeMapObject(kPaletteSize, colours.data());
@@ -94,7 +101,7 @@ void write_gif(const std::string& path, int width, int height, const std::vector
       check(EGifPutLine(gif, row.data(), width), gif, path);
     }
   }
-  if (EGifCloseFile(gif, &error) != GIF_OK) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  if (EGifCloseFile(file.release(), &error) != GIF_OK) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
 }
 
 }  // namespace kvscope::report

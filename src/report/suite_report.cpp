@@ -55,7 +55,9 @@ std::vector<Series> lines_by(const json& points, Name name, X x, Y y) {
     auto it = std::find_if(lines.begin(), lines.end(), [&](const Series& s) { return s.name == key; });
     if (it == lines.end()) {
       lines.push_back(strategy_series(key));
-      lines.back().colour = strategy_colour(p.at("strategy").get<std::string>());
+      // A strategy's own colour when it has one line; else the palette, so lines stay apart (and
+      // a second call with the same points gives the same colours, for the memory lines).
+      if (key != p.at("strategy").get<std::string>()) lines.back().colour = palette_colour(lines.size() - 1);
       lines.back().markers = true;
       it = lines.end() - 1;
     }

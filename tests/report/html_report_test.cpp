@@ -126,6 +126,9 @@ TEST(VizCli, WritesAGifFramePerTokenAndRefusesOtherFiles) {
   r = run_cli("viz " + model + " -p 'Hello' --head 999 --out '" + dir + "/kv.gif'");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("--head 999 is out of range"), std::string::npos) << r.err;
+  r = run_cli("viz " + model + " -p 'Hello' -n 2 --out /nonexistent/folder/kv.gif");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("/nonexistent/folder/kv.gif: cannot write the GIF"), std::string::npos) << r.err;
   std::filesystem::remove_all(dir);
 }
 

@@ -94,5 +94,19 @@ TEST_F(KvView, PageEmbedsEveryLayerWhenSmallAndRefusesABadHead) {
   EXPECT_THROW(write_kv_gif("/tmp/never.gif", c, c.n_layers, 0), Error);
 }
 
+TEST(KvViewDefaultModel, GroupedHeadsAndEveryLayerEmbeddedAtTheDefaultLength) {
+  const std::string path = testing::default_model();
+  if (path.empty()) GTEST_SKIP() << "default model not fetched (scripts/fetch_model.sh)";
+  const auto model = Model::load(path);
+  const KvCapture c = capture_kv(*model, model->tokenizer().encode("The capital of France is", false, true), 16, 2);
+  // SmolLM2-135M: 9 query heads share 3 KV heads.
+  EXPECT_EQ(c.kv_head(2), 0);
+  EXPECT_EQ(c.kv_head(3), 1);
+  EXPECT_EQ(c.kv_head(8), 2);
+  // What `kvscope viz --help` promises: a short prompt at the default -n embeds every layer.
+  EXPECT_LE(kv_page_values(c, true), kMaxEmbeddedValues);
+  EXPECT_NE(kv_page_html(c, 5, 0).find("Every layer is embedded."), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kvscope::report
