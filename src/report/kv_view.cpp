@@ -45,25 +45,31 @@ Colour diverging(double t) {
   return {white + (end.r - white) * a, white + (end.g - white) * a, white + (end.b - white) * a};
 }
 
-float largest_magnitude(std::span<const float> values) {
-  float m = 1e-12f;
-  for (float v : values) m = std::max(m, std::abs(v));
-  return m;
+// The colour scale's end: the 98th percentile of |value|, so that one outlier (a few dimensions
+// of keys and queries are) does not wash everything else out; larger values saturate.
+float colour_scale(const std::vector<std::span<const float>>& rows) {
+  std::vector<float> magnitudes;
+  for (std::span<const float> row : rows)
+    for (float v : row) magnitudes.push_back(std::abs(v));
+  if (magnitudes.empty()) return 1;
+  const auto at = magnitudes.begin() + static_cast<ptrdiff_t>(0.98 * (magnitudes.size() - 1));
+  std::nth_element(magnitudes.begin(), at, magnitudes.end());
+  return std::max(*at, 1e-12f);
 }
 
 // The scales are fixed over the whole animation, so colours compare from frame to frame.
 struct Scales {
-  float query = 1e-12f, key = 1e-12f, value = 1e-12f;
+  float query = 1, key = 1, value = 1;
 };
 
 Scales scales(const KvCapture& c, int layer, int head) {
-  Scales s;
-  for (int f = 0; f < c.frames; ++f) s.query = std::max(s.query, largest_magnitude(c.query(layer, head, f)));
+  std::vector<std::span<const float>> queries, keys, values;
+  for (int f = 0; f < c.frames; ++f) queries.push_back(c.query(layer, head, f));
   for (int p = 0; p < c.positions; ++p) {
-    s.key = std::max(s.key, largest_magnitude(c.key(layer, head, p)));
-    s.value = std::max(s.value, largest_magnitude(c.value(layer, head, p)));
+    keys.push_back(c.key(layer, head, p));
+    values.push_back(c.value(layer, head, p));
   }
-  return s;
+  return {colour_scale(queries), colour_scale(keys), colour_scale(values)};
 }
 
 void heat_row(Canvas& canvas, double left, double top, double cell, double height, std::span<const float> row, float scale) {
@@ -124,7 +130,11 @@ function colour(t) {
   return 'rgb(' + end.map((e) => Math.round(247 + (e - 247) * a)).join(',') + ')';
 }
 const slice = (a, start, n) => a.slice(start, start + n);
-function largest(rows) { let m = 1e-12; rows.forEach((r) => r.forEach((x) => { m = Math.max(m, Math.abs(x)); })); return m; }
+// As the GIF: the 98th percentile of |value| ends the colour scale.
+function largest(rows) {
+  const m = rows.flat().map(Math.abs).sort((a, b) => a - b);
+  return Math.max(m[Math.floor(0.98 * (m.length - 1))] || 1, 1e-12);
+}
 function draw() {
   const data = D.layers[layerChoice.value], h = +headChoice.value, f = +slider.value, hd = D.head_dim;
   const p = D.prompt_tokens - 1 + f, kh = kvHead(h);
