@@ -153,6 +153,11 @@ double largest_value(const Chart& chart) {
 
 std::string bar_label(const Series& s, size_t k) { return k < s.labels.size() ? s.labels[k] : format_value(s.y[k]); }
 
+Colour bar_colour(const Chart& chart, size_t i, size_t k) {
+  const Series& s = chart.series[i];
+  return k < s.bar_colours.size() ? s.bar_colours[k] : series_colour(chart, i);
+}
+
 void draw_vertical_bars(Canvas& c, const Chart& chart) {
   const Frame f{80, 70, chart.width() - 30.0, chart.height() - 60.0};
   // Head room above the tallest bar for its label.
@@ -167,7 +172,7 @@ void draw_vertical_bars(Canvas& c, const Chart& chart) {
       const Series& s = chart.series[i];
       if (k >= s.y.size()) continue;
       const double x = group_left + bar * i, top = ys(s.y[k]);
-      c.rect(x + 1, top, bar - 2, f.bottom - top, series_colour(chart, i));
+      c.rect(x + 1, top, bar - 2, f.bottom - top, bar_colour(chart, i, k));
       c.text(x + bar / 2, top - 6, bar_label(s, k), {.size = 11, .colour = kInk, .anchor = Anchor::kMiddle});
     }
   }
@@ -192,7 +197,7 @@ void draw_horizontal_bars(Canvas& c, const Chart& chart) {
       const Series& s = chart.series[i];
       if (k >= s.y.size()) continue;
       const double y = group_top + bar * i, end = xs(s.y[k]);
-      c.rect(f.left, y + 1, end - f.left, bar - 2, series_colour(chart, i));
+      c.rect(f.left, y + 1, end - f.left, bar - 2, bar_colour(chart, i, k));
       c.text(end + 5, y + bar / 2 + 4, bar_label(s, k), {.size = 11, .colour = kInk});
     }
   }

@@ -22,6 +22,7 @@ struct Series {
   std::vector<double> y;
   std::vector<double> low, high;    // lines: an optional min–max band around y
   std::vector<std::string> labels;  // bars: optional text at each bar's end (default: the value)
+  std::vector<Colour> bar_colours;  // bars: optional colour of each bar (default: the series')
   bool right_axis = false;          // lines: measured against the second y axis
   bool dashed = false;
   bool markers = false;

@@ -1,8 +1,11 @@
 #include "report/gif_writer.h"
 
+#include <fcntl.h>
 #include <gif_lib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <unordered_map>
@@ -74,7 +77,10 @@ void write_gif(const std::string& path, int width, int height, const std::vector
                int delay_centiseconds) {
   Palette palette(frames);
   int error = 0;
-  std::unique_ptr<GifFileType, GifCloser> file(EGifOpenFileName(path.c_str(), false, &error));
+  // Opened here, not by EGifOpenFileName, which makes files only their owner can read.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd < 0) fail("{}: cannot write the GIF ({})", path, std::strerror(errno));
+  std::unique_ptr<GifFileType, GifCloser> file(EGifOpenFileHandle(fd, &error));
   if (file == nullptr) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
   GifFileType* gif = file.get();
   EGifSetGifVersion(gif, true);

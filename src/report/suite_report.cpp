@@ -86,7 +86,9 @@ void read_trace(const json& r, SuiteReport& report) {
   report.heading = fmt::format("Per-token latency: {} prompt + {} new tokens, mean of {} runs",
                                r.at("prompt_tokens").get<int>(), r.at("new_tokens").get<int>(),
                                r.at("repetitions").get<int>());
-  Chart chart = new_chart(report, "trace_latency", ChartKind::kLines, "Per-token latency with and without the KV cache");
+  Chart chart = new_chart(report, "trace_latency", ChartKind::kLines,
+                          fmt::format("Per-token latency with and without the KV cache ({}-token prompt)",
+                                      r.at("prompt_tokens").get<int>()));
   chart.x_label = "generated token";
   chart.y_label = "latency (ms)";
   ReportTable table{"Token 1 is the time to first token; the rest are the gaps between tokens",
@@ -124,7 +126,8 @@ void read_kv_compare(const json& r, SuiteReport& report) {
   const double baseline = median(strategies.front().at("seconds"));
   const std::string baseline_name = strategies.front().at("strategy");
   Chart chart = new_chart(report, "kv_compare_time", ChartKind::kBars,
-                          fmt::format("Generation time by cache strategy (speedup against {})", baseline_name));
+                          fmt::format("Generation time: {} new tokens after a {}-token prompt (speedup against {})",
+                                      r.at("new_tokens").get<int>(), r.at("prompt_tokens").get<int>(), baseline_name));
   chart.x_label = "KV cache strategy";
   chart.y_label = "median time (s)";
   Series bars;
@@ -137,6 +140,7 @@ void read_kv_compare(const json& r, SuiteReport& report) {
     chart.categories.push_back(name);
     bars.y.push_back(seconds);
     bars.labels.push_back(fmt::format("{:.3f} s, {:.2f}×", seconds, speedup));
+    bars.bar_colours.push_back(strategy_colour(name).value_or(palette_colour(bars.y.size() - 1)));
     table.rows.push_back({name, fmt::format("{:.3f} s", seconds), fmt::format("{:.2f}×", speedup),
                           ms(median(s.at("ttft_s"))), ms(median(s.at("tpot_s"))),
                           fmt::format("{:.1f}", median(s.at("output_tps"))),
