@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gif_lib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -81,7 +82,10 @@ void write_gif(const std::string& path, int width, int height, const std::vector
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
   if (fd < 0) fail("{}: cannot write the GIF ({})", path, std::strerror(errno));
   std::unique_ptr<GifFileType, GifCloser> file(EGifOpenFileHandle(fd, &error));
-  if (file == nullptr) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  if (file == nullptr) {
+    ::close(fd);
+    fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  }
   GifFileType* gif = file.get();
   EGifSetGifVersion(gif, true);
   const std::vector<GifColorType> colours = palette.gif_colours();
