@@ -68,7 +68,9 @@ class CairoCanvas final : public Canvas {
 
   void text(double x, double y, std::string_view text, const TextStyle& style) override {
     const double width = measure(cr_, text, style.size, style.bold);
-    const double shift = style.anchor == Anchor::kStart ? 0 : style.anchor == Anchor::kMiddle ? width / 2 : width;
+    const double shift = style.anchor == Anchor::kStart    ? 0
+                         : style.anchor == Anchor::kMiddle ? width / 2
+                                                           : width;
     cairo_save(cr_);
     cairo_translate(cr_, x, y);
     cairo_rotate(cr_, -style.rotate_degrees * M_PI / 180);
@@ -92,40 +94,50 @@ class CairoCanvas final : public Canvas {
 
 // `attribute` is fill or stroke.
 std::string svg_paint(std::string_view attribute, Colour c) {
-  return fmt::format("{0}=\"rgb({1},{2},{3})\"{4}", attribute, int(c.r * 255 + 0.5), int(c.g * 255 + 0.5),
-                     int(c.b * 255 + 0.5), c.a < 1 ? fmt::format(" {}-opacity=\"{:.3g}\"", attribute, c.a) : "");
+  return fmt::format("{0}=\"rgb({1},{2},{3})\"{4}", attribute, int(c.r * 255 + 0.5),
+                     int(c.g * 255 + 0.5), int(c.b * 255 + 0.5),
+                     c.a < 1 ? fmt::format(" {}-opacity=\"{:.3g}\"", attribute, c.a) : "");
 }
 
 std::string svg_points(std::span<const Point> points) {
   std::string out;
-  for (const Point& p : points) out += fmt::format("{}{:.1f},{:.1f}", out.empty() ? "" : " ", p.x, p.y);
+  for (const Point& p : points)
+    out += fmt::format("{}{:.1f},{:.1f}", out.empty() ? "" : " ", p.x, p.y);
   return out;
 }
 
 class SvgCanvas final : public Canvas {
  public:
   void polyline(std::span<const Point> points, Colour colour, double width, bool dashed) override {
-    body_ += fmt::format("<polyline points=\"{}\" fill=\"none\" {} stroke-width=\"{}\" stroke-linejoin=\"round\"{}/>\n",
-                         svg_points(points), svg_paint("stroke", colour), width, dashed ? " stroke-dasharray=\"6 4\"" : "");
+    body_ += fmt::format(
+        "<polyline points=\"{}\" fill=\"none\" {} stroke-width=\"{}\" "
+        "stroke-linejoin=\"round\"{}/>\n",
+        svg_points(points), svg_paint("stroke", colour), width,
+        dashed ? " stroke-dasharray=\"6 4\"" : "");
   }
 
   void polygon(std::span<const Point> points, Colour fill) override {
-    body_ += fmt::format("<polygon points=\"{}\" {}/>\n", svg_points(points), svg_paint("fill", fill));
+    body_ +=
+        fmt::format("<polygon points=\"{}\" {}/>\n", svg_points(points), svg_paint("fill", fill));
   }
 
   void rect(double x, double y, double width, double height, Colour fill) override {
-    body_ += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" {}/>\n", x, y, width,
-                         height, svg_paint("fill", fill));
+    body_ +=
+        fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" {}/>\n", x,
+                    y, width, height, svg_paint("fill", fill));
   }
 
   void text(double x, double y, std::string_view text, const TextStyle& style) override {
-    const char* anchor = style.anchor == Anchor::kStart ? "start" : style.anchor == Anchor::kMiddle ? "middle" : "end";
-    body_ += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"{}\"{}{} {}>{}</text>\n", x, y,
-                         style.size, anchor, style.bold ? " font-weight=\"bold\"" : "",
-                         style.rotate_degrees != 0
-                             ? fmt::format(" transform=\"rotate({} {:.1f} {:.1f})\"", -style.rotate_degrees, x, y)
-                             : "",
-                         svg_paint("fill", style.colour), html_escape(text));
+    const char* anchor = style.anchor == Anchor::kStart    ? "start"
+                         : style.anchor == Anchor::kMiddle ? "middle"
+                                                           : "end";
+    body_ += fmt::format(
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"{}\" text-anchor=\"{}\"{}{} {}>{}</text>\n", x,
+        y, style.size, anchor, style.bold ? " font-weight=\"bold\"" : "",
+        style.rotate_degrees != 0
+            ? fmt::format(" transform=\"rotate({} {:.1f} {:.1f})\"", -style.rotate_degrees, x, y)
+            : "",
+        svg_paint("fill", style.colour), html_escape(text));
   }
 
   const std::string& body() const { return body_; }
@@ -159,14 +171,17 @@ std::string render_svg(int width, int height, const DrawFunction& draw) {
   SvgCanvas canvas;
   draw(canvas);
   return fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
-      "font-family=\"{2}, sans-serif\">\n<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n{3}</svg>\n",
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
+      "{1}\" "
+      "font-family=\"{2}, sans-serif\">\n<rect width=\"{0}\" height=\"{1}\" "
+      "fill=\"white\"/>\n{3}</svg>\n",
       width, height, kFontFamily, canvas.body());
 }
 
 void write_png(const std::string& path, int width, int height, const DrawFunction& draw) {
   const Surface surface = render_image(width, height, draw);
-  if (cairo_surface_write_to_png(surface.get(), path.c_str()) != CAIRO_STATUS_SUCCESS) fail("{}: cannot write the PNG", path);
+  if (cairo_surface_write_to_png(surface.get(), path.c_str()) != CAIRO_STATUS_SUCCESS)
+    fail("{}: cannot write the PNG", path);
 }
 
 std::vector<uint32_t> render_rgb(int width, int height, const DrawFunction& draw) {

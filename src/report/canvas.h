@@ -32,7 +32,8 @@ struct TextStyle {
 class Canvas {
  public:
   virtual ~Canvas() = default;
-  virtual void polyline(std::span<const Point> points, Colour colour, double width, bool dashed) = 0;
+  virtual void polyline(std::span<const Point> points, Colour colour, double width,
+                        bool dashed) = 0;
   virtual void polygon(std::span<const Point> points, Colour fill) = 0;
   virtual void rect(double x, double y, double width, double height, Colour fill) = 0;
   // y is the text's baseline.

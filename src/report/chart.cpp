@@ -17,9 +17,13 @@ constexpr Colour kInk{0.13, 0.13, 0.13};
 constexpr Colour kMuted{0.4, 0.4, 0.4};
 constexpr Colour kGrid{0.88, 0.88, 0.88};
 
-Colour hex(uint32_t rgb) { return {((rgb >> 16) & 255) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0}; }
+Colour hex(uint32_t rgb) {
+  return {((rgb >> 16) & 255) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0};
+}
 
-Colour series_colour(const Chart& chart, size_t i) { return chart.series[i].colour.value_or(palette_colour(i)); }
+Colour series_colour(const Chart& chart, size_t i) {
+  return chart.series[i].colour.value_or(palette_colour(i));
+}
 
 Colour with_alpha(Colour c, double a) { return {c.r, c.g, c.b, a}; }
 
@@ -35,7 +39,8 @@ struct Scale {
   std::vector<double> ticks;
   double lo = 0, hi = 1, from = 0, to = 1;
 
-  Scale(double min, double max, bool from_zero, double pixel_from, double pixel_to) : from(pixel_from), to(pixel_to) {
+  Scale(double min, double max, bool from_zero, double pixel_from, double pixel_to)
+      : from(pixel_from), to(pixel_to) {
     if (from_zero) min = std::min(min, 0.0), max = std::max(max, 0.0);
     if (!(max > min)) max = min + 1;
     ticks = nice_ticks(min, max, 6);
@@ -51,12 +56,15 @@ struct Frame {
 };
 
 void draw_titles(Canvas& c, const Chart& chart) {
-  c.text(chart.width() / 2.0, 28, chart.title, {.size = 18, .colour = kInk, .anchor = Anchor::kMiddle, .bold = true});
-  c.text(chart.width() / 2.0, 50, chart.subtitle, {.size = 12, .colour = kMuted, .anchor = Anchor::kMiddle});
+  c.text(chart.width() / 2.0, 28, chart.title,
+         {.size = 18, .colour = kInk, .anchor = Anchor::kMiddle, .bold = true});
+  c.text(chart.width() / 2.0, 50, chart.subtitle,
+         {.size = 12, .colour = kMuted, .anchor = Anchor::kMiddle});
 }
 
 void draw_axis_labels(Canvas& c, const Chart& chart, const Frame& f) {
-  c.text((f.left + f.right) / 2, chart.height() - 14, chart.x_label, {.size = 13, .colour = kInk, .anchor = Anchor::kMiddle});
+  c.text((f.left + f.right) / 2, chart.height() - 14, chart.x_label,
+         {.size = 13, .colour = kInk, .anchor = Anchor::kMiddle});
   c.text(22, (f.top + f.bottom) / 2, chart.y_label,
          {.size = 13, .colour = kInk, .anchor = Anchor::kMiddle, .rotate_degrees = 90});
   if (!chart.y2_label.empty())
@@ -64,7 +72,8 @@ void draw_axis_labels(Canvas& c, const Chart& chart, const Frame& f) {
            {.size = 13, .colour = kInk, .anchor = Anchor::kMiddle, .rotate_degrees = -90});
 }
 
-void draw_value_ticks(Canvas& c, const Scale& s, const Frame& f, bool vertical, bool grid, bool right_side) {
+void draw_value_ticks(Canvas& c, const Scale& s, const Frame& f, bool vertical, bool grid,
+                      bool right_side) {
   for (double t : s.ticks) {
     const double p = s(t);
     if (vertical) {
@@ -79,13 +88,15 @@ void draw_value_ticks(Canvas& c, const Scale& s, const Frame& f, bool vertical, 
         const Point line[] = {{p, f.top}, {p, f.bottom}};
         c.polyline(line, kGrid, 1, false);
       }
-      c.text(p, f.bottom + 18, format_tick(t, s.step()), {.size = 11, .colour = kMuted, .anchor = Anchor::kMiddle});
+      c.text(p, f.bottom + 18, format_tick(t, s.step()),
+             {.size = 11, .colour = kMuted, .anchor = Anchor::kMiddle});
     }
   }
 }
 
 void draw_frame_box(Canvas& c, const Frame& f) {
-  const Point box[] = {{f.left, f.top}, {f.right, f.top}, {f.right, f.bottom}, {f.left, f.bottom}, {f.left, f.top}};
+  const Point box[] = {
+      {f.left, f.top}, {f.right, f.top}, {f.right, f.bottom}, {f.left, f.bottom}, {f.left, f.top}};
   c.polyline(box, kMuted, 1, false);
 }
 
@@ -99,20 +110,24 @@ void draw_legend(Canvas& c, const Chart& chart, const Frame& f) {
   for (size_t i = 0; i < chart.series.size(); ++i) {
     const double cy = y + 4 + row * i + row / 2;
     const Point swatch[] = {{x + 8, cy}, {x + 30, cy}};
-    c.polyline(swatch, series_colour(chart, i), chart.kind == ChartKind::kLines ? 2.5 : 8, chart.series[i].dashed);
+    c.polyline(swatch, series_colour(chart, i), chart.kind == ChartKind::kLines ? 2.5 : 8,
+               chart.series[i].dashed);
     c.text(x + 36, cy + 4, chart.series[i].name, {.size = 12, .colour = kInk});
   }
 }
 
 void draw_lines(Canvas& c, const Chart& chart) {
-  const bool has_y2 = std::any_of(chart.series.begin(), chart.series.end(), [](const Series& s) { return s.right_axis; });
+  const bool has_y2 = std::any_of(chart.series.begin(), chart.series.end(),
+                                  [](const Series& s) { return s.right_axis; });
   const Frame f{80, 70, chart.width() - (has_y2 ? 80.0 : 30.0), chart.height() - 60.0};
   double x_min = std::numeric_limits<double>::max(), x_max = std::numeric_limits<double>::lowest();
   double y_min[2] = {x_min, x_min}, y_max[2] = {x_max, x_max};
   for (const Series& s : chart.series) {
     for (double x : s.x) x_min = std::min(x_min, x), x_max = std::max(x_max, x);
     for (const auto* values : {&s.y, &s.low, &s.high})
-      for (double v : *values) y_min[s.right_axis] = std::min(y_min[s.right_axis], v), y_max[s.right_axis] = std::max(y_max[s.right_axis], v);
+      for (double v : *values)
+        y_min[s.right_axis] = std::min(y_min[s.right_axis], v),
+        y_max[s.right_axis] = std::max(y_max[s.right_axis], v);
   }
   if (x_min > x_max) x_min = 0, x_max = 1;
   for (int axis = 0; axis < 2; ++axis)
@@ -134,7 +149,8 @@ void draw_lines(Canvas& c, const Chart& chart) {
       c.polygon(band, with_alpha(colour, 0.18));
     }
     std::vector<Point> points;
-    for (size_t k = 0; k < s.x.size() && k < s.y.size(); ++k) points.push_back({xs(s.x[k]), y(s.y[k])});
+    for (size_t k = 0; k < s.x.size() && k < s.y.size(); ++k)
+      points.push_back({xs(s.x[k]), y(s.y[k])});
     c.polyline(points, colour, 2, s.dashed);
     if (s.markers)
       for (const Point& p : points) c.rect(p.x - 3, p.y - 3, 6, 6, colour);
@@ -151,7 +167,9 @@ double largest_value(const Chart& chart) {
   return largest;
 }
 
-std::string bar_label(const Series& s, size_t k) { return k < s.labels.size() ? s.labels[k] : format_value(s.y[k]); }
+std::string bar_label(const Series& s, size_t k) {
+  return k < s.labels.size() ? s.labels[k] : format_value(s.y[k]);
+}
 
 Colour bar_colour(const Chart& chart, size_t i, size_t k) {
   const Series& s = chart.series[i];
@@ -164,16 +182,19 @@ void draw_vertical_bars(Canvas& c, const Chart& chart) {
   const Scale ys(0, largest_value(chart) * 1.12, true, f.bottom, f.top);
   draw_value_ticks(c, ys, f, true, true, false);
   const size_t n = std::max<size_t>(1, chart.categories.size());
-  const double group = (f.right - f.left) / n, bar = group * 0.7 / std::max<size_t>(1, chart.series.size());
+  const double group = (f.right - f.left) / n,
+               bar = group * 0.7 / std::max<size_t>(1, chart.series.size());
   for (size_t k = 0; k < chart.categories.size(); ++k) {
     const double group_left = f.left + group * k + group * 0.15;
-    c.text(f.left + group * (k + 0.5), f.bottom + 18, chart.categories[k], {.size = 12, .colour = kInk, .anchor = Anchor::kMiddle});
+    c.text(f.left + group * (k + 0.5), f.bottom + 18, chart.categories[k],
+           {.size = 12, .colour = kInk, .anchor = Anchor::kMiddle});
     for (size_t i = 0; i < chart.series.size(); ++i) {
       const Series& s = chart.series[i];
       if (k >= s.y.size()) continue;
       const double x = group_left + bar * i, top = ys(s.y[k]);
       c.rect(x + 1, top, bar - 2, f.bottom - top, bar_colour(chart, i, k));
-      c.text(x + bar / 2, top - 6, bar_label(s, k), {.size = 11, .colour = kInk, .anchor = Anchor::kMiddle});
+      c.text(x + bar / 2, top - 6, bar_label(s, k),
+             {.size = 11, .colour = kInk, .anchor = Anchor::kMiddle});
     }
   }
   draw_frame_box(c, f);
@@ -183,16 +204,19 @@ void draw_vertical_bars(Canvas& c, const Chart& chart) {
 
 void draw_horizontal_bars(Canvas& c, const Chart& chart) {
   double widest = 0;
-  for (const std::string& name : chart.categories) widest = std::max(widest, text_width(name, 12, false));
+  for (const std::string& name : chart.categories)
+    widest = std::max(widest, text_width(name, 12, false));
   const Frame f{std::max(80.0, widest + 40), 70, chart.width() - 30.0, chart.height() - 60.0};
   // Room right of the longest bar for its label.
   const Scale xs(0, largest_value(chart) * 1.2, true, f.left, f.right);
   draw_value_ticks(c, xs, f, false, true, false);
   const size_t n = std::max<size_t>(1, chart.categories.size());
-  const double group = (f.bottom - f.top) / n, bar = group * 0.8 / std::max<size_t>(1, chart.series.size());
+  const double group = (f.bottom - f.top) / n,
+               bar = group * 0.8 / std::max<size_t>(1, chart.series.size());
   for (size_t k = 0; k < chart.categories.size(); ++k) {
     const double group_top = f.top + group * k + group * 0.1;
-    c.text(f.left - 8, f.top + group * (k + 0.5) + 4, chart.categories[k], {.size = 12, .colour = kInk, .anchor = Anchor::kEnd});
+    c.text(f.left - 8, f.top + group * (k + 0.5) + 4, chart.categories[k],
+           {.size = 12, .colour = kInk, .anchor = Anchor::kEnd});
     for (size_t i = 0; i < chart.series.size(); ++i) {
       const Series& s = chart.series[i];
       if (k >= s.y.size()) continue;
@@ -206,7 +230,8 @@ void draw_horizontal_bars(Canvas& c, const Chart& chart) {
     // The legend goes bottom right, clear of the bars, which start on the left.
     Frame corner = f;
     double widest_name = 0;
-    for (const Series& s : chart.series) widest_name = std::max(widest_name, text_width(s.name, 12, false));
+    for (const Series& s : chart.series)
+      widest_name = std::max(widest_name, text_width(s.name, 12, false));
     corner.left = f.right - widest_name - 64;
     corner.top = f.bottom - 18.0 * chart.series.size() - 28;
     draw_legend(c, chart, corner);
@@ -255,9 +280,15 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 void draw_chart(Canvas& canvas, const Chart& chart) {
   draw_titles(canvas, chart);
   switch (chart.kind) {
-    case ChartKind::kLines: draw_lines(canvas, chart); break;
-    case ChartKind::kBars: draw_vertical_bars(canvas, chart); break;
-    case ChartKind::kHorizontalBars: draw_horizontal_bars(canvas, chart); break;
+    case ChartKind::kLines:
+      draw_lines(canvas, chart);
+      break;
+    case ChartKind::kBars:
+      draw_vertical_bars(canvas, chart);
+      break;
+    case ChartKind::kHorizontalBars:
+      draw_horizontal_bars(canvas, chart);
+      break;
   }
 }
 
@@ -272,14 +303,16 @@ std::string chart_svg(const Chart& chart) {
   return render_svg(chart.width(), chart.height(), [&](Canvas& c) { draw_chart(c, chart); });
 }
 
-std::vector<std::string> write_chart(const Chart& chart, const std::string& dir, ImageFormat format) {
+std::vector<std::string> write_chart(const Chart& chart, const std::string& dir,
+                                     ImageFormat format) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) fail("{}: cannot create the folder ({})", dir, error.message());
   std::vector<std::string> written;
   const std::string stem = (std::filesystem::path(dir) / chart.name).string();
   if (format != ImageFormat::kSvg) {
-    write_png(stem + ".png", chart.width(), chart.height(), [&](Canvas& c) { draw_chart(c, chart); });
+    write_png(stem + ".png", chart.width(), chart.height(),
+              [&](Canvas& c) { draw_chart(c, chart); });
     written.push_back(stem + ".png");
   }
   if (format != ImageFormat::kPng) {

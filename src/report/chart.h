@@ -56,7 +56,8 @@ ImageFormat parse_image_format(const std::string& name);  // Error on an unknown
 
 std::string chart_svg(const Chart& chart);
 // Writes <dir>/<name>.png and/or .svg (creating dir); returns the paths written.
-std::vector<std::string> write_chart(const Chart& chart, const std::string& dir, ImageFormat format);
+std::vector<std::string> write_chart(const Chart& chart, const std::string& dir,
+                                     ImageFormat format);
 
 // Tick positions covering [lo, hi] at a round step (1, 2 or 5 × 10^k), about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target);

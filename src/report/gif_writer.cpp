@@ -22,7 +22,8 @@ int channel(uint32_t rgb, int shift) { return static_cast<int>((rgb >> shift) & 
 
 int distance(uint32_t a, uint32_t b) {
   int d = 0;
-  for (int shift : {16, 8, 0}) d += (channel(a, shift) - channel(b, shift)) * (channel(a, shift) - channel(b, shift));
+  for (int shift : {16, 8, 0})
+    d += (channel(a, shift) - channel(b, shift)) * (channel(a, shift) - channel(b, shift));
   return d;
 }
 
@@ -53,7 +54,8 @@ class Palette {
   std::vector<GifColorType> gif_colours() const {
     std::vector<GifColorType> out(kPaletteSize, GifColorType{0, 0, 0});
     for (size_t i = 0; i < colours_.size(); ++i)
-      out[i] = {static_cast<GifByteType>(channel(colours_[i], 16)), static_cast<GifByteType>(channel(colours_[i], 8)),
+      out[i] = {static_cast<GifByteType>(channel(colours_[i], 16)),
+                static_cast<GifByteType>(channel(colours_[i], 8)),
                 static_cast<GifByteType>(channel(colours_[i], 0))};
     return out;
   }
@@ -74,8 +76,8 @@ void check(int status, GifFileType* gif, const std::string& path) {
 
 }  // namespace
 
-void write_gif(const std::string& path, int width, int height, const std::vector<std::vector<uint32_t>>& frames,
-               int delay_centiseconds) {
+void write_gif(const std::string& path, int width, int height,
+               const std::vector<std::vector<uint32_t>>& frames, int delay_centiseconds) {
   Palette palette(frames);
   int error = 0;
   // Opened here, not by EGifOpenFileName, which makes files only their owner can read.
@@ -101,17 +103,21 @@ void write_gif(const std::string& path, int width, int height, const std::vector
   check(EGifPutExtensionTrailer(gif), gif, path);
   std::vector<GifPixelType> row(width);
   for (const auto& frame : frames) {
-    GraphicsControlBlock control{DISPOSAL_UNSPECIFIED, false, delay_centiseconds, NO_TRANSPARENT_COLOR};
+    GraphicsControlBlock control{DISPOSAL_UNSPECIFIED, false, delay_centiseconds,
+                                 NO_TRANSPARENT_COLOR};
     GifByteType extension[4];
     const size_t length = EGifGCBToExtension(&control, extension);
-    check(EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(length), extension), gif, path);
+    check(EGifPutExtension(gif, GRAPHICS_EXT_FUNC_CODE, static_cast<int>(length), extension), gif,
+          path);
     check(EGifPutImageDesc(gif, 0, 0, width, height, false, nullptr), gif, path);
     for (int y = 0; y < height; ++y) {
-      for (int x = 0; x < width; ++x) row[x] = palette.index(frame[static_cast<size_t>(y) * width + x]);
+      for (int x = 0; x < width; ++x)
+        row[x] = palette.index(frame[static_cast<size_t>(y) * width + x]);
       check(EGifPutLine(gif, row.data(), width), gif, path);
     }
   }
-  if (EGifCloseFile(file.release(), &error) != GIF_OK) fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
+  if (EGifCloseFile(file.release(), &error) != GIF_OK)
+    fail("{}: cannot write the GIF ({})", path, GifErrorString(error));
 }
 
 }  // namespace kvscope::report

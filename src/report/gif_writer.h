@@ -9,7 +9,7 @@
 namespace kvscope::report {
 
 // Each frame is width × height pixels, 0xRRGGBB row by row; delay in hundredths of a second.
-void write_gif(const std::string& path, int width, int height, const std::vector<std::vector<uint32_t>>& frames,
-               int delay_centiseconds);
+void write_gif(const std::string& path, int width, int height,
+               const std::vector<std::vector<uint32_t>>& frames, int delay_centiseconds);
 
 }  // namespace kvscope::report

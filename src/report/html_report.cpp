@@ -50,8 +50,11 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
   std::string sections;
   for (size_t i = 0; i < reports.size(); ++i) {
     const SuiteReport& r = reports[i];
-    sections += fmt::format("<section id=\"result-{}\">\n<h2>{}</h2>\n<p class=\"system\">{}</p>\n<p class=\"source\">{}: {}</p>\n",
-                            i + 1, html_escape(r.heading), html_escape(r.system), html_escape(r.suite), html_escape(r.source));
+    sections += fmt::format(
+        "<section id=\"result-{}\">\n<h2>{}</h2>\n<p class=\"system\">{}</p>\n<p "
+        "class=\"source\">{}: {}</p>\n",
+        i + 1, html_escape(r.heading), html_escape(r.system), html_escape(r.suite),
+        html_escape(r.source));
     for (const ReportTable& t : r.tables) sections += table_html(t);
     for (const Chart& c : r.charts) {
       sections += fmt::format("<figure id=\"{}-{}\">\n{}</figure>\n", c.name, i + 1, chart_svg(c));
@@ -60,8 +63,10 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
     sections += "</section>\n";
   }
   return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope report</title>\n"
-      "<style>{}</style>\n</head>\n<body data-charts=\"{}\">\n<h1>kvscope report</h1>\n{}<script>{}</script>\n</body>\n</html>\n",
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope "
+      "report</title>\n"
+      "<style>{}</style>\n</head>\n<body data-charts=\"{}\">\n<h1>kvscope "
+      "report</h1>\n{}<script>{}</script>\n</body>\n</html>\n",
       kStyle, charts, sections, kSelfCheck);
 }
 

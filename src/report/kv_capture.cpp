@@ -20,7 +20,8 @@ class QueryRecorder final : public Observer {
   void on_query(int layer, int seq, int pos, std::span<const float> q) override {
     const int frame = pos - capture_.query_position(0);
     if (seq != 0 || frame < 0 || frame >= capture_.frames) return;
-    std::copy(q.begin(), q.end(), capture_.queries[layer].begin() + static_cast<ptrdiff_t>(frame) * q.size());
+    std::copy(q.begin(), q.end(),
+              capture_.queries[layer].begin() + static_cast<ptrdiff_t>(frame) * q.size());
   }
 
  private:
@@ -31,9 +32,12 @@ class QueryRecorder final : public Observer {
 std::string label(const Tokenizer& tokenizer, int32_t id) {
   std::string out;
   for (char ch : sanitize_utf8(tokenizer.token_bytes(id))) {
-    if (ch == '\n') out += "↵";
-    else if (ch == '\t') out += "⇥";
-    else out += ch;
+    if (ch == '\n')
+      out += "↵";
+    else if (ch == '\t')
+      out += "⇥";
+    else
+      out += ch;
   }
   return out;
 }
@@ -55,7 +59,8 @@ std::span<const float> KvCapture::value(int layer, int head, int position) const
   return std::span<const float>(values[layer]).subspan(at, head_dim);
 }
 
-KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int new_tokens, int threads) {
+KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int new_tokens,
+                     int threads) {
   if (prompt.empty()) fail("the prompt is empty");
   if (new_tokens < 1) fail("generate at least one token");
   const ModelConfig& c = model.config();
@@ -68,7 +73,8 @@ KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int
   capture.prompt_tokens = static_cast<int>(prompt.size());
   capture.frames = new_tokens;
   capture.positions = capture.prompt_tokens + new_tokens - 1;
-  capture.queries.assign(c.n_layers, std::vector<float>(static_cast<size_t>(new_tokens) * c.n_heads * c.head_dim));
+  capture.queries.assign(
+      c.n_layers, std::vector<float>(static_cast<size_t>(new_tokens) * c.n_heads * c.head_dim));
 
   QueryRecorder recorder(capture);
   SessionOptions options;
@@ -84,7 +90,8 @@ KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int
   const GenerationResult result = session.generate({prompt}, generate);
 
   const KvCache& cache = session.cache();
-  if (cache.length(0) < capture.positions) fail("the cache holds {} positions, expected {}", cache.length(0), capture.positions);
+  if (cache.length(0) < capture.positions)
+    fail("the cache holds {} positions, expected {}", cache.length(0), capture.positions);
   for (int layer = 0; layer < c.n_layers; ++layer) {
     const KvView view = cache.view(layer, 0, capture.positions);
     const size_t count = static_cast<size_t>(capture.positions) * c.kv_dim();

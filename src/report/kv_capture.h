@@ -15,10 +15,10 @@ struct KvCapture {
   std::string model_name;
   int n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
   int prompt_tokens = 0;
-  int frames = 0;     // generated tokens
-  int positions = 0;  // rows in the cache: prompt_tokens + frames − 1
-  std::vector<int32_t> ids;          // prompt and generated tokens
-  std::vector<std::string> labels;   // each id's text, printable
+  int frames = 0;                                // generated tokens
+  int positions = 0;                             // rows in the cache: prompt_tokens + frames − 1
+  std::vector<int32_t> ids;                      // prompt and generated tokens
+  std::vector<std::string> labels;               // each id's text, printable
   std::vector<std::vector<float>> queries;       // [layer][frame][n_heads × head_dim]
   std::vector<std::vector<float>> keys, values;  // [layer][position][n_kv_heads × head_dim]
 
@@ -31,7 +31,8 @@ struct KvCapture {
 };
 
 // Runs the model greedily for exactly new_tokens after `prompt`, recording as it goes.
-KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int new_tokens, int threads);
+KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int new_tokens,
+                     int threads);
 
 // softmax(q · k / sqrt(head_dim)) over positions 0..query_position(frame), recomputed from the
 // captured query and the cached keys.

@@ -72,34 +72,49 @@ Scales scales(const KvCapture& c, int layer, int head) {
   return {colour_scale(queries), colour_scale(keys), colour_scale(values)};
 }
 
-void heat_row(Canvas& canvas, double left, double top, double cell, double height, std::span<const float> row, float scale) {
-  for (size_t i = 0; i < row.size(); ++i) canvas.rect(left + cell * i, top, cell, height, diverging(row[i] / scale));
+void heat_row(Canvas& canvas, double left, double top, double cell, double height,
+              std::span<const float> row, float scale) {
+  for (size_t i = 0; i < row.size(); ++i)
+    canvas.rect(left + cell * i, top, cell, height, diverging(row[i] / scale));
 }
 
 void outline(Canvas& canvas, double left, double top, double width, double height) {
-  const Point box[] = {{left, top}, {left + width, top}, {left + width, top + height}, {left, top + height}, {left, top}};
+  const Point box[] = {{left, top},
+                       {left + width, top},
+                       {left + width, top + height},
+                       {left, top + height},
+                       {left, top}};
   canvas.polyline(box, kInk, 1.5, false);
 }
 
 void check_choice(const KvCapture& c, int layer, int head) {
-  if (layer < 0 || layer >= c.n_layers) fail("--layer {} is out of range: the model has {} layers (0 to {})", layer, c.n_layers, c.n_layers - 1);
-  if (head < 0 || head >= c.n_heads) fail("--head {} is out of range: the model has {} query heads (0 to {})", head, c.n_heads, c.n_heads - 1);
+  if (layer < 0 || layer >= c.n_layers)
+    fail("--layer {} is out of range: the model has {} layers (0 to {})", layer, c.n_layers,
+         c.n_layers - 1);
+  if (head < 0 || head >= c.n_heads)
+    fail("--head {} is out of range: the model has {} query heads (0 to {})", head, c.n_heads,
+         c.n_heads - 1);
 }
 
 // Numbers for the page, three significant digits (what a heatmap can show).
 std::string number_array(std::span<const float> values) {
   std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) out += fmt::format("{}{:.3g}", i == 0 ? "" : ",", values[i]);
+  for (size_t i = 0; i < values.size(); ++i)
+    out += fmt::format("{}{:.3g}", i == 0 ? "" : ",", values[i]);
   return out + "]";
 }
 
 std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (char ch : text) {
-    if (ch == '"' || ch == '\\') out += fmt::format("\\{}", ch);
-    else if (static_cast<unsigned char>(ch) < 0x20) out += fmt::format("\\u{:04x}", ch);
-    else if (ch == '<') out += "\\u003c";  // never closes the script element
-    else out += ch;
+    if (ch == '"' || ch == '\\')
+      out += fmt::format("\\{}", ch);
+    else if (static_cast<unsigned char>(ch) < 0x20)
+      out += fmt::format("\\u{:04x}", ch);
+    else if (ch == '<')
+      out += "\\u003c";  // never closes the script element
+    else
+      out += ch;
   }
   return out + "\"";
 }
@@ -108,11 +123,13 @@ std::string layer_json(const KvCapture& c, int layer) {
   std::string scores = "[";
   for (int h = 0; h < c.n_heads; ++h) {
     scores += h == 0 ? "[" : ",[";
-    for (int f = 0; f < c.frames; ++f) scores += (f == 0 ? "" : ",") + number_array(attention_scores(c, layer, h, f));
+    for (int f = 0; f < c.frames; ++f)
+      scores += (f == 0 ? "" : ",") + number_array(attention_scores(c, layer, h, f));
     scores += "]";
   }
-  return fmt::format("{{\"q\":{},\"k\":{},\"v\":{},\"scores\":{}]}}", number_array(c.queries[layer]),
-                     number_array(c.keys[layer]), number_array(c.values[layer]), scores);
+  return fmt::format("{{\"q\":{},\"k\":{},\"v\":{},\"scores\":{}]}}",
+                     number_array(c.queries[layer]), number_array(c.keys[layer]),
+                     number_array(c.values[layer]), scores);
 }
 
 constexpr const char* kPageScript = R"(
@@ -191,15 +208,22 @@ void draw_kv_frame(Canvas& canvas, const KvCapture& c, int layer, int head, int 
   const Layout l = layout(c);
   const Scales s = scales(c, layer, head);
   const int p = c.query_position(frame);
-  canvas.text(l.width / 2.0, 28, fmt::format("KV cache, layer {}, head {} (KV head {}): token {} of {}", layer, head, c.kv_head(head), frame + 1, c.frames),
+  canvas.text(l.width / 2.0, 28,
+              fmt::format("KV cache, layer {}, head {} (KV head {}): token {} of {}", layer, head,
+                          c.kv_head(head), frame + 1, c.frames),
               {.size = 18, .colour = kInk, .anchor = Anchor::kMiddle, .bold = true});
-  canvas.text(l.width / 2.0, 52, fmt::format("{}: \"{}\" at position {} → generates \"{}\"", c.model_name, c.labels[p], p, c.labels[p + 1]),
+  canvas.text(l.width / 2.0, 52,
+              fmt::format("{}: \"{}\" at position {} → generates \"{}\"", c.model_name, c.labels[p],
+                          p, c.labels[p + 1]),
               {.size = 13, .colour = kMuted, .anchor = Anchor::kMiddle});
-  canvas.text(l.key_left, l.query_top - 8, fmt::format("query (position {}, 1 × {})", p, c.head_dim), {.size = 13, .colour = kInk});
+  canvas.text(l.key_left, l.query_top - 8,
+              fmt::format("query (position {}, 1 × {})", p, c.head_dim),
+              {.size = 13, .colour = kInk});
   heat_row(canvas, l.key_left, l.query_top, l.cell_width, 20, c.query(layer, head, frame), s.query);
   canvas.text(l.key_left, l.heat_top - 8, "keys (cache)", {.size = 13, .colour = kInk});
   canvas.text(l.value_left, l.heat_top - 8, "values (cache)", {.size = 13, .colour = kInk});
-  canvas.text(l.bars_left, l.heat_top - 8, "attention softmax(q·k/√d)", {.size = 13, .colour = kInk});
+  canvas.text(l.bars_left, l.heat_top - 8, "attention softmax(q·k/√d)",
+              {.size = 13, .colour = kInk});
   const std::vector<float> scores = attention_scores(c, layer, head, frame);
   const double rh = l.row_height;
   for (int pos = 0; pos < c.positions; ++pos) {
@@ -215,9 +239,13 @@ void draw_kv_frame(Canvas& canvas, const KvCapture& c, int layer, int head, int 
     if (rh >= 8) {
       const double size = std::min(11.0, rh - 1);
       canvas.text(l.key_left - 6, top + rh - 2, c.labels[pos],
-                  {.size = size, .colour = pos <= p ? kInk : kMuted, .anchor = Anchor::kEnd, .bold = pos == p});
+                  {.size = size,
+                   .colour = pos <= p ? kInk : kMuted,
+                   .anchor = Anchor::kEnd,
+                   .bold = pos == p});
       if (pos <= p && scores[pos] >= 0.05)
-        canvas.text(l.bars_left + scores[pos] * l.bars_width + 4, top + rh - 2, fmt::format("{:.2f}", scores[pos]), {.size = size, .colour = kInk});
+        canvas.text(l.bars_left + scores[pos] * l.bars_width + 4, top + rh - 2,
+                    fmt::format("{:.2f}", scores[pos]), {.size = size, .colour = kInk});
     }
   }
   outline(canvas, l.key_left, l.heat_top + p * rh, l.heat_width, rh);
@@ -229,7 +257,8 @@ void write_kv_gif(const std::string& path, const KvCapture& capture, int layer, 
   const KvViewSize size = kv_frame_size(capture);
   std::vector<std::vector<uint32_t>> frames;
   for (int f = 0; f < capture.frames; ++f)
-    frames.push_back(render_rgb(size.width, size.height, [&](Canvas& c) { draw_kv_frame(c, capture, layer, head, f); }));
+    frames.push_back(render_rgb(size.width, size.height,
+                                [&](Canvas& c) { draw_kv_frame(c, capture, layer, head, f); }));
   write_gif(path, size.width, size.height, frames, 50);
 }
 
@@ -244,31 +273,44 @@ std::string kv_page_html(const KvCapture& c, int layer, int head) {
   const bool all_layers = kv_page_values(c, true) <= kMaxEmbeddedValues;
   std::string layers;
   for (int l = 0; l < c.n_layers; ++l)
-    if (all_layers || l == layer) layers += fmt::format("{}\"{}\":{}", layers.empty() ? "" : ",", l, layer_json(c, l));
+    if (all_layers || l == layer)
+      layers += fmt::format("{}\"{}\":{}", layers.empty() ? "" : ",", l, layer_json(c, l));
   std::string labels;
-  for (const std::string& label : c.labels) labels += (labels.empty() ? "" : ",") + json_string(label);
+  for (const std::string& label : c.labels)
+    labels += (labels.empty() ? "" : ",") + json_string(label);
   const Layout l = layout(c);
   const std::string data = fmt::format(
-      "{{\"model\":{},\"n_heads\":{},\"n_kv_heads\":{},\"head_dim\":{},\"prompt_tokens\":{},\"frames\":{},\"positions\":{},"
-      "\"layer\":{},\"head\":{},\"labels\":[{}],\"layers\":{{{}}},\"layout\":{{\"width\":{},\"height\":{},\"cell_width\":{},"
-      "\"row_height\":{},\"heat_width\":{},\"query_top\":{},\"heat_top\":{},\"key_left\":{},\"value_left\":{},\"bars_left\":{},"
+      "{{\"model\":{},\"n_heads\":{},\"n_kv_heads\":{},\"head_dim\":{},\"prompt_tokens\":{},"
+      "\"frames\":{},\"positions\":{},"
+      "\"layer\":{},\"head\":{},\"labels\":[{}],\"layers\":{{{}}},\"layout\":{{\"width\":{},"
+      "\"height\":{},\"cell_width\":{},"
+      "\"row_height\":{},\"heat_width\":{},\"query_top\":{},\"heat_top\":{},\"key_left\":{},"
+      "\"value_left\":{},\"bars_left\":{},"
       "\"bars_width\":{}}}}}",
-      json_string(c.model_name), c.n_heads, c.n_kv_heads, c.head_dim, c.prompt_tokens, c.frames, c.positions, layer, head,
-      labels, layers, l.width, l.height, l.cell_width, l.row_height, l.heat_width, l.query_top, l.heat_top, l.key_left,
-      l.value_left, l.bars_left, l.bars_width);
+      json_string(c.model_name), c.n_heads, c.n_kv_heads, c.head_dim, c.prompt_tokens, c.frames,
+      c.positions, layer, head, labels, layers, l.width, l.height, l.cell_width, l.row_height,
+      l.heat_width, l.query_top, l.heat_top, l.key_left, l.value_left, l.bars_left, l.bars_width);
   return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope: KV cache of {0}</title>\n"
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope: KV "
+      "cache of {0}</title>\n"
       "<style>body {{ font-family: 'DejaVu Sans', sans-serif; margin: 1.5em; color: #222; }} "
-      "#controls {{ margin: 0.8em 0; display: flex; gap: 0.6em; align-items: center; flex-wrap: wrap; }} "
+      "#controls {{ margin: 0.8em 0; display: flex; gap: 0.6em; align-items: center; flex-wrap: "
+      "wrap; }} "
       "#frame {{ width: 22em; }} canvas {{ border: 1px solid #ddd; }}</style>\n</head>\n<body>\n"
-      "<h1>KV cache of {0}</h1>\n<p>Each step's query (after RoPE) against the keys in the cache, the attention it "
+      "<h1>KV cache of {0}</h1>\n<p>Each step's query (after RoPE) against the keys in the cache, "
+      "the attention it "
       "gives each past token, and the values it reads. {1}</p>\n"
       "<div id=\"controls\"><select id=\"layer\"></select><select id=\"head\"></select>"
-      "<button id=\"prev\">◀</button><input type=\"range\" id=\"frame\" min=\"0\" step=\"1\"><button id=\"next\">▶</button>"
-      "<button id=\"play\">play / pause</button><span id=\"caption\"></span></div>\n<canvas id=\"view\"></canvas>\n"
+      "<button id=\"prev\">◀</button><input type=\"range\" id=\"frame\" min=\"0\" "
+      "step=\"1\"><button id=\"next\">▶</button>"
+      "<button id=\"play\">play / pause</button><span id=\"caption\"></span></div>\n<canvas "
+      "id=\"view\"></canvas>\n"
       "<script>\nconst D = {2};\n{3}</script>\n</body>\n</html>\n",
       html_escape(c.model_name),
-      all_layers ? "Every layer is embedded." : fmt::format("Only layer {} is embedded (all its heads): every layer would not fit.", layer),
+      all_layers
+          ? "Every layer is embedded."
+          : fmt::format("Only layer {} is embedded (all its heads): every layer would not fit.",
+                        layer),
       data, kPageScript);
 }
 

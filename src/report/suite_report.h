@@ -31,7 +31,7 @@ SuiteReport read_suite_report(const nlohmann::json& result, const std::string& s
 SuiteReport load_suite_report(const std::string& path);
 
 // Writes each chart into dir as <prefix><chart name>.png/.svg; returns the paths written.
-std::vector<std::string> write_charts(const SuiteReport& report, const std::string& dir, ImageFormat format,
-                                      const std::string& prefix = "");
+std::vector<std::string> write_charts(const SuiteReport& report, const std::string& dir,
+                                      ImageFormat format, const std::string& prefix = "");
 
 }  // namespace kvscope::report

@@ -68,10 +68,16 @@ TEST(Charts, CasesAreGroupedBarsPerStrategy) {
   json cases = json::array();
   for (const std::string name : {"chat", "batch"})
     for (const std::string strategy : {"none", "prealloc"})
-      cases.push_back({{"name", name}, {"batch", 1}, {"new_tokens", 8}, {"strategy", strategy},
-                       {"seconds", summary(name == "chat" ? 1.0 : 2.0)}, {"ttft_s", summary(0.1)}, {"tpot_s", summary(0.01)},
+      cases.push_back({{"name", name},
+                       {"batch", 1},
+                       {"new_tokens", 8},
+                       {"strategy", strategy},
+                       {"seconds", summary(name == "chat" ? 1.0 : 2.0)},
+                       {"ttft_s", summary(0.1)},
+                       {"tpot_s", summary(0.01)},
                        {"throughput_tps", summary(50)}});
-  const SuiteReport r = read_suite_report({{"suite", "cases"}, {"system", system_info()}, {"cases", cases}}, "cases.json");
+  const SuiteReport r = read_suite_report(
+      {{"suite", "cases"}, {"system", system_info()}, {"cases", cases}}, "cases.json");
   const Chart& c = chart_named(r, "cases_time");
   EXPECT_EQ(c.categories, (std::vector<std::string>{"chat", "batch"}));
   ASSERT_EQ(c.series.size(), 2u);
@@ -121,7 +127,8 @@ TEST(Charts, PngAndSvgFilesDecodeAndTheSvgKeepsItsLabelsAsText) {
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
-  for (const std::string label : {">latency (ms)</text>", ">generated token</text>", "Test CPU 9000", "prealloc (mean"})
+  for (const std::string label :
+       {">latency (ms)</text>", ">generated token</text>", "Test CPU 9000", "prealloc (mean"})
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   std::filesystem::remove_all(dir);
 }
@@ -129,7 +136,8 @@ TEST(Charts, PngAndSvgFilesDecodeAndTheSvgKeepsItsLabelsAsText) {
 TEST(Charts, EveryKindDrawsToPng) {
   const std::string dir = testing::temp_dir("kinds");
   for (const json& result : {kv_compare_result(), sweep_result(), run_result()})
-    for (const std::string& path : write_charts(read_suite_report(result, "x.json"), dir, ImageFormat::kPng))
+    for (const std::string& path :
+         write_charts(read_suite_report(result, "x.json"), dir, ImageFormat::kPng))
       EXPECT_GT(testing::png_size(testing::read_file(path)).width, 0u) << path;
   std::filesystem::remove_all(dir);
 }

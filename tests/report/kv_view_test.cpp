@@ -1,6 +1,8 @@
 // The KV-cache view on the tiny fixture models: what it captures is the model's (attention
 // recomputed from it is a distribution, the cache rows are the session's), and the GIF holds
 // one frame per generated token; the page embeds the data it draws.
+#include "report/kv_view.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 
 #include "core/error.h"
 #include "generate/session.h"
-#include "report/kv_view.h"
 #include "report/report_files.h"
 #include "test_paths.h"
 
@@ -39,7 +40,8 @@ TEST_F(KvView, CapturesEveryLayersQueriesAndTheCacheRows) {
       for (int f = 0; f < c.frames; ++f) {
         // A query was recorded for every step (RoPE'd vectors are never all zeros).
         const auto q = c.query(layer, head, f);
-        EXPECT_TRUE(std::any_of(q.begin(), q.end(), [](float x) { return x != 0; })) << layer << " " << head << " " << f;
+        EXPECT_TRUE(std::any_of(q.begin(), q.end(), [](float x) { return x != 0; }))
+            << layer << " " << head << " " << f;
         const std::vector<float> scores = attention_scores(c, layer, head, f);
         ASSERT_EQ(static_cast<int>(scores.size()), c.query_position(f) + 1);
         double sum = 0;
@@ -59,7 +61,8 @@ TEST_F(KvView, GreedyOutputIsTheSameAsWithoutRecording) {
   g.max_new_tokens = 6;
   g.stop_at_end_token = false;
   const auto r = session.generate({prompt_}, g);
-  EXPECT_EQ(std::vector<int32_t>(c.ids.begin() + prompt_.size(), c.ids.end()), r.sequences[0].output);
+  EXPECT_EQ(std::vector<int32_t>(c.ids.begin() + prompt_.size(), c.ids.end()),
+            r.sequences[0].output);
 }
 
 TEST_F(KvView, GifHasOneFramePerGeneratedToken) {
@@ -88,7 +91,8 @@ TEST_F(KvView, PageEmbedsEveryLayerWhenSmallAndRefusesABadHead) {
   const KvCapture c = capture_kv(*model_, prompt_, 4, 1);
   const std::string page = kv_page_html(c, 0, 0);
   EXPECT_NE(page.find("Every layer is embedded."), std::string::npos);
-  for (int layer = 0; layer < c.n_layers; ++layer) EXPECT_NE(page.find("\"" + std::to_string(layer) + "\":{\"q\":["), std::string::npos);
+  for (int layer = 0; layer < c.n_layers; ++layer)
+    EXPECT_NE(page.find("\"" + std::to_string(layer) + "\":{\"q\":["), std::string::npos);
   EXPECT_EQ(page.find("src=\"http"), std::string::npos);
   EXPECT_THROW(kv_page_html(c, 0, c.n_heads), Error);
   EXPECT_THROW(write_kv_gif("/tmp/never.gif", c, c.n_layers, 0), Error);
@@ -98,7 +102,8 @@ TEST(KvViewDefaultModel, GroupedHeadsAndEveryLayerEmbeddedAtTheDefaultLength) {
   const std::string path = testing::default_model();
   if (path.empty()) GTEST_SKIP() << "default model not fetched (scripts/fetch_model.sh)";
   const auto model = Model::load(path);
-  const KvCapture c = capture_kv(*model, model->tokenizer().encode("The capital of France is", false, true), 16, 2);
+  const KvCapture c =
+      capture_kv(*model, model->tokenizer().encode("The capital of France is", false, true), 16, 2);
   // SmolLM2-135M: 9 query heads share 3 KV heads.
   EXPECT_EQ(c.kv_head(2), 0);
   EXPECT_EQ(c.kv_head(3), 1);

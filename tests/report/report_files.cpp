@@ -16,7 +16,8 @@ std::string read_file(const std::string& path) {
 }
 
 std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("kvscope_report_" + std::to_string(::getpid()) + "_" + name);
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("kvscope_report_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
@@ -24,13 +25,15 @@ std::string temp_dir(const std::string& name) {
 
 namespace {
 uint32_t big_endian(const std::string& b, size_t at) {
-  return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) | (uint32_t(uint8_t(b[at + 2])) << 8) |
-         uint8_t(b[at + 3]);
+  return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
+         (uint32_t(uint8_t(b[at + 2])) << 8) | uint8_t(b[at + 3]);
 }
 }  // namespace
 
 PngSize png_size(const std::string& bytes) {
-  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 || bytes.compare(12, 4, "IHDR") != 0) return {};
+  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0 ||
+      bytes.compare(12, 4, "IHDR") != 0)
+    return {};
   return {big_endian(bytes, 16), big_endian(bytes, 20)};
 }
 

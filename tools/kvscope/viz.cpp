@@ -16,7 +16,8 @@ struct VizArgs {
 };
 
 bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 void run_viz(const VizArgs& a) {
@@ -34,19 +35,22 @@ void run_viz(const VizArgs& a) {
     std::ofstream out(a.out);
     if (!(out << report::kv_page_html(capture, layer, a.head))) fail("{}: cannot write", a.out);
   }
-  fmt::print("{}: layer {}, head {}, {} frames ({} prompt tokens)\n", a.out, layer, a.head, capture.frames,
-             capture.prompt_tokens);
+  fmt::print("{}: layer {}, head {}, {} frames ({} prompt tokens)\n", a.out, layer, a.head,
+             capture.frames, capture.prompt_tokens);
 }
 
 }  // namespace
 
 void add_viz(CLI::App& app) {
-  auto* cmd = app.add_subcommand("viz", "The KV cache animated: query, keys, values and attention, token by token");
+  auto* cmd = app.add_subcommand(
+      "viz", "The KV cache animated: query, keys, values and attention, token by token");
   cmd->footer(fmt::format(
       "Greedy generation with an f32 prealloc cache; one frame per generated token.\n"
       "  .gif: an animated GIF of --layer and --head.\n"
-      "  .html: a self-contained page with a slider and buttons to step through the tokens and a choice of\n"
-      "         layer and head; it embeds every layer when that is at most {} values (the default model with\n"
+      "  .html: a self-contained page with a slider and buttons to step through the tokens and a "
+      "choice of\n"
+      "         layer and head; it embeds every layer when that is at most {} values (the default "
+      "model with\n"
       "         a short prompt and the default -n), else only --layer, with all its heads.\n"
       "Examples:\n  kvscope viz -p 'The capital of France is' -n 16 --out kv.gif\n"
       "  kvscope viz -p 'Once upon a time' --layer 10 --head 3 --out kv.html",
@@ -54,9 +58,11 @@ void add_viz(CLI::App& app) {
   auto a = std::make_shared<VizArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text")->required();
-  cmd->add_option("-n,--new-tokens", a->new_tokens, "Tokens to generate: one frame each")->check(CLI::Range(1, 4096));
+  cmd->add_option("-n,--new-tokens", a->new_tokens, "Tokens to generate: one frame each")
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--out", a->out, "Output file: .gif or .html")->required();
-  cmd->add_option("--layer", a->layer, "Layer to show (default: 5, or the last of a smaller model)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--layer", a->layer, "Layer to show (default: 5, or the last of a smaller model)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--head", a->head, "Query head to show")->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--threads", a->threads, "Threads")->check(CLI::Range(1, 256));
   cmd->callback([a] { run_viz(*a); });
