@@ -52,7 +52,7 @@ void add_report(CLI::App& app) {
       "Examples:\n  kvscope report trace.json --out-dir plots --format both\n"
       "  kvscope report kv.json trace.json run.json --html report.html");
   auto a = std::make_shared<ReportArgs>();
-  cmd->add_option("results", a->inputs, "Result JSON files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("results", a->inputs, "Result JSON files")->required();
   cmd->add_option("--out-dir", a->out_dir, "Folder for the plots (created if needed)");
   cmd->add_option("--format", a->format, "png, svg or both")
       ->check(CLI::IsMember({"png", "svg", "both"}));
