@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "metrics/export.h"
 #include "metrics/system.h"
+#include "report/suite_report.h"
 
 namespace kvscope::cli {
 
@@ -114,6 +115,7 @@ void add_measure_options(CLI::App& app, MeasureArgs& a) {
 void add_output_options(CLI::App& app, SuiteOutput& o) {
   app.add_option("--json", o.json_path, "Also write the result as JSON to this file (format: docs/results.md)");
   app.add_option("--csv", o.csv_path, "Also write the result as CSV to this file");
+  app.add_option("--plot", o.plot_dir, "Also draw the result's charts (PNG and SVG) into this folder");
   add_log_options(app, o);
 }
 
@@ -135,6 +137,11 @@ void emit(const SuiteOutput& o, const Model& model, int threads, const std::stri
   std::fflush(stdout);
   if (!o.json_path.empty()) write_text_file(o.json_path, result.dump(2) + "\n");
   if (!o.csv_path.empty()) write_text_file(o.csv_path, csv_from_records(records));
+  if (!o.plot_dir.empty()) {
+    const report::SuiteReport charts = report::read_suite_report(result, suite);
+    for (const std::string& path : report::write_charts(charts, o.plot_dir, report::ImageFormat::kBoth))
+      fmt::print(stderr, "wrote {}\n", path);
+  }
   emit_log(o, model, threads, suite, console, result);
 }
 

@@ -49,14 +49,14 @@ void add_measure_options(CLI::App& app, MeasureArgs& args);
 
 // Where a suite's result goes besides the console: --json, --csv and the log under logs/.
 struct SuiteOutput {
-  std::string json_path, csv_path, log_file, log_level = "basic";
+  std::string json_path, csv_path, plot_dir, log_file, log_level = "basic";
   bool no_log = false;
 };
 void add_output_options(CLI::App& app, SuiteOutput& output);
 void add_log_options(CLI::App& app, SuiteOutput& output);  // --log-file, --log-level, --no-log
 void write_text_file(const std::string& path, const std::string& text);  // Error if it cannot
-// Prints `console` to stdout, writes the JSON and the CSV (from flat `records`) where asked, and
-// appends the log (with the JSON too at --log-level detailed).
+// Prints `console` to stdout, writes the JSON, the CSV (from flat `records`) and the charts (from
+// the JSON, as `kvscope report` draws them) where asked, and appends the log (with the JSON too at --log-level detailed).
 void emit(const SuiteOutput& output, const Model& model, int threads, const std::string& suite,
           const std::string& console, const nlohmann::json& result, const nlohmann::ordered_json& records);
 // Appends the log entry of `console` (and `result` at --log-level detailed) unless --no-log.
@@ -75,5 +75,7 @@ void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
+void add_report(CLI::App& app);
+void add_viz(CLI::App& app);
 
 }  // namespace kvscope::cli

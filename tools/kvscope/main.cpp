@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   kvscope::cli::add_demo(app);
   kvscope::cli::add_chat(app);
   kvscope::cli::add_bench(app);
+  kvscope::cli::add_report(app);
+  kvscope::cli::add_viz(app);
   kvscope::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,37 @@
+#pragma once
+// A result JSON (kv-compare, trace, sweep, cases, or run --metrics-json) read into what the
+// report shows of it: a heading, what it ran on, tables and charts. Which suite is read from
+// "suite" (a run's JSON has none: a top-level "sequences" array marks it).
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "report/chart.h"
+
+namespace kvscope::report {
+
+struct ReportTable {
+  std::string caption;
+  std::vector<std::string> headers;
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct SuiteReport {
+  std::string suite;    // kv-compare, trace, sweep, cases or run
+  std::string source;   // the file it came from
+  std::string heading;  // what was measured
+  std::string system;   // model, CPU, kernels and threads
+  std::vector<ReportTable> tables;
+  std::vector<Chart> charts;
+};
+
+// Error naming `source` when the JSON is no result kvscope knows or lacks a field.
+SuiteReport read_suite_report(const nlohmann::json& result, const std::string& source);
+// Reads and parses the file first (Error when it cannot, or when it is not JSON).
+SuiteReport load_suite_report(const std::string& path);
+
+// Writes each chart into dir as <prefix><chart name>.png/.svg; returns the paths written.
+std::vector<std::string> write_charts(const SuiteReport& report, const std::string& dir,
+                                      ImageFormat format, const std::string& prefix = "");
+
+}  // namespace kvscope::report
