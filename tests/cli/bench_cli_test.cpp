@@ -72,6 +72,7 @@ TEST(BenchCli, SweepOnTheTinyModel) {
     EXPECT_GT(p["kv_bytes_reserved"].get<uint64_t>(), 0u);
   }
   EXPECT_EQ(j["points"][7]["batch"], 3);
+  EXPECT_EQ(j["points"][7]["prompt_tokens"], 12);
   EXPECT_EQ(j["points"][7]["strategy"], "prealloc");
 }
 

@@ -217,7 +217,11 @@ void report_workloads(const Model& model, const MeasureArgs& args, const SuiteOu
   nlohmann::json j = suite_json(suite, model, o, r);
   j[entries] = nlohmann::json::array();
   for (const WorkloadResult& w : r.workloads)
-    for (const Measurement& m : w.strategies) j[entries].push_back(measurement_json(w.workload, m));
+    for (const Measurement& m : w.strategies) {
+      nlohmann::json entry = measurement_json(w.workload, m);
+      if (suite == "sweep") entry["prompt_tokens"] = w.workload.prompts.front().size();  // one length a point
+      j[entries].push_back(std::move(entry));
+    }
   emit(output, model, o.threads, suite, console, j, workloads_records(r));
   fail_unless_identical(r.all_identical);
 }
