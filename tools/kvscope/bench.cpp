@@ -17,16 +17,6 @@
 namespace kvscope::cli {
 namespace {
 
-void write_or_print(const std::string& path, const std::string& text) {
-  if (path.empty()) {
-    fmt::print("{}", text);
-    return;
-  }
-  std::ofstream out(path);
-  if (!out) fail("{}: cannot write", path);
-  out << text;
-}
-
 // ---- speed ----
 
 struct SpeedArgs {
@@ -151,7 +141,7 @@ void run_faithfulness(const FaithfulnessArgs& a) {
   fmt::print("{}\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", t.render(), model->config().name,
              cpu_name(), kernel_isa_name(), a.text_path, r.positions / (a.options.n_ctx / 2 - 1), a.options.n_ctx);
   if (!a.json_path.empty())
-    write_or_print(a.json_path,
+    write_text_file(a.json_path,
                    nlohmann::json({{"suite", "faithfulness"}, {"system", system_json(*model, a.options.threads)},
                                    {"text", a.text_path}, {"n_ctx", a.options.n_ctx}, {"positions", r.positions},
                                    {"same_top1", r.same_top1}, {"kl", summary_json(r.kl)},

@@ -147,11 +147,7 @@ void run(const RunArgs& args) {
         marks.emplace_back(fmt::format("seq {} token {}", i + 1, t + 1), result.sequences[i].token_times[t]);
     write_text_file(args.trace_json, chrome_trace_json(profile, result.start, marks).dump() + "\n");
   }
-  if (args.metrics && !args.log.no_log) {
-    SuiteOutput log = args.log;
-    log.json_path.clear();
-    emit_log(log, *model, args.threads, "run", report, all);
-  }
+  if (args.metrics) emit_log(args.log, *model, args.threads, "run", report, all);  // unless --no-log
 }
 
 }  // namespace
