@@ -14,17 +14,34 @@ namespace {
 // in L1 (8 rows of SmolLM2's widest matrix, 1536 inputs, dequantized: 48 KiB).
 constexpr int64_t kRowTile = 8;
 
+// F32 and F16 weights are read in place; other types are dequantized a row tile at a time.
 void matmul_exact(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
+  const bool in_place = w.type == DType::kF32 || w.type == DType::kF16;
+  const DType tile_type = in_place ? w.type : DType::kF32;
   pool.parallel_for((rows + kRowTile - 1) / kRowTile, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> tile;
-    tile.resize(static_cast<size_t>(kRowTile * cols));
+    if (!in_place) tile.resize(static_cast<size_t>(kRowTile * cols));
     for (int64_t t = begin; t < end; ++t) {
       const int64_t r0 = t * kRowTile, nr = std::min(kRowTile, rows - r0);
-      for (int64_t r = 0; r < nr; ++r) k.dequantize_row(w.type, w.row(r0 + r), &tile[r * cols], cols);
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t r = 0; r < nr; ++r) out[i * rows + r0 + r] = k.dot(&tile[r * cols], x + i * cols, cols);
+      const void* weights[kRowTile];
+      for (int64_t r = 0; r < nr; ++r) {
+        if (in_place) {
+          weights[r] = w.row(r0 + r);
+        } else {
+          k.dequantize_row(w.type, w.row(r0 + r), &tile[r * cols], cols);
+          weights[r] = &tile[r * cols];
+        }
+      }
+      for (int64_t i = 0; i < n; i += kDotTileCols) {
+        const int nc = static_cast<int>(std::min<int64_t>(kDotTileCols, n - i));
+        const float* activations[kDotTileCols];
+        for (int c = 0; c < nc; ++c) activations[c] = x + (i + c) * cols;
+        for (int64_t r = 0; r < nr; r += kDotTileRows)
+          k.dot_tile(tile_type, weights + r, static_cast<int>(std::min<int64_t>(kDotTileRows, nr - r)), activations,
+                     nc, cols, out + i * rows + r0 + r, rows);
+      }
     }
   });
 }

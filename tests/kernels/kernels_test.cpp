@@ -73,6 +73,48 @@ TEST(Kernels, DequantizeMatchesScalarOnEveryIsa) {
   }
 }
 
+// The exact path's tile against its scalar twin, for F32 and F16 weights, and every element of
+// every tile shape bitwise equal to the 1x1 tile of its pair (batch invariance).
+TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
+  for (Isa isa : supported_isas()) {
+    const Kernels& k = kernels_for(isa);
+    for (DType type : {DType::kF32, DType::kF16})
+      for (int64_t n : {5, 64, 100, 576}) {
+        std::vector<std::vector<float>> wf, x;
+        std::vector<std::vector<uint16_t>> wh;
+        const void* wp[kDotTileRows];
+        const float* xp[kDotTileCols];
+        for (int r = 0; r < kDotTileRows; ++r) {
+          wf.push_back(random_floats(n, 80 + r));
+          wh.emplace_back(n);
+          for (int64_t i = 0; i < n; ++i) wh.back()[i] = f32_to_f16(wf.back()[i]);
+        }
+        for (int r = 0; r < kDotTileRows; ++r)
+          wp[r] = type == DType::kF16 ? static_cast<const void*>(wh[r].data()) : wf[r].data();
+        for (int c = 0; c < kDotTileCols; ++c) {
+          x.push_back(random_floats(n, 90 + c));
+          xp[c] = x.back().data();
+        }
+        float want[kDotTileRows * kDotTileCols];
+        ref::dot_tile(type, wp, kDotTileRows, xp, kDotTileCols, n, want, kDotTileRows);
+        for (int nr = 1; nr <= kDotTileRows; ++nr)
+          for (int nc = 1; nc <= kDotTileCols; ++nc) {
+            float got[kDotTileRows * kDotTileCols];
+            k.dot_tile(type, wp, nr, xp, nc, n, got, kDotTileRows);
+            for (int c = 0; c < nc; ++c)
+              for (int r = 0; r < nr; ++r) {
+                float alone;
+                k.dot_tile(type, wp + r, 1, xp + c, 1, n, &alone, 1);
+                const float expected = want[c * kDotTileRows + r];
+                ASSERT_EQ(got[c * kDotTileRows + r], alone) << isa_name(isa) << " tile " << nr << "x" << nc;
+                ASSERT_NEAR(alone, expected, 1e-5 * n * (1 + std::fabs(expected)))
+                    << isa_name(isa) << " " << dtype_name(type) << " n=" << n;
+              }
+          }
+      }
+  }
+}
+
 TensorView matrix_view(DType type, int64_t cols, int64_t rows, const std::vector<uint8_t>& bytes) {
   TensorView w;
   w.type = type;
@@ -105,7 +147,7 @@ TEST(Matmul, MatchesDequantizedReference) {
 // A row's result is bitwise the same alone, in a batch, and with any thread count.
 TEST(Matmul, IsBatchInvariant) {
   ThreadPool one(1), two(2);
-  for (DType type : {DType::kF32, DType::kQ4_1, DType::kQ6_K}) {
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ4_1, DType::kQ6_K}) {
     const int64_t cols = 512, rows = 45, n = 9;
     const auto bytes = random_row_bytes(type, cols * rows, 3);
     const TensorView w = matrix_view(type, cols, rows, bytes);

@@ -1,9 +1,12 @@
 #pragma GCC target("avx2,fma,f16c")
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/tile_shape.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantized.h"
 
@@ -80,6 +83,52 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
     _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16)));
   }
   ref::dequantize_row(type, src + 2 * i, dst + i, n - i);
+}
+
+namespace {
+
+__m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+__m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+float load1(const float* p) { return *p; }
+float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
+
+// R weight rows against C activation rows, 8 values a step: one 8-lane accumulator per pair, so
+// each weight vector is loaded (and widened) once for C rows and each activation vector once for
+// R rows. Every pair goes through the same operations whatever R and C are (batch invariance).
+template <typename W, int R, int C>
+void dot_tile_impl(const void* const* weights, const float* const* x, int64_t n, float* out, int64_t out_stride) {
+  const W* w[R];
+  for (int r = 0; r < R; ++r) w[r] = static_cast<const W*>(weights[r]);
+  __m256 acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i);
+    for (int c = 0; c < C; ++c) {
+      const __m256 xv = _mm256_loadu_ps(x[c] + i);
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
+    }
+  }
+  for (int c = 0; c < C; ++c)
+    for (int r = 0; r < R; ++r) {
+      float sum = horizontal_sum(acc[r][c]);
+      for (int64_t j = i; j < n; ++j) sum = std::fma(load1(w[r] + j), x[c][j], sum);
+      out[c * out_stride + r] = sum;
+    }
+}
+
+}  // namespace
+
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
+              float* out, int64_t out_stride) {
+  with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
+    if (weight_type == DType::kF16)
+      dot_tile_impl<uint16_t, R, C>(weights, x, n, out, out_stride);
+    else
+      dot_tile_impl<float, R, C>(weights, x, n, out, out_stride);
+  });
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
@@ -163,17 +212,6 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
     for (int r = 0; r < R; ++r) out[c * out_stride + r] = horizontal_sum(acc[r][c]) + offsets[r][c];
 }
 
-template <int R>
-void dot_q8_rows(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int nc, int64_t n,
-                 float* out, int64_t out_stride) {
-  switch (nc) {
-    case 1: return dot_q8_tile_impl<R, 1>(type, weights, q8_rows, n, out, out_stride);
-    case 2: return dot_q8_tile_impl<R, 2>(type, weights, q8_rows, n, out, out_stride);
-    case 3: return dot_q8_tile_impl<R, 3>(type, weights, q8_rows, n, out, out_stride);
-    default: return dot_q8_tile_impl<R, 4>(type, weights, q8_rows, n, out, out_stride);
-  }
-}
-
 }  // namespace
 
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
@@ -184,12 +222,9 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
                  int64_t n, float* out, int64_t out_stride) {
-  switch (nr) {
-    case 1: return dot_q8_rows<1>(type, weights, q8_rows, nc, n, out, out_stride);
-    case 2: return dot_q8_rows<2>(type, weights, q8_rows, nc, n, out, out_stride);
-    case 3: return dot_q8_rows<3>(type, weights, q8_rows, nc, n, out, out_stride);
-    default: return dot_q8_rows<4>(type, weights, q8_rows, nc, n, out, out_stride);
-  }
+  with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
+    dot_q8_tile_impl<R, C>(type, weights, q8_rows, n, out, out_stride);
+  });
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {

@@ -6,7 +6,9 @@
 
 #include <cstring>
 
+#include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/tile_shape.h"
 #include "kernels/ref/quantized.h"
 
 namespace kvscope::avx512 {
@@ -115,17 +117,6 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
     for (int r = 0; r < R; ++r) out[c * out_stride + r] = _mm512_reduce_add_ps(acc[r][c]) + offsets[r][c];
 }
 
-template <int R>
-void dot_q8_rows(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int nc, int64_t n,
-                 float* out, int64_t out_stride) {
-  switch (nc) {
-    case 1: return dot_q8_tile_impl<R, 1>(type, weights, q8_rows, n, out, out_stride);
-    case 2: return dot_q8_tile_impl<R, 2>(type, weights, q8_rows, n, out, out_stride);
-    case 3: return dot_q8_tile_impl<R, 3>(type, weights, q8_rows, n, out, out_stride);
-    default: return dot_q8_tile_impl<R, 4>(type, weights, q8_rows, n, out, out_stride);
-  }
-}
-
 }  // namespace
 
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
@@ -136,12 +127,9 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
                  int64_t n, float* out, int64_t out_stride) {
-  switch (nr) {
-    case 1: return dot_q8_rows<1>(type, weights, q8_rows, nc, n, out, out_stride);
-    case 2: return dot_q8_rows<2>(type, weights, q8_rows, nc, n, out, out_stride);
-    case 3: return dot_q8_rows<3>(type, weights, q8_rows, nc, n, out, out_stride);
-    default: return dot_q8_rows<4>(type, weights, q8_rows, nc, n, out, out_stride);
-  }
+  with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
+    dot_q8_tile_impl<R, C>(type, weights, q8_rows, n, out, out_stride);
+  });
 }
 
 // One block per step: 32 weights widened to 16 bits, dpwssd sums pairs into 16 int32 lanes.

@@ -45,17 +45,18 @@ void tile_by_pairs(DType type, const uint8_t* const* weights, int nr, const uint
 }  // namespace
 
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels kScalarKernels{Isa::kScalar,         ref::dot,    ref::axpy,
-                                      ref::widen_f16,       ref::dequantize_row,
-                                      ref::quantize_row_q8, ref::dot_q8, tile_by_pairs<ref::dot_q8>,
+  static const Kernels kScalarKernels{Isa::kScalar,        ref::dot,            ref::axpy,
+                                      ref::widen_f16,      ref::dequantize_row, ref::dot_tile,
+                                      ref::quantize_row_q8, ref::dot_q8,        tile_by_pairs<ref::dot_q8>,
                                       ref::dot_q8_0_q16};
-  static const Kernels kAvx2Kernels{Isa::kAvx2,            avx2::dot,    avx2::axpy,
-                                    avx2::widen_f16,       avx2::dequantize_row,
-                                    avx2::quantize_row_q8, avx2::dot_q8, avx2::dot_q8_tile,
+  static const Kernels kAvx2Kernels{Isa::kAvx2,            avx2::dot,            avx2::axpy,
+                                    avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
+                                    avx2::quantize_row_q8, avx2::dot_q8,         avx2::dot_q8_tile,
                                     avx2::dot_q8_0_q16};
-  static const Kernels kAvx512Kernels{Isa::kAvx512,          avx512::dot,    avx2::axpy,
-                                      avx2::widen_f16,       avx2::dequantize_row,
-                                      avx2::quantize_row_q8, avx512::dot_q8, avx512::dot_q8_tile,
+  // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
+  static const Kernels kAvx512Kernels{Isa::kAvx512,          avx512::dot,          avx2::axpy,
+                                      avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
+                                      avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
                                       avx512::dot_q8_0_q16};
   switch (isa) {
     case Isa::kAvx2: return kAvx2Kernels;

@@ -18,6 +18,10 @@ struct Kernels {
   void (*axpy)(float* y, float a, const float* x, int64_t n) = nullptr;
   void (*widen_f16)(const uint16_t* src, float* dst, int64_t n) = nullptr;
   void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
+  // The exact path's matmul tile (kernels/ref/ops.h): F32 or F16 weight rows against f32 rows,
+  // each element computed the same way whatever the tile's shape.
+  void (*dot_tile)(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
+                   float* out, int64_t out_stride) = nullptr;
   // The fast path (kernels/ref/quantized.h).
   void (*quantize_row_q8)(const float* x, uint8_t* out, int64_t n) = nullptr;
   float (*dot_q8)(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) = nullptr;
@@ -28,6 +32,9 @@ struct Kernels {
   float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
 };
 constexpr int kQ8TileMax = 4;
+// 4 x 3 accumulators plus 4 weight vectors fill AVX2's 16 registers.
+constexpr int kDotTileRows = 4;
+constexpr int kDotTileCols = 3;
 
 std::string_view isa_name(Isa isa);
 // The instruction sets this CPU can run, scalar first.
