@@ -171,11 +171,13 @@ namespace {
 // R weight rows against C activation rows, one block per step: each weight block is unpacked
 // once for all C rows. Every (row, activation) pair goes through exactly the same operations
 // whatever R and C are, so a result never depends on its tile (batch invariance).
-template <int R, int C>
-void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n,
-                      float* out, int64_t out_stride) {
-  const int block_bytes = dtype_info(type).block_bytes;
-  const int quant_offset = type == DType::kQ4_1 ? 4 : 2;
+//
+// The weight type is a template parameter so that each type's loop carries no branches.
+template <DType type, int R, int C>
+void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n, float* out,
+                      int64_t out_stride) {
+  constexpr int block_bytes = type == DType::kQ8_0 ? 34 : type == DType::kQ4_1 ? 20 : 18;
+  constexpr int quant_offset = type == DType::kQ4_1 ? 4 : 2;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[R][C];
   float offsets[R][C];
@@ -204,7 +206,7 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
         const __m256i x = type == DType::kQ8_0 ? _mm256_sign_epi8(xv[c], q) : xv[c];
         const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, x), ones));
         acc[r][c] = _mm256_fmadd_ps(sums, _mm256_set1_ps(d * xd[c]), acc[r][c]);
-        offsets[r][c] += m * xs[c];
+        if constexpr (type != DType::kQ8_0) offsets[r][c] = std::fma(m, xs[c], offsets[r][c]);
       }
     }
   }
@@ -214,17 +216,21 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
 
 }  // namespace
 
-float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
-  float out = 0.0f;
-  dot_q8_tile_impl<1, 1>(type, &weights, &q8_row, n, &out, 1);
-  return out;
-}
-
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
                  int64_t n, float* out, int64_t out_stride) {
   with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
-    dot_q8_tile_impl<R, C>(type, weights, q8_rows, n, out, out_stride);
+    switch (type) {
+      case DType::kQ8_0: return dot_q8_tile_impl<DType::kQ8_0, R, C>(weights, q8_rows, n, out, out_stride);
+      case DType::kQ4_0: return dot_q8_tile_impl<DType::kQ4_0, R, C>(weights, q8_rows, n, out, out_stride);
+      default: return dot_q8_tile_impl<DType::kQ4_1, R, C>(weights, q8_rows, n, out, out_stride);
+    }
   });
+}
+
+float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
+  float out = 0.0f;
+  dot_q8_tile(type, &weights, 1, &q8_row, 1, n, &out, 1);
+  return out;
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
