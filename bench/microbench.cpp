@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "random_tensors.h"
 
 namespace kvscope {
@@ -24,6 +25,9 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
   w.n_dims = 2;
   w.shape = {kCols, kRows, 1, 1};
   w.data = bytes.data();
+  // Packed as a loaded model packs it, where this CPU's kernels read Q4 weights packed.
+  const std::vector<uint8_t> packed = kernels().dot_q4_packed != nullptr ? pack_q4(w) : std::vector<uint8_t>{};
+  if (!packed.empty()) w.packed = packed.data();
   const auto x = testing::random_floats(static_cast<size_t>(n * kCols), 2);
   std::vector<float> out(static_cast<size_t>(n * kRows));
   ThreadPool pool(static_cast<int>(state.range(1)));
@@ -34,7 +38,7 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.bytes()));
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kCols * kRows * n * static_cast<double>(state.iterations()) / 1e9,
                                                  benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(isa_name(kernels().isa)));
+  state.SetLabel(fmt::format("{}{}", isa_name(kernels().isa), packed.empty() ? "" : " packed"));
 }
 
 void attention_benchmark(benchmark::State& state, Isa isa) {

@@ -17,6 +17,8 @@ struct TensorView {
   int n_dims = 0;
   std::array<int64_t, 4> shape = {1, 1, 1, 1};
   const uint8_t* data = nullptr;
+  // The same matrix repacked for the fast path's kernels (kernels/packed.h), or null.
+  const uint8_t* packed = nullptr;
 
   int64_t elements() const { return shape[0] * shape[1] * shape[2] * shape[3]; }
   int64_t cols() const { return shape[0]; }

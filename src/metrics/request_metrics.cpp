@@ -90,7 +90,9 @@ std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& 
                      m.output_tokens > 0 ? growth / 1024.0 / m.output_tokens : 0.0);
   out += fmt::format("  KV cache              {:.2f} MiB reserved, {:.2f} MiB used, {:.1f} KiB per token\n",
                      memory.kv_reserved / mib, memory.kv_used / mib, memory.kv_per_token / 1024.0);
-  out += fmt::format("  Model                 {:.1f} MiB mapped\n", memory.model_bytes / mib);
+  out += fmt::format("  Model                 {:.1f} MiB mapped", memory.model_bytes / mib);
+  if (memory.packed_bytes > 0) out += fmt::format(", {:.1f} MiB repacked", memory.packed_bytes / mib);
+  out += "\n";
   return out;
 }
 
@@ -117,7 +119,7 @@ nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport&
             {"kv_reserved_bytes", memory.kv_reserved},
             {"kv_used_bytes", memory.kv_used},
             {"kv_bytes_per_token", memory.kv_per_token},
-            {"model_bytes", memory.model_bytes}}}};
+            {"model_bytes", memory.model_bytes}, {"packed_bytes", memory.packed_bytes}}}};
 }
 
 }  // namespace kvscope

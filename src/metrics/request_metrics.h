@@ -33,6 +33,7 @@ struct MemoryReport {
   MemoryUsage before, after;  // after.peak_rss_bytes is the run's peak (reset before it)
   uint64_t kv_reserved = 0, kv_used = 0, kv_per_token = 0;
   uint64_t model_bytes = 0;   // the model file, memory-mapped
+  uint64_t packed_bytes = 0;  // weights repacked for the fast path, held besides the file
 };
 
 // seed 002's metrics block, and the same figures as JSON.

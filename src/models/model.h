@@ -1,6 +1,7 @@
 #pragma once
 // A loaded model: configuration, weights (views into the mapped file) and tokenizer. Read-only
 // after loading, so one Model can serve many Sessions.
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,9 +52,13 @@ class Model {
   size_t weight_bytes_per_token() const;
   // Weights multiplied per token (each is one multiply-add, two FLOPs).
   int64_t matmul_weights() const;
+  // Bytes of weights held in memory besides the mapped file: matrices repacked for the fast path.
+  size_t packed_bytes() const;
 
  private:
   std::vector<const TensorView*> matrices() const;  // every matrix a token goes through
+  // Repacks every matrix the fast path's kernels read packed, pointing the layers at the copies.
+  void pack_matrices();
 
   std::unique_ptr<ModelFile> file_;
   ModelConfig config_;
@@ -63,6 +68,8 @@ class Model {
   const TensorView* output_ = nullptr;
   Vector output_norm_, output_norm_bias_;
   std::vector<LayerWeights> layers_;
+  std::deque<TensorView> packed_views_;  // views with their packed copies (stable addresses)
+  std::vector<std::vector<uint8_t>> packed_;
 };
 
 }  // namespace kvscope

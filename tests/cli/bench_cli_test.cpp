@@ -109,12 +109,14 @@ TEST(BenchCli, KvCompareAndTraceOnTheTinyModel) {
 TEST(BenchCli, CtrlCStopsCleanlyAndKeepsWhatWasMeasured) {
   const std::string json = temp_path("interrupted.json"), out = temp_path("interrupted.out");
   std::filesystem::remove(json);
-  // A script, so that $! and $pid reach bash; timeout bounds the test should the signal be lost.
+  // A script, so that $! and $pid reach bash. A watchdog bounds the test should the signal be lost
+  // (not timeout(1): it forwards a SIGINT both to its child and to its process group, a second
+  // Ctrl-C that ends the process at once).
   const std::string script = temp_path("interrupt.sh");
-  std::ofstream(script) << "timeout 120 '" << testing::cli() << "' bench sweep -m '"
-                        << fixture("models/tiny-llama-q4_1.gguf")
+  std::ofstream(script) << "'" << testing::cli() << "' bench sweep -m '" << fixture("models/tiny-llama-q4_1.gguf")
                         << "' --prompt-tokens 4 --new-tokens 3 --batch 1 -r 1000000 --warmup 0 --no-log --json '" << json
-                        << "' >'" << out << "' 2>/dev/null &\npid=$!\nsleep 1.5\nkill -INT $pid\nwait $pid\n";
+                        << "' >'" << out << "' 2>/dev/null &\npid=$!\n(sleep 120; kill -KILL $pid) >/dev/null 2>&1 &\n"
+                        << "watchdog=$!\nsleep 1.5\nkill -INT $pid\nwait $pid\nstatus=$?\nkill $watchdog\nexit $status\n";
   EXPECT_EQ(std::system(("bash '" + script + "'").c_str()), 0);
   const nlohmann::json j = nlohmann::json::parse(read_all(json));
   EXPECT_TRUE(j["interrupted"]);

@@ -121,7 +121,8 @@ void run(const RunArgs& args) {
     const SequenceResult& s = result.sequences[i];
     const RequestMetrics m = request_metrics(result.start, s, args.discard_first);
     const MemoryReport memory{before, after, session.cache().bytes_reserved(), session.cache().bytes_used(),
-                              session.cache().shape().bytes_per_token(), model->file().file_bytes};
+                              session.cache().shape().bytes_per_token(), model->file().file_bytes,
+                              model->packed_bytes()};
     report += format_request_metrics(m, memory, i + 1, result.sequences.size());
     all["sequences"].push_back(request_metrics_json(m, memory));
     mean_context += (s.prompt_tokens + s.token_times.size() / 2.0) / static_cast<double>(result.sequences.size());

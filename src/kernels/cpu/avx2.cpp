@@ -7,6 +7,7 @@
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
+#include "kernels/packed.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/quantized.h"
 
@@ -231,6 +232,60 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   float out = 0.0f;
   dot_q8_tile(type, &weights, 1, &q8_row, 1, n, &out, 1);
   return out;
+}
+
+namespace {
+
+// C activation rows against one packed group of 8 rows. Per block, each of the 4 column groups is
+// one load of 8 rows' nibbles, and per activation row two broadcasts of 4 bytes and two maddubs:
+// lanes of 16 bits sum 16 products of at most 15 x 127 each, so they cannot overflow.
+template <int C>
+void dot_q4_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr, float* out,
+                        int64_t out_stride) {
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = group + b * kQ4PackedBlockBytes;
+    __m256i sums[C];
+    for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
+    for (int k = 0; k < 4; ++k) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
+      const __m256i lo = _mm256_and_si256(raw, low_nibbles);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
+      for (int c = 0; c < C; ++c) {
+        const uint8_t* x = q8_rows[c] + b * kQ8Block;
+        int32_t x_lo, x_hi;
+        std::memcpy(&x_lo, x + 4 * k, 4);
+        std::memcpy(&x_hi, x + 16 + 4 * k, 4);
+        sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(x_lo)));
+        sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(x_hi)));
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
+    for (int c = 0; c < C; ++c) {
+      const __m256 total = _mm256_cvtepi32_ps(_mm256_madd_epi16(sums[c], ones));
+      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
+      acc[c] = _mm256_fmadd_ps(total, scale, acc[c]);
+      acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    float lanes[kPackedRows];
+    _mm256_storeu_ps(lanes, acc[c]);
+    std::memcpy(out + c * out_stride, lanes, sizeof(float) * static_cast<size_t>(nr));
+  }
+}
+
+}  // namespace
+
+void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
+                   int64_t out_stride) {
+  with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
+    dot_q4_packed_impl<C>(group, n, q8_rows, nr, out, out_stride);
+  });
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/half.h"
+#include "kernels/packed.h"
 
 namespace kvscope {
 
@@ -114,6 +115,31 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
     total += p.d * d[b] * static_cast<float>(p.sum) + p.m * s[b];
   }
   return total;
+}
+
+void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
+                   int64_t out_stride) {
+  for (int c = 0; c < nc; ++c) {
+    const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
+    const float* xd = q8_scales(q8_rows[c], n);
+    const float* xs = q8_sums(q8_rows[c], n);
+    for (int r = 0; r < nr; ++r) {
+      float acc = 0.0f;
+      for (int64_t b = 0; b < n / kQ8Block; ++b) {
+        const uint8_t* block = group + b * kQ4PackedBlockBytes;
+        const int8_t* xb = x + b * kQ8Block;
+        int32_t sum = 0;
+        for (int k = 0; k < 4; ++k)
+          for (int j = 0; j < 4; ++j) {
+            const uint8_t q = block[32 + 32 * k + 4 * r + j];
+            sum += (q & 0x0f) * xb[4 * k + j] + (q >> 4) * xb[16 + 4 * k + j];
+          }
+        acc = std::fma(static_cast<float>(sum), load_f16(block + 2 * r) * xd[b], acc);
+        acc = std::fma(load_f16(block + 16 + 2 * r), xs[b], acc);
+      }
+      out[c * out_stride + r] = acc;
+    }
+  }
 }
 
 }  // namespace ref
