@@ -236,6 +236,10 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 namespace {
 
+// How far ahead of the block being read the packed kernel prefetches: the hardware prefetcher alone
+// left one-sequence decode 10-17% slower on Zen 1 (tested 4, 8, 16, 26 and 52 blocks ahead: 16 to 26 best).
+constexpr int kPrefetchAhead = 16 * kQ4PackedBlockBytes;
+
 // C activation rows against one packed group of 8 rows. Per block, each of the 4 column groups is
 // one load of 8 rows' nibbles, and per activation row two broadcasts of 4 bytes and two maddubs:
 // lanes of 16 bits sum 16 products of at most 15 x 127 each, so they cannot overflow.
@@ -248,6 +252,8 @@ void dot_q4_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = group + b * kQ4PackedBlockBytes;
+    for (int line = 0; line < kQ4PackedBlockBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead + line), _MM_HINT_T0);
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
     for (int k = 0; k < 4; ++k) {
