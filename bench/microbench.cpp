@@ -25,8 +25,8 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
   w.n_dims = 2;
   w.shape = {kCols, kRows, 1, 1};
   w.data = bytes.data();
-  // Packed as a loaded model packs it, where this CPU's kernels read Q4 weights packed.
-  const std::vector<uint8_t> packed = kernels().dot_q4_packed != nullptr ? pack_q4(w) : std::vector<uint8_t>{};
+  // Packed as a loaded model packs it, where this CPU's kernels read weights packed.
+  const std::vector<uint8_t> packed = kernels().dot_packed != nullptr ? pack_rows(w) : std::vector<uint8_t>{};
   if (!packed.empty()) w.packed = packed.data();
   const auto x = testing::random_floats(static_cast<size_t>(n * kCols), 2);
   std::vector<float> out(static_cast<size_t>(n * kRows));

@@ -65,9 +65,9 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   pool.parallel_for(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
   });
-  if (w.packed != nullptr && k.dot_q4_packed != nullptr) {
+  if (w.packed != nullptr && k.dot_packed != nullptr) {
     // One packed group of 8 rows at a time, against up to kPackedTileCols activation rows.
-    const size_t group_bytes = q4_packed_group_bytes(cols);
+    const size_t group_bytes = packed_group_bytes(w.type, cols);
     pool.parallel_for((rows + kPackedRows - 1) / kPackedRows, [&](int64_t begin, int64_t end) {
       for (int64_t g = begin; g < end; ++g) {
         const int nr = static_cast<int>(std::min<int64_t>(kPackedRows, rows - g * kPackedRows));
@@ -75,8 +75,8 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
           const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
           const uint8_t* activations[kPackedTileCols];
           for (int c = 0; c < nc; ++c) activations[c] = base + (i + c) * row_bytes;
-          k.dot_q4_packed(w.packed + g * group_bytes, cols, activations, nc, nr, out + i * rows + g * kPackedRows,
-                          rows);
+          k.dot_packed(w.type, w.packed + g * group_bytes, cols, activations, nc, nr,
+                       out + i * rows + g * kPackedRows, rows);
         }
       }
     });

@@ -79,7 +79,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   if (c.norm == NormKind::kLayerNorm) model->output_norm_bias_ = w.vector("output_norm.bias", c.dim);
   model->output_ = c.tied_embeddings ? model->token_embedding_
                                      : w.matrix("output.weight", c.dim, c.vocab_size);
-  if (kernels().dot_q4_packed != nullptr) model->pack_matrices();
+  if (kernels().dot_packed != nullptr) model->pack_matrices();
   model->tokenizer_ = Tokenizer::from_metadata(file.meta);
   if (model->tokenizer_->vocab_size() > c.vocab_size)
     fail("{}: the tokenizer has {} tokens but the model only {} embeddings", path,
@@ -90,7 +90,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
 void Model::pack_matrices() {
   auto pack = [&](const TensorView*& matrix) {
     if (matrix == nullptr) return;
-    std::vector<uint8_t> bytes = pack_q4(*matrix);
+    std::vector<uint8_t> bytes = pack_rows(*matrix);
     if (bytes.empty()) return;
     TensorView& view = packed_views_.emplace_back(*matrix);
     view.packed = bytes.data();
@@ -99,7 +99,9 @@ void Model::pack_matrices() {
   };
   for (LayerWeights& l : layers_)
     for (const TensorView** t : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*t);
-  pack(output_);  // the token embedding keeps its own view: rows are looked up, not multiplied
+  // A Q8_0 output head runs the wide kernel (16-bit activations), which reads rows as stored. The
+  // token embedding keeps its own view either way: its rows are looked up, not multiplied.
+  if (output_->type != DType::kQ8_0) pack(output_);
 }
 
 size_t Model::packed_bytes() const {
@@ -118,7 +120,7 @@ std::vector<const TensorView*> Model::matrices() const {
 
 size_t Model::weight_bytes_per_token() const {
   size_t bytes = 0;
-  for (const TensorView* t : matrices()) bytes += t->packed ? q4_packed_bytes(t->rows(), t->cols()) : t->bytes();
+  for (const TensorView* t : matrices()) bytes += t->packed ? kvscope::packed_bytes(t->type, t->rows(), t->cols()) : t->bytes();
   return bytes;
 }
 

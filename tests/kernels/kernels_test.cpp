@@ -234,36 +234,39 @@ TEST(FastPath, DotEqualsDequantizedProduct) {
 TEST(FastPath, MatmulIsBatchInvariant) {
   ThreadPool one(1), two(2);
   const int64_t cols = 576, rows = 43, n = 7;
-  const auto bytes = testing::random_row_bytes(DType::kQ4_1, cols * rows, 41);
-  TensorView w = matrix_view(DType::kQ4_1, cols, rows, bytes);
-  const std::vector<uint8_t> packed = pack_q4(w);
-  const auto x = testing::random_floats(n * cols, 42);
-  std::vector<float> row_major(n * rows);
-  for (const uint8_t* layout : {static_cast<const uint8_t*>(nullptr), packed.data()}) {
-    w.packed = layout;
-    std::vector<float> batch(n * rows), alone(rows);
-    matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
-    for (int64_t i = 0; i < n; ++i) {
-      matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kFast);
-      for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(batch[i * rows + r], alone[r]) << "row " << i;
-    }
-    if (layout == nullptr) {
-      row_major = batch;
-    } else {
-      for (int64_t i = 0; i < n * rows; ++i) ASSERT_NEAR(batch[i], row_major[i], 1e-4 * (1 + std::fabs(row_major[i])));
+  for (DType type : {DType::kQ4_1, DType::kQ8_0}) {
+    const auto bytes = testing::random_row_bytes(type, cols * rows, 41);
+    TensorView w = matrix_view(type, cols, rows, bytes);
+    const std::vector<uint8_t> packed = pack_rows(w);
+    const auto x = testing::random_floats(n * cols, 42);
+    std::vector<float> row_major(n * rows);
+    for (const uint8_t* layout : {static_cast<const uint8_t*>(nullptr), packed.data()}) {
+      w.packed = layout;
+      std::vector<float> batch(n * rows), alone(rows);
+      matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
+      for (int64_t i = 0; i < n; ++i) {
+        matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kFast);
+        for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(batch[i * rows + r], alone[r]) << dtype_name(type) << " row " << i;
+      }
+      if (layout == nullptr) {
+        row_major = batch;
+      } else {
+        for (int64_t i = 0; i < n * rows; ++i)
+          ASSERT_NEAR(batch[i], row_major[i], 1e-4 * (1 + std::fabs(row_major[i]))) << dtype_name(type);
+      }
     }
   }
 }
 
-// The packed kernel is bitwise its scalar twin, which is the row-major product up to rounding,
+// The packed kernels are bitwise their scalar twin, which is the row-major product up to rounding,
 // for every number of activation rows and a partial group.
-TEST(FastPath, PackedQ4MatchesScalarAndRowMajorOnEveryIsa) {
-  for (DType type : {DType::kQ4_0, DType::kQ4_1}) {
+TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
     const int64_t cols = 96, rows = 13;
     const auto bytes = testing::random_row_bytes(type, cols * rows, 31);
     const TensorView w = matrix_view(type, cols, rows, bytes);
-    const std::vector<uint8_t> packed = pack_q4(w);
-    ASSERT_EQ(packed.size(), q4_packed_bytes(rows, cols));
+    const std::vector<uint8_t> packed = pack_rows(w);
+    ASSERT_EQ(packed.size(), packed_bytes(type, rows, cols));
     std::vector<std::vector<uint8_t>> q;
     const uint8_t* qp[kPackedTileCols];
     for (int c = 0; c < kPackedTileCols; ++c) {
@@ -272,20 +275,20 @@ TEST(FastPath, PackedQ4MatchesScalarAndRowMajorOnEveryIsa) {
       qp[c] = q.back().data();
     }
     for (int64_t g = 0; g < 2; ++g) {
-      const uint8_t* group = packed.data() + g * q4_packed_group_bytes(cols);
+      const uint8_t* group = packed.data() + g * packed_group_bytes(type, cols);
       const int nr = static_cast<int>(std::min<int64_t>(kPackedRows, rows - g * kPackedRows));
       for (int nc = 1; nc <= kPackedTileCols; ++nc) {
         float want[kPackedTileCols * kPackedRows];
-        ref::dot_q4_packed(group, cols, qp, nc, nr, want, kPackedRows);
+        ref::dot_packed(type, group, cols, qp, nc, nr, want, kPackedRows);
         for (int c = 0; c < nc; ++c)
           for (int r = 0; r < nr; ++r) {
             const float row_major = ref::dot_q8(type, w.row(g * kPackedRows + r), qp[c], cols);
             ASSERT_NEAR(want[c * kPackedRows + r], row_major, 1e-5 * (1 + std::fabs(row_major)));
           }
         for (Isa isa : supported_isas()) {
-          if (kernels_for(isa).dot_q4_packed == nullptr) continue;
+          if (kernels_for(isa).dot_packed == nullptr) continue;
           float got[kPackedTileCols * kPackedRows];
-          kernels_for(isa).dot_q4_packed(group, cols, qp, nc, nr, got, kPackedRows);
+          kernels_for(isa).dot_packed(type, group, cols, qp, nc, nr, got, kPackedRows);
           for (int c = 0; c < nc; ++c)
             for (int r = 0; r < nr; ++r)
               ASSERT_EQ(got[c * kPackedRows + r], want[c * kPackedRows + r])

@@ -236,46 +236,66 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 namespace {
 
-// How far ahead of the block being read the packed kernel prefetches: the hardware prefetcher alone
-// left one-sequence decode 10-17% slower on Zen 1 (tested 4, 8, 16, 26 and 52 blocks ahead: 16 to 26 best).
-constexpr int kPrefetchAhead = 16 * kQ4PackedBlockBytes;
+// How far ahead of the block being read the packed kernels prefetch: the hardware prefetcher alone
+// left one-sequence decode about 10-15% slower on this Zen 1 class EPYC (tried 4, 8, 16, 26 and 52
+// blocks ahead: 16 to 26 best).
+constexpr int kPrefetchBlocks = 16;
 
-// C activation rows against one packed group of 8 rows. Per block, each of the 4 column groups is
-// one load of 8 rows' nibbles, and per activation row two broadcasts of 4 bytes and two maddubs:
-// lanes of 16 bits sum 16 products of at most 15 x 127 each, so they cannot overflow.
-template <int C>
-void dot_q4_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr, float* out,
-                        int64_t out_stride) {
+// C activation rows against one packed group of 8 rows (kernels/packed.h). Per block and column
+// group, one load of 8 rows' quants serves every activation row, which broadcasts 4 bytes:
+// - Q4: two maddubs per group; 16-bit lanes sum 16 products of at most 15 x 127 each, so they
+//   cannot overflow, and widen to 32 bits once per block.
+// - Q8_0: maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the
+//   activations; a pair of products reaches 2 x 128 x 127, so each group widens to 32 bits.
+template <DType type, int C>
+void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr, float* out,
+                     int64_t out_stride) {
+  constexpr bool q8 = type == DType::kQ8_0;
+  constexpr int block_bytes = q8 ? 16 + 8 * 32 : 32 + 4 * 32;
   const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* block = group + b * kQ4PackedBlockBytes;
-    for (int line = 0; line < kQ4PackedBlockBytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead + line), _MM_HINT_T0);
+    const uint8_t* block = group + b * block_bytes;
+    for (int line = 0; line < block_bytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBlocks * block_bytes + line), _MM_HINT_T0);
+    auto broadcast4 = [&](int c, int offset) {
+      int32_t four;
+      std::memcpy(&four, q8_rows[c] + b * kQ8Block + offset, 4);
+      return _mm256_set1_epi32(four);
+    };
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
-    for (int k = 0; k < 4; ++k) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
-      const __m256i lo = _mm256_and_si256(raw, low_nibbles);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
-      for (int c = 0; c < C; ++c) {
-        const uint8_t* x = q8_rows[c] + b * kQ8Block;
-        int32_t x_lo, x_hi;
-        std::memcpy(&x_lo, x + 4 * k, 4);
-        std::memcpy(&x_hi, x + 16 + 4 * k, 4);
-        sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(x_lo)));
-        sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(x_hi)));
+    if constexpr (q8) {
+      for (int g = 0; g < 8; ++g) {
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * g));
+        const __m256i magnitudes = _mm256_sign_epi8(w, w);
+        for (int c = 0; c < C; ++c) {
+          const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
+          sums[c] = _mm256_add_epi32(sums[c], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, x), ones));
+        }
       }
+    } else {
+      for (int k = 0; k < 4; ++k) {
+        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
+        const __m256i lo = _mm256_and_si256(raw, low_nibbles);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
+        for (int c = 0; c < C; ++c) {
+          sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(lo, broadcast4(c, 4 * k)));
+          sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(hi, broadcast4(c, 16 + 4 * k)));
+        }
+      }
+      for (int c = 0; c < C; ++c) sums[c] = _mm256_madd_epi16(sums[c], ones);
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
-    const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
     for (int c = 0; c < C; ++c) {
-      const __m256 total = _mm256_cvtepi32_ps(_mm256_madd_epi16(sums[c], ones));
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
-      acc[c] = _mm256_fmadd_ps(total, scale, acc[c]);
-      acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[c]), scale, acc[c]);
+      if constexpr (!q8) {
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
+        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+      }
     }
   }
   for (int c = 0; c < C; ++c) {
@@ -287,10 +307,13 @@ void dot_q4_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q
 
 }  // namespace
 
-void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
-                   int64_t out_stride) {
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
+                float* out, int64_t out_stride) {
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
-    dot_q4_packed_impl<C>(group, n, q8_rows, nr, out, out_stride);
+    switch (type) {
+      case DType::kQ8_0: return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
+      default: return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
+    }
   });
 }
 

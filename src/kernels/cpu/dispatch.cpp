@@ -52,7 +52,7 @@ const Kernels& kernels_for(Isa isa) {
   static const Kernels kAvx2Kernels{Isa::kAvx2,            avx2::dot,            avx2::axpy,
                                     avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
                                     avx2::quantize_row_q8, avx2::dot_q8,         avx2::dot_q8_tile,
-                                    avx2::dot_q8_0_q16,    avx2::dot_q4_packed};
+                                    avx2::dot_q8_0_q16,    avx2::dot_packed};
   // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
   static const Kernels kAvx512Kernels{Isa::kAvx512,          avx512::dot,          avx2::axpy,
                                       avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,

@@ -30,11 +30,11 @@ struct Kernels {
   void (*dot_q8_tile)(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
                       int64_t n, float* out, int64_t out_stride) = nullptr;
   float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
-  // Q4_0/Q4_1 weights repacked 8 rows at a time (kernels/packed.h) against up to kPackedTileCols
-  // activation rows; null where the row-major kernels are faster (VNNI) or it has no twin to gain
-  // on (scalar), and then weights are not repacked.
-  void (*dot_q4_packed)(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
-                        int64_t out_stride) = nullptr;
+  // Q4_0/Q4_1/Q8_0 weights repacked 8 rows at a time (kernels/packed.h) against up to
+  // kPackedTileCols activation rows. Null where the row-major kernels are used instead (VNNI's, or
+  // scalar), and then models are not repacked.
+  void (*dot_packed)(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
+                     float* out, int64_t out_stride) = nullptr;
 };
 constexpr int kQ8TileMax = 4;
 // 4 x 3 accumulators plus 4 weight vectors fill AVX2's 16 registers.

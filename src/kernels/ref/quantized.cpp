@@ -117,8 +117,9 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   return total;
 }
 
-void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
-                   int64_t out_stride) {
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
+                float* out, int64_t out_stride) {
+  const int block_bytes = packed_block_bytes(type);
   for (int c = 0; c < nc; ++c) {
     const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
     const float* xd = q8_scales(q8_rows[c], n);
@@ -126,16 +127,21 @@ void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_row
     for (int r = 0; r < nr; ++r) {
       float acc = 0.0f;
       for (int64_t b = 0; b < n / kQ8Block; ++b) {
-        const uint8_t* block = group + b * kQ4PackedBlockBytes;
+        const uint8_t* block = group + b * block_bytes;
         const int8_t* xb = x + b * kQ8Block;
         int32_t sum = 0;
-        for (int k = 0; k < 4; ++k)
-          for (int j = 0; j < 4; ++j) {
-            const uint8_t q = block[32 + 32 * k + 4 * r + j];
-            sum += (q & 0x0f) * xb[4 * k + j] + (q >> 4) * xb[16 + 4 * k + j];
-          }
+        if (type == DType::kQ8_0) {
+          for (int g = 0; g < 8; ++g)
+            for (int j = 0; j < 4; ++j) sum += static_cast<int8_t>(block[16 + 32 * g + 4 * r + j]) * xb[4 * g + j];
+        } else {
+          for (int k = 0; k < 4; ++k)
+            for (int j = 0; j < 4; ++j) {
+              const uint8_t q = block[32 + 32 * k + 4 * r + j];
+              sum += (q & 0x0f) * xb[4 * k + j] + (q >> 4) * xb[16 + 4 * k + j];
+            }
+        }
         acc = std::fma(static_cast<float>(sum), load_f16(block + 2 * r) * xd[b], acc);
-        acc = std::fma(load_f16(block + 16 + 2 * r), xs[b], acc);
+        if (type != DType::kQ8_0) acc = std::fma(load_f16(block + 16 + 2 * r), xs[b], acc);
       }
       out[c * out_stride + r] = acc;
     }

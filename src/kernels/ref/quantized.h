@@ -46,11 +46,11 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 // dot(weight row, activation row) for a weight type with has_q8_dot.
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
 
-// One packed group of 8 Q4 rows (kernels/packed.h) against nc activation rows:
+// One packed group of 8 rows of `type` (kernels/packed.h) against nc activation rows:
 // out[c * out_stride + r] for the first nr rows. Per row and block, the integer sum is scaled by
-// d x_d and the offset added, both with one fused multiply-add, in block order.
-void dot_q4_packed(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr, float* out,
-                   int64_t out_stride);
+// d x_d and then any offset added, each with one fused multiply-add, in block order.
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
+                float* out, int64_t out_stride);
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
 // dot(Q8_0 weight row, q16 activation row).
