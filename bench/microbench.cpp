@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "core/half.h"
 #include "kernels/attention.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
@@ -41,19 +42,27 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
   state.SetLabel(fmt::format("{}{}", isa_name(kernels().isa), packed.empty() ? "" : " packed"));
 }
 
-void attention_benchmark(benchmark::State& state, Isa isa) {
+void attention_benchmark(benchmark::State& state, Isa isa, bool f16) {
   // One KV head of SmolLM2-135M (3 query heads of 64 over a 192-wide KV row) at a given depth.
   const int length = static_cast<int>(state.range(0)), head_dim = 64, group = 3, kv_width = 192;
   const auto queries = testing::random_floats(group * head_dim, 3);
   const auto keys = testing::random_floats(static_cast<size_t>(length) * kv_width, 4);
   const auto values = testing::random_floats(static_cast<size_t>(length) * kv_width, 5);
-  std::vector<float> scores, out(group * head_dim);
-  const AttentionHeads heads{queries.data(), keys.data(), values.data(), group, head_dim, length, kv_width};
+  std::vector<uint16_t> keys16(keys.size()), values16(values.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys16[i] = f32_to_f16(keys[i]);
+    values16[i] = f32_to_f16(values[i]);
+  }
+  std::vector<float> scratch, out(group * head_dim);
+  const AttentionHeads heads{queries.data(),
+                             f16 ? static_cast<const void*>(keys16.data()) : keys.data(),
+                             f16 ? static_cast<const void*>(values16.data()) : values.data(),
+                             f16, group, head_dim, length, kv_width};
   for (auto _ : state) {
-    attend_heads(kernels_for(isa), heads, 0.125f, scores, out.data());
+    attend_heads(kernels_for(isa), heads, 0.125f, scratch, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * length * head_dim * 4);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * length * head_dim * (f16 ? 2 : 4));
   state.SetLabel(std::string(isa_name(isa)));
 }
 
@@ -67,11 +76,13 @@ void register_benchmarks() {
           ->UseRealTime();
     }
   for (Isa isa : supported_isas())
-    benchmark::RegisterBenchmark(fmt::format("Attention/{}", isa_name(isa)).c_str(), attention_benchmark, isa)
-        ->Arg(128)
-        ->Arg(512)
-        ->Arg(2048)
-        ->ArgName("depth");
+    for (bool f16 : {false, true})
+      benchmark::RegisterBenchmark(fmt::format("Attention/{}/{}", isa_name(isa), f16 ? "f16" : "f32").c_str(),
+                                   attention_benchmark, isa, f16)
+          ->Arg(128)
+          ->Arg(512)
+          ->Arg(2048)
+          ->ArgName("depth");
 }
 
 }  // namespace

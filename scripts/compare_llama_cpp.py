@@ -7,16 +7,12 @@ llama-bench (or llama-batched-bench) and `kvscope bench speed`, alternating the 
 repetition by repetition so that a drift of the machine hits both, and prints the ratio table
 (medians of the repetitions). Both use an f16 KV cache, llama.cpp's default.
 
-With --ik-llama BIN_DIR, ik_llama.cpp (the fastest CPU fork of llama.cpp) joins the same
-alternation: its llama-bench (`-gp D,N` for decode at a depth) and llama-batched-bench from a
-build of your own (its source and build are never part of this repository), as a third column.
-
 Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's Q4_1 run against
 its own F32 run of the same weights (an F32 copy made with llama-quantize), and `kvscope bench
 faithfulness` (fast path against exact path), on the same text, context and number of chunks.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
-                                            [--no-speed] [--no-faithfulness] [--ik-llama BIN_DIR]"""
+                                            [--no-speed] [--no-faithfulness]"""
 import argparse
 import json
 import pathlib
@@ -41,31 +37,19 @@ def progress(text):
     print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
 
-def llama_single(bin_dir, model, test, threads, fork=False):
+def llama_single(bin_dir, model, test, threads):
     _, p, n, d, _ = test
-    # ik_llama.cpp's llama-bench has no -d: -gp D,N times N generated tokens after a D-token prompt.
-    if not fork:
-        shape = ["-p", str(p), "-n", str(n), "-d", str(d)]
-    elif d:
-        shape = ["-p", "0", "-n", "0", "-gp", f"{d},{n}"]
-    else:
-        shape = ["-p", str(p), "-n", str(n)]
-    out = run([str(bin_dir / "llama-bench"), "-m", str(model)] + shape + ["-t", str(threads), "-r", "1", "-o", "json"])
+    out = run([str(bin_dir / "llama-bench"), "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d),
+               "-t", str(threads), "-r", "1", "-o", "json"])
     return json.loads(out)[0]["avg_ts"]
 
 
-def llama_batched(bin_dir, model, test, threads, fork=False):
+def llama_batched(bin_dir, model, test, threads):
     _, _, n, d, b = test
-    cmd = [str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64),
-           "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads)]
-    if not fork:
-        rows = [json.loads(l) for l in run(cmd + ["--output-format", "jsonl"]).splitlines() if l.startswith("{")]
-        return rows[-1]["speed_tg"]
-    # ik_llama.cpp prints only the table: |PP|TG|B|N_KV|T_PP s|S_PP t/s|T_TG s|S_TG t/s|T s|S t/s|
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    rows = [l.strip("|").split("|") for l in (out.stdout + out.stderr).splitlines()
-            if l.startswith("|") and l.strip("| ").split("|")[0].strip().isdigit()]
-    return float(rows[-1][7])
+    out = run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64),
+               "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads), "--output-format", "jsonl"])
+    rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+    return rows[-1]["speed_tg"]
 
 
 def kvscope(model, test, threads):
@@ -111,8 +95,6 @@ def main():
     ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-faithfulness", action="store_true")
-    ap.add_argument("--ik-llama", type=pathlib.Path, metavar="BIN_DIR",
-                    help="also run ik_llama.cpp's llama-bench and llama-batched-bench from this folder")
     args = ap.parse_args()
 
     subprocess.run([str(ROOT / "scripts" / "fetch_model.sh")], check=True)
@@ -130,31 +112,24 @@ def main():
     for label, model in ([] if args.no_speed else models):
         for test in SINGLE + BATCHED:
             llama_fn = llama_batched if test[4] > 1 else llama_single
-            ours, theirs, fork = [], [], []
+            ours, theirs = [], []
             for rep in range(args.reps):
                 progress(f"{label} {test[0]}: repetition {rep + 1}/{args.reps}")
                 theirs.append(llama_fn(bin_dir, model, test, args.threads))
-                if args.ik_llama:
-                    fork.append(llama_fn(args.ik_llama, model, test, args.threads, fork=True))
                 ts, result = kvscope(model, test, args.threads)
                 ours.append(ts)
                 if label == "Q4_1" and test[0] == "tg128":
                     share = result["tests"][0]["bandwidth_share"]
-            row = {"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
-                   "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours}
-            if fork:
-                row.update({"ik_llama_ts": statistics.median(fork), "ik_llama_samples": fork})
-            rows.append(row)
+            rows.append({"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
+                         "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours})
     progress("")
-    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp){' and ik_llama.cpp' if args.ik_llama else ''}, "
-          f"{cpu}, {args.threads} threads, f16 KV cache, median of {args.reps} alternated repetitions\n")
-    fork_head = (" ik_llama.cpp t/s |", " ---: |", " vs ik_llama.cpp |", " ---: |") if args.ik_llama else ("",) * 4
-    print(f"| model | test | llama.cpp t/s |{fork_head[0]} kvscope t/s | vs llama.cpp |{fork_head[2]}")
-    print(f"| --- | --- | ---: |{fork_head[1]} ---: | ---: |{fork_head[3]}")
+    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp), {cpu}, {args.threads} threads, "
+          f"f16 KV cache, median of {args.reps} alternated repetitions\n")
+    print("| model | test | llama.cpp t/s | kvscope t/s | ratio |")
+    print("| --- | --- | ---: | ---: | ---: |")
     for r in rows:
-        fork_cells = (f" {r['ik_llama_ts']:.1f} |", f" {r['kvscope_ts'] / r['ik_llama_ts']:.2f}× |") if args.ik_llama else ("", "")
-        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} |{fork_cells[0]} {r['kvscope_ts']:.1f} | "
-              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |{fork_cells[1]}")
+        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} | {r['kvscope_ts']:.1f} | "
+              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |")
     if share is not None:
         print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
     faithfulness = None

@@ -134,34 +134,17 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
 }
 
 // The cached keys and values of every sequence in this call, positions [0, its last token], as
-// f32: an f16 cache is widened once per layer here rather than row by row in every task.
+// stored: attention reads an f16 cache directly, widening each row in registers.
 void Forward::gather_cached_rows(int layer, const KvCache& cache) {
-  const Kernels& k = kernels();
-  const size_t kv_dim = static_cast<size_t>(model_.config().kv_dim());
   int max_seq = 0;
   for (int seq : token_seq_) max_seq = std::max(max_seq, seq);
   std::vector<int> lengths(static_cast<size_t>(max_seq) + 1, 0);
   for (int64_t t = 0; t < n_; ++t) lengths[token_seq_[t]] = std::max(lengths[token_seq_[t]], token_pos_[t] + 1);
-  cached_rows_.assign(lengths.size(), {nullptr, nullptr});
-  widened_.resize(lengths.size());
+  cached_rows_.assign(lengths.size(), {nullptr, nullptr, false});
   for (size_t seq = 0; seq < lengths.size(); ++seq) {
     if (lengths[seq] == 0) continue;
     const KvView view = cache.view(layer, static_cast<int>(seq), lengths[seq]);
-    if (view.type == KvType::kF32) {
-      cached_rows_[seq] = {reinterpret_cast<const float*>(view.k), reinterpret_cast<const float*>(view.v)};
-      continue;
-    }
-    const size_t values = static_cast<size_t>(lengths[seq]) * kv_dim;
-    std::vector<float>& wide = widened_[seq];
-    wide.resize(2 * values);
-    const auto* k16 = reinterpret_cast<const uint16_t*>(view.k);
-    const auto* v16 = reinterpret_cast<const uint16_t*>(view.v);
-    pool_.parallel_for(lengths[seq], [&](int64_t begin, int64_t end) {
-      const size_t from = static_cast<size_t>(begin) * kv_dim, count = static_cast<size_t>(end - begin) * kv_dim;
-      k.widen_f16(k16 + from, wide.data() + from, static_cast<int64_t>(count));
-      k.widen_f16(v16 + from, wide.data() + values + from, static_cast<int64_t>(count));
-    });
-    cached_rows_[seq] = {wide.data(), wide.data() + values};
+    cached_rows_[seq] = {view.k, view.v, view.type == KvType::kF16};
   }
 }
 
@@ -180,8 +163,9 @@ void Forward::attend(int layer, const KvCache& cache) {
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
       const CachedRows& rows = cached_rows_[token_seq_[t]];
       const int64_t first_query = t * c.dim + static_cast<int64_t>(kv_head) * group * c.head_dim;
-      const AttentionHeads heads{&q_[first_query], rows.k + kv_head * c.head_dim, rows.v + kv_head * c.head_dim,
-                                 group, c.head_dim, token_pos_[t] + 1, c.kv_dim()};
+      const size_t head_offset = static_cast<size_t>(kv_head) * c.head_dim * (rows.f16 ? 2 : 4);
+      const AttentionHeads heads{&q_[first_query], rows.k + head_offset, rows.v + head_offset, rows.f16,
+                                 group,          c.head_dim,             token_pos_[t] + 1, c.kv_dim()};
       attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
   });

@@ -48,13 +48,13 @@ class Forward {
   // Activations, [n_][width] each.
   std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;
   std::vector<float> out_rows_, logits_;
-  // Per sequence of this call: its cached rows as f32 (widened_ holds them for an f16 cache).
+  // Per sequence of this call: its cached rows, as stored.
   struct CachedRows {
-    const float* k;
-    const float* v;
+    const uint8_t* k;
+    const uint8_t* v;
+    bool f16;
   };
   std::vector<CachedRows> cached_rows_;
-  std::vector<std::vector<float>> widened_;
 };
 
 }  // namespace kvscope

@@ -371,30 +371,44 @@ namespace kvscope {
 namespace {
 
 // attend_heads against attention written out in double precision, on every instruction set.
+// From an f32 and an f16 cache (against the f16-rounded values), on every instruction set.
 TEST(Attention, MatchesAPlainSoftmaxWeightedSum) {
   const int group = 3, head_dim = 64, length = 37, stride = 192;
   const auto q = random_floats(group * head_dim, 1);
-  const auto keys = random_floats(static_cast<size_t>(length) * stride, 2);
-  const auto values = random_floats(static_cast<size_t>(length) * stride, 3);
+  auto keys = random_floats(static_cast<size_t>(length) * stride, 2);
+  auto values = random_floats(static_cast<size_t>(length) * stride, 3);
+  std::vector<uint16_t> keys16(keys.size()), values16(values.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys16[i] = f32_to_f16(keys[i]);
+    values16[i] = f32_to_f16(values[i]);
+  }
   const float scale = 0.125f;
-  for (Isa isa : supported_isas()) {
-    std::vector<float> scores, out(group * head_dim);
-    attend_heads(kernels_for(isa), {q.data(), keys.data(), values.data(), group, head_dim, length, stride}, scale, scores,
-                 out.data());
-    for (int g = 0; g < group; ++g) {
-      std::vector<double> w(length);
-      double max = -1e300, sum = 0;
-      for (int j = 0; j < length; ++j) {
-        double s = 0;
-        for (int d = 0; d < head_dim; ++d) s += double(q[g * head_dim + d]) * keys[j * stride + d];
-        w[j] = s * scale;
-        max = std::max(max, w[j]);
-      }
-      for (double& v : w) sum += (v = std::exp(v - max));
-      for (int d = 0; d < head_dim; ++d) {
-        double want = 0;
-        for (int j = 0; j < length; ++j) want += w[j] / sum * values[j * stride + d];
-        ASSERT_NEAR(out[g * head_dim + d], want, 1e-5) << isa_name(isa) << " head " << g << " dim " << d;
+  for (bool f16 : {false, true}) {
+    if (f16) {
+      ref::widen_f16(keys16.data(), keys.data(), static_cast<int64_t>(keys.size()));
+      ref::widen_f16(values16.data(), values.data(), static_cast<int64_t>(values.size()));
+    }
+    const void* k = f16 ? static_cast<const void*>(keys16.data()) : keys.data();
+    const void* v = f16 ? static_cast<const void*>(values16.data()) : values.data();
+    for (Isa isa : supported_isas()) {
+      std::vector<float> scratch, out(group * head_dim);
+      attend_heads(kernels_for(isa), {q.data(), k, v, f16, group, head_dim, length, stride}, scale, scratch,
+                   out.data());
+      for (int g = 0; g < group; ++g) {
+        std::vector<double> w(length);
+        double max = -1e300, sum = 0;
+        for (int j = 0; j < length; ++j) {
+          double s = 0;
+          for (int d = 0; d < head_dim; ++d) s += double(q[g * head_dim + d]) * keys[j * stride + d];
+          w[j] = s * scale;
+          max = std::max(max, w[j]);
+        }
+        for (double& x : w) sum += (x = std::exp(x - max));
+        for (int d = 0; d < head_dim; ++d) {
+          double want = 0;
+          for (int j = 0; j < length; ++j) want += w[j] / sum * values[j * stride + d];
+          ASSERT_NEAR(out[g * head_dim + d], want, 1e-5) << isa_name(isa) << (f16 ? " f16" : " f32") << " head " << g;
+        }
       }
     }
   }
