@@ -237,8 +237,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 namespace {
 
 // How far ahead of the block being read the packed kernels prefetch: the hardware prefetcher alone
-// left one-sequence decode about 10-15% slower on this Zen 1 class EPYC (tried 4, 8, 16, 26 and 52
-// blocks ahead: 16 to 26 best).
+// left one-sequence decode about 10-15% slower on an AVX2 AMD EPYC (family 23; tried 4, 8, 16, 26 and
+// 52 blocks ahead: 16 to 26 best).
 constexpr int kPrefetchBlocks = 16;
 
 // C activation rows against one packed group of 8 rows (kernels/packed.h). Per block and column
