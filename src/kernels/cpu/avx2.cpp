@@ -312,7 +312,8 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0: return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
-      default: return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
+      default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
+        return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
     }
   });
 }
