@@ -3,7 +3,7 @@
 # holds llama.cpp's source), outside the repo, cached. A comparison tool for
 # scripts/compare_llama_cpp.py and scripts/make_tokenizer_goldens.py, never a test dependency.
 #
-#   scripts/build_llama_cpp.sh                   build once (about 11 minutes on 2 cores of an AVX2 EPYC), then
+#   scripts/build_llama_cpp.sh                   build once (about 15 minutes on 2 cores from cold), then
 #                                                exit at once while the pinned version matches
 #   scripts/build_llama_cpp.sh --quantize GGUF   also write Q8_0 and F16 copies of GGUF (any
 #                                                quantization) with llama-quantize --allow-requantize
@@ -149,7 +149,7 @@ build() {
   say "targets: ${targets[*]}"
   ((${#missing[@]} == 0)) || say "warning: not in this version, skipped: ${missing[*]}"
 
-  say "building with nice -n 15, $jobs jobs (about 11 minutes on 2 cores, longer on a busy machine; log: $cache/build.log) ..."
+  say "building with nice -n 15, $jobs jobs (about 15 minutes on 2 cores from cold, longer on a busy machine; log: $cache/build.log) ..."
   local start=$SECONDS
   if ! nice -n 15 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" > "$cache/build.log" 2>&1; then
     tail -n 40 "$cache/build.log" >&2
