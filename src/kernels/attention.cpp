@@ -37,9 +37,10 @@ void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, std::v
   std::memset(out, 0, static_cast<size_t>(a.group) * head_dim * sizeof(float));
   float* widened = scores + static_cast<size_t>(a.group) * length;
   for (size_t j = 0; j < length; ++j) {
-    const float* value = reinterpret_cast<const float*>(cached_row(a.values, j));
+    const uint8_t* row = cached_row(a.values, j);
+    const float* value = reinterpret_cast<const float*>(row);
     if (a.f16) {
-      k.widen_f16(reinterpret_cast<const uint16_t*>(cached_row(a.values, j)), widened, a.head_dim);
+      k.widen_f16(reinterpret_cast<const uint16_t*>(row), widened, a.head_dim);
       value = widened;
     }
     for (int g = 0; g < a.group; ++g) k.axpy(out + g * head_dim, scores[g * length + j], value, a.head_dim);

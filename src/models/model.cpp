@@ -10,6 +10,11 @@
 namespace kvscope {
 namespace {
 
+// The matrices of a layer that a token is multiplied by (null where the architecture has none).
+constexpr const TensorView* LayerWeights::*kLayerMatrices[] = {
+    &LayerWeights::wq, &LayerWeights::wk,     &LayerWeights::wv,   &LayerWeights::wqkv,
+    &LayerWeights::wo, &LayerWeights::w_gate, &LayerWeights::w_up, &LayerWeights::w_down};
+
 class WeightLoader {
  public:
   explicit WeightLoader(const ModelFile& file) : file_(file) {}
@@ -98,7 +103,7 @@ void Model::pack_matrices() {
     matrix = &view;
   };
   for (LayerWeights& l : layers_)
-    for (const TensorView** t : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*t);
+    for (auto matrix : kLayerMatrices) pack(l.*matrix);
   // A Q8_0 output head runs the wide kernel (16-bit activations), which reads rows as stored. The
   // token embedding keeps its own view either way: its rows are looked up, not multiplied.
   if (output_->type != DType::kQ8_0) pack(output_);
@@ -113,14 +118,15 @@ size_t Model::packed_bytes() const {
 std::vector<const TensorView*> Model::matrices() const {
   std::vector<const TensorView*> out = {output_};
   for (const LayerWeights& l : layers_)
-    for (const TensorView* t : {l.wq, l.wk, l.wv, l.wqkv, l.wo, l.w_gate, l.w_up, l.w_down})
-      if (t != nullptr) out.push_back(t);
+    for (auto matrix : kLayerMatrices)
+      if (l.*matrix != nullptr) out.push_back(l.*matrix);
   return out;
 }
 
 size_t Model::weight_bytes_per_token() const {
   size_t bytes = 0;
-  for (const TensorView* t : matrices()) bytes += t->packed ? kvscope::packed_bytes(t->type, t->rows(), t->cols()) : t->bytes();
+  for (const TensorView* t : matrices())
+    bytes += t->packed ? kvscope::packed_bytes(t->type, t->rows(), t->cols()) : t->bytes();
   return bytes;
 }
 
