@@ -54,10 +54,12 @@ void attention_benchmark(benchmark::State& state, Isa isa, bool f16) {
     values16[i] = f32_to_f16(values[i]);
   }
   std::vector<float> scratch, out(group * head_dim);
-  const AttentionHeads heads{queries.data(),
-                             f16 ? static_cast<const void*>(keys16.data()) : keys.data(),
-                             f16 ? static_cast<const void*>(values16.data()) : values.data(),
-                             f16, group, head_dim, length, kv_width};
+  const int32_t one_block = 0;
+  const size_t row_bytes = kv_width * (f16 ? 2 : 4);
+  const CachedRows rows{f16 ? reinterpret_cast<const uint8_t*>(keys16.data()) : reinterpret_cast<const uint8_t*>(keys.data()),
+                        f16 ? reinterpret_cast<const uint8_t*>(values16.data()) : reinterpret_cast<const uint8_t*>(values.data()),
+                        &one_block, 0, row_bytes, length, f16 ? DType::kF16 : DType::kF32};
+  const AttentionHeads heads{queries.data(), rows, 0, group, head_dim, length};
   for (auto _ : state) {
     attend_heads(kernels_for(isa), heads, 0.125f, scratch, out.data());
     benchmark::DoNotOptimize(out.data());

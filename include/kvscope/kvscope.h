@@ -14,7 +14,7 @@
 // one-line message naming the file or field.
 #include "core/error.h"
 #include "core/observer.h"
-#include "generate/sampler.h"
+#include "engine/sampler.h"
 #include "generate/session.h"
 #include "kvcache/kv_cache.h"
 #include "metrics/request_metrics.h"

@@ -113,7 +113,7 @@ GenerationResult generate_exactly(const Model& model, const std::vector<std::vec
   g.stop_at_end_token = false;  // every strategy generates exactly new_tokens
   g.on_logits = on_logits;
   GenerationResult r = session.generate(prompts, g);
-  if (kv_bytes_reserved != nullptr) *kv_bytes_reserved = session.cache().bytes_reserved();
+  if (kv_bytes_reserved != nullptr) *kv_bytes_reserved = session.cache().peak_bytes_reserved();
   return r;
 }
 

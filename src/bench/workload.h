@@ -35,7 +35,7 @@ struct Measurement {
   Summary ttft_s;          // request to the batch's first tokens (the prefill step)
   Summary tpot_s;          // mean over the sequences of each one's TPOT
   Summary throughput_tps;  // generated tokens of all sequences / end-to-end time
-  uint64_t kv_bytes_reserved = 0;  // at the end of a run
+  uint64_t kv_bytes_reserved = 0;  // the most the cache reserved during a run
   std::vector<std::vector<int32_t>> outputs;  // of the first measured run, per sequence
   uint64_t logits_hash = 0;  // FNV-1a of every step's logits, bit for bit
   bool repeatable = true;    // every repetition gave the same outputs and hash
@@ -66,7 +66,7 @@ int run_alternating(int variants, int warmup, int repetitions, const std::functi
 bool verify_identical(std::vector<Measurement>& strategies);
 
 // Greedy generation of exactly new_tokens after each prompt, all in one batch, in a fresh session
-// with the given cache: the run every suite times. Reports the cache's reserved bytes at the end.
+// with the given cache: the run every suite times. Reports the most bytes the cache reserved.
 GenerationResult generate_exactly(const Model& model, const std::vector<std::vector<int32_t>>& prompts,
                                   CacheStrategy cache, const MeasureOptions& options, int new_tokens,
                                   const LogitsCallback& on_logits = {}, uint64_t* kv_bytes_reserved = nullptr);

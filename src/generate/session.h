@@ -1,18 +1,14 @@
 #pragma once
-// A Session owns a KV cache and the token history of each of its sequences, and runs
-// generation: batched prefill of whatever each sequence has not yet fed, then decode.
-#include <chrono>
+// A Session is the closed-batch client of the engine: a fixed number of sequences, each with its
+// token history, generated for together. Each generate() call continues every sequence from
+// where it stopped, reusing the KV cache the engine kept for it, so only new tokens are fed.
+// Benchmarks, the demo, chat and the command line use it; the server uses the engine directly.
 #include <functional>
-#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "core/thread_pool.h"
-#include "generate/sampler.h"
-#include "kvcache/kv_cache.h"
-#include "models/forward.h"
-#include "models/model.h"
+#include "engine/engine.h"
 
 namespace kvscope {
 
@@ -23,6 +19,9 @@ struct SessionOptions {
   int n_seqs = 1;
   int n_ctx = 0;  // positions per sequence; 0: the model's context length
   int threads = 2;
+  int block_size = 16;        // paged
+  bool prefix_cache = false;  // paged
+  int max_batch_tokens = 0;   // tokens fed in one step; 0: every prompt's prefill in one step
   Observer* observer = nullptr;  // sees every op's timing (--detailed-metrics) and each query row
 };
 
@@ -36,11 +35,6 @@ struct GenerateOptions {
   bool stop_at_end_token = true;
   LogitsCallback on_logits;
 };
-
-enum class StopReason { kEndToken, kStopString, kMaxTokens, kContextFull };
-std::string_view stop_reason_name(StopReason reason);
-
-using Clock = std::chrono::steady_clock;
 
 struct SequenceResult {
   int prompt_tokens = 0;        // tokens fed before the first generated one
@@ -64,41 +58,38 @@ class Session {
 
   // Appends prompts[i] to sequence i's history (i < n_seqs) and generates for each of them,
   // all in one batch; each sequence stops on its own.
-  GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts,
-                            const GenerateOptions& options, const TokenCallback& on_token = {});
+  GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& options,
+                            const TokenCallback& on_token = {});
 
   // Appends tokens[i] to sequence i and runs them through the model in one step, without
   // sampling (the benchmarks' prefill and decode steps).
   void feed(const std::vector<std::vector<int32_t>>& tokens);
 
-  // Logits of every position of `tokens` fed as one sequence from an empty slot 0 (teacher
-  // forcing), [tokens][vocab].
-  std::vector<float> score(const std::vector<int32_t>& tokens);
+  // Logits of every position of `tokens` fed as one new sequence (teacher forcing), [tokens][vocab].
+  std::vector<float> score(const std::vector<int32_t>& tokens) { return engine_.score(tokens); }
 
-  void set_observer(Observer* observer);  // from the next step on; null: none
+  void set_observer(Observer* observer) { engine_.set_observer(observer); }  // from the next step on
   void reset(int seq);  // forgets the sequence's history and cache
   const std::vector<int32_t>& history(int seq) const { return history_[seq]; }
-  const KvCache& cache() const { return *cache_; }
-  const Model& model() const { return model_; }
-  int n_ctx() const { return n_ctx_; }
-  // Tokens fed through the model by the last generate() call's prefill step.
+  // The cached rows of a sequence in one layer, and how many positions they hold.
+  CachedRows cached_rows(int layer, int seq) const;
+  int cached_length(int seq) const;
+  const KvCache& cache() const { return engine_.cache(); }
+  const Model& model() const { return engine_.model(); }
+  int n_ctx() const { return engine_.n_ctx(); }
+  // Tokens fed through the model by the last generate() call's prefill.
   int64_t last_prefill_tokens() const { return last_prefill_tokens_; }
 
  private:
-  // One forward step: feeds every listed sequence what its cache lacks; returns logit rows.
-  const std::vector<float>& step(const std::vector<int>& seqs);
+  // Runs one request per sequence with a history or tokens to add, until all end; returns their ids.
+  std::vector<RequestId> run(const std::vector<std::vector<int32_t>>& added, const GenerateOptions& options,
+                             const TokenCallback& on_token);
 
-  const Model& model_;
-  SessionOptions options_;
-  int n_ctx_;
-  ThreadPool pool_;
-  std::unique_ptr<KvCache> cache_;
-  Forward forward_;
+  Engine engine_;
+  int n_seqs_;
   std::vector<std::vector<int32_t>> history_;
+  std::vector<RequestId> kept_;  // per sequence: the finished request holding its KV cache (0: none)
   int64_t last_prefill_tokens_ = 0;
 };
-
-// Bytes of KV cache a session would reserve; Error if that exceeds the memory available.
-void check_kv_fits(const ModelConfig& config, const SessionOptions& options, int n_ctx);
 
 }  // namespace kvscope

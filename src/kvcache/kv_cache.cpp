@@ -1,11 +1,12 @@
 #include "kvcache/kv_cache.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
+#include <limits>
 
 #include "core/error.h"
 #include "core/half.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope {
 
@@ -14,28 +15,53 @@ std::string_view strategy_name(CacheStrategy strategy) {
     case CacheStrategy::kNone: return "none";
     case CacheStrategy::kConcat: return "concat";
     case CacheStrategy::kPrealloc: return "prealloc";
+    case CacheStrategy::kPaged: return "paged";
   }
   return "?";
 }
 
 CacheStrategy parse_strategy(std::string_view name) {
-  for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc})
+  for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged})
     if (strategy_name(s) == name) return s;
-  fail("unknown cache strategy '{}' (expected none, concat or prealloc)", name);
+  fail("unknown cache strategy '{}' (expected none, concat, prealloc or paged)", name);
 }
 
-std::string_view kv_type_name(KvType type) { return type == KvType::kF32 ? "f32" : "f16"; }
+std::string_view kv_type_name(KvType type) {
+  switch (type) {
+    case KvType::kF32: return "f32";
+    case KvType::kF16: return "f16";
+    case KvType::kQ8_0: return "q8_0";
+  }
+  return "?";
+}
 
 KvType parse_kv_type(std::string_view name) {
-  if (name == "f32") return KvType::kF32;
-  if (name == "f16") return KvType::kF16;
-  fail("unknown KV type '{}' (expected f32 or f16)", name);
+  for (KvType t : {KvType::kF32, KvType::kF16, KvType::kQ8_0})
+    if (kv_type_name(t) == name) return t;
+  fail("unknown KV type '{}' (expected f32, f16 or q8_0)", name);
 }
 
-size_t kv_type_bytes(KvType type) { return type == KvType::kF32 ? 4 : 2; }
+DType kv_dtype(KvType type) {
+  switch (type) {
+    case KvType::kF32: return DType::kF32;
+    case KvType::kF16: return DType::kF16;
+    case KvType::kQ8_0: return DType::kQ8_0;
+  }
+  return DType::kF32;
+}
+
+size_t KvShape::row_bytes() const { return dtype_bytes(kv_dtype(type), static_cast<size_t>(kv_dim)); }
+
+size_t KvShape::budget() const {
+  if (budget_bytes != 0) return budget_bytes;
+  return static_cast<size_t>(n_seqs) * static_cast<size_t>(n_ctx) * bytes_per_token();
+}
 
 KvCache::KvCache(const KvShape& shape, CacheStrategy strategy)
-    : shape_(shape), strategy_(strategy), lengths_(static_cast<size_t>(shape.n_seqs), 0) {}
+    : shape_(shape), strategy_(strategy), lengths_(static_cast<size_t>(shape.n_seqs), 0) {
+  if (shape.type == KvType::kQ8_0 && shape.kv_dim % 32 != 0)
+    fail("a q8_0 KV cache needs rows of a multiple of 32 values, this model's are {}", shape.kv_dim);
+}
 
 size_t KvCache::bytes_used() const {
   size_t tokens = 0;
@@ -43,96 +69,144 @@ size_t KvCache::bytes_used() const {
   return tokens * shape_.bytes_per_token();
 }
 
+bool KvCache::could_fit(int length) const {
+  return static_cast<size_t>(length) * shape_.bytes_per_token() <= shape_.budget();
+}
+
 void KvCache::store_rows(uint8_t* dst, const float* src, int n) const {
   const size_t count = static_cast<size_t>(n) * shape_.kv_dim;
-  if (shape_.type == KvType::kF32) {
-    std::memcpy(dst, src, count * sizeof(float));
-    return;
+  switch (shape_.type) {
+    case KvType::kF32: std::memcpy(dst, src, count * sizeof(float)); return;
+    case KvType::kF16: {
+      auto* out = reinterpret_cast<uint16_t*>(dst);
+      for (size_t i = 0; i < count; ++i) out[i] = f32_to_f16(src[i]);
+      return;
+    }
+    case KvType::kQ8_0: ref::quantize_row_q8_0(src, dst, static_cast<int64_t>(count)); return;
   }
-  auto* out = reinterpret_cast<uint16_t*>(dst);
-  for (size_t i = 0; i < count; ++i) out[i] = f32_to_f16(src[i]);
 }
 
 void KvCache::check(int layer, int seq, int pos, int n) const {
-  assert(layer >= 0 && layer < shape_.n_layers && seq >= 0 && seq < shape_.n_seqs);
+  if (layer < 0 || layer >= shape_.n_layers || seq < 0 || seq >= shape_.n_seqs || pos < 0 || n < 0)
+    fail("KV cache: layer {} of sequence {} at position {} is out of range", layer, seq, pos);
   if (pos + n > shape_.n_ctx)
-    fail("context full: sequence {} would reach {} tokens, the context holds {}", seq, pos + n,
-         shape_.n_ctx);
+    fail("context full: sequence {} would reach {} tokens, the context holds {}", seq, pos + n, shape_.n_ctx);
 }
 
 namespace {
 
-// One buffer per sequence, laid out [layer][K|V][position][kv_dim], reserved for n_ctx up front.
+constexpr int32_t kOneBlock[1] = {0};
+constexpr int kWholeBuffer = std::numeric_limits<int>::max();
+
+// One buffer per request, laid out [layer][K|V][position][kv_dim], reserved at once for the
+// length it may reach. A continuation that outgrows it moves it once into a larger buffer.
 class PreallocCache : public KvCache {
  public:
   explicit PreallocCache(const KvShape& shape)
-      : KvCache(shape, CacheStrategy::kPrealloc),
-        layer_bytes_(static_cast<size_t>(shape.n_ctx) * shape.row_bytes()),
-        buffers_(static_cast<size_t>(shape.n_seqs)) {
-    for (auto& b : buffers_) b.resize(2 * layer_bytes_ * static_cast<size_t>(shape.n_layers));
+      : KvCache(shape, CacheStrategy::kPrealloc), slots_(static_cast<size_t>(shape.n_seqs)) {}
+
+  bool reserve(int seq, int length) override {
+    check(0, seq, 0, length);
+    Slot& slot = slots_[seq];
+    if (length <= slot.capacity) return true;
+    const size_t held = bytes_reserved() - slot_bytes(slot.capacity);
+    if (held + slot_bytes(length) > shape_.budget()) return false;
+    std::unique_ptr<uint8_t[]> grown(new uint8_t[slot_bytes(length)]);  // untouched until written
+    const size_t rows = static_cast<size_t>(lengths_[seq]) * shape_.row_bytes();
+    for (int layer = 0; layer < shape_.n_layers && rows > 0; ++layer)
+      for (int kv = 0; kv < 2; ++kv)
+        std::memcpy(grown.get() + (2 * layer + kv) * layer_bytes(length),
+                    slot.data.get() + (2 * layer + kv) * layer_bytes(slot.capacity), rows);
+    slot = {std::move(grown), length};
+    note_reserved();
+    return true;
   }
 
   void write(int layer, int seq, int pos, int n, const float* k, const float* v) override {
     check(layer, seq, pos, n);
-    uint8_t* base = buffers_[seq].data() + 2 * layer_bytes_ * layer;
+    const Slot& slot = slots_[seq];
+    if (pos + n > slot.capacity) fail("KV cache: sequence {} writes past its reservation of {}", seq, slot.capacity);
+    uint8_t* base = slot.data.get() + 2 * layer * layer_bytes(slot.capacity);
     const size_t offset = static_cast<size_t>(pos) * shape_.row_bytes();
     store_rows(base + offset, k, n);
-    store_rows(base + layer_bytes_ + offset, v, n);
-    lengths_[seq] = std::max(lengths_[seq], pos + n);
+    store_rows(base + layer_bytes(slot.capacity) + offset, v, n);
+    if (layer == shape_.n_layers - 1) lengths_[seq] = std::max(lengths_[seq], pos + n);
   }
 
-  KvView view(int layer, int seq, int length) const override {
-    assert(length <= lengths_[seq]);
-    const uint8_t* base = buffers_[seq].data() + 2 * layer_bytes_ * layer;
-    return {base, base + layer_bytes_, length, shape_.type};
+  CachedRows view(int layer, int seq) const override {
+    const Slot& slot = slots_[seq];
+    const uint8_t* base = slot.data.get() + 2 * layer * layer_bytes(slot.capacity);
+    return {base, base + layer_bytes(slot.capacity), kOneBlock, 0, shape_.row_bytes(), kWholeBuffer,
+            kv_dtype(shape_.type)};
   }
 
-  void truncate(int seq, int length) override { lengths_[seq] = std::min(lengths_[seq], length); }
+  void release(int seq) override {
+    slots_[seq] = {};
+    lengths_[seq] = 0;
+  }
 
   size_t bytes_reserved() const override {
-    return buffers_.size() * 2 * layer_bytes_ * static_cast<size_t>(shape_.n_layers);
+    size_t total = 0;
+    for (const Slot& s : slots_) total += slot_bytes(s.capacity);
+    return total;
   }
 
  private:
-  size_t layer_bytes_;
-  std::vector<std::vector<uint8_t>> buffers_;
+  struct Slot {
+    std::unique_ptr<uint8_t[]> data;
+    int capacity = 0;
+  };
+  size_t layer_bytes(int capacity) const { return static_cast<size_t>(capacity) * shape_.row_bytes(); }
+  size_t slot_bytes(int capacity) const { return 2 * layer_bytes(capacity) * static_cast<size_t>(shape_.n_layers); }
+
+  std::vector<Slot> slots_;
 };
 
 // Separate K and V buffers per (layer, sequence) that hold exactly the rows written so far:
 // every append allocates a larger buffer, copies the old rows and the new ones, frees the old.
-// "none" is the same storage emptied by the generator before every step, so between steps it
+// "none" is the same storage released by the engine before every step, so between steps it
 // holds nothing and during a step only what a cache-less forward pass holds anyway.
 class ConcatCache : public KvCache {
  public:
   ConcatCache(const KvShape& shape, CacheStrategy strategy)
       : KvCache(shape, strategy),
         k_(static_cast<size_t>(shape.n_layers * shape.n_seqs)),
-        v_(k_.size()) {}
+        v_(k_.size()),
+        promised_(static_cast<size_t>(shape.n_seqs), 0) {}
+
+  // Memory is taken as rows are written; the budget counts what each sequence was promised.
+  bool reserve(int seq, int length) override {
+    check(0, seq, 0, length);
+    size_t promised = 0;
+    for (size_t s = 0; s < promised_.size(); ++s)
+      promised += static_cast<size_t>(static_cast<int>(s) == seq ? std::max(length, promised_[s]) : promised_[s]);
+    if (promised * shape_.bytes_per_token() > shape_.budget()) return false;
+    promised_[seq] = std::max(promised_[seq], length);
+    return true;
+  }
 
   void write(int layer, int seq, int pos, int n, const float* k, const float* v) override {
     check(layer, seq, pos, n);
     const size_t slot = static_cast<size_t>(layer * shape_.n_seqs + seq);
     append(k_[slot], pos, n, k);
     append(v_[slot], pos, n, v);
+    note_reserved();
     // Every layer is written for the same positions; the length follows the last layer.
     if (layer == shape_.n_layers - 1) lengths_[seq] = pos + n;
   }
 
-  KvView view(int layer, int seq, int length) const override {
+  CachedRows view(int layer, int seq) const override {
     const size_t slot = static_cast<size_t>(layer * shape_.n_seqs + seq);
-    assert(static_cast<size_t>(length) * shape_.row_bytes() <= k_[slot].size());
-    return {k_[slot].data(), v_[slot].data(), length, shape_.type};
+    return {k_[slot].data(), v_[slot].data(), kOneBlock, 0, shape_.row_bytes(), kWholeBuffer, kv_dtype(shape_.type)};
   }
 
-  void truncate(int seq, int length) override {
-    lengths_[seq] = std::min(lengths_[seq], length);
-    const size_t keep = static_cast<size_t>(lengths_[seq]) * shape_.row_bytes();
+  void release(int seq) override {
+    lengths_[seq] = 0;
+    promised_[seq] = 0;
     for (int layer = 0; layer < shape_.n_layers; ++layer) {
       const size_t slot = static_cast<size_t>(layer * shape_.n_seqs + seq);
-      k_[slot].resize(std::min(k_[slot].size(), keep));
-      v_[slot].resize(std::min(v_[slot].size(), keep));
-      k_[slot].shrink_to_fit();
-      v_[slot].shrink_to_fit();
+      std::vector<uint8_t>().swap(k_[slot]);
+      std::vector<uint8_t>().swap(v_[slot]);
     }
   }
 
@@ -147,20 +221,25 @@ class ConcatCache : public KvCache {
  private:
   void append(std::vector<uint8_t>& buffer, int pos, int n, const float* rows) const {
     const size_t kept = static_cast<size_t>(pos) * shape_.row_bytes();
+    if (kept > buffer.size()) fail("KV cache: a row written at position {} leaves a gap", pos);
     std::vector<uint8_t> grown(kept + static_cast<size_t>(n) * shape_.row_bytes());
-    if (!buffer.empty()) std::memcpy(grown.data(), buffer.data(), std::min(kept, buffer.size()));
+    if (kept > 0) std::memcpy(grown.data(), buffer.data(), kept);
     store_rows(grown.data() + kept, rows, n);
     buffer = std::move(grown);
   }
 
   std::vector<std::vector<uint8_t>> k_, v_;
+  std::vector<int> promised_;
 };
 
 }  // namespace
 
 std::unique_ptr<KvCache> make_kv_cache(CacheStrategy strategy, const KvShape& shape) {
-  if (strategy == CacheStrategy::kPrealloc) return std::make_unique<PreallocCache>(shape);
-  return std::make_unique<ConcatCache>(shape, strategy);
+  switch (strategy) {
+    case CacheStrategy::kPrealloc: return std::make_unique<PreallocCache>(shape);
+    case CacheStrategy::kPaged: return make_paged_cache(shape);
+    default: return std::make_unique<ConcatCache>(shape, strategy);
+  }
 }
 
 }  // namespace kvscope

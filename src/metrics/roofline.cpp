@@ -9,7 +9,7 @@ Roofline decode_roofline(const Model& model, KvType kv_type, double mean_context
   const ModelConfig& c = model.config();
   Roofline r;
   r.weight_bytes_per_token = static_cast<double>(model.weight_bytes_per_token()) / batch;
-  r.kv_bytes_per_token = 2.0 * c.n_layers * c.kv_dim() * kv_type_bytes(kv_type) * mean_context;
+  r.kv_bytes_per_token = 2.0 * c.n_layers * static_cast<double>(dtype_bytes(kv_dtype(kv_type), static_cast<size_t>(c.kv_dim()))) * mean_context;
   r.bytes_per_token = r.weight_bytes_per_token + r.kv_bytes_per_token;
   r.flops_per_token = 2.0 * static_cast<double>(model.matmul_weights()) + 4.0 * c.n_layers * c.dim * mean_context;
   r.tokens_per_s = tokens_per_s;

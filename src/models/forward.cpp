@@ -133,39 +133,25 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
 
-// The cached keys and values of every sequence in this call, positions [0, its last token], as
-// stored: attention reads an f16 cache directly, widening each row in registers.
-void Forward::gather_cached_rows(int layer, const KvCache& cache) {
-  int max_seq = 0;
-  for (int seq : token_seq_) max_seq = std::max(max_seq, seq);
-  std::vector<int> lengths(static_cast<size_t>(max_seq) + 1, 0);
-  for (int64_t t = 0; t < n_; ++t) lengths[token_seq_[t]] = std::max(lengths[token_seq_[t]], token_pos_[t] + 1);
-  cached_rows_.assign(lengths.size(), {nullptr, nullptr, false});
-  for (size_t seq = 0; seq < lengths.size(); ++seq) {
-    if (lengths[seq] == 0) continue;
-    const KvView view = cache.view(layer, static_cast<int>(seq), lengths[seq]);
-    cached_rows_[seq] = {view.k, view.v, view.type == KvType::kF16};
-  }
-}
-
 // Causal attention of every token over its own sequence's cached positions [0, pos], one task per
-// (token, KV head).
+// (token, KV head), reading the cache as stored through its block table.
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
   const int group = c.n_heads / c.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  gather_cached_rows(layer, cache);
+  const DType type = kv_dtype(cache.shape().type);
+  cached_rows_.resize(static_cast<size_t>(cache.shape().n_seqs));
+  for (int seq : token_seq_) cached_rows_[seq] = cache.view(layer, seq);
   pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
-      const CachedRows& rows = cached_rows_[token_seq_[t]];
       const int64_t first_query = t * c.dim + static_cast<int64_t>(kv_head) * group * c.head_dim;
-      const size_t head_offset = static_cast<size_t>(kv_head) * c.head_dim * (rows.f16 ? 2 : 4);
-      const AttentionHeads heads{&q_[first_query], rows.k + head_offset, rows.v + head_offset, rows.f16,
-                                 group,          c.head_dim,             token_pos_[t] + 1, c.kv_dim()};
+      const AttentionHeads heads{&q_[first_query], cached_rows_[token_seq_[t]],
+                                 dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim), group, c.head_dim,
+                                 token_pos_[t] + 1};
       attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
   });
@@ -200,10 +186,14 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
   int64_t t = 0;
   for (const ForwardChunk& chunk : chunks) {
     const auto count = static_cast<int64_t>(chunk.tokens.size());
-    for (int64_t i = chunk.all_logits ? 0 : count - 1; i < count; ++i) wanted.push_back(t + i);
+    const int64_t first = chunk.logits == ForwardChunk::Logits::kAll ? 0 : count - 1;
+    if (chunk.logits != ForwardChunk::Logits::kNone)
+      for (int64_t i = first; i < count; ++i) wanted.push_back(t + i);
     t += count;
   }
   const auto n_out = static_cast<int64_t>(wanted.size());
+  logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
+  if (n_out == 0) return;
   out_rows_.resize(static_cast<size_t>(n_out) * c.dim);
   for (int64_t i = 0; i < n_out; ++i)
     std::memcpy(&out_rows_[i * c.dim], &x_[wanted[i] * c.dim], c.dim * sizeof(float));
@@ -212,7 +202,6 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
     norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
   }
   ScopedOp op(observer_, OpKind::kOutputHead, -1);
-  logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
   // The fast path's head takes 16-bit activations: with 8 bits here the head alone gave most of
   // the fast path's KL divergence from the exact one (bench faithfulness).
   matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data(),

@@ -17,7 +17,7 @@ struct ForwardChunk {
   int seq = 0;        // the sequence's slot in the KV cache
   int start_pos = 0;  // position of tokens[0]; positions before it are already in the cache
   std::vector<int32_t> tokens;
-  bool all_logits = false;  // logits for every token rather than only the last
+  enum class Logits { kNone, kLast, kAll } logits = Logits::kLast;  // which tokens' logits are wanted
 };
 
 class Forward {
@@ -26,7 +26,7 @@ class Forward {
       : model_(model), pool_(pool), precision_(precision), observer_(observer) {}
 
   // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
-  // chunk, in order, one row of vocab_size values for its last token (or one per token).
+  // chunk, in order, vocab_size values for its last token, for each of its tokens, or none.
   const std::vector<float>& run(std::span<const ForwardChunk> chunks, KvCache& cache);
   void set_observer(Observer* observer) { observer_ = observer; }
 
@@ -34,7 +34,6 @@ class Forward {
   void embed(std::span<const ForwardChunk> chunks);
   void attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache);
   void feed_forward_block(int layer);
-  void gather_cached_rows(int layer, const KvCache& cache);
   void attend(int layer, const KvCache& cache);
   void norm(const Vector& weight, const Vector& bias, const float* x, float* out, int64_t rows);
   void compute_logits(std::span<const ForwardChunk> chunks);
@@ -48,13 +47,7 @@ class Forward {
   // Activations, [n_][width] each.
   std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;
   std::vector<float> out_rows_, logits_;
-  // Per sequence of this call: its cached rows, as stored.
-  struct CachedRows {
-    const uint8_t* k;
-    const uint8_t* v;
-    bool f16;
-  };
-  std::vector<CachedRows> cached_rows_;
+  std::vector<CachedRows> cached_rows_;  // per cache slot of this call's sequences
 };
 
 }  // namespace kvscope

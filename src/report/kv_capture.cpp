@@ -89,16 +89,17 @@ KvCapture capture_kv(const Model& model, const std::vector<int32_t>& prompt, int
   generate.stop_at_end_token = false;  // exactly one frame per requested token
   const GenerationResult result = session.generate({prompt}, generate);
 
-  const KvCache& cache = session.cache();
-  if (cache.length(0) < capture.positions)
-    fail("the cache holds {} positions, expected {}", cache.length(0), capture.positions);
+  if (session.cached_length(0) < capture.positions)
+    fail("the cache holds {} positions, expected {}", session.cached_length(0), capture.positions);
+  const size_t row = static_cast<size_t>(c.kv_dim());
   for (int layer = 0; layer < c.n_layers; ++layer) {
-    const KvView view = cache.view(layer, 0, capture.positions);
-    const size_t count = static_cast<size_t>(capture.positions) * c.kv_dim();
-    capture.keys.emplace_back(count);
-    capture.values.emplace_back(count);
-    std::memcpy(capture.keys.back().data(), view.k, count * sizeof(float));
-    std::memcpy(capture.values.back().data(), view.v, count * sizeof(float));
+    const CachedRows rows = session.cached_rows(layer, 0);
+    capture.keys.emplace_back(capture.positions * row);
+    capture.values.emplace_back(capture.positions * row);
+    for (int pos = 0; pos < capture.positions; ++pos) {
+      std::memcpy(&capture.keys.back()[pos * row], rows.key(pos), row * sizeof(float));
+      std::memcpy(&capture.values.back()[pos * row], rows.value(pos), row * sizeof(float));
+    }
   }
   capture.ids = prompt;
   const std::vector<int32_t>& output = result.sequences[0].output;

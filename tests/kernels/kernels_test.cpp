@@ -370,44 +370,81 @@ TEST(WideHead, DotMatchesScalarAndTheDequantizedProduct) {
 namespace kvscope {
 namespace {
 
-// attend_heads against attention written out in double precision, on every instruction set.
-// From an f32 and an f16 cache (against the f16-rounded values), on every instruction set.
-TEST(Attention, MatchesAPlainSoftmaxWeightedSum) {
-  const int group = 3, head_dim = 64, length = 37, stride = 192;
-  const auto q = random_floats(group * head_dim, 1);
-  auto keys = random_floats(static_cast<size_t>(length) * stride, 2);
-  auto values = random_floats(static_cast<size_t>(length) * stride, 3);
-  std::vector<uint16_t> keys16(keys.size()), values16(values.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    keys16[i] = f32_to_f16(keys[i]);
-    values16[i] = f32_to_f16(values[i]);
+// Rows of `width` f32 values stored as `type` in blocks of `block_rows` positions, the blocks in
+// reverse order, as a paged cache may hold them.
+struct BlockRows {
+  std::vector<uint8_t> k, v;
+  std::vector<int32_t> table;
+  CachedRows rows;
+};
+
+BlockRows lay_out(const std::vector<float>& keys, const std::vector<float>& values, int length, int width,
+                       DType type, int block_rows) {
+  BlockRows s;
+  const size_t row = dtype_bytes(type, static_cast<size_t>(width));
+  const int blocks = (length + block_rows - 1) / block_rows;
+  for (int b = 0; b < blocks; ++b) s.table.push_back(blocks - 1 - b);  // the last block first
+  s.k.resize(static_cast<size_t>(blocks) * block_rows * row);
+  s.v.resize(s.k.size());
+  s.rows = {s.k.data(), s.v.data(), s.table.data(), block_rows * row, row, block_rows, type};
+  for (int j = 0; j < length; ++j) {
+    auto store = [&](const float* x, uint8_t* dst) {
+      if (type == DType::kF32) std::memcpy(dst, x, width * sizeof(float));
+      if (type == DType::kF16)
+        for (int i = 0; i < width; ++i) reinterpret_cast<uint16_t*>(dst)[i] = f32_to_f16(x[i]);
+      if (type == DType::kQ8_0) ref::quantize_row_q8_0(x, dst, width);
+    };
+    store(&keys[static_cast<size_t>(j) * width], s.k.data() + s.rows.offset(j));
+    store(&values[static_cast<size_t>(j) * width], s.v.data() + s.rows.offset(j));
   }
+  return s;
+}
+
+// attend_heads against attention written out in double precision (over the values as stored:
+// f32, f16 or q8_0), through contiguous and scrambled block tables, on every instruction set; the
+// block layout never changes a bit of the result.
+TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
+  const int group = 3, head_dim = 64, length = 37, stride = 192, kv_head = 1;
+  const auto q = random_floats(group * head_dim, 1);
+  const auto keys = random_floats(static_cast<size_t>(length) * stride, 2);
+  const auto values = random_floats(static_cast<size_t>(length) * stride, 3);
   const float scale = 0.125f;
-  for (bool f16 : {false, true}) {
-    if (f16) {
-      ref::widen_f16(keys16.data(), keys.data(), static_cast<int64_t>(keys.size()));
-      ref::widen_f16(values16.data(), values.data(), static_cast<int64_t>(values.size()));
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0}) {
+    // The values as stored, read back through the scalar dequantizer.
+    const BlockRows whole = lay_out(keys, values, length, stride, type, length);
+    std::vector<float> k_stored(keys.size()), v_stored(values.size());
+    for (int j = 0; j < length; ++j) {
+      ref::dequantize_row(type, whole.rows.key(j), &k_stored[static_cast<size_t>(j) * stride], stride);
+      ref::dequantize_row(type, whole.rows.value(j), &v_stored[static_cast<size_t>(j) * stride], stride);
     }
-    const void* k = f16 ? static_cast<const void*>(keys16.data()) : keys.data();
-    const void* v = f16 ? static_cast<const void*>(values16.data()) : values.data();
+    const size_t head_offset = dtype_bytes(type, static_cast<size_t>(kv_head) * head_dim);
     for (Isa isa : supported_isas()) {
-      std::vector<float> scratch, out(group * head_dim);
-      attend_heads(kernels_for(isa), {q.data(), k, v, f16, group, head_dim, length, stride}, scale, scratch,
-                   out.data());
+      std::vector<float> scratch, contiguous(group * head_dim);
+      attend_heads(kernels_for(isa), {q.data(), whole.rows, head_offset, group, head_dim, length}, scale, scratch,
+                   contiguous.data());
+      for (int block_rows : {1, 5, 16}) {
+        const BlockRows paged = lay_out(keys, values, length, stride, type, block_rows);
+        std::vector<float> out(group * head_dim);
+        attend_heads(kernels_for(isa), {q.data(), paged.rows, head_offset, group, head_dim, length}, scale, scratch,
+                     out.data());
+        ASSERT_EQ(0, std::memcmp(out.data(), contiguous.data(), out.size() * sizeof(float)))
+            << isa_name(isa) << " " << dtype_name(type) << " blocks of " << block_rows;
+      }
       for (int g = 0; g < group; ++g) {
         std::vector<double> w(length);
         double max = -1e300, sum = 0;
         for (int j = 0; j < length; ++j) {
-          double s = 0;
-          for (int d = 0; d < head_dim; ++d) s += double(q[g * head_dim + d]) * keys[j * stride + d];
-          w[j] = s * scale;
+          double dot = 0;
+          for (int d = 0; d < head_dim; ++d)
+            dot += double(q[g * head_dim + d]) * k_stored[j * stride + kv_head * head_dim + d];
+          w[j] = dot * scale;
           max = std::max(max, w[j]);
         }
         for (double& x : w) sum += (x = std::exp(x - max));
         for (int d = 0; d < head_dim; ++d) {
           double want = 0;
-          for (int j = 0; j < length; ++j) want += w[j] / sum * values[j * stride + d];
-          ASSERT_NEAR(out[g * head_dim + d], want, 1e-5) << isa_name(isa) << (f16 ? " f16" : " f32") << " head " << g;
+          for (int j = 0; j < length; ++j) want += w[j] / sum * v_stored[j * stride + kv_head * head_dim + d];
+          ASSERT_NEAR(contiguous[g * head_dim + d], want, 1e-5) << isa_name(isa) << " " << dtype_name(type) << " head " << g;
         }
       }
     }

@@ -3,62 +3,133 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "core/half.h"
+#include "kernels/ref/dequantize.h"
 #include "random_tensors.h"
 
 namespace kvscope {
 namespace {
 
-constexpr CacheStrategy kStrategies[] = {CacheStrategy::kNone, CacheStrategy::kConcat,
-                                          CacheStrategy::kPrealloc};
+constexpr CacheStrategy kStrategies[] = {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc,
+                                          CacheStrategy::kPaged};
 
-KvShape small_shape(KvType type) { return {3, 8, 2, 16, type}; }
+// 3 layers of 32-value rows, 2 slots of 16 positions, blocks of 4 positions.
+KvShape small_shape(KvType type) { return {3, 32, 2, 16, type, 4}; }
 
-float read_value(const KvView& v, bool key, int pos, int i, int kv_dim) {
-  const uint8_t* base = key ? v.k : v.v;
-  if (v.type == KvType::kF32) return reinterpret_cast<const float*>(base)[pos * kv_dim + i];
-  return f16_to_f32(reinterpret_cast<const uint16_t*>(base)[pos * kv_dim + i]);
+std::vector<float> read_row(const CachedRows& rows, bool key, int pos, int width) {
+  std::vector<float> out(static_cast<size_t>(width));
+  ref::dequantize_row(rows.type, key ? rows.key(pos) : rows.value(pos), out.data(), width);
+  return out;
 }
 
-TEST(KvCache, EveryStrategyReturnsWhatWasWritten) {
-  for (KvType type : {KvType::kF32, KvType::kF16}) {
+TEST(KvCache, EveryStrategyAndTypeReturnsWhatWasWritten) {
+  for (KvType type : {KvType::kF32, KvType::kF16, KvType::kQ8_0}) {
     for (CacheStrategy s : kStrategies) {
       const KvShape shape = small_shape(type);
       auto cache = make_kv_cache(s, shape);
-      const auto k = testing::random_floats(5 * shape.kv_dim, 1), v = testing::random_floats(5 * shape.kv_dim, 2);
-      // Two appends per layer to sequence 1: positions 0..2, then 3..4.
+      const auto k = testing::random_floats(7 * shape.kv_dim, 1), v = testing::random_floats(7 * shape.kv_dim, 2);
+      // Two appends per layer to slot 1: positions 0..2, then 3..6 (across a block edge).
+      ASSERT_TRUE(cache->reserve(1, 7));
       for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 1, 0, 3, k.data(), v.data());
       for (int layer = 0; layer < shape.n_layers; ++layer)
-        cache->write(layer, 1, 3, 2, &k[3 * shape.kv_dim], &v[3 * shape.kv_dim]);
-      EXPECT_EQ(cache->length(1), 5);
+        cache->write(layer, 1, 3, 4, &k[3 * shape.kv_dim], &v[3 * shape.kv_dim]);
+      EXPECT_EQ(cache->length(1), 7);
       EXPECT_EQ(cache->length(0), 0);
       for (int layer = 0; layer < shape.n_layers; ++layer) {
-        const KvView view = cache->view(layer, 1, 5);
-        for (int pos = 0; pos < 5; ++pos)
+        const CachedRows rows = cache->view(layer, 1);
+        for (int pos = 0; pos < 7; ++pos) {
+          const auto got_k = read_row(rows, true, pos, shape.kv_dim), got_v = read_row(rows, false, pos, shape.kv_dim);
+          float amax = 0;  // q8_0 rounds to within half a step of max|x| / 127 (one block per row here)
+          for (int i = 0; i < shape.kv_dim; ++i)
+            amax = std::max({amax, std::fabs(k[pos * shape.kv_dim + i]), std::fabs(v[pos * shape.kv_dim + i])});
           for (int i = 0; i < shape.kv_dim; ++i) {
             const float want_k = k[pos * shape.kv_dim + i], want_v = v[pos * shape.kv_dim + i];
-            const float tol = type == KvType::kF16 ? 1e-3f * (1 + std::fabs(want_k) + std::fabs(want_v)) : 0.0f;
-            ASSERT_NEAR(read_value(view, true, pos, i, shape.kv_dim), want_k, tol) << strategy_name(s);
-            ASSERT_NEAR(read_value(view, false, pos, i, shape.kv_dim), want_v, tol) << strategy_name(s);
+            const float tol = type == KvType::kF32 ? 0.0f : type == KvType::kF16 ? 1e-3f : 0.502f * amax / 127;
+            ASSERT_NEAR(got_k[i], want_k, tol) << strategy_name(s) << " " << kv_type_name(type);
+            ASSERT_NEAR(got_v[i], want_v, tol) << strategy_name(s) << " " << kv_type_name(type);
           }
+        }
       }
-      EXPECT_EQ(cache->bytes_used(), 5 * shape.bytes_per_token());
+      EXPECT_EQ(cache->bytes_used(), 7 * shape.bytes_per_token());
+      cache->release(1);
+      EXPECT_EQ(cache->length(1), 0);
+      EXPECT_EQ(cache->bytes_reserved(), 0u) << strategy_name(s);
     }
   }
 }
 
+TEST(KvCache, Q8RowsAreBlocksOfAScaleAndThirtyTwoBytes) {
+  EXPECT_EQ(small_shape(KvType::kQ8_0).row_bytes(), 34u);
+  EXPECT_EQ(small_shape(KvType::kF16).row_bytes(), 64u);
+  EXPECT_THROW(make_kv_cache(CacheStrategy::kPaged, KvShape{1, 48, 1, 8, KvType::kQ8_0, 4}), Error);
+}
+
 TEST(KvCache, BytesReservedFollowTheStrategy) {
   const KvShape shape = small_shape(KvType::kF16);
+  const size_t token = shape.bytes_per_token();
   auto prealloc = make_kv_cache(CacheStrategy::kPrealloc, shape);
   auto concat = make_kv_cache(CacheStrategy::kConcat, shape);
-  EXPECT_EQ(prealloc->bytes_reserved(), shape.bytes_per_token() * shape.n_ctx * shape.n_seqs);
-  EXPECT_EQ(concat->bytes_reserved(), 0u);
-  const auto rows = testing::random_floats(4 * shape.kv_dim, 3);
-  for (int layer = 0; layer < shape.n_layers; ++layer) concat->write(layer, 0, 0, 4, rows.data(), rows.data());
-  EXPECT_EQ(concat->bytes_reserved(), 4 * shape.bytes_per_token());
-  concat->truncate(0, 1);
-  EXPECT_EQ(concat->bytes_reserved(), 1 * shape.bytes_per_token());
-  EXPECT_EQ(concat->length(0), 1);
+  auto paged = make_kv_cache(CacheStrategy::kPaged, shape);
+  const auto rows = testing::random_floats(5 * shape.kv_dim, 3);
+  for (auto* cache : {prealloc.get(), concat.get(), paged.get()}) {
+    ASSERT_TRUE(cache->reserve(0, 10));
+    for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 0, 0, 5, rows.data(), rows.data());
+  }
+  EXPECT_EQ(prealloc->bytes_reserved(), 10 * token);  // the whole reservation
+  EXPECT_EQ(concat->bytes_reserved(), 5 * token);     // exactly the rows written
+  EXPECT_EQ(paged->bytes_reserved(), 12 * token);     // three blocks of four
+  for (auto* cache : {prealloc.get(), concat.get(), paged.get()}) EXPECT_EQ(cache->bytes_used(), 5 * token);
+  EXPECT_EQ(paged->pool_stats().blocks_total, 8);  // the default budget: 2 slots of 16 positions
+  EXPECT_EQ(paged->pool_stats().blocks_used, 3);
+}
+
+TEST(KvCache, BudgetsBoundWhatCanBeReserved) {
+  KvShape shape = small_shape(KvType::kF32);
+  shape.budget_bytes = 20 * shape.bytes_per_token();
+  for (CacheStrategy s : {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+    auto cache = make_kv_cache(s, shape);
+    EXPECT_TRUE(cache->reserve(0, 12)) << strategy_name(s);
+    EXPECT_FALSE(cache->reserve(1, 12)) << strategy_name(s);
+    EXPECT_TRUE(cache->reserve(1, 8)) << strategy_name(s);
+    EXPECT_TRUE(cache->could_fit(20)) << strategy_name(s);
+    EXPECT_FALSE(cache->could_fit(21)) << strategy_name(s);
+    cache->release(0);
+    EXPECT_TRUE(cache->reserve(1, 16)) << strategy_name(s);
+  }
+}
+
+// The paged pool's prefix index: full blocks found by their chained hash and verified, shared by
+// reference, kept in LRU order once unreferenced, evicted when the pool needs them.
+TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
+  KvShape shape = small_shape(KvType::kF32);
+  shape.prefix_cache = true;
+  shape.budget_bytes = 4 * 4 * shape.bytes_per_token();  // four blocks
+  auto cache = make_kv_cache(CacheStrategy::kPaged, shape);
+  const std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  const auto rows = testing::random_floats(10 * shape.kv_dim, 5);
+  ASSERT_TRUE(cache->reserve(0, 10));
+  for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 0, 0, 10, rows.data(), rows.data());
+  cache->commit(0, tokens);
+  // Slot 1 shares both full blocks of the same prompt, and the rows read back are the same memory.
+  EXPECT_EQ(cache->reuse_prefix(1, tokens), 8);
+  EXPECT_EQ(cache->block_table(1)[0], cache->block_table(0)[0]);
+  EXPECT_EQ(cache->view(0, 1).key(5), cache->view(0, 0).key(5));
+  EXPECT_EQ(cache->pool_stats().blocks_used, 3);
+  // A prompt that differs in its second block shares only the first; one of 8 tokens only one block.
+  cache->release(1);
+  EXPECT_EQ(cache->reuse_prefix(1, std::vector<int32_t>{1, 2, 3, 4, 5, 6, 0, 8, 9}), 4);
+  cache->release(1);
+  EXPECT_EQ(cache->reuse_prefix(1, std::vector<int32_t>{1, 2, 3, 4, 5, 6, 7, 8}), 4);
+  cache->release(1);
+  cache->release(0);
+  EXPECT_EQ(cache->pool_stats().blocks_used, 0);
+  EXPECT_EQ(cache->pool_stats().blocks_cached, 2);
+  // Taking all four blocks evicts both cached ones; the prefix is gone.
+  ASSERT_TRUE(cache->reserve(0, 16));
+  EXPECT_EQ(cache->pool_stats().evictions, 2);
+  EXPECT_FALSE(cache->reserve(1, 1));
+  cache->release(0);
+  EXPECT_EQ(cache->reuse_prefix(1, tokens), 0);
+  EXPECT_EQ(cache->bytes_reserved(), 0u);
 }
 
 TEST(KvCache, OnlyNoneForgetsBetweenSteps) {
@@ -66,19 +137,26 @@ TEST(KvCache, OnlyNoneForgetsBetweenSteps) {
     EXPECT_EQ(make_kv_cache(s, small_shape(KvType::kF32))->keeps_history(), s != CacheStrategy::kNone);
 }
 
-TEST(KvCache, WritingPastTheContextIsAnError) {
+TEST(KvCache, WritingPastTheContextOrTheReservationIsAnError) {
   for (CacheStrategy s : kStrategies) {
     auto cache = make_kv_cache(s, small_shape(KvType::kF32));
-    const auto rows = testing::random_floats(17 * 8, 4);
+    const auto rows = testing::random_floats(17 * 32, 4);
     EXPECT_THROW(cache->write(0, 0, 10, 7, rows.data(), rows.data()), Error) << strategy_name(s);
+    EXPECT_THROW(cache->write(0, 2, 0, 1, rows.data(), rows.data()), Error) << strategy_name(s);
+  }
+  for (CacheStrategy s : {CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+    auto cache = make_kv_cache(s, small_shape(KvType::kF32));
+    const auto rows = testing::random_floats(8 * 32, 4);
+    ASSERT_TRUE(cache->reserve(0, 3));
+    EXPECT_THROW(cache->write(0, 0, 0, 8, rows.data(), rows.data()), Error) << strategy_name(s);
   }
 }
 
 TEST(KvCache, ParsesNames) {
   EXPECT_EQ(parse_strategy("none"), CacheStrategy::kNone);
-  EXPECT_EQ(parse_strategy("prealloc"), CacheStrategy::kPrealloc);
-  EXPECT_THROW(parse_strategy("paged"), Error);
-  EXPECT_EQ(parse_kv_type("f16"), KvType::kF16);
+  EXPECT_EQ(parse_strategy("paged"), CacheStrategy::kPaged);
+  EXPECT_THROW(parse_strategy("radix"), Error);
+  EXPECT_EQ(parse_kv_type("q8_0"), KvType::kQ8_0);
   EXPECT_THROW(parse_kv_type("q3"), Error);
 }
 

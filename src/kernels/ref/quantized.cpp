@@ -1,5 +1,6 @@
 #include "kernels/ref/quantized.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -60,6 +61,17 @@ std::pair<float, float> block_scale(const float* x, float limit) {
 }
 
 }  // namespace
+
+void quantize_row_q8_0(const float* x, uint8_t* out, int64_t n) {
+  for (int64_t b = 0; b < n / 32; ++b, x += 32, out += 34) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+    const float d = amax / 127.0f, inverse = d != 0 ? 1.0f / d : 0.0f;
+    const uint16_t scale = f32_to_f16(d);
+    std::memcpy(out, &scale, 2);
+    for (int i = 0; i < 32; ++i) out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[i] * inverse)));
+  }
+}
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n) {
   auto* q = reinterpret_cast<int16_t*>(out);

@@ -53,6 +53,9 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
                 float* out, int64_t out_stride);
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
+// x[0..n) (n a multiple of 32) as GGML's Q8_0 blocks, llama.cpp's rounding: per 32 values an f16
+// scale d = max|x| / 127 and the signed bytes round(x / d). The KV cache's q8_0 storage.
+void quantize_row_q8_0(const float* x, uint8_t* out, int64_t n);
 // dot(Q8_0 weight row, q16 activation row).
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 

@@ -1,8 +1,9 @@
 #pragma once
 // Picks the next token from logits. The filters apply in Hugging Face's order: repetition
-// penalty, temperature, top-k, top-p, min-p; a temperature of 0 means greedy.
+// penalty, temperature, top-k, top-p, min-p; a temperature of 0 means greedy (ties go to the
+// lowest id). The random draw for a request's n-th token depends only on its seed and n, so a
+// request samples the same tokens whatever else runs beside it, and after a preemption.
 #include <cstdint>
-#include <random>
 #include <span>
 #include <vector>
 
@@ -29,7 +30,7 @@ class Sampler {
     float logit;
   };
   SamplingOptions options_;
-  std::mt19937_64 rng_;
+  uint64_t draws_ = 0;  // tokens sampled so far: the index of the next draw
   std::vector<Candidate> candidates_;
 };
 

@@ -1,4 +1,4 @@
-#include "generate/sampler.h"
+#include "engine/sampler.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,20 @@ int32_t argmax(std::span<const float> logits) {
   return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(options.seed) {}
+namespace {
+
+// A uniform number in [0, 1) from (seed, index) alone: splitmix64's finalizer on both.
+double keyed_uniform(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + (index + 1) * 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
+}  // namespace
+
+Sampler::Sampler(const SamplingOptions& options) : options_(options) {}
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
   candidates_.resize(logits.size());
@@ -25,16 +38,22 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       l = l > 0 ? l / options_.repeat_penalty : l * options_.repeat_penalty;
     }
   }
+  const uint64_t index = draws_++;
   const auto best = std::max_element(candidates_.begin(), candidates_.end(),
                                      [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
   if (options_.temperature <= 0.0f) return best->id;
 
-  // Sorted by logit, highest first (ties by id, so the order is deterministic).
-  std::sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
+  // Sorted by logit, highest first (ties by id, so the order is deterministic); with top-k only
+  // the k best are sorted.
+  const auto higher = [](const Candidate& a, const Candidate& b) {
     return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
-  });
-  if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < candidates_.size())
+  };
+  if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < candidates_.size()) {
+    std::partial_sort(candidates_.begin(), candidates_.begin() + options_.top_k, candidates_.end(), higher);
     candidates_.resize(options_.top_k);
+  } else {
+    std::sort(candidates_.begin(), candidates_.end(), higher);
+  }
   std::vector<double> probs(candidates_.size());
   const double max_logit = candidates_[0].logit / options_.temperature;
   double sum = 0;
@@ -61,7 +80,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   }
   double kept_sum = 0;
   for (size_t i = 0; i < keep; ++i) kept_sum += probs[i];
-  const double r = std::uniform_real_distribution<double>(0.0, kept_sum)(rng_);
+  const double r = keyed_uniform(options_.seed, index) * kept_sum;
   double cumulative = 0;
   for (size_t i = 0; i < keep; ++i) {
     cumulative += probs[i];

@@ -1,0 +1,122 @@
+// The engine's scheduler: which tokens of which requests go into the next forward pass.
+// Running requests first (the next token of each decode, then the next chunk of each prompt
+// being prefilled, oldest first), then waiting requests first come first served, while the
+// step's token budget and the request limit allow. When the KV memory runs out, requests kept
+// for continuation are dropped first, then the newest running request is preempted: it gives its
+// memory back and is recomputed later, with the same output.
+#include <algorithm>
+
+#include "core/error.h"
+#include "engine/engine.h"
+
+namespace kvscope {
+
+std::vector<Engine::Planned> Engine::schedule() {
+  std::vector<Planned> plan;
+  const auto budget_left = [&] {
+    int used = 0;
+    for (const Planned& p : plan) used += p.n;
+    return options_.max_batch_tokens - used;
+  };
+  const auto pending = [](const Live* l) { return static_cast<int>(l->tokens.size()) - l->computed; };
+  std::vector<Live*> order = running_;
+  std::stable_partition(order.begin(), order.end(),
+                        [&](const Live* l) { return l->computed > 0 && pending(l) == 1; });  // decodes first
+  for (Live* live : order) {
+    const int budget = budget_left();
+    if (budget <= 0) break;
+    if (live->state != State::kRunning) continue;  // preempted by an earlier one of this loop
+    const int n = std::min(pending(live), budget);
+    if (grow(*live, live->computed + n, plan)) plan.push_back({live, n});
+  }
+  while (!waiting_.empty() && static_cast<int>(running_.size()) < options_.max_seqs && budget_left() > 0)
+    if (!admit(*waiting_.front(), budget_left(), plan)) break;
+  return plan;
+}
+
+int Engine::longest(const Live& live) const {
+  return std::min(n_ctx_, live.out.prompt_tokens + live.request.max_new_tokens);
+}
+
+// Makes room for `length` positions of a running request, preempting newer ones as needed;
+// false when the request itself had to be preempted.
+bool Engine::grow(Live& live, int length, std::vector<Planned>& plan) {
+  // A contiguous reservation holds the longest length the request may reach from the start:
+  // that is what prealloc is.
+  const int wanted = cache_->strategy() == CacheStrategy::kPrealloc ? longest(live) : length;
+  while (!cache_->reserve(live.slot, wanted)) {
+    if (drop_parked()) continue;
+    Live* victim = running_.back();
+    preempt(*victim, plan);
+    if (victim == &live) return false;
+  }
+  return true;
+}
+
+void Engine::preempt(Live& victim, std::vector<Planned>& plan) {
+  plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const Planned& p) { return p.live == &victim; }),
+             plan.end());
+  running_.erase(std::find(running_.begin(), running_.end(), &victim));
+  free_slot(victim);
+  victim.state = State::kWaiting;
+  waiting_.push_front(&victim);
+  ++victim.out.preemptions;
+  ++stats_.preemptions;
+}
+
+bool Engine::drop_parked() {
+  if (parked_.empty()) return false;
+  Live* oldest = parked_.front();
+  parked_.pop_front();
+  free_slot(*oldest);
+  oldest->state = State::kDone;
+  return true;
+}
+
+// Starts the first waiting request with a chunk of at most `budget` tokens; false when there is
+// no slot or memory for it now.
+bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
+  const bool first_time = live.out.preemptions == 0;
+  if (live.request.continue_from != 0 && first_time) {
+    const auto found = requests_.find(live.request.continue_from);
+    Live* parked = found == requests_.end() ? nullptr : found->second.get();
+    if (parked != nullptr && parked->state == State::kParked) {
+      parked_.erase(std::find(parked_.begin(), parked_.end(), parked));
+      parked->state = State::kDone;
+      const bool extends = parked->computed <= static_cast<int>(live.tokens.size()) &&
+                           std::equal(parked->tokens.begin(), parked->tokens.begin() + parked->computed,
+                                      live.tokens.begin());
+      if (extends && parked->computed < static_cast<int>(live.tokens.size())) {
+        std::swap(live.slot, parked->slot);
+        live.computed = parked->computed;
+        parked->computed = 0;
+      } else {
+        free_slot(*parked);
+      }
+    }
+  }
+  if (live.slot < 0) {
+    if (free_slots_.empty() && !drop_parked()) return false;
+    live.slot = free_slots_.back();
+    free_slots_.pop_back();
+    live.computed = cache_->reuse_prefix(live.slot, live.tokens);
+  }
+  const int n = std::min(static_cast<int>(live.tokens.size()) - live.computed, budget);
+  const int wanted = cache_->strategy() == CacheStrategy::kPrealloc ? longest(live) : live.computed + n;
+  while (!cache_->reserve(live.slot, wanted))
+    if (!drop_parked()) {
+      free_slot(live);  // waits, holding nothing, for memory to come back
+      return false;
+    }
+  if (first_time) {
+    live.out.cached_tokens = live.computed;
+    stats_.prompt_tokens += static_cast<int64_t>(live.tokens.size()) - live.computed;
+  }
+  waiting_.pop_front();
+  live.state = State::kRunning;
+  running_.push_back(&live);
+  plan.push_back({&live, n});
+  return true;
+}
+
+}  // namespace kvscope

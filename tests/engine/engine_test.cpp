@@ -1,0 +1,321 @@
+// The engine's promise: a request's logits and tokens never depend on the strategy, the block
+// size, the chunking of its prompt, its neighbours in the batch, the order of arrivals, prefix
+// hits or preemptions; and the pool gives every block back.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <deque>
+#include <random>
+
+#include "core/error.h"
+#include "test_paths.h"
+
+namespace kvscope {
+namespace {
+
+uint64_t fnv1a(uint64_t hash, std::span<const float> values) {
+  const auto* p = reinterpret_cast<const uint8_t*>(values.data());
+  for (size_t i = 0; i < values.size_bytes(); ++i) hash = (hash ^ p[i]) * 1099511628211ull;
+  return hash;
+}
+
+// What a request produced, bit for bit: its tokens and a hash of every logit it was sampled from.
+struct Trace {
+  std::vector<int32_t> tokens;
+  uint64_t logits_hash = 14695981039346656037ull;
+  bool operator==(const Trace&) const = default;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { model_ = Model::load(testing::fixture("models/tiny-llama-f32.gguf")).release(); }
+  static void TearDownTestSuite() { delete model_; }
+
+  static std::vector<int32_t> prompt(int length, int shift) {
+    std::vector<int32_t> ids;
+    for (int i = 0; i < length; ++i) ids.push_back(5 + (i * 7 + shift * 13) % 300);
+    return ids;
+  }
+  static Request request(std::vector<int32_t> ids, int new_tokens, uint64_t seed = 0) {
+    Request r;
+    r.prompt = std::move(ids);
+    r.max_new_tokens = new_tokens;
+    r.stop_at_end_token = false;
+    if (seed != 0) {
+      r.sampling.temperature = 0.9f;
+      r.sampling.top_k = 40;
+      r.sampling.seed = seed;
+    }
+    return r;
+  }
+  // Adds `r` to the engine, recording its trace into `trace`.
+  static RequestId add(Engine& engine, Request r, Trace& trace) {
+    r.on_logits = [&trace](std::span<const float> l) { trace.logits_hash = fnv1a(trace.logits_hash, l); };
+    r.on_token = [&trace](const TokenEvent& e) { trace.tokens.push_back(e.token); };
+    return engine.add(std::move(r));
+  }
+  static Trace alone(const Request& r, KvType type = KvType::kF32) {
+    EngineOptions o;
+    o.cache = CacheStrategy::kPrealloc;
+    o.kv_type = type;
+    o.max_seqs = 1;
+    o.max_batch_tokens = 4096;
+    Engine engine(*model_, o);
+    Trace t;
+    add(engine, r, t);
+    engine.run_until_idle();
+    return t;
+  }
+  static Model* model_;
+};
+Model* EngineTest::model_ = nullptr;
+
+struct Variant {
+  CacheStrategy cache;
+  int block_size;
+  bool prefix_cache;
+};
+
+TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  const std::vector<int> lengths = {15, 16, 17, 33, 5};
+  const Variant variants[] = {{CacheStrategy::kNone, 16, false},   {CacheStrategy::kConcat, 16, false},
+                              {CacheStrategy::kPrealloc, 16, false}, {CacheStrategy::kPaged, 1, false},
+                              {CacheStrategy::kPaged, 16, false},    {CacheStrategy::kPaged, 32, false},
+                              {CacheStrategy::kPaged, 16, true}};
+  for (KvType type : {KvType::kF32, KvType::kF16}) {
+    std::vector<Trace> want;
+    for (size_t i = 0; i < lengths.size(); ++i)
+      want.push_back(alone(request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), type));
+    for (const Variant& v : variants)
+      for (int budget : {1, 7, 16, 4096}) {
+        EngineOptions o;
+        o.cache = v.cache;
+        o.kv_type = type;
+        o.block_size = v.block_size;
+        o.prefix_cache = v.prefix_cache;
+        o.max_batch_tokens = budget;
+        o.max_seqs = 8;
+        Engine engine(*model_, o);
+        std::vector<Trace> got(lengths.size());
+        for (size_t i = 0; i < lengths.size(); ++i)
+          add(engine, request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), got[i]);
+        engine.run_until_idle();
+        for (size_t i = 0; i < lengths.size(); ++i)
+          EXPECT_EQ(got[i], want[i]) << strategy_name(v.cache) << " block " << v.block_size << " budget " << budget
+                                     << " " << kv_type_name(type) << " prompt of " << lengths[i];
+        EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+      }
+  }
+}
+
+TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.prefix_cache = true;
+  o.max_batch_tokens = 64;
+  Engine engine(*model_, o);
+  const std::vector<int32_t> shared = prompt(40, 1);
+  for (int suffix : {1, 9, 24}) {
+    std::vector<int32_t> ids = shared;
+    const std::vector<int32_t> tail = prompt(suffix, suffix);
+    ids.insert(ids.end(), tail.begin(), tail.end());
+    Trace t;
+    const RequestId id = add(engine, request(ids, 10, 3), t);
+    engine.run_until_idle();
+    EXPECT_EQ(t, alone(request(ids, 10, 3))) << "suffix " << suffix;
+    // The first request computed everything; later ones reuse the shared prompt's two full blocks.
+    EXPECT_EQ(engine.output(id).cached_tokens, suffix == 1 ? 0 : 32) << "suffix " << suffix;
+  }
+  // A prompt equal to a cached one reuses all but its last token's block.
+  Trace again;
+  std::vector<int32_t> ids = shared;
+  ids.push_back(prompt(1, 1)[0]);
+  const RequestId id = add(engine, request(ids, 10, 3), again);
+  engine.run_until_idle();
+  EXPECT_EQ(engine.output(id).cached_tokens, 32);
+  EXPECT_GT(engine.cache().pool_stats().prefix_hit_tokens, 0);
+  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+  EXPECT_GT(engine.cache().pool_stats().blocks_cached, 0);
+}
+
+TEST_F(EngineTest, GeneratedBlocksServeTheNextTurn) {
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.prefix_cache = true;
+  o.block_size = 4;
+  Engine engine(*model_, o);
+  Trace first;
+  const std::vector<int32_t> turn1 = prompt(10, 2);
+  const RequestId a = add(engine, request(turn1, 12), first);
+  engine.run_until_idle();
+  std::vector<int32_t> turn2 = turn1;
+  turn2.insert(turn2.end(), first.tokens.begin(), first.tokens.end());
+  const std::vector<int32_t> user = prompt(5, 9);
+  turn2.insert(turn2.end(), user.begin(), user.end());
+  Trace second;
+  const RequestId b = add(engine, request(turn2, 6), second);
+  engine.run_until_idle();
+  // 10 prompt + 11 fed generated tokens = 21 computed positions: 5 full blocks of 4.
+  EXPECT_EQ(engine.output(b).cached_tokens, 20);
+  EXPECT_EQ(second, alone(request(turn2, 6)));
+  engine.forget(a);
+}
+
+TEST_F(EngineTest, PreemptedRequestsRecomputeToTheSameTokens) {
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.block_size = 8;
+  o.max_seqs = 6;
+  o.max_batch_tokens = 32;
+  // 12 blocks of 8 positions for six requests that grow to 50 positions each.
+  o.kv_budget_bytes = 12 * KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}.bytes_per_token() * 8;
+  Engine engine(*model_, o);
+  std::vector<Trace> got(6);
+  std::vector<Request> requests;
+  for (int i = 0; i < 6; ++i) {
+    requests.push_back(request(prompt(20 + i, i), 30, i % 2 ? 11 + i : 0));
+    add(engine, requests.back(), got[i]);
+  }
+  engine.run_until_idle();
+  EXPECT_GT(engine.stats().preemptions, 0);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(got[i], alone(requests[i])) << "request " << i;
+  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+}
+
+// Thousands of steps of random arrivals, lengths and cancellations: every request that was not
+// cancelled gives its tokens alone; nothing stays referenced; the pool ends empty.
+TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
+  std::mt19937 rng(42);
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.prefix_cache = true;
+  o.block_size = 4;
+  o.max_seqs = 6;
+  o.max_batch_tokens = 24;
+  o.kv_budget_bytes = 40 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  Engine engine(*model_, o);
+#ifdef KVSCOPE_SANITIZED
+  const int kRequests = 100;
+#else
+  const int kRequests = 600;
+#endif
+  struct Sent {
+    Request request;
+    Trace trace;
+    RequestId id = 0;
+  };
+  std::deque<Sent> sent;  // stable addresses: the callbacks write into the traces
+  std::vector<RequestId> ids;
+  const std::vector<int32_t> system = prompt(12, 5);  // shared by some, so that prefixes hit
+  int added = 0, steps = 0;
+  while (added < kRequests || !engine.idle()) {
+    if (added < kRequests && rng() % 3 == 0) {
+      std::vector<int32_t> ids_in = rng() % 2 ? system : std::vector<int32_t>{};
+      const std::vector<int32_t> tail = prompt(1 + static_cast<int>(rng() % 30), static_cast<int>(rng() % 50));
+      ids_in.insert(ids_in.end(), tail.begin(), tail.end());
+      sent.push_back({request(ids_in, 1 + static_cast<int>(rng() % 20), rng() % 2 ? 1 + rng() % 1000 : 0), {}, 0});
+      sent.back().id = add(engine, sent.back().request, sent.back().trace);
+      ids.push_back(sent.back().id);
+      ++added;
+    }
+    if (!ids.empty() && rng() % 25 == 0) engine.cancel(ids[rng() % ids.size()]);
+    engine.step();
+    ++steps;
+  }
+  EXPECT_GT(steps, 2 * kRequests);  // thousands of steps in the release build
+  int checked = 0;
+  for (const Sent& s : sent) {
+    const RequestOutput& out = engine.output(s.id);
+    EXPECT_TRUE(out.finished);
+    if (out.stop == StopReason::kCancelled) continue;
+    EXPECT_EQ(s.trace, alone(s.request)) << "request " << s.id;
+    ++checked;
+  }
+  EXPECT_GT(checked, kRequests / 2);
+  EXPECT_GT(engine.stats().preemptions, 0);
+  EXPECT_GT(engine.cache().pool_stats().prefix_hit_tokens, 0);
+  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+  EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+}
+
+TEST_F(EngineTest, RefusesRequestsThatCanNeverRun) {
+  EngineOptions o;
+  o.n_ctx = 64;
+  o.kv_budget_bytes = 32 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  Engine engine(*model_, o);
+  EXPECT_THROW(engine.add(request({}, 4)), Error);
+  EXPECT_THROW(engine.add(request(prompt(60, 0), 8)), Error);   // over the context
+  EXPECT_THROW(engine.add(request(prompt(30, 0), 8)), Error);   // over the whole pool
+  EXPECT_THROW(engine.add(request({1, 100000}, 4)), Error);     // outside the vocabulary
+  EXPECT_NO_THROW(engine.add(request(prompt(20, 0), 8)));
+}
+
+TEST_F(EngineTest, CancellingFreesEverythingAndKeepsWhatWasGenerated) {
+  EngineOptions o;
+  o.max_batch_tokens = 8;
+  Engine engine(*model_, o);
+  Trace t;
+  const RequestId id = add(engine, request(prompt(30, 0), 50), t);
+  engine.step();  // prefill only part of the prompt
+  engine.cancel(id);
+  engine.step();
+  EXPECT_TRUE(engine.idle());
+  EXPECT_EQ(engine.output(id).stop, StopReason::kCancelled);
+  EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+  const RequestId next = add(engine, request(prompt(10, 0), 5), t);
+  for (int i = 0; i < 3; ++i) engine.step();
+  engine.cancel(next);
+  engine.run_until_idle();
+  EXPECT_EQ(engine.output(next).output.size(), 2u);  // tokens sampled before the cancel stay
+  EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+}
+
+// Without a cache, every step feeds the whole sequence again: counted through the observer.
+TEST_F(EngineTest, NoCacheFeedsTheWholeHistoryAtEveryStep) {
+  struct Counter : Observer {
+    void on_op(OpKind, int, Clock::time_point, Clock::time_point) override {}
+    void on_query(int layer, int, int, std::span<const float>) override { fed += layer == 0; }
+    int fed = 0;
+  } counter;
+  for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kPaged}) {
+    EngineOptions o;
+    o.cache = s;
+    o.observer = &counter;
+    Engine engine(*model_, o);
+    counter.fed = 0;
+    Trace t;
+    add(engine, request(prompt(10, 0), 5), t);
+    engine.run_until_idle();
+    // The last token is sampled, never fed: 10 + 11 + 12 + 13 + 14 without a cache, 10 + 4 with one.
+    EXPECT_EQ(counter.fed, s == CacheStrategy::kNone ? 60 : 14) << strategy_name(s);
+  }
+}
+
+TEST_F(EngineTest, ContinuingAKeptRequestFeedsOnlyItsNewTokens) {
+  for (CacheStrategy s : {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+    EngineOptions o;
+    o.cache = s;
+    Engine engine(*model_, o);
+    Trace t1;
+    Request first = request(prompt(9, 3), 6);
+    first.keep_kv = true;
+    const RequestId a = add(engine, first, t1);
+    engine.run_until_idle();
+    std::vector<int32_t> ids = first.prompt;
+    ids.insert(ids.end(), t1.tokens.begin(), t1.tokens.end());
+    const std::vector<int32_t> more = prompt(4, 8);
+    ids.insert(ids.end(), more.begin(), more.end());
+    Request second = request(ids, 5);
+    second.continue_from = a;
+    Trace t2;
+    const RequestId b = add(engine, second, t2);
+    engine.run_until_idle();
+    EXPECT_EQ(engine.output(b).cached_tokens, 9 + 5) << strategy_name(s);
+    EXPECT_EQ(t2, alone(request(ids, 5))) << strategy_name(s);
+  }
+}
+
+}  // namespace
+}  // namespace kvscope
