@@ -103,6 +103,8 @@ GenerationResult generate_exactly(const Model& model, const std::vector<std::vec
   so.kv_type = o.kv_type;
   so.precision = o.precision;
   so.threads = o.threads;
+  so.block_size = o.block_size;
+  so.prefix_cache = o.prefix_cache;
   so.n_seqs = static_cast<int>(prompts.size());
   size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());

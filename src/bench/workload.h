@@ -25,7 +25,9 @@ struct MeasureOptions {
   int threads = 2;
   KvType kv_type = KvType::kF32;
   Precision precision = Precision::kFast;
-  std::vector<CacheStrategy> strategies = {CacheStrategy::kNone, CacheStrategy::kPrealloc};
+  int block_size = 16;        // paged
+  bool prefix_cache = false;  // paged
+  std::vector<CacheStrategy> strategies = {CacheStrategy::kNone, CacheStrategy::kPaged};
 };
 
 // One workload under one strategy, over the measured repetitions.

@@ -54,7 +54,9 @@ size_t KvShape::row_bytes() const { return dtype_bytes(kv_dtype(type), static_ca
 
 size_t KvShape::budget() const {
   if (budget_bytes != 0) return budget_bytes;
-  return static_cast<size_t>(n_seqs) * static_cast<size_t>(n_ctx) * bytes_per_token();
+  // Whole blocks, so that every sequence can reach n_ctx in the paged pool too.
+  const size_t blocks = (static_cast<size_t>(n_ctx) + block_size - 1) / std::max(1, block_size);
+  return static_cast<size_t>(n_seqs) * blocks * std::max(1, block_size) * bytes_per_token();
 }
 
 KvCache::KvCache(const KvShape& shape, CacheStrategy strategy)

@@ -257,6 +257,7 @@ std::optional<Colour> strategy_colour(const std::string& strategy) {
   if (strategy == "none") return hex(0xd62728);
   if (strategy == "concat") return hex(0xff7f0e);
   if (strategy == "prealloc") return hex(0x1f77b4);
+  if (strategy == "paged") return hex(0x2ca02c);
   return std::nullopt;
 }
 

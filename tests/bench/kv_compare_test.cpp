@@ -90,7 +90,7 @@ TEST(Trace, AveragesEveryTokensLatencyPerStrategy) {
   const auto& traces = r.strategies;
   ASSERT_EQ(traces.size(), 2u);
   EXPECT_EQ(traces[0].strategy, CacheStrategy::kNone);
-  EXPECT_EQ(traces[1].strategy, CacheStrategy::kPrealloc);
+  EXPECT_EQ(traces[1].strategy, CacheStrategy::kPaged);
   for (const StrategyTrace& t : traces) {
     ASSERT_EQ(t.mean_latency_s.size(), 12u);
     for (size_t i = 0; i < 12; ++i) {

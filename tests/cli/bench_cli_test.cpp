@@ -73,7 +73,7 @@ TEST(BenchCli, SweepOnTheTinyModel) {
   }
   EXPECT_EQ(j["points"][7]["batch"], 3);
   EXPECT_EQ(j["points"][7]["prompt_tokens"], 12);
-  EXPECT_EQ(j["points"][7]["strategy"], "prealloc");
+  EXPECT_EQ(j["points"][7]["strategy"], "paged");
 }
 
 TEST(BenchCli, CasesBuiltInAndFromAFile) {

@@ -14,7 +14,8 @@ namespace kvscope::cli {
 namespace {
 
 struct ChatArgs {
-  std::string model, cache = "prealloc", kv_type = "f32";
+  std::string model;
+  KvArgs kv;
   int max_new = 256, threads = 2, ctx = 2048;
   Precision precision = Precision::kFast;
   SamplingOptions sampling;
@@ -30,8 +31,7 @@ void print_stats(const Session& session, const Chat& chat, int64_t prefilled) {
 void run_chat(const ChatArgs& args) {
   const auto model = load_model(args.model);
   SessionOptions so;
-  so.cache = parse_strategy(args.cache);
-  so.kv_type = parse_kv_type(args.kv_type);
+  args.kv.apply(so);
   so.threads = args.threads;
   so.n_ctx = args.ctx;
   so.precision = args.precision;
@@ -84,9 +84,7 @@ void add_chat(CLI::App& app) {
   auto args = std::make_shared<ChatArgs>();
   add_model_option(*cmd, args->model);
   cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")->check(CLI::PositiveNumber);
-  cmd->add_option("--cache", args->cache, "KV cache strategy: none, concat or prealloc")
-      ->check(CLI::IsMember({"none", "concat", "prealloc"}));
-  cmd->add_option("--kv-type", args->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  add_kv_options(*cmd, args->kv);
   cmd->add_option("--ctx", args->ctx, "Context length to reserve")->check(CLI::PositiveNumber);
   cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");

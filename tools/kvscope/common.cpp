@@ -86,6 +86,50 @@ std::string system_line(int threads) {
   return fmt::format("{} ({} kernels, {} threads)", cpu_name(), kernel_isa_name(), threads);
 }
 
+void KvArgs::apply(SessionOptions& o) const {
+  o.cache = parse_strategy(cache);
+  o.kv_type = parse_kv_type(kv_type);
+  o.block_size = block_size;
+  o.prefix_cache = prefix_cache;
+}
+
+void add_kv_options(CLI::App& app, KvArgs& a) {
+  app.add_option("--cache", a.cache, "KV cache strategy: none, concat, prealloc or paged")
+      ->check(CLI::IsMember({"none", "concat", "prealloc", "paged"}))
+      ->capture_default_str();
+  add_kv_type_option(app, a.kv_type);
+  add_block_options(app, a.block_size, a.prefix_cache);
+}
+
+void add_kv_type_option(CLI::App& app, std::string& kv_type) {
+  app.add_option("--kv-type", kv_type, "KV cache storage: f32, f16 or q8_0")
+      ->check(CLI::IsMember({"f32", "f16", "q8_0"}))
+      ->capture_default_str();
+}
+
+void add_block_options(CLI::App& app, int& block_size, bool& prefix_cache) {
+  app.add_option("--block-size", block_size, "Positions per block of the paged cache")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_flag("--prefix-cache", prefix_cache, "Paged cache: reuse the blocks of earlier prompts and outputs");
+}
+
+std::string pool_line(const KvCache& cache) {
+  const PoolStats p = cache.pool_stats();
+  if (cache.strategy() != CacheStrategy::kPaged) return "";
+  return fmt::format("KV pool: {} blocks of {} positions, {} in use, {} cached; {} prompt tokens reused, {} evictions\n",
+                     p.blocks_total, cache.shape().block_size, p.blocks_used, p.blocks_cached, p.prefix_hit_tokens,
+                     p.evictions);
+}
+
+nlohmann::json pool_json(const KvCache& cache) {
+  const PoolStats p = cache.pool_stats();
+  return {{"strategy", strategy_name(cache.strategy())}, {"block_size", cache.shape().block_size},
+          {"blocks_total", p.blocks_total}, {"blocks_used", p.blocks_used}, {"blocks_cached", p.blocks_cached},
+          {"prefix_hit_tokens", p.prefix_hit_tokens}, {"evictions", p.evictions},
+          {"bytes_reserved", cache.bytes_reserved()}, {"peak_bytes_reserved", cache.peak_bytes_reserved()}};
+}
+
 MeasureOptions MeasureArgs::parsed() const {
   MeasureOptions o = options;
   o.kv_type = parse_kv_type(kv_type);
@@ -108,7 +152,8 @@ void add_measure_options(CLI::App& app, MeasureArgs& a) {
       ->capture_default_str();
   app.add_option("--strategies", a.strategies, "Cache strategies, comma list, baseline first (default " + defaults + ")");
   app.add_option("-t,--threads", a.options.threads, "Threads")->check(CLI::Range(1, 256));
-  app.add_option("--kv-type", a.kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  add_kv_type_option(app, a.kv_type);
+  add_block_options(app, a.options.block_size, a.options.prefix_cache);
   add_precision_option(app, a.options.precision);
 }
 

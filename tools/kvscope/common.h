@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/workload.h"
+#include "generate/session.h"
 #include "kernels/matmul.h"
 #include "metrics/stats.h"
 #include "models/model.h"
@@ -27,6 +28,20 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
+
+// The KV cache options of run, chat, demo and viz: --cache, --kv-type, --block-size, --prefix-cache.
+struct KvArgs {
+  std::string cache = "paged", kv_type = "f32";
+  int block_size = 16;
+  bool prefix_cache = false;
+  void apply(SessionOptions& options) const;
+};
+void add_kv_options(CLI::App& app, KvArgs& args);
+void add_kv_type_option(CLI::App& app, std::string& kv_type);
+void add_block_options(CLI::App& app, int& block_size, bool& prefix_cache);
+// The paged pool's state as a line of text and as JSON (blocks in use, cached, reused tokens).
+std::string pool_line(const KvCache& cache);
+nlohmann::json pool_json(const KvCache& cache);
 
 // The command line as typed, for log files (main records it).
 void set_command_line(int argc, char** argv);

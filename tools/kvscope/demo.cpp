@@ -72,7 +72,7 @@ void run_demo(const DemoArgs& args) {
   for (const std::string& q : questions) {
     fmt::print("Q: {}\nA: ", q);
     std::fflush(stdout);
-    const Answer a = answer(*model, q, CacheStrategy::kPrealloc, args, stream_to_stdout);
+    const Answer a = answer(*model, q, CacheStrategy::kPaged, args, stream_to_stdout);
     fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s\n\n", a.tokens / a.seconds, a.tokens, a.seconds);
     total_seconds += a.seconds;
     total_tokens += a.tokens;
@@ -94,7 +94,7 @@ void run_demo(const DemoArgs& args) {
   bool all_same = true;
   for (const std::string& q : questions) {
     const Answer without = answer(*model, q, CacheStrategy::kNone, args);
-    const Answer with = answer(*model, q, CacheStrategy::kPrealloc, args);
+    const Answer with = answer(*model, q, CacheStrategy::kPaged, args);
     const bool same = without.ids == with.ids;
     all_same = all_same && same;
     none_seconds += without.seconds;

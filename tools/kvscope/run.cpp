@@ -19,7 +19,8 @@ namespace kvscope::cli {
 namespace {
 
 struct RunArgs {
-  std::string model, prompt, prompts_file, cache = "prealloc", kv_type = "f32";
+  std::string model, prompt, prompts_file;
+  KvArgs kv;
   int max_new = 128, threads = 2, ctx = 0;
   bool chat = false, metrics = false, detailed_metrics = false;
   std::string metrics_json, trace_json;
@@ -64,8 +65,7 @@ void run(const RunArgs& args) {
     longest = std::max(longest, encoded.back().size());
   }
   SessionOptions session_options;
-  session_options.cache = parse_strategy(args.cache);
-  session_options.kv_type = parse_kv_type(args.kv_type);
+  args.kv.apply(session_options);
   session_options.n_seqs = static_cast<int>(prompts.size());
   session_options.threads = args.threads;
   session_options.precision = args.precision;
@@ -108,12 +108,12 @@ void run(const RunArgs& args) {
   const double seconds = std::chrono::duration<double>(end - result.start).count();
   const double ttft = std::chrono::duration<double>(first - result.start).count();
   fmt::print(stderr, "{} prompt + {} generated tokens in {:.3f} s: {:.1f} tok/s, time to first token {:.1f} ms (cache {}, stop: {})\n",
-             prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.cache,
+             prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.kv.cache,
              stop_reason_name(result.sequences[0].stop));
   if (!args.metrics && args.metrics_json.empty() && !detailed) return;
   const MemoryUsage after = read_memory();
   nlohmann::json all = {{"model", model->file().path}, {"cpu", cpu_name()}, {"isa", kernel_isa_name()},
-                        {"threads", args.threads}, {"cache", args.cache}, {"kv_type", args.kv_type},
+                        {"threads", args.threads}, {"cache", args.kv.cache}, {"kv_type", args.kv.kv_type},
                         {"precision", precision_name(args.precision)}, {"sequences", nlohmann::json::array()}};
   std::string report;
   double mean_context = 0;
@@ -133,8 +133,9 @@ void run(const RunArgs& args) {
   const Roofline roofline = decode_roofline(*model, session_options.kv_type, mean_context,
                                             static_cast<int>(result.sequences.size()), decode_tps,
                                             args.metrics ? measure_read_bandwidth(args.threads) : 0.0);
-  report += format_roofline(roofline);
+  report += format_roofline(roofline) + pool_line(session.cache());
   all["roofline"] = roofline_json(roofline);
+  all["kv_pool"] = pool_json(session.cache());
   if (detailed) {
     report += format_op_profile(profile, seconds);
     all["ops"] = op_profile_json(profile, seconds);
@@ -165,9 +166,7 @@ void add_run(CLI::App& app) {
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text");
   cmd->add_option("--prompts-file", args->prompts_file, "File with one prompt a line, run as a batch");
   cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens to generate")->check(CLI::PositiveNumber);
-  cmd->add_option("--cache", args->cache, "KV cache strategy: none, concat or prealloc")
-      ->check(CLI::IsMember({"none", "concat", "prealloc"}));
-  cmd->add_option("--kv-type", args->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  add_kv_options(*cmd, args->kv);
   cmd->add_option("--ctx", args->ctx, "Context to reserve per sequence (default: prompt + -n)");
   cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-k", args->sampling.top_k, "Keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
