@@ -170,6 +170,7 @@ void add_bench(CLI::App& app) {
   bench->require_subcommand(1);
   add_speed(*bench);
   add_compare_suites(*bench);
+  add_serving_suites(*bench);
   add_faithfulness(*bench);
 }
 

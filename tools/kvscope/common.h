@@ -90,6 +90,7 @@ void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
+void add_serving_suites(CLI::App& bench);  // memory, prefix
 void add_report(CLI::App& app);
 void add_viz(CLI::App& app);
 
