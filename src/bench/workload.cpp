@@ -39,7 +39,7 @@ Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, cons
     end = std::max(end, s.token_times.back());
     first = std::max(first, s.token_times.front());
     run.tpot += request_metrics(r.start, s).tpot_s / static_cast<double>(r.sequences.size());
-    generated += static_cast<int64_t>(s.output.size());
+    generated += static_cast<int64_t>(s.token_times.size());  // every sampled token, as request_metrics counts
     run.outputs.push_back(s.output);
   }
   run.seconds = std::chrono::duration<double>(end - r.start).count();
