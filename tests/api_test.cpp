@@ -19,8 +19,8 @@ TEST(PublicApi, GeneratesTheSameTextWithEveryCacheAndMeasuresIt) {
     options.max_new_tokens = 6;
     options.stop_at_end_token = false;
     std::string streamed;
-    const kvscope::GenerationResult result =
-        session.generate({prompt}, options, [&](int, int32_t, const std::string& text) { streamed += text; });
+    const kvscope::GenerationResult result = session.generate(
+        {prompt}, options, [&](int, int32_t, const std::string& text) { streamed += text; });
     const kvscope::RequestMetrics m = kvscope::request_metrics(result.start, result.sequences[0]);
     EXPECT_EQ(m.output_tokens, 6);
     EXPECT_GT(m.ttft_s, 0);

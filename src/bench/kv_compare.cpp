@@ -12,7 +12,9 @@ KvCompareResult run_kv_compare(const Model& model, const KvCompareOptions& o,
                                const std::function<void(int, int)>& on_progress) {
   if (o.prompt_tokens < 1 || o.new_tokens < 1) fail("kv-compare needs a prompt and new tokens");
   const std::vector<CacheStrategy>& names = o.measure.strategies;
-  const auto index_of = [&](CacheStrategy s) { return std::find(names.begin(), names.end(), s) - names.begin(); };
+  const auto index_of = [&](CacheStrategy s) {
+    return std::find(names.begin(), names.end(), s) - names.begin();
+  };
   if (names.empty()) fail("kv-compare needs strategies");
   KvCompareResult result;
   result.options = o;
@@ -37,7 +39,8 @@ KvCompareResult run_kv_compare(const Model& model, const KvCompareOptions& o,
   for (const Measurement& m : result.strategies) result.speedups.push_back(base / m.seconds.median);
   const ptrdiff_t none = index_of(CacheStrategy::kNone);
   for (const Measurement& m : result.strategies) {
-    if (none == static_cast<ptrdiff_t>(names.size()) || m.strategy == CacheStrategy::kNone) continue;
+    if (none == static_cast<ptrdiff_t>(names.size()) || m.strategy == CacheStrategy::kNone)
+      continue;
     const double speedup = result.strategies[none].seconds.median / m.seconds.median;
     if (speedup <= result.measured_speedup) continue;
     result.fastest = m.strategy;

@@ -14,7 +14,8 @@ struct KvCompareOptions {
   int prompt_tokens = 50;
   int new_tokens = 100;
   MeasureOptions measure = {.strategies = {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc}};
-  std::optional<CacheStrategy> baseline;  // what speedups are measured against; default: the first strategy
+  std::optional<CacheStrategy>
+      baseline;  // what speedups are measured against; default: the first strategy
 };
 
 struct KvCompareResult {

@@ -40,14 +40,16 @@ uint64_t run_once(Session& session, const SpeedTest& test, std::mt19937& rng, in
     for (auto& s : step) s = random_tokens(rng, vocab, 1);
     session.feed(step);
   }
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
 }
 
 // llama.cpp's names of general.file_type.
 std::string file_type_name(int64_t type) {
   static const std::map<int64_t, std::string> kNames = {
-      {0, "all F32"},        {1, "F16"},           {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"}, {9, "Q5_1"},
-      {14, "Q4_K - Small"}, {15, "Q4_K - Medium"}, {18, "Q6_K"}, {32, "BF16"}};
+      {0, "all F32"},        {1, "F16"},   {2, "Q4_0"}, {3, "Q4_1"},
+      {7, "Q8_0"},           {8, "Q5_0"},  {9, "Q5_1"}, {14, "Q4_K - Small"},
+      {15, "Q4_K - Medium"}, {18, "Q6_K"}, {32, "BF16"}};
   auto it = kNames.find(type);
   return it == kNames.end() ? "?" : it->second;
 }
@@ -114,18 +116,20 @@ SpeedResult run_speed_test(const Model& model, const SpeedTest& test, const Spee
   result.avg_ts = s.mean;
   result.stddev_ts = s.stddev;
   if (test.n_prompt == 0 && test.n_gen > 0) {
-    const Roofline r = decode_roofline(model, options.kv_type, test.n_depth + test.n_gen / 2.0, test.n_parallel,
-                                       result.avg_ts, 0);
+    const Roofline r = decode_roofline(model, options.kv_type, test.n_depth + test.n_gen / 2.0,
+                                       test.n_parallel, result.avg_ts, 0);
     result.bytes_per_step = r.bytes_per_token * test.n_parallel;
     result.achieved_gbs = r.achieved_gbs;
   }
   return result;
 }
 
-nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult& r, const SpeedReport& report) {
+nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult& r,
+                                          const SpeedReport& report) {
   const nlohmann::json& p = report.provenance;
   const std::string kv_type(kv_type_name(report.options.kv_type));
-  const double share = report.read_bandwidth_gbs > 0 ? r.achieved_gbs / report.read_bandwidth_gbs : 0.0;
+  const double share =
+      report.read_bandwidth_gbs > 0 ? r.achieved_gbs / report.read_bandwidth_gbs : 0.0;
   return {{"build_commit", p.value("git_commit", "unknown")},
           {"build_number", p.value("build_number", 0)},
           {"cpu_info", p.value("cpu", "unknown")},
@@ -176,7 +180,9 @@ nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult&
 
 std::string llama_bench_csv(const std::vector<nlohmann::ordered_json>& records) {
   auto quoted = [](const nlohmann::ordered_json& v) {
-    const std::string text = v.is_string() ? v.get<std::string>() : v.is_boolean() ? (v.get<bool>() ? "1" : "0") : v.dump();
+    const std::string text = v.is_string()    ? v.get<std::string>()
+                             : v.is_boolean() ? (v.get<bool>() ? "1" : "0")
+                                              : v.dump();
     std::string out = "\"";
     for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";

@@ -46,7 +46,8 @@ Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, cons
     end = std::max(end, s.token_times.back());
     first = std::max(first, s.token_times.front());
     run.tpot += request_metrics(r.start, s).tpot_s / static_cast<double>(r.sequences.size());
-    generated += static_cast<int64_t>(s.token_times.size());  // every sampled token, as request_metrics counts
+    generated += static_cast<int64_t>(
+        s.token_times.size());  // every sampled token, as request_metrics counts
     run.outputs.push_back(s.output);
   }
   run.seconds = std::chrono::duration<double>(end - r.start).count();
@@ -95,8 +96,8 @@ int run_alternating(int variants, int warmup, int repetitions, const std::functi
 bool verify_identical(std::vector<Measurement>& strategies) {
   bool all = true;
   for (Measurement& m : strategies) {
-    m.identical = m.repeatable &&
-                  same_output(m.outputs, m.logits_hash, strategies.front().outputs, strategies.front().logits_hash);
+    m.identical = m.repeatable && same_output(m.outputs, m.logits_hash, strategies.front().outputs,
+                                              strategies.front().logits_hash);
     all = all && m.identical;
   }
   return all;

@@ -49,7 +49,9 @@ int int_field(const std::map<std::string, std::string>& fields, const std::strin
 
 class Sha256 {
  public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
+  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
+  }
   void update(const void* data, size_t bytes) { EVP_DigestUpdate(ctx_.get(), data, bytes); }
   void update_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -81,14 +83,16 @@ std::string cpu_name() {
 std::string kernel_isa_name() { return std::string(isa_name(kernels().isa)); }
 
 const BuildInfo& build_info() {
-  static const BuildInfo info{KVSCOPE_VERSION,  KVSCOPE_GIT_COMMIT,     KVSCOPE_GIT_DIRTY, KVSCOPE_BUILD_NUMBER,
-                              KVSCOPE_COMPILER, KVSCOPE_COMPILER_FLAGS, KVSCOPE_BUILD_TYPE};
+  static const BuildInfo info{KVSCOPE_VERSION,      KVSCOPE_GIT_COMMIT, KVSCOPE_GIT_DIRTY,
+                              KVSCOPE_BUILD_NUMBER, KVSCOPE_COMPILER,   KVSCOPE_COMPILER_FLAGS,
+                              KVSCOPE_BUILD_TYPE};
   return info;
 }
 
 std::string utc_date() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 std::string sha256_hex(const std::string& path) {

@@ -35,7 +35,8 @@ constexpr const char* kSelfCheck = R"(
 // The page's own: the kvscope that wrote it, and when.
 std::string report_provenance() {
   const BuildInfo& b = build_info();
-  return fmt::format("Written by kvscope {} ({}{}) on {}", b.version, b.commit, b.dirty ? ", dirty" : "", utc_date());
+  return fmt::format("Written by kvscope {} ({}{}) on {}", b.version, b.commit,
+                     b.dirty ? ", dirty" : "", utc_date());
 }
 
 std::string table_html(const ReportTable& table) {
@@ -61,7 +62,8 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
         "<section id=\"result-{}\">\n<h2>{}</h2>\n<p class=\"system\">{}</p>\n<p "
         "class=\"source\">{}: {}</p>\n<p class=\"provenance\">{}</p>\n",
         i + 1, html_escape(r.heading), html_escape(r.system), html_escape(r.suite),
-        html_escape(r.source), html_escape(r.provenance.empty() ? "provenance not recorded" : r.provenance));
+        html_escape(r.source),
+        html_escape(r.provenance.empty() ? "provenance not recorded" : r.provenance));
     for (const ReportTable& t : r.tables) sections += table_html(t);
     for (const Chart& c : r.charts) {
       sections += fmt::format("<figure id=\"{}-{}\">\n{}</figure>\n", c.name, i + 1, chart_svg(c));
@@ -73,7 +75,8 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope "
       "report</title>\n"
       "<style>{}</style>\n</head>\n<body data-charts=\"{}\">\n<h1>kvscope "
-      "report</h1>\n{}<footer class=\"provenance\">{}</footer>\n<script>{}</script>\n</body>\n</html>\n",
+      "report</h1>\n{}<footer "
+      "class=\"provenance\">{}</footer>\n<script>{}</script>\n</body>\n</html>\n",
       kStyle, charts, sections, html_escape(report_provenance()), kSelfCheck);
 }
 

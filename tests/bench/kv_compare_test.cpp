@@ -10,7 +10,9 @@
 namespace kvscope {
 namespace {
 
-std::unique_ptr<Model> tiny_model() { return Model::load(testing::fixture("models/tiny-llama-q4_1.gguf")); }
+std::unique_ptr<Model> tiny_model() {
+  return Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
+}
 
 // A p-token prompt and g new tokens, `repetitions` measured runs and no warm-up.
 KvCompareOptions options(int p, int g, int repetitions) {
@@ -62,7 +64,8 @@ TEST(KvCompare, SpeedupsDoNotDependOnTheOrderOfTheStrategies) {
   const KvCompareResult r = run_kv_compare(*model, o);
   ASSERT_EQ(r.speedups.size(), 3u);
   const double none = r.strategies[2].seconds.median;
-  for (size_t i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(r.speedups[i], none / r.strategies[i].seconds.median) << i;
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_DOUBLE_EQ(r.speedups[i], none / r.strategies[i].seconds.median) << i;
   const size_t fastest = r.speedups[0] >= r.speedups[1] ? 0 : 1;
   EXPECT_EQ(r.fastest, r.strategies[fastest].strategy);
   EXPECT_DOUBLE_EQ(r.measured_speedup, r.speedups[fastest]);

@@ -82,16 +82,19 @@ TEST(LlamaBenchOutput, TheFiguresAgreeAsLlamaBenchDefinesThem) {
   for (const nlohmann::ordered_json& r : llama_bench_fixture()) {
     const double tokens = r["n_prompt"].get<double>() + r["n_gen"].get<double>();
     for (size_t i = 0; i < r["samples_ns"].size(); ++i)
-      EXPECT_NEAR(r["samples_ts"][i].get<double>(), 1e9 * tokens / r["samples_ns"][i].get<double>(), 1e-4);
+      EXPECT_NEAR(r["samples_ts"][i].get<double>(), 1e9 * tokens / r["samples_ns"][i].get<double>(),
+                  1e-4);
   }
   const Measured m = measure({{16, 0, 0, 1}, {4, 4, 0, 1}, {0, 4, 8, 3}});
   for (const nlohmann::ordered_json& r : m.records) {
-    const double tokens = (r["n_prompt"].get<double>() + r["n_gen"].get<double>()) * r["n_parallel"].get<double>();
+    const double tokens =
+        (r["n_prompt"].get<double>() + r["n_gen"].get<double>()) * r["n_parallel"].get<double>();
     const auto ns = r["samples_ns"].get<std::vector<uint64_t>>();
     const auto ts = r["samples_ts"].get<std::vector<double>>();
     ASSERT_EQ(ns.size(), 2u);
     ASSERT_EQ(ts.size(), 2u);
-    for (size_t i = 0; i < 2; ++i) EXPECT_DOUBLE_EQ(ts[i], 1e9 * tokens / static_cast<double>(ns[i]));
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_DOUBLE_EQ(ts[i], 1e9 * tokens / static_cast<double>(ns[i]));
     EXPECT_EQ(r["avg_ns"].get<uint64_t>(), (ns[0] + ns[1]) / 2);
     EXPECT_DOUBLE_EQ(r["avg_ts"].get<double>(), (ts[0] + ts[1]) / 2);
   }
@@ -111,7 +114,8 @@ TEST(LlamaBenchOutput, CsvHasLlamaBenchsHeaderAndQuotedValues) {
   std::getline(lines, first);
   std::getline(lines, second);
   EXPECT_EQ(second.rfind("\"" + build_info().commit + "\",", 0), 0u) << second;
-  EXPECT_NE(second.find(",\"0\",\"50\",\"f16\",\"f16\","), std::string::npos) << second;  // cpu_strict false as 0
+  EXPECT_NE(second.find(",\"0\",\"50\",\"f16\",\"f16\","), std::string::npos)
+      << second;  // cpu_strict false as 0
 }
 
 }  // namespace

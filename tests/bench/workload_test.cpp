@@ -88,7 +88,8 @@ TEST(MeasureWorkloads, OneRunsFiguresAgreeWithEachOther) {
       const double seconds = m.seconds.median, ttft = m.ttft_s.median;
       EXPECT_GT(ttft, 0);
       EXPECT_LT(ttft, seconds);
-      EXPECT_DOUBLE_EQ(m.throughput_tps.median, 6.0 * static_cast<double>(w.workload.prompts.size()) / seconds);
+      EXPECT_DOUBLE_EQ(m.throughput_tps.median,
+                       6.0 * static_cast<double>(w.workload.prompts.size()) / seconds);
       if (w.workload.prompts.size() == 1) {
         EXPECT_NEAR(m.tpot_s.median, (seconds - ttft) / 5, 1e-12);
       }
@@ -109,12 +110,15 @@ TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
   ASSERT_EQ(r.workloads.size(), 1u);
   uint64_t hash = 14695981039346656037ull;  // FNV-1a, byte by byte
   size_t logits = 0;
-  generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4, [&](int, std::span<const float> l) {
-    const auto* bytes = reinterpret_cast<const uint8_t*>(l.data());
-    for (size_t i = 0; i < l.size_bytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-    logits += l.size();
-  });
-  EXPECT_EQ(logits, 2u * 4u * static_cast<size_t>(model->config().vocab_size));  // 2 sequences, 4 steps
+  generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4,
+                   [&](int, std::span<const float> l) {
+                     const auto* bytes = reinterpret_cast<const uint8_t*>(l.data());
+                     for (size_t i = 0; i < l.size_bytes(); ++i)
+                       hash = (hash ^ bytes[i]) * 1099511628211ull;
+                     logits += l.size();
+                   });
+  EXPECT_EQ(logits,
+            2u * 4u * static_cast<size_t>(model->config().vocab_size));  // 2 sequences, 4 steps
   EXPECT_EQ(r.workloads[0].strategies[0].logits_hash, hash);
 }
 

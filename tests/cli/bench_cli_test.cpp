@@ -114,7 +114,8 @@ TEST(BenchCli, KvCompareAndTraceOnTheTinyModel) {
 
 // llama-bench's command line works as it is: its one-dash flags, its defaults, its JSON and CSV.
 TEST(BenchCli, SpeedTakesLlamaBenchsFlags) {
-  const std::string model = "bench speed -m '" + fixture("models/tiny-llama-q4_1.gguf") + "' -r 1 -t 1 ";
+  const std::string model =
+      "bench speed -m '" + fixture("models/tiny-llama-q4_1.gguf") + "' -r 1 -t 1 ";
   auto r = run_cli(model + "-p 8 -n 4 -pg 4,2 -d 0 -b 256 -ub 64 -ctk f16 -ctv f16 -o json");
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json j = nlohmann::json::parse(r.out);

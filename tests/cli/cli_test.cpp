@@ -86,7 +86,8 @@ TEST(Cli, RunGivesTheSameTextWithEveryCache) {
     EXPECT_EQ(other.out, prealloc.out) << cache;
   }
   // The summary gives prefill and decode rates apart.
-  EXPECT_TRUE(std::regex_search(prealloc.err, std::regex(R"(prefill [0-9.]+ tok/s, decode [0-9.]+ tok/s)")))
+  EXPECT_TRUE(
+      std::regex_search(prealloc.err, std::regex(R"(prefill [0-9.]+ tok/s, decode [0-9.]+ tok/s)")))
       << prealloc.err;
 }
 

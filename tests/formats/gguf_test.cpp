@@ -287,19 +287,31 @@ std::unique_ptr<Tokenizer> tokenizer_of(const std::vector<std::string>& tokens,
 TEST(GgufErrors, MergesNamingATokenOutsideTheVocabulary) {
   EXPECT_EQ(tokenizer_of({"a", "b", "ab"}, {"a b"})->encode("ab", false, false),
             std::vector<int32_t>{2});
-  expect_error([] { tokenizer_of({"a", "b", "ab"}, {"a b", "a c"}); },
-               {"hand.gguf", "tokenizer.ggml.merges[1]", "'a c'", "'c'", "not in the vocabulary"});
-  expect_error([] { tokenizer_of({"a", "b", "ab"}, {"a b", "c b"}); },
-               {"tokenizer.ggml.merges[1]", "'c'"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "ab"}, {"a b", "a c"});
+      },
+      {"hand.gguf", "tokenizer.ggml.merges[1]", "'a c'", "'c'", "not in the vocabulary"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "ab"}, {"a b", "c b"});
+      },
+      {"tokenizer.ggml.merges[1]", "'c'"});
   // The merged piece must be a token too.
   expect_error([] { tokenizer_of({"a", "b"}, {"a b"}); }, {"tokenizer.ggml.merges[0]", "'ab'"});
 }
 
 TEST(GgufErrors, TokenTextThatIsNotUtf8) {
-  expect_error([] { tokenizer_of({"a", "b\xff", "c"}, {}); },
-               {"hand.gguf", "tokenizer.ggml.tokens[1]", "not valid UTF-8", "byte 1", "0xff"});
-  expect_error([] { tokenizer_of({"a", "b", "\xe2\x82"}, {}); },  // a character cut short
-               {"tokenizer.ggml.tokens[2]", "not valid UTF-8"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b\xff", "c"}, {});
+      },
+      {"hand.gguf", "tokenizer.ggml.tokens[1]", "not valid UTF-8", "byte 1", "0xff"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "\xe2\x82"}, {});
+      },  // a character cut short
+      {"tokenizer.ggml.tokens[2]", "not valid UTF-8"});
 }
 
 // ---------------------------------------------------------------------------------------------

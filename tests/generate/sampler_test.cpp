@@ -58,7 +58,8 @@ std::set<int32_t> drawable(SamplingOptions o, const std::vector<float>& logits) 
 
 TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
   // Probabilities 0.4, 0.3, 0.2, 0.1 (cumulative 0.4, 0.7, 0.9, 1.0), in a shuffled id order.
-  const std::vector<float> logits = {std::log(0.3f), std::log(0.1f), std::log(0.4f), std::log(0.2f)};
+  const std::vector<float> logits = {std::log(0.3f), std::log(0.1f), std::log(0.4f),
+                                     std::log(0.2f)};
   SamplingOptions o;
   o.temperature = 1.0f;
   o.top_p = 0.3f;  // the best token alone reaches it

@@ -431,7 +431,8 @@ TEST(Rope, PartialRotaryMatchesADoublePrecisionFormula) {
   constexpr double kBase = 10000.0;
   for (bool neox : {false, true}) {
     for (float position : {0.0f, 1.0f, 7.0f, 300.0f}) {
-      const std::vector<float> x = random_floats(kHeads * kHeadDim, 90 + static_cast<int>(position));
+      const std::vector<float> x =
+          random_floats(kHeads * kHeadDim, 90 + static_cast<int>(position));
       std::vector<float> got = x;
       ref::rope(got.data(), kHeads, kHeadDim, kRopeDims, position, static_cast<float>(kBase), neox);
       std::vector<double> want(x.begin(), x.end());
@@ -444,7 +445,8 @@ TEST(Rope, PartialRotaryMatchesADoublePrecisionFormula) {
           want[b] = x[a] * std::sin(angle) + x[b] * std::cos(angle);
         }
       for (size_t i = 0; i < x.size(); ++i)
-        EXPECT_NEAR(got[i], want[i], 1e-5) << "neox " << neox << " position " << position << " dim " << i;
+        EXPECT_NEAR(got[i], want[i], 1e-5)
+            << "neox " << neox << " position " << position << " dim " << i;
     }
   }
 }

@@ -75,9 +75,11 @@ TEST(HtmlReport, HoldsEveryResultsTablesAndChartsInline) {
   // Where each result came from, and the page itself.
   EXPECT_NE(page.find("kvscope 0.1.0 (0123456789ab, GNU 12.2.0 Release"), std::string::npos);
   EXPECT_NE(page.find("AuthenticAMD family 23 model 49"), std::string::npos);
-  EXPECT_NE(page.find("SHA-256 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53; 2026-12-01T21:40:00Z"),
+  EXPECT_NE(page.find("SHA-256 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53; "
+                      "2026-12-01T21:40:00Z"),
             std::string::npos);
-  EXPECT_NE(page.find("<footer class=\"provenance\">Written by kvscope " + build_info().version), std::string::npos);
+  EXPECT_NE(page.find("<footer class=\"provenance\">Written by kvscope " + build_info().version),
+            std::string::npos);
 }
 
 TEST(HtmlReport, OpensInHeadlessChromiumWithoutConsoleErrors) {

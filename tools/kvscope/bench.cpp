@@ -22,8 +22,8 @@ namespace {
 // ---- speed ----
 
 struct SpeedArgs {
-  std::string model, prompts = "512", gens = "128", depths = "0", parallel = "1", output = "md", type_k = "f16",
-                     type_v = "f16";
+  std::string model, prompts = "512", gens = "128", depths = "0", parallel = "1", output = "md",
+                     type_k = "f16", type_v = "f16";
   std::vector<std::string> pg;
   Precision precision = Precision::kFast;
   int threads = 2, repetitions = 5, n_batch = 2048, n_ubatch = 512;
@@ -34,7 +34,8 @@ std::vector<SpeedTest> speed_tests(const SpeedArgs& a) {
   std::vector<std::pair<int, int>> pg;
   for (const std::string& pair : a.pg) {
     const std::vector<int> v = parse_int_list(pair, "-pg");
-    if (v.size() != 2) fail("-pg takes a pair: prompt,generated (such as -pg 512,128), got '{}'", pair);
+    if (v.size() != 2)
+      fail("-pg takes a pair: prompt,generated (such as -pg 512,128), got '{}'", pair);
     pg.emplace_back(v[0], v[1]);
   }
   std::vector<SpeedTest> tests;
@@ -53,26 +54,34 @@ std::vector<SpeedTest> speed_tests(const SpeedArgs& a) {
 
 void print_speed_markdown(const SpeedReport& report, const std::vector<SpeedResult>& results,
                           const std::vector<nlohmann::ordered_json>& records) {
-  fmt::print("| model | size | params | backend | threads | type_k | test | t/s | GB/s read | share of bandwidth |\n"
-             "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+  fmt::print(
+      "| model | size | params | backend | threads | type_k | test | t/s | GB/s read | share of "
+      "bandwidth |\n"
+      "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
   for (size_t i = 0; i < results.size(); ++i) {
     const SpeedResult& r = results[i];
     const bool roofline = r.achieved_gbs > 0 && report.read_bandwidth_gbs > 0;
-    fmt::print("| {} | {:.2f} MiB | {:.2f} M | CPU | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n",
-               records[i]["model_type"].get<std::string>(), records[i]["model_size"].get<double>() / 1048576.0,
-               records[i]["model_n_params"].get<double>() / 1e6, report.options.threads, records[i]["type_k"].get<std::string>(),
-               speed_test_name(r.test), r.avg_ts, r.stddev_ts, roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
-               roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / report.read_bandwidth_gbs) : "");
+    fmt::print(
+        "| {} | {:.2f} MiB | {:.2f} M | CPU | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n",
+        records[i]["model_type"].get<std::string>(),
+        records[i]["model_size"].get<double>() / 1048576.0,
+        records[i]["model_n_params"].get<double>() / 1e6, report.options.threads,
+        records[i]["type_k"].get<std::string>(), speed_test_name(r.test), r.avg_ts, r.stddev_ts,
+        roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
+        roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / report.read_bandwidth_gbs) : "");
   }
-  fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision){}\n", build_info().commit, build_info().build_number,
-             cpu_name(), kernel_isa_name(), precision_name(report.options.precision),
-             report.read_bandwidth_gbs > 0 ? fmt::format(", measured read bandwidth {:.1f} GB/s", report.read_bandwidth_gbs)
-                                          : "");
+  fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision){}\n", build_info().commit,
+             build_info().build_number, cpu_name(), kernel_isa_name(),
+             precision_name(report.options.precision),
+             report.read_bandwidth_gbs > 0
+                 ? fmt::format(", measured read bandwidth {:.1f} GB/s", report.read_bandwidth_gbs)
+                 : "");
 }
 
 void run_speed(const SpeedArgs& a) {
   if (a.type_k != a.type_v)
-    fail("-ctk {} and -ctv {} differ: kvscope stores keys and values in one type", a.type_k, a.type_v);
+    fail("-ctk {} and -ctv {} differ: kvscope stores keys and values in one type", a.type_k,
+         a.type_v);
   const auto model = load_model(a.model);
   SpeedReport report;
   report.options.threads = a.threads;
@@ -89,7 +98,8 @@ void run_speed(const SpeedArgs& a) {
     results.push_back(run_speed_test(*model, tests[i], report.options));
   }
   // The share of the memory-bandwidth limit reached by decode tests, against a measured read rate.
-  if (std::any_of(results.begin(), results.end(), [](const SpeedResult& r) { return r.achieved_gbs > 0; }))
+  if (std::any_of(results.begin(), results.end(),
+                  [](const SpeedResult& r) { return r.achieved_gbs > 0; }))
     report.read_bandwidth_gbs = measure_read_bandwidth(a.threads) / 1e9;
   report.provenance = system_json(*model, a.threads);
   std::vector<nlohmann::ordered_json> records;
@@ -109,41 +119,58 @@ void run_speed(const SpeedArgs& a) {
 // llama-bench spells some flags with one dash and several letters ("-pg", "-ctk"), which CLI11
 // would read as bundled one-letter flags: bench speed takes them under their long names.
 const std::map<std::string, std::string>& llama_bench_spellings() {
-  static const std::map<std::string, std::string> kSpellings = {
-      {"-pg", "--pg"},           {"-ub", "--ubatch-size"}, {"-ctk", "--cache-type-k"},
-      {"-ctv", "--cache-type-v"}, {"-npl", "--n-parallel"}};
+  static const std::map<std::string, std::string> kSpellings = {{"-pg", "--pg"},
+                                                                {"-ub", "--ubatch-size"},
+                                                                {"-ctk", "--cache-type-k"},
+                                                                {"-ctv", "--cache-type-v"},
+                                                                {"-npl", "--n-parallel"}};
   return kSpellings;
 }
 
 void add_speed(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("speed", "llama-bench's tests, flags and output: prefill (pp), decode (tg), both (pg)");
+  auto* cmd = bench.add_subcommand(
+      "speed", "llama-bench's tests, flags and output: prefill (pp), decode (tg), both (pg)");
   cmd->footer(
-      "Flags and output follow llama-bench (-o json and csv have its field names, then kvscope's own);\n"
-      "-npl decodes several sequences together, as llama-batched-bench does (its t/s counts every sequence).\n"
-      "-b and -ub are accepted and reported as n_batch and n_ubatch, but kvscope prefills a whole prompt in one step.\n"
-      "Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d 0,512 -o json\n"
-      "  kvscope bench speed -p 0 -n 32 -d 128 -npl 8,32\n  kvscope bench speed -pg 512,128 -ctk f32 -ctv f32");
+      "Flags and output follow llama-bench (-o json and csv have its field names, then kvscope's "
+      "own);\n"
+      "-npl decodes several sequences together, as llama-batched-bench does (its t/s counts every "
+      "sequence).\n"
+      "-b and -ub are accepted and reported as n_batch and n_ubatch, but kvscope prefills a whole "
+      "prompt in one step.\n"
+      "Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d "
+      "0,512 -o json\n"
+      "  kvscope bench speed -p 0 -n 32 -d 128 -npl 8,32\n  kvscope bench speed -pg 512,128 -ctk "
+      "f32 -ctv f32");
   auto a = std::make_shared<SpeedArgs>();
   add_model_option(*cmd, a->model);
-  cmd->add_option("-p,--n-prompt", a->prompts, "Prompt lengths (comma list; 0: none)")->capture_default_str();
-  cmd->add_option("-n,--n-gen", a->gens, "Generated lengths (comma list; 0: none)")->capture_default_str();
-  cmd->add_option("--pg", a->pg, "-pg pp,tg: a prompt then generated tokens, timed together (repeatable)");
-  cmd->add_option("-d,--n-depth", a->depths, "Context depths already in the cache (comma list)")->capture_default_str();
-  cmd->add_option("-b,--batch-size", a->n_batch, "Logical batch size, reported as n_batch (kvscope prefills in one step)")
+  cmd->add_option("-p,--n-prompt", a->prompts, "Prompt lengths (comma list; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", a->gens, "Generated lengths (comma list; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--pg", a->pg,
+                  "-pg pp,tg: a prompt then generated tokens, timed together (repeatable)");
+  cmd->add_option("-d,--n-depth", a->depths, "Context depths already in the cache (comma list)")
+      ->capture_default_str();
+  cmd->add_option("-b,--batch-size", a->n_batch,
+                  "Logical batch size, reported as n_batch (kvscope prefills in one step)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--ubatch-size", a->n_ubatch, "-ub: physical batch size, reported as n_ubatch")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--n-parallel", a->parallel, "-npl: sequences decoded together (comma list)")->capture_default_str();
-  cmd->add_option("-t,--threads", a->threads, "Threads")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--n-parallel", a->parallel, "-npl: sequences decoded together (comma list)")
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "Threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--cache-type-k", a->type_k, "-ctk: KV cache storage of keys: f16 or f32")
       ->check(CLI::IsMember({"f16", "f32"}))
       ->capture_default_str();
-  cmd->add_option("--cache-type-v", a->type_v, "-ctv: KV cache storage of values (the same as -ctk)")
+  cmd->add_option("--cache-type-v", a->type_v,
+                  "-ctv: KV cache storage of values (the same as -ctk)")
       ->check(CLI::IsMember({"f16", "f32"}))
       ->capture_default_str();
   add_precision_option(*cmd, a->precision);
@@ -209,7 +236,8 @@ void add_faithfulness(CLI::App& bench) {
 void spell_llama_bench_flags(std::vector<std::string>& args) {
   if (args.size() < 2 || args[0] != "bench" || args[1] != "speed") return;
   for (std::string& arg : args)
-    if (auto it = llama_bench_spellings().find(arg); it != llama_bench_spellings().end()) arg = it->second;
+    if (auto it = llama_bench_spellings().find(arg); it != llama_bench_spellings().end())
+      arg = it->second;
 }
 
 void add_bench(CLI::App& app) {

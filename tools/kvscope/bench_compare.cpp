@@ -99,35 +99,44 @@ void run_kv_compare_command(const KvCompareArgs& a) {
   const KvCompareResult r = with_progress("kv-compare", [&](auto progress) { return run_kv_compare(*model, o, progress); });
   if (r.strategies.empty()) fail("interrupted before every strategy ran once: nothing to report");
   const Workload& workload = r.workload;
-  const size_t baseline = std::find(o.measure.strategies.begin(), o.measure.strategies.end(), r.baseline) -
-                          o.measure.strategies.begin();
+  const size_t baseline =
+      std::find(o.measure.strategies.begin(), o.measure.strategies.end(), r.baseline) -
+      o.measure.strategies.begin();
   const Measurement& base = r.strategies[baseline];
   MeasureResult as_workloads{{{workload, r.strategies, r.all_identical}}, r.repetitions_done, r.interrupted, r.all_identical};
-  std::string console = workloads_table(as_workloads, fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
-                                                                  o.prompt_tokens, o.new_tokens, r.repetitions_done),
-                                        baseline);
+  std::string console =
+      workloads_table(as_workloads,
+                      fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
+                                  o.prompt_tokens, o.new_tokens, r.repetitions_done),
+                      baseline);
   std::string speedups;
   for (size_t i = 0; i < r.strategies.size(); ++i) {
     const Measurement& m = r.strategies[i];
     if (i == baseline) continue;
-    speedups += fmt::format("{}{} {:.2f}× (time saved {:.3f} s, {:.1f}%)", speedups.empty() ? "" : "; ",
-                            strategy_name(m.strategy), r.speedups[i], base.seconds.median - m.seconds.median,
+    speedups += fmt::format("{}{} {:.2f}× (time saved {:.3f} s, {:.1f}%)",
+                            speedups.empty() ? "" : "; ", strategy_name(m.strategy), r.speedups[i],
+                            base.seconds.median - m.seconds.median,
                             100.0 * (1 - m.seconds.median / base.seconds.median));
   }
-  if (!speedups.empty()) console += fmt::format("\nSpeedup against {}: {}\n", strategy_name(r.baseline), speedups);
-  console += fmt::format("Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×", r.token_ops_without_cache,
-                         r.token_ops_with_cache, r.theoretical_speedup);
+  if (!speedups.empty())
+    console += fmt::format("\nSpeedup against {}: {}\n", strategy_name(r.baseline), speedups);
+  console += fmt::format(
+      "Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×",
+      r.token_ops_without_cache, r.token_ops_with_cache, r.theoretical_speedup);
   if (r.measured_speedup > 0)
-    console += fmt::format(", measured {:.2f}× ({} against none), efficiency {:.1f}%", r.measured_speedup,
-                           strategy_name(r.fastest), 100 * r.efficiency);
-  console += fmt::format("\n{}{} on {}\n", interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
+    console += fmt::format(", measured {:.2f}× ({} against none), efficiency {:.1f}%",
+                           r.measured_speedup, strategy_name(r.fastest), 100 * r.efficiency);
+  console += fmt::format("\n{}{} on {}\n",
+                         interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
                          model->config().name, system_line(o.measure.threads));
   nlohmann::json j = suite_json("kv-compare", *model, o.measure, as_workloads);
   j["prompt_tokens"] = o.prompt_tokens;
   j["new_tokens"] = o.new_tokens;
   j["baseline"] = strategy_name(r.baseline);
-  j["complexity"] = {{"token_ops_without_cache", r.token_ops_without_cache}, {"token_ops_with_cache", r.token_ops_with_cache},
-                     {"theoretical_speedup", r.theoretical_speedup}, {"measured_speedup", r.measured_speedup},
+  j["complexity"] = {{"token_ops_without_cache", r.token_ops_without_cache},
+                     {"token_ops_with_cache", r.token_ops_with_cache},
+                     {"theoretical_speedup", r.theoretical_speedup},
+                     {"measured_speedup", r.measured_speedup},
                      {"measured_strategy", r.measured_speedup > 0 ? strategy_name(r.fastest) : ""},
                      {"efficiency", r.efficiency}};
   j["strategies"] = nlohmann::json::array();
@@ -146,14 +155,19 @@ void run_kv_compare_command(const KvCompareArgs& a) {
 
 void add_kv_compare(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("kv-compare", "Cache strategies side by side, outputs verified identical");
-  cmd->footer("Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 --new-tokens 200 --json out.json\n"
-              "  kvscope bench kv-compare --strategies prealloc,concat,none --baseline none");
+  cmd->footer(
+      "Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 "
+      "--new-tokens 200 --json out.json\n"
+      "  kvscope bench kv-compare --strategies prealloc,concat,none --baseline none");
   auto a = std::make_shared<KvCompareArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)
+      ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
-  cmd->add_option("--baseline", a->baseline, "The strategy every speedup is measured against (default: the first of --strategies)")
+  cmd->add_option(
+         "--baseline", a->baseline,
+         "The strategy every speedup is measured against (default: the first of --strategies)")
       ->check(CLI::IsMember({"none", "concat", "prealloc"}));
   add_output_options(*cmd, a->output);
   cmd->callback([a] { run_kv_compare_command(*a); });
@@ -221,7 +235,8 @@ void add_trace(CLI::App& bench) {
   auto a = std::make_shared<TraceArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)
+      ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);
   cmd->callback([a] { run_trace_command(*a); });
@@ -266,7 +281,9 @@ void add_sweep(CLI::App& bench) {
   auto a = std::make_shared<SweepArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)")->capture_default_str();
-  cmd->add_option("--new-tokens", a->new_tokens, std::string("Generated lengths (comma list)") + kNewTokensHelp)->capture_default_str();
+  cmd->add_option("--new-tokens", a->new_tokens,
+                  std::string("Generated lengths (comma list)") + kNewTokensHelp)
+      ->capture_default_str();
   cmd->add_option("-b,--batch", a->batches, "Batch sizes: sequences generated together (comma list)")
       ->capture_default_str();
   add_measure_options(*cmd, a->measure);
@@ -295,7 +312,9 @@ void add_cases(CLI::App& bench) {
   auto a = std::make_shared<CasesArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--cases", a->cases_file, "JSON file of cases (default: the built-in ones)");
-  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens each sequence generates unless its case says") + kNewTokensHelp)
+  cmd->add_option(
+         "--new-tokens", a->new_tokens,
+         std::string("Tokens each sequence generates unless its case says") + kNewTokensHelp)
       ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);

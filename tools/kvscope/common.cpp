@@ -42,8 +42,9 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 
 void add_precision_option(CLI::App& app, Precision& precision) {
   const std::map<std::string, Precision> names = {{"fast", Precision::kFast}, {"exact", Precision::kExact}};
-  app.add_option("--precision", precision,
-                 "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
+  app.add_option(
+         "--precision", precision,
+         "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,exact}"));
 }
 
@@ -104,7 +105,8 @@ std::optional<CLI::Validator> type_check(const std::string& type) {
 // The commands the parse reached: kvscope, bench, speed.
 std::vector<const CLI::App*> parsed_commands(const CLI::App& app) {
   std::vector<const CLI::App*> path = {&app};
-  while (!path.back()->get_subcommands().empty()) path.push_back(path.back()->get_subcommands().front());
+  while (!path.back()->get_subcommands().empty())
+    path.push_back(path.back()->get_subcommands().front());
   return path;
 }
 
@@ -141,11 +143,13 @@ void explain_value_errors(CLI::App& app) {
       // Keep the check (and any transform it makes), replace its message.
       v->operation([check = *v, accepted](std::string& value) {
         const std::string given = value;
-        return check(value).empty() ? std::string() : fmt::format("expected {}, got '{}'", accepted, given);
+        return check(value).empty() ? std::string()
+                                    : fmt::format("expected {}, got '{}'", accepted, given);
       });
     }
   }
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) explain_value_errors(*sub);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    explain_value_errors(*sub);
 }
 
 std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e) {

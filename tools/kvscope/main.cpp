@@ -1,7 +1,7 @@
 // kvscope: an LLM inference engine built around the KV cache, and its measurement harness.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e);  // --help
     fmt::print(stderr, "kvscope: error: {}\n", kvscope::cli::parse_error_line(app, e));
     return 1;
   } catch (const kvscope::Error& e) {
