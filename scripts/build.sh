@@ -15,4 +15,6 @@ esac
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$root" -B "$root/build/$kind" -G Ninja "${flags[@]}" "${launcher[@]}" >/dev/null
-cmake --build "$root/build/$kind" -j "$(nproc)"
+# The build's progress (ninja's "[12/109] Building ..." lines) goes to stderr, so that it shows
+# even when a caller keeps stdout for itself.
+cmake --build "$root/build/$kind" -j "$(nproc)" >&2

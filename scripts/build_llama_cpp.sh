@@ -151,7 +151,9 @@ build() {
 
   say "building with nice -n 15, $jobs jobs (about 15 minutes on 2 cores from cold, longer on a busy machine; log: $cache/build.log) ..."
   local start=$SECONDS
-  if ! nice -n 15 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" > "$cache/build.log" 2>&1; then
+  # The whole output goes to the log, its progress lines ("[12/152] Building ...") to stderr too.
+  if ! nice -n 15 cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" 2>&1 | tee "$cache/build.log" |
+       { grep --line-buffered -E '^\[ *[0-9]+(/[0-9]+|%)\]' || true; } >&2; then
     tail -n 40 "$cache/build.log" >&2
     die "build failed (log: $cache/build.log)"
   fi

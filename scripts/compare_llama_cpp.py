@@ -37,10 +37,16 @@ def progress(text):
     print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
 
+def bench_args(model, test, threads):
+    """llama-bench's arguments for one test; `kvscope bench speed` takes the same (-npl: sequences)."""
+    _, p, n, d, b = test
+    args = ["-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d), "-t", str(threads), "-r", "1",
+            "-ctk", "f16", "-ctv", "f16", "-o", "json"]
+    return args + (["-npl", str(b)] if b > 1 else [])
+
+
 def llama_single(bin_dir, model, test, threads):
-    _, p, n, d, _ = test
-    out = run([str(bin_dir / "llama-bench"), "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d),
-               "-t", str(threads), "-r", "1", "-o", "json"])
+    out = run([str(bin_dir / "llama-bench")] + bench_args(model, test, threads))
     return json.loads(out)[0]["avg_ts"]
 
 
@@ -53,11 +59,8 @@ def llama_batched(bin_dir, model, test, threads):
 
 
 def kvscope(model, test, threads):
-    _, p, n, d, b = test
-    out = run([str(KVSCOPE), "bench", "speed", "-m", str(model), "-p", str(p), "-n", str(n), "-d", str(d), "-b", str(b),
-               "-t", str(threads), "-r", "1", "--kv-type", "f16", "-o", "json"])
-    result = json.loads(out)
-    return result["tests"][0]["avg_ts"], result
+    record = json.loads(run([str(KVSCOPE), "bench", "speed"] + bench_args(model, test, threads)))[0]
+    return record["avg_ts"], record
 
 
 TEXT = ROOT / "tests" / "fixtures" / "text" / "python_docs.txt"
@@ -119,7 +122,7 @@ def main():
                 ts, result = kvscope(model, test, args.threads)
                 ours.append(ts)
                 if label == "Q4_1" and test[0] == "tg128":
-                    share = result["tests"][0]["bandwidth_share"]
+                    share = result["bandwidth_share"]
             rows.append({"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
                          "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours})
     progress("")

@@ -18,13 +18,13 @@ TEST(PublicApi, GeneratesTheSameTextWithEveryCacheAndMeasuresIt) {
     kvscope::GenerateOptions options;
     options.max_new_tokens = 6;
     options.stop_at_end_token = false;
-    int streamed = 0;
-    const kvscope::GenerationResult result =
-        session.generate({prompt}, options, [&](int, int32_t, const std::string&) { ++streamed; });
+    std::string streamed;
+    const kvscope::GenerationResult result = session.generate(
+        {prompt}, options, [&](int, int32_t, const std::string& text) { streamed += text; });
     const kvscope::RequestMetrics m = kvscope::request_metrics(result.start, result.sequences[0]);
     EXPECT_EQ(m.output_tokens, 6);
     EXPECT_GT(m.ttft_s, 0);
-    EXPECT_GE(streamed, 0);
+    EXPECT_EQ(streamed, result.sequences[0].text);  // the callback streamed the whole text
     outputs.push_back(result.sequences[0].output);
   }
   EXPECT_EQ(outputs[0], outputs[1]);

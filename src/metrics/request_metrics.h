@@ -2,6 +2,8 @@
 // The metrics of one generated sequence, from its token timestamps, with the serving
 // benchmarks' definitions: TTFT is the time from the request to the first generated token;
 // TPOT is (end-to-end − TTFT) / (output tokens − 1); ITL is every gap between two tokens.
+// Output tokens are every sampled token, the end token that stopped a sequence included (it cost
+// a step like the others); the sequence's ids and text leave it out.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "metrics/system.h"
 #include "report/html.h"
 
 namespace kvscope::report {
@@ -10,7 +11,7 @@ namespace {
 constexpr const char* kStyle = R"(
 body { font-family: 'DejaVu Sans', sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; }
-p.system { color: #555; } p.source { color: #777; font-size: 0.85em; }
+p.system { color: #555; } .provenance { color: #777; font-size: 0.8em; } p.source { color: #777; font-size: 0.85em; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 caption { text-align: left; color: #555; padding-bottom: 0.3em; }
 th, td { border: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
@@ -30,6 +31,13 @@ constexpr const char* kSelfCheck = R"(
   if (figures.length !== Number(document.body.dataset.charts)) throw new Error('charts missing');
 })();
 )";
+
+// The page's own: the kvscope that wrote it, and when.
+std::string report_provenance() {
+  const BuildInfo& b = build_info();
+  return fmt::format("Written by kvscope {} ({}{}) on {}", b.version, b.commit,
+                     b.dirty ? ", dirty" : "", utc_date());
+}
 
 std::string table_html(const ReportTable& table) {
   std::string out = fmt::format("<table>\n<caption>{}</caption>\n<tr>", html_escape(table.caption));
@@ -52,9 +60,10 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
     const SuiteReport& r = reports[i];
     sections += fmt::format(
         "<section id=\"result-{}\">\n<h2>{}</h2>\n<p class=\"system\">{}</p>\n<p "
-        "class=\"source\">{}: {}</p>\n",
+        "class=\"source\">{}: {}</p>\n<p class=\"provenance\">{}</p>\n",
         i + 1, html_escape(r.heading), html_escape(r.system), html_escape(r.suite),
-        html_escape(r.source));
+        html_escape(r.source),
+        html_escape(r.provenance.empty() ? "provenance not recorded" : r.provenance));
     for (const ReportTable& t : r.tables) sections += table_html(t);
     for (const Chart& c : r.charts) {
       sections += fmt::format("<figure id=\"{}-{}\">\n{}</figure>\n", c.name, i + 1, chart_svg(c));
@@ -66,8 +75,9 @@ std::string html_report(const std::vector<SuiteReport>& reports) {
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>kvscope "
       "report</title>\n"
       "<style>{}</style>\n</head>\n<body data-charts=\"{}\">\n<h1>kvscope "
-      "report</h1>\n{}<script>{}</script>\n</body>\n</html>\n",
-      kStyle, charts, sections, kSelfCheck);
+      "report</h1>\n{}<footer "
+      "class=\"provenance\">{}</footer>\n<script>{}</script>\n</body>\n</html>\n",
+      kStyle, charts, sections, html_escape(report_provenance()), kSelfCheck);
 }
 
 }  // namespace kvscope::report

@@ -30,6 +30,18 @@ std::string system_line(const json& result) {
                      s.value("isa", "?"), s.value("threads", 0));
 }
 
+std::string provenance_line(const json& result) {
+  const json& s = result.contains("system") ? result.at("system") : result;
+  if (!s.contains("kvscope_version")) return "";
+  return fmt::format(
+      "kvscope {} ({}{}, {} {}, flags {}); {} family {} model {}, flags: {}; model SHA-256 {}; {}",
+      s.value("kvscope_version", "?"), s.value("git_commit", "?"),
+      s.value("git_dirty", false) ? ", dirty" : "", s.value("compiler", "?"),
+      s.value("build_type", "?"), s.value("compiler_flags", "?"), s.value("cpu_vendor", "?"),
+      s.value("cpu_family", -1), s.value("cpu_model", -1), s.value("cpu_flags", "?"),
+      s.value("model_sha256", "?"), s.value("date", "?"));
+}
+
 Chart new_chart(const SuiteReport& report, std::string name, ChartKind kind, std::string title) {
   Chart chart;
   chart.name = std::move(name);
@@ -128,8 +140,14 @@ void read_kv_compare(const json& r, SuiteReport& report) {
                                r.at("repetitions").get<int>());
   const json& strategies = r.at("strategies");
   if (strategies.empty()) fail("no strategies");
-  const double baseline = median(strategies.front().at("seconds"));
-  const std::string baseline_name = strategies.front().at("strategy");
+  // The strategy the speedups are against: "baseline" (older files: the first strategy).
+  const std::string baseline_name =
+      r.value("baseline", strategies.front().at("strategy").get<std::string>());
+  const auto base = std::find_if(strategies.begin(), strategies.end(),
+                                 [&](const json& s) { return s.at("strategy") == baseline_name; });
+  if (base == strategies.end())
+    fail("the baseline '{}' is not among the strategies", baseline_name);
+  const double baseline = median(base->at("seconds"));
   Chart chart = new_chart(
       report, "kv_compare_time", ChartKind::kBars,
       fmt::format("Generation time: {} new tokens after a {}-token prompt (speedup against {})",
@@ -364,6 +382,7 @@ SuiteReport read_suite_report(const json& result, const std::string& source) {
       fail("not a kvscope result (no \"suite\", no \"sequences\")");
     }
     report.system = system_line(result);
+    report.provenance = provenance_line(result);
     if (report.suite == "trace") {
       read_trace(result, report);
     } else if (report.suite == "kv-compare") {

@@ -21,6 +21,9 @@ struct SuiteReport {
   std::string source;   // the file it came from
   std::string heading;  // what was measured
   std::string system;   // model, CPU, kernels and threads
+  // Where it came from: kvscope's version, commit and compiler, the CPU's vendor, family and model,
+  // the model file's SHA-256 and the date ("" for a result that does not record them).
+  std::string provenance;
   std::vector<ReportTable> tables;
   std::vector<Chart> charts;
 };

@@ -65,8 +65,8 @@ BpeTokenizer::BpeTokenizer(const Metadata& meta)
   read_merges(meta);
 }
 
-// Each merge is "left right". Merges whose parts or result are not tokens can never apply to
-// token pieces (Hugging Face refuses such a vocabulary), so they are left out.
+// Each merge is "left right". Both parts and their concatenation must be tokens, as Hugging
+// Face's BPE requires: a merge naming anything else is a broken file.
 void BpeTokenizer::read_merges(const Metadata& meta) {
   const std::vector<std::string> merges = meta.get_strings("tokenizer.ggml.merges");
   merges_.reserve(merges.size());
@@ -76,11 +76,16 @@ void BpeTokenizer::read_merges(const Metadata& meta) {
     if (space == std::string_view::npos)
       fail("{}: tokenizer.ggml.merges[{}] = '{}' is not two tokens separated by a space", source_,
            i, merges[i]);
-    const int32_t left = find(merge.substr(0, space));
-    const int32_t right = find(merge.substr(space + 1));
-    const int32_t result =
-        find(std::string(merge.substr(0, space)) + std::string(merge.substr(space + 1)));
-    if (left < 0 || right < 0 || result < 0) continue;
+    const std::string left_text(merge.substr(0, space)), right_text(merge.substr(space + 1));
+    auto token = [&](const std::string& part) {
+      const int32_t id = find(part);
+      if (id < 0)
+        fail("{}: tokenizer.ggml.merges[{}] = '{}' names '{}', which is not in the vocabulary",
+             source_, i, merges[i], part);
+      return id;
+    };
+    const int32_t left = token(left_text), right = token(right_text);
+    const int32_t result = token(left_text + right_text);
     // A pair listed twice keeps its first (lowest) rank.
     merges_.emplace(pair_key(left, right), Merge{static_cast<int>(i), result});
   }

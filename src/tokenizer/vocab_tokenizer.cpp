@@ -11,6 +11,10 @@ VocabTokenizer::VocabTokenizer(const Metadata& meta, bool add_bos_default)
     : source_(meta.source()) {
   tokens_ = meta.get_strings("tokenizer.ggml.tokens");
   if (tokens_.empty()) fail("{}: tokenizer.ggml.tokens is empty", source_);
+  for (size_t i = 0; i < tokens_.size(); ++i)
+    if (const size_t bad = find_invalid_utf8(tokens_[i]); bad != std::string::npos)
+      fail("{}: tokenizer.ggml.tokens[{}] is not valid UTF-8 (byte {} is 0x{:02x})", source_, i,
+           bad, static_cast<unsigned char>(tokens_[i][bad]));
   read_types(meta);
   ids_.reserve(tokens_.size());
   // The first of duplicate texts wins, as in llama.cpp's text-to-token map.

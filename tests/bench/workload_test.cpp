@@ -74,6 +74,54 @@ TEST(MeasureWorkloads, BatchesOfDifferentPromptsAreIdenticalAcrossStrategies) {
   }
 }
 
+// One run of one sequence: its figures are those of its timestamps (throughput = tokens / time,
+// TPOT = the decode time over the gaps), so each can be checked against the others.
+TEST(MeasureWorkloads, OneRunsFiguresAgreeWithEachOther) {
+  const auto model = tiny_model();
+  MeasureOptions o;
+  o.repetitions = 1;
+  o.warmup = 0;
+  const MeasureResult r = measure_workloads(*model, sweep_workloads(*model, {5}, {6}, {1, 2}), o);
+  ASSERT_EQ(r.workloads.size(), 2u);
+  for (const WorkloadResult& w : r.workloads)
+    for (const Measurement& m : w.strategies) {
+      const double seconds = m.seconds.median, ttft = m.ttft_s.median;
+      EXPECT_GT(ttft, 0);
+      EXPECT_LT(ttft, seconds);
+      EXPECT_DOUBLE_EQ(m.throughput_tps.median,
+                       6.0 * static_cast<double>(w.workload.prompts.size()) / seconds);
+      if (w.workload.prompts.size() == 1) {
+        EXPECT_NEAR(m.tpot_s.median, (seconds - ttft) / 5, 1e-12);
+      }
+    }
+}
+
+// The identity check compares a hash of every logit of every step: recomputed here from the
+// logits themselves, it must match the measured one (a hash of less, such as each step's first
+// logit, would not).
+TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
+  const auto model = tiny_model();
+  MeasureOptions o;
+  o.repetitions = 1;
+  o.warmup = 0;
+  o.strategies = {CacheStrategy::kPrealloc};
+  const std::vector<Workload> workloads = sweep_workloads(*model, {5}, {4}, {2});
+  const MeasureResult r = measure_workloads(*model, workloads, o);
+  ASSERT_EQ(r.workloads.size(), 1u);
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a, byte by byte
+  size_t logits = 0;
+  generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4,
+                   [&](int, std::span<const float> l) {
+                     const auto* bytes = reinterpret_cast<const uint8_t*>(l.data());
+                     for (size_t i = 0; i < l.size_bytes(); ++i)
+                       hash = (hash ^ bytes[i]) * 1099511628211ull;
+                     logits += l.size();
+                   });
+  EXPECT_EQ(logits,
+            2u * 4u * static_cast<size_t>(model->config().vocab_size));  // 2 sequences, 4 steps
+  EXPECT_EQ(r.workloads[0].strategies[0].logits_hash, hash);
+}
+
 TEST(MeasureWorkloads, KeepsWhatWasMeasuredWhenInterrupted) {
   const auto model = tiny_model();
   MeasureOptions o;

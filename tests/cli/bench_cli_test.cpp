@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "metrics/system.h"
 #include "test_paths.h"
 
 namespace kvscope {
@@ -97,13 +98,56 @@ TEST(BenchCli, KvCompareAndTraceOnTheTinyModel) {
   const std::string model = fixture("models/tiny-llama-q4_1.gguf");
   nlohmann::json j = run_suite(model, "kv-compare", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0", "name,");
   EXPECT_TRUE(j["all_identical"]);
-  EXPECT_EQ(j["complexity"]["token_ops_with_cache"], 16);
-  ASSERT_EQ(j["strategies"].size(), 3u);
+  EXPECT_EQ(j["complexity"]["token_ops_with_cache"], 15);  // the prompt and 5 of the 6 tokens
+  EXPECT_EQ(j["baseline"], "none");
+  EXPECT_EQ(j["strategies"][0]["speedup"], 1.0);
+  ASSERT_EQ(j["strategies"].size(), 4u);
   expect_summary(j["strategies"][0]["seconds"], 2);
   EXPECT_EQ(j["strategies"][0]["output_ids"].size(), 6u);
+  EXPECT_EQ(j["system"]["model_sha256"], sha256_hex(model));  // where it came from
+  EXPECT_EQ(j["system"]["git_commit"], build_info().commit);
   j = run_suite(model, "trace", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0", "token,none_mean_s,none_min_s,");
   ASSERT_EQ(j["strategies"].size(), 2u);
   EXPECT_EQ(j["strategies"][1]["mean_latency_s"].size(), 6u);
+  EXPECT_EQ(j["system"]["model_sha256"], sha256_hex(model));
+}
+
+// llama-bench's command line works as it is: its one-dash flags, its defaults, its JSON and CSV.
+TEST(BenchCli, SpeedTakesLlamaBenchsFlags) {
+  const std::string model =
+      "bench speed -m '" + fixture("models/tiny-llama-q4_1.gguf") + "' -r 1 -t 1 ";
+  auto r = run_cli(model + "-p 8 -n 4 -pg 4,2 -d 0 -b 256 -ub 64 -ctk f16 -ctv f16 -o json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["n_prompt"], 8);
+  EXPECT_EQ(j[1]["n_gen"], 4);
+  EXPECT_EQ(j[2]["n_prompt"], 4);
+  EXPECT_EQ(j[2]["n_gen"], 2);
+  EXPECT_EQ(j[0]["n_batch"], 256);
+  EXPECT_EQ(j[0]["n_ubatch"], 64);
+  EXPECT_EQ(j[0]["type_v"], "f16");
+  EXPECT_EQ(j[0]["n_threads"], 1);
+  EXPECT_EQ(j[0]["provenance"]["model_sha256"].get<std::string>().size(), 64u);
+  r = run_cli(model + "-p 0 -n 3 -npl 2 -ctk f32 -ctv f32 -o csv");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("build_commit,build_number,cpu_info,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\"f32\",\"f32\""), std::string::npos) << r.out;
+  EXPECT_EQ(count_of(r.out, "\n"), 2);
+  r = run_cli(model + "-p 0 -n 3 -o jsonl");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["type_k"], "f16");
+  r = run_cli(model + "-p 8 -ctk f32");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("-ctk f32 and -ctv f16 differ"), std::string::npos) << r.err;
+  r = run_cli(model + "-pg 8");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("-pg takes a pair"), std::string::npos) << r.err;
+  const auto help = run_cli("bench speed --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("-npl"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("prefills a whole prompt in one step"), std::string::npos) << help.out;
 }
 
 TEST(BenchCli, CtrlCStopsCleanlyAndKeepsWhatWasMeasured) {
@@ -134,6 +178,8 @@ TEST(BenchCli, RunDetailedMetricsWritesTheBreakdownAndAChromeTrace) {
   EXPECT_NE(r.err.find("Layer performance"), std::string::npos);
   EXPECT_NE(r.err.find("Roofline (decode)"), std::string::npos);
   const nlohmann::json m = nlohmann::json::parse(read_all(metrics));
+  EXPECT_EQ(m["system"]["model_sha256"], sha256_hex(fixture("models/tiny-llama-q4_1.gguf")));
+  EXPECT_EQ(m["system"]["kvscope_version"], build_info().version);
   double share = 0;
   for (const auto& k : m["ops"]["by_kind"]) share += k["share"].get<double>();
   EXPECT_NEAR(share, 1.0, 1e-9);  // the kinds and "other" make up the whole run

@@ -10,6 +10,7 @@
 #include "core/dtype.h"
 #include "format_files.h"
 #include "kernels/ref/dequantize.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kvscope {
 namespace {
@@ -60,6 +61,12 @@ struct GgufSpec {
   }
   GgufSpec& string(const std::string& key, const std::string& v) {
     kv.push_back({key, Bytes().put<uint32_t>(8).str(v)});
+    return *this;
+  }
+  GgufSpec& strings(const std::string& key, const std::vector<std::string>& items) {
+    Bytes value = Bytes().put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(items.size());
+    for (const std::string& s : items) value.str(s);
+    kv.push_back({key, value});
     return *this;
   }
 
@@ -260,6 +267,51 @@ TEST(GgufErrors, BadMetadataValues) {
   GgufSpec nested;
   nested.kv.push_back({"k.n", value});
   expect_parse_error(nested, {"'k.n'"});
+}
+
+// A file whose vocabulary is broken parses (the reader knows no tokenizers), but building its
+// tokenizer fails on one line that names the file, the key and the index.
+
+std::unique_ptr<Tokenizer> tokenizer_of(const std::vector<std::string>& tokens,
+                                        const std::vector<std::string>& merges) {
+  const auto file = parse(GgufSpec()
+                              .string("tokenizer.ggml.model", "gpt2")
+                              .string("tokenizer.ggml.pre", "gpt2")
+                              .strings("tokenizer.ggml.tokens", tokens)
+                              .strings("tokenizer.ggml.merges", merges)
+                              .build(),
+                          "hand.gguf");
+  return Tokenizer::from_metadata(file->meta);
+}
+
+TEST(GgufErrors, MergesNamingATokenOutsideTheVocabulary) {
+  EXPECT_EQ(tokenizer_of({"a", "b", "ab"}, {"a b"})->encode("ab", false, false),
+            std::vector<int32_t>{2});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "ab"}, {"a b", "a c"});
+      },
+      {"hand.gguf", "tokenizer.ggml.merges[1]", "'a c'", "'c'", "not in the vocabulary"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "ab"}, {"a b", "c b"});
+      },
+      {"tokenizer.ggml.merges[1]", "'c'"});
+  // The merged piece must be a token too.
+  expect_error([] { tokenizer_of({"a", "b"}, {"a b"}); }, {"tokenizer.ggml.merges[0]", "'ab'"});
+}
+
+TEST(GgufErrors, TokenTextThatIsNotUtf8) {
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b\xff", "c"}, {});
+      },
+      {"hand.gguf", "tokenizer.ggml.tokens[1]", "not valid UTF-8", "byte 1", "0xff"});
+  expect_error(
+      [] {
+        tokenizer_of({"a", "b", "\xe2\x82"}, {});
+      },  // a character cut short
+      {"tokenizer.ggml.tokens[2]", "not valid UTF-8"});
 }
 
 // ---------------------------------------------------------------------------------------------

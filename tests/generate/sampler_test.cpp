@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 namespace kvscope {
 namespace {
@@ -42,6 +43,33 @@ TEST(Sampler, FiltersThatKeepOneTokenAreGreedy) {
     Sampler s(o);
     for (int i = 0; i < 20; ++i) EXPECT_EQ(s.sample(kLogits, {}), 1) << "variant " << variant;
   }
+}
+
+// The tokens that some seed draws, over many seeds: the set a filter leaves, whatever the RNG.
+std::set<int32_t> drawable(SamplingOptions o, const std::vector<float>& logits) {
+  std::set<int32_t> seen;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    o.seed = seed;
+    Sampler s(o);
+    for (int i = 0; i < 4; ++i) seen.insert(s.sample(logits, {}));
+  }
+  return seen;
+}
+
+TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
+  // Probabilities 0.4, 0.3, 0.2, 0.1 (cumulative 0.4, 0.7, 0.9, 1.0), in a shuffled id order.
+  const std::vector<float> logits = {std::log(0.3f), std::log(0.1f), std::log(0.4f),
+                                     std::log(0.2f)};
+  SamplingOptions o;
+  o.temperature = 1.0f;
+  o.top_p = 0.3f;  // the best token alone reaches it
+  EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{2}));
+  o.top_p = 0.65f;  // 0.4 falls short, 0.4 + 0.3 reaches it: exactly two tokens
+  EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{2, 0}));
+  o.top_p = 0.85f;  // three
+  EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{2, 0, 3}));
+  o.top_p = 0.95f;  // all four
+  EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{0, 1, 2, 3}));
 }
 
 TEST(Sampler, TopKKeepsOnlyTheKBest) {

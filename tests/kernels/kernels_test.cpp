@@ -451,5 +451,42 @@ TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
   }
 }
 
+// Logits far beyond exp's range: the softmax subtracts the maximum first, so it stays finite and
+// exact; without that, exp(1000) overflows and every output is NaN.
+TEST(Softmax, LargeInputsStayFinite) {
+  std::vector<float> x = {1000.0f, 999.0f, 998.0f, -1000.0f, 1000.0f};
+  const double e1 = std::exp(-1.0), e2 = std::exp(-2.0), sum = 2 + e1 + e2;
+  const std::vector<double> want = {1 / sum, e1 / sum, e2 / sum, 0, 1 / sum};
+  ref::softmax(x.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], want[i], 1e-6) << i;
+}
+
+// RoPE with a partial rotary part (rope_dims < head_dim, as Phi and GPT-NeoX use): pair i turns
+// by position · base^(-2i / rope_dims), and the dimensions past rope_dims stay as they are.
+TEST(Rope, PartialRotaryMatchesADoublePrecisionFormula) {
+  constexpr int kHeads = 2, kHeadDim = 16, kRopeDims = 8;
+  constexpr double kBase = 10000.0;
+  for (bool neox : {false, true}) {
+    for (float position : {0.0f, 1.0f, 7.0f, 300.0f}) {
+      const std::vector<float> x =
+          random_floats(kHeads * kHeadDim, 90 + static_cast<int>(position));
+      std::vector<float> got = x;
+      ref::rope(got.data(), kHeads, kHeadDim, kRopeDims, position, static_cast<float>(kBase), neox);
+      std::vector<double> want(x.begin(), x.end());
+      for (int h = 0; h < kHeads; ++h)
+        for (int i = 0; i < kRopeDims / 2; ++i) {
+          const double angle = position * std::pow(kBase, -2.0 * i / kRopeDims);
+          const int a = h * kHeadDim + (neox ? i : 2 * i);
+          const int b = h * kHeadDim + (neox ? i + kRopeDims / 2 : 2 * i + 1);
+          want[a] = x[a] * std::cos(angle) - x[b] * std::sin(angle);
+          want[b] = x[a] * std::sin(angle) + x[b] * std::cos(angle);
+        }
+      for (size_t i = 0; i < x.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-5)
+            << "neox " << neox << " position " << position << " dim " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kvscope

@@ -17,7 +17,13 @@ TEST(Csv, KeepsTheRecordsOrderAndQuotesWhatNeedsIt) {
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
   records.push_back({{"name", "p4 g2 b1"}, {"seconds", 0.5}, {"identical", true}});
   records.push_back({{"name", "a,b \"c\""}, {"seconds", 2}, {"identical", false}});
-  EXPECT_EQ(csv_from_records(records), "name,seconds,identical\np4 g2 b1,0.5,true\n\"a,b \"\"c\"\"\",2,false\n");
+  records.push_back(
+      {{"name", "say \"hi\""}, {"seconds", 1}, {"identical", true}});  // a quote alone
+  records.push_back({{"name", "two\nlines"}, {"seconds", 1}, {"identical", true}});
+  EXPECT_EQ(csv_from_records(records),
+            "name,seconds,identical\np4 g2 b1,0.5,true\n\"a,b \"\"c\"\"\",2,false\n\"say "
+            "\"\"hi\"\"\",1,true\n"
+            "\"two\nlines\",1,true\n");
   EXPECT_EQ(csv_from_records(nlohmann::ordered_json::array()), "");
 }
 

@@ -1,6 +1,8 @@
 // Statistics and request metrics on synthetic timings whose answers are known.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "metrics/request_metrics.h"
 #include "metrics/stats.h"
 #include "metrics/table.h"
@@ -65,6 +67,55 @@ TEST(RequestMetrics, DiscardingWarmUpTokensAndUnevenRates) {
   EXPECT_NEAR(warm.ttft_s, 0.2, 1e-6);  // TTFT always counts the first token
   EXPECT_GT(all.rate_relative_stddev, 0.3);
   EXPECT_NEAR(warm.rate_relative_stddev, 0, 1e-3);
+}
+
+// A fake clock: every timestamp a multiple of 1/8 s from a zero start, so that every gap and sum
+// is exact in binary and each figure can be checked to the last bit (or to a rounding of one
+// division). First token at 0.5 s, then gaps of 0.125, 0.125, 0.25, 0.125 and 0.5 s.
+const std::vector<double> kKnownTimes = {0.5, 0.625, 0.75, 1.0, 1.125, 1.625};
+
+TEST(RequestMetrics, ExactFiguresOnKnownTimestamps) {
+  const Clock::time_point start{};
+  const RequestMetrics m = request_metrics(start, synthetic(start, kKnownTimes, 8));
+  EXPECT_EQ(m.input_tokens, 8);
+  EXPECT_EQ(m.output_tokens, 6);
+  EXPECT_EQ(m.ttft_s, 0.5);
+  EXPECT_EQ(m.e2e_s, 1.625);
+  EXPECT_EQ(m.itl_s, (std::vector<double>{0.125, 0.125, 0.25, 0.125, 0.5}));
+  EXPECT_EQ(m.token_latency_s, (std::vector<double>{0.5, 0.125, 0.125, 0.25, 0.125, 0.5}));
+  EXPECT_DOUBLE_EQ(m.tpot_s, 1.125 / 5);
+  EXPECT_EQ(m.input_tps, 16.0);  // 8 prompt tokens in 0.5 s
+  EXPECT_DOUBLE_EQ(m.output_tps, 5 / 1.125);
+  EXPECT_DOUBLE_EQ(m.overall_tps, 14 / 1.625);
+  // Decode tokens at 0, 0.125, 0.25, 0.5, 0.625 and 1.125 s after the first: five fit in a second.
+  EXPECT_EQ(m.peak_tps, 5.0);
+  // Seconds of the run, counted from the request: three tokens in [0, 1), three in [1, 2).
+  EXPECT_EQ(m.tps_per_second, (std::vector<double>{3, 3}));
+  // Rates 8, 8, 4, 8, 2 tokens/s: mean 6, sample variance 32 / 4.
+  EXPECT_DOUBLE_EQ(m.rate_stddev, std::sqrt(8.0));
+  EXPECT_DOUBLE_EQ(m.rate_relative_stddev, std::sqrt(8.0) / 6);
+  // The exported percentiles of the ITLs sorted: 0.125, 0.125, 0.125, 0.25, 0.5.
+  const nlohmann::json j = request_metrics_json(m, MemoryReport{});
+  EXPECT_EQ(j["itl_summary"]["p50"].get<double>(), 0.125);
+  EXPECT_DOUBLE_EQ(j["itl_summary"]["p90"].get<double>(), 0.4);   // 0.25 + 0.6 · 0.25
+  EXPECT_DOUBLE_EQ(j["itl_summary"]["p99"].get<double>(), 0.49);  // 0.25 + 0.96 · 0.25
+  EXPECT_EQ(j["itl_summary"]["max"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["itl_summary"]["mean"].get<double>(), 0.225);
+  EXPECT_EQ(j["ttft_s"].get<double>(), 0.5);
+  EXPECT_EQ(j["output_tokens"].get<int>(), 6);
+}
+
+TEST(RequestMetrics, DiscardFirstLeavesTheWarmUpOutOfEveryDecodeFigure) {
+  const Clock::time_point start{};
+  const RequestMetrics m = request_metrics(start, synthetic(start, kKnownTimes, 8), 2);
+  EXPECT_EQ(m.ttft_s, 0.5);
+  EXPECT_EQ(m.itl_s, (std::vector<double>{0.25, 0.125, 0.5}));  // the gaps after token 3
+  EXPECT_DOUBLE_EQ(m.tpot_s, 0.875 / 3);
+  EXPECT_DOUBLE_EQ(m.output_tps, 3 / 0.875);
+  // From token 3 on: 0, 0.25, 0.375 and 0.875 s, all four within the 0.875 s they span (the
+  // warm-up tokens would make it five in a second).
+  EXPECT_DOUBLE_EQ(m.peak_tps, 4 / 0.875);
+  EXPECT_EQ(m.token_latency_s.size(), 6u);  // the trace keeps every token
 }
 
 TEST(Table, AlignsColumnsByDisplayWidth) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "metrics/system.h"
 #include "report/kv_view.h"
 #include "report/report_files.h"
 #include "report/sample_results.h"
@@ -71,6 +72,14 @@ TEST(HtmlReport, HoldsEveryResultsTablesAndChartsInline) {
             page.find("http://www.w3.org/2000/svg"));  // only the SVG namespace
   EXPECT_NE(page.find("<td>10.00×</td>"), std::string::npos);
   EXPECT_NE(page.find(">latency (ms)</text>"), std::string::npos);
+  // Where each result came from, and the page itself.
+  EXPECT_NE(page.find("kvscope 0.1.0 (0123456789ab, GNU 12.2.0 Release"), std::string::npos);
+  EXPECT_NE(page.find("AuthenticAMD family 23 model 49"), std::string::npos);
+  EXPECT_NE(page.find("SHA-256 b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53; "
+                      "2026-12-01T21:40:00Z"),
+            std::string::npos);
+  EXPECT_NE(page.find("<footer class=\"provenance\">Written by kvscope " + build_info().version),
+            std::string::npos);
 }
 
 TEST(HtmlReport, OpensInHeadlessChromiumWithoutConsoleErrors) {

@@ -17,10 +17,23 @@ inline json summary(double median) {
 }
 
 inline json system_info() {
-  return {{"cpu", "Test CPU 9000"},
+  return {{"kvscope_version", "0.1.0"},
+          {"git_commit", "0123456789ab"},
+          {"git_dirty", false},
+          {"build_number", 42},
+          {"compiler", "GNU 12.2.0"},
+          {"compiler_flags", "-O3 -DNDEBUG"},
+          {"build_type", "Release"},
+          {"cpu", "Test CPU 9000"},
+          {"cpu_vendor", "AuthenticAMD"},
+          {"cpu_family", 23},
+          {"cpu_model", 49},
+          {"cpu_flags", "fpu sse2 avx2 fma f16c"},
           {"isa", "avx2"},
           {"threads", 2},
           {"model", "/m/tiny.gguf"},
+          {"model_sha256", "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},
+          {"date", "2026-12-01T21:40:00Z"},
           {"model_name", "Tiny Model"}};
 }
 

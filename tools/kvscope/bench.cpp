@@ -1,7 +1,9 @@
 // kvscope bench: the measurement suites.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -20,95 +22,161 @@ namespace {
 // ---- speed ----
 
 struct SpeedArgs {
-  std::string model, prompts = "512", gens = "128", pg, depths = "0", batches = "1", output = "md",
-                     kv_type = "f32";
+  std::string model, prompts = "512", gens = "128", depths = "0", parallel = "1", output = "md",
+                     type_k = "f16", type_v = "f16";
+  std::vector<std::string> pg;
   Precision precision = Precision::kFast;
-  int threads = 2, repetitions = 5;
+  int threads = 2, repetitions = 5, n_batch = 2048, n_ubatch = 512;
   bool json = false;
 };
 
 std::vector<SpeedTest> speed_tests(const SpeedArgs& a) {
+  std::vector<std::pair<int, int>> pg;
+  for (const std::string& pair : a.pg) {
+    const std::vector<int> v = parse_int_list(pair, "-pg");
+    if (v.size() != 2)
+      fail("-pg takes a pair: prompt,generated (such as -pg 512,128), got '{}'", pair);
+    pg.emplace_back(v[0], v[1]);
+  }
   std::vector<SpeedTest> tests;
-  const std::vector<int> pg = a.pg.empty() ? std::vector<int>{} : parse_int_list(a.pg, "-pg");
-  if (pg.size() % 2 != 0) fail("-pg takes pairs: prompt,generated");
   for (int d : parse_int_list(a.depths, "-d"))
-    for (int b : parse_int_list(a.batches, "-b")) {
-      if (b < 1) fail("-b must be at least 1");
+    for (int b : parse_int_list(a.parallel, "-npl")) {
+      if (b < 1) fail("-npl must be at least 1");
       for (int p : parse_int_list(a.prompts, "-p"))
         if (p > 0) tests.push_back({p, 0, d, b});
       for (int n : parse_int_list(a.gens, "-n"))
         if (n > 0) tests.push_back({0, n, d, b});
-      for (size_t i = 0; i + 1 < pg.size(); i += 2) tests.push_back({pg[i], pg[i + 1], d, b});
+      for (const auto& [p, n] : pg) tests.push_back({p, n, d, b});
     }
   if (tests.empty()) fail("no tests: give -p, -n or -pg");
   return tests;
 }
 
+void print_speed_markdown(const SpeedReport& report, const std::vector<SpeedResult>& results,
+                          const std::vector<nlohmann::ordered_json>& records) {
+  fmt::print(
+      "| model | size | params | backend | threads | type_k | test | t/s | GB/s read | share of "
+      "bandwidth |\n"
+      "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+  for (size_t i = 0; i < results.size(); ++i) {
+    const SpeedResult& r = results[i];
+    const bool roofline = r.achieved_gbs > 0 && report.read_bandwidth_gbs > 0;
+    fmt::print(
+        "| {} | {:.2f} MiB | {:.2f} M | CPU | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n",
+        records[i]["model_type"].get<std::string>(),
+        records[i]["model_size"].get<double>() / 1048576.0,
+        records[i]["model_n_params"].get<double>() / 1e6, report.options.threads,
+        records[i]["type_k"].get<std::string>(), speed_test_name(r.test), r.avg_ts, r.stddev_ts,
+        roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
+        roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / report.read_bandwidth_gbs) : "");
+  }
+  fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision){}\n", build_info().commit,
+             build_info().build_number, cpu_name(), kernel_isa_name(),
+             precision_name(report.options.precision),
+             report.read_bandwidth_gbs > 0
+                 ? fmt::format(", measured read bandwidth {:.1f} GB/s", report.read_bandwidth_gbs)
+                 : "");
+}
+
 void run_speed(const SpeedArgs& a) {
+  if (a.type_k != a.type_v)
+    fail("-ctk {} and -ctv {} differ: kvscope stores keys and values in one type", a.type_k,
+         a.type_v);
   const auto model = load_model(a.model);
-  SpeedOptions o;
-  o.threads = a.threads;
-  o.repetitions = a.repetitions;
-  o.kv_type = parse_kv_type(a.kv_type);
-  o.precision = a.precision;
+  SpeedReport report;
+  report.options.threads = a.threads;
+  report.options.repetitions = a.repetitions;
+  report.options.kv_type = parse_kv_type(a.type_k);
+  report.options.precision = a.precision;
+  report.n_batch = a.n_batch;
+  report.n_ubatch = a.n_ubatch;
   const std::vector<SpeedTest> tests = speed_tests(a);
   std::vector<SpeedResult> results;
   ProgressBar bar("bench speed");
   for (size_t i = 0; i < tests.size(); ++i) {
     bar.update(static_cast<int>(i), static_cast<int>(tests.size()), speed_test_name(tests[i]));
-    results.push_back(run_speed_test(*model, tests[i], o));
+    results.push_back(run_speed_test(*model, tests[i], report.options));
   }
   // The share of the memory-bandwidth limit reached by decode tests, against a measured read rate.
-  double bandwidth = 0;
-  for (const SpeedResult& r : results)
-    if (r.achieved_gbs > 0 && bandwidth == 0) bandwidth = measure_read_bandwidth(a.threads) / 1e9;
+  if (std::any_of(results.begin(), results.end(),
+                  [](const SpeedResult& r) { return r.achieved_gbs > 0; }))
+    report.read_bandwidth_gbs = measure_read_bandwidth(a.threads) / 1e9;
+  report.provenance = system_json(*model, a.threads);
+  std::vector<nlohmann::ordered_json> records;
+  for (const SpeedResult& r : results) records.push_back(llama_bench_record(*model, r, report));
   const std::string format = a.json ? "json" : a.output;
   if (format == "json") {
-    nlohmann::json j = {{"system", system_json(*model, a.threads)}, {"kv_type", a.kv_type},
-                        {"precision", precision_name(a.precision)}, {"repetitions", a.repetitions}, {"tests", nlohmann::json::array()}};
-    for (const SpeedResult& r : results)
-      j["tests"].push_back({{"name", speed_test_name(r.test)}, {"n_prompt", r.test.n_prompt}, {"n_gen", r.test.n_gen},
-                            {"n_depth", r.test.n_depth}, {"n_batch", r.test.n_batch}, {"avg_ts", r.avg_ts},
-                            {"stddev_ts", r.stddev_ts}, {"samples_ts", r.samples_ts},
-                            {"bytes_per_step", r.bytes_per_step}, {"achieved_gbs", r.achieved_gbs},
-                            {"bandwidth_share", bandwidth > 0 ? r.achieved_gbs / bandwidth : 0.0}});
-    j["read_bandwidth_gbs"] = bandwidth;
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", nlohmann::ordered_json(records).dump(2));
+  } else if (format == "jsonl") {
+    for (const auto& record : records) fmt::print("{}\n", record.dump());
   } else if (format == "csv") {
-    fmt::print("model,threads,kv_type,precision,n_prompt,n_gen,n_depth,n_batch,avg_ts,stddev_ts\n");
-    for (const SpeedResult& r : results)
-      fmt::print("{},{},{},{},{},{},{},{},{:.3f},{:.3f}\n", model->config().name, a.threads, a.kv_type, precision_name(a.precision),
-                 r.test.n_prompt, r.test.n_gen, r.test.n_depth, r.test.n_batch, r.avg_ts, r.stddev_ts);
+    fmt::print("{}", llama_bench_csv(records));
   } else {
-    fmt::print("| model | threads | precision | test | t/s | GB/s read | share of bandwidth |\n"
-               "| --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
-    for (const SpeedResult& r : results) {
-      const bool roofline = r.achieved_gbs > 0 && bandwidth > 0;
-      fmt::print("| {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n", model->config().name, a.threads,
-                 precision_name(a.precision), speed_test_name(r.test), r.avg_ts, r.stddev_ts,
-                 roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "", roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / bandwidth) : "");
-    }
-    fmt::print("\n{} ({} kernels){}\n", cpu_name(), kernel_isa_name(),
-               bandwidth > 0 ? fmt::format(", measured read bandwidth {:.1f} GB/s", bandwidth) : "");
+    print_speed_markdown(report, results, records);
   }
 }
 
+// llama-bench spells some flags with one dash and several letters ("-pg", "-ctk"), which CLI11
+// would read as bundled one-letter flags: bench speed takes them under their long names.
+const std::map<std::string, std::string>& llama_bench_spellings() {
+  static const std::map<std::string, std::string> kSpellings = {{"-pg", "--pg"},
+                                                                {"-ub", "--ubatch-size"},
+                                                                {"-ctk", "--cache-type-k"},
+                                                                {"-ctv", "--cache-type-v"},
+                                                                {"-npl", "--n-parallel"}};
+  return kSpellings;
+}
+
 void add_speed(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("speed", "llama-bench's tests: prefill (pp), decode (tg), both (pg)");
-  cmd->footer("Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d 0,512 -o json\n"
-              "  kvscope bench speed -p 0 -n 32 -b 8,32");
+  auto* cmd = bench.add_subcommand(
+      "speed", "llama-bench's tests, flags and output: prefill (pp), decode (tg), both (pg)");
+  cmd->footer(
+      "Flags and output follow llama-bench (-o json and csv have its field names, then kvscope's "
+      "own);\n"
+      "-npl decodes several sequences together, as llama-batched-bench does (its t/s counts every "
+      "sequence).\n"
+      "-b and -ub are accepted and reported as n_batch and n_ubatch, but kvscope prefills a whole "
+      "prompt in one step.\n"
+      "Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d "
+      "0,512 -o json\n"
+      "  kvscope bench speed -p 0 -n 32 -d 128 -npl 8,32\n  kvscope bench speed -pg 512,128 -ctk "
+      "f32 -ctv f32");
   auto a = std::make_shared<SpeedArgs>();
   add_model_option(*cmd, a->model);
-  cmd->add_option("-p,--n-prompt", a->prompts, "Prompt lengths (comma list; 0: none)");
-  cmd->add_option("-n,--n-gen", a->gens, "Generated lengths (comma list; 0: none)");
-  cmd->add_option("--pg", a->pg, "Prompt and generated pairs: pp,tg[,pp,tg...]");
-  cmd->add_option("-d,--n-depth", a->depths, "Context depths already in the cache (comma list)");
-  cmd->add_option("-b,--batch", a->batches, "Sequences decoded together (comma list)");
-  cmd->add_option("-t,--threads", a->threads, "Threads")->check(CLI::Range(1, 256));
-  cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")->check(CLI::PositiveNumber);
-  cmd->add_option("--kv-type", a->kv_type, "KV cache storage: f32 or f16")->check(CLI::IsMember({"f32", "f16"}));
+  cmd->add_option("-p,--n-prompt", a->prompts, "Prompt lengths (comma list; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", a->gens, "Generated lengths (comma list; 0: none)")
+      ->capture_default_str();
+  cmd->add_option("--pg", a->pg,
+                  "-pg pp,tg: a prompt then generated tokens, timed together (repeatable)");
+  cmd->add_option("-d,--n-depth", a->depths, "Context depths already in the cache (comma list)")
+      ->capture_default_str();
+  cmd->add_option("-b,--batch-size", a->n_batch,
+                  "Logical batch size, reported as n_batch (kvscope prefills in one step)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--ubatch-size", a->n_ubatch, "-ub: physical batch size, reported as n_ubatch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--n-parallel", a->parallel, "-npl: sequences decoded together (comma list)")
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", a->threads, "Threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--cache-type-k", a->type_k, "-ctk: KV cache storage of keys: f16 or f32")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("--cache-type-v", a->type_v,
+                  "-ctv: KV cache storage of values (the same as -ctk)")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
   add_precision_option(*cmd, a->precision);
-  cmd->add_option("-o,--output", a->output, "md, json or csv")->check(CLI::IsMember({"md", "json", "csv"}));
+  cmd->add_option("-o,--output", a->output, "md, json, jsonl or csv")
+      ->check(CLI::IsMember({"md", "json", "jsonl", "csv"}))
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "Same as -o json");
   cmd->callback([a] { run_speed(*a); });
 }
@@ -164,6 +232,13 @@ void add_faithfulness(CLI::App& bench) {
 }
 
 }  // namespace
+
+void spell_llama_bench_flags(std::vector<std::string>& args) {
+  if (args.size() < 2 || args[0] != "bench" || args[1] != "speed") return;
+  for (std::string& arg : args)
+    if (auto it = llama_bench_spellings().find(arg); it != llama_bench_spellings().end())
+      arg = it->second;
+}
 
 void add_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Measurement suites");

@@ -2,6 +2,7 @@
 // each cache strategy, alternately, and verify that the outputs are identical.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "bench/cases.h"
@@ -16,6 +17,9 @@
 
 namespace kvscope::cli {
 namespace {
+
+// Every suite counts output tokens alike: each sampled token, generated exactly as many as asked.
+constexpr const char* kNewTokensHelp = ", exactly: an end token does not stop a measurement";
 
 std::string mib(uint64_t bytes) { return fmt::format("{:.2f} MiB", bytes / 1048576.0); }
 
@@ -34,13 +38,14 @@ auto with_progress(const char* label, Measure measure) {
 }
 
 // One row per workload and strategy: median time with its spread, TTFT, TPOT, throughput, KV
-// memory, speedup over the workload's first strategy and whether the outputs were identical.
-std::string workloads_table(const MeasureResult& r, const std::string& title) {
+// memory, speedup over the workload's baseline strategy (by its index) and whether the outputs
+// were identical.
+std::string workloads_table(const MeasureResult& r, const std::string& title, size_t baseline = 0) {
   Table t({"Workload", "Batch", "Strategy", "Time (median)", "min – max", "± std", "TTFT", "TPOT", "Tokens/s",
            "KV reserved", "Speedup", "Identical"},
           title);
   for (const WorkloadResult& w : r.workloads) {
-    const double base = w.strategies.front().seconds.median;
+    const double base = w.strategies[baseline].seconds.median;
     for (const Measurement& m : w.strategies)
       t.add_row({w.workload.name, fmt::format("{}", w.workload.prompts.size()), std::string(strategy_name(m.strategy)),
                  fmt::format("{:.3f} s", m.seconds.median), fmt::format("{:.3f} – {:.3f}", m.seconds.min, m.seconds.max),
@@ -78,7 +83,7 @@ void fail_unless_identical(bool identical) {
 // ---- kv-compare ----
 
 struct KvCompareArgs {
-  std::string model;
+  std::string model, baseline;
   int prompt_tokens = 50, new_tokens = 100;
   MeasureArgs measure{.options = KvCompareOptions{}.measure};
   SuiteOutput output;
@@ -86,32 +91,59 @@ struct KvCompareArgs {
 
 void run_kv_compare_command(const KvCompareArgs& a) {
   const auto model = load_model(a.model);
-  const KvCompareOptions o{a.prompt_tokens, a.new_tokens, a.measure.parsed()};
+  KvCompareOptions o;
+  o.prompt_tokens = a.prompt_tokens;
+  o.new_tokens = a.new_tokens;
+  o.measure = a.measure.parsed();
+  if (!a.baseline.empty()) o.baseline = parse_strategy(a.baseline);
   const KvCompareResult r = with_progress("kv-compare", [&](auto progress) { return run_kv_compare(*model, o, progress); });
   if (r.strategies.empty()) fail("interrupted before every strategy ran once: nothing to report");
   const Workload& workload = r.workload;
+  const size_t baseline =
+      std::find(o.measure.strategies.begin(), o.measure.strategies.end(), r.baseline) -
+      o.measure.strategies.begin();
+  const Measurement& base = r.strategies[baseline];
   MeasureResult as_workloads{{{workload, r.strategies, r.all_identical}}, r.repetitions_done, r.interrupted, r.all_identical};
-  std::string console = workloads_table(as_workloads, fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
-                                                                  o.prompt_tokens, o.new_tokens, r.repetitions_done));
-  const Measurement& base = r.strategies.front();
-  const Measurement& best = r.strategies.back();
-  console += fmt::format("\nSpeedup ({} vs {}): {:.2f}× faster; time saved {:.3f} s ({:.1f}%)\n", strategy_name(best.strategy),
-                         strategy_name(base.strategy), r.measured_speedup, base.seconds.median - best.seconds.median,
-                         100.0 * (1 - best.seconds.median / base.seconds.median));
-  console += fmt::format("Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×, measured "
-                         "{:.2f}×, efficiency {:.1f}%\n{}{} on {}\n",
-                         r.token_ops_without_cache, r.token_ops_with_cache, r.theoretical_speedup, r.measured_speedup,
-                         100 * r.efficiency, interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
+  std::string console =
+      workloads_table(as_workloads,
+                      fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
+                                  o.prompt_tokens, o.new_tokens, r.repetitions_done),
+                      baseline);
+  std::string speedups;
+  for (size_t i = 0; i < r.strategies.size(); ++i) {
+    const Measurement& m = r.strategies[i];
+    if (i == baseline) continue;
+    speedups += fmt::format("{}{} {:.2f}× (time saved {:.3f} s, {:.1f}%)",
+                            speedups.empty() ? "" : "; ", strategy_name(m.strategy), r.speedups[i],
+                            base.seconds.median - m.seconds.median,
+                            100.0 * (1 - m.seconds.median / base.seconds.median));
+  }
+  if (!speedups.empty())
+    console += fmt::format("\nSpeedup against {}: {}\n", strategy_name(r.baseline), speedups);
+  console += fmt::format(
+      "Complexity: {} token passes without a cache, {} with one: theoretical max {:.1f}×",
+      r.token_ops_without_cache, r.token_ops_with_cache, r.theoretical_speedup);
+  if (r.measured_speedup > 0)
+    console += fmt::format(", measured {:.2f}× ({} against none), efficiency {:.1f}%",
+                           r.measured_speedup, strategy_name(r.fastest), 100 * r.efficiency);
+  console += fmt::format("\n{}{} on {}\n",
+                         interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
                          model->config().name, system_line(o.measure.threads));
   nlohmann::json j = suite_json("kv-compare", *model, o.measure, as_workloads);
   j["prompt_tokens"] = o.prompt_tokens;
   j["new_tokens"] = o.new_tokens;
-  j["complexity"] = {{"token_ops_without_cache", r.token_ops_without_cache}, {"token_ops_with_cache", r.token_ops_with_cache},
-                     {"theoretical_speedup", r.theoretical_speedup}, {"measured_speedup", r.measured_speedup},
+  j["baseline"] = strategy_name(r.baseline);
+  j["complexity"] = {{"token_ops_without_cache", r.token_ops_without_cache},
+                     {"token_ops_with_cache", r.token_ops_with_cache},
+                     {"theoretical_speedup", r.theoretical_speedup},
+                     {"measured_speedup", r.measured_speedup},
+                     {"measured_strategy", r.measured_speedup > 0 ? strategy_name(r.fastest) : ""},
                      {"efficiency", r.efficiency}};
   j["strategies"] = nlohmann::json::array();
-  for (const Measurement& m : r.strategies) {
+  for (size_t i = 0; i < r.strategies.size(); ++i) {
+    const Measurement& m = r.strategies[i];
     nlohmann::json s = measurement_json(workload, m);
+    s["speedup"] = r.speedups[i];
     s["output_tps"] = s["throughput_tps"];  // one sequence: generated tokens / end-to-end time
     s["output_ids"] = m.outputs.front();
     s["logits_hash"] = fmt::format("{:016x}", m.logits_hash);
@@ -123,12 +155,20 @@ void run_kv_compare_command(const KvCompareArgs& a) {
 
 void add_kv_compare(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("kv-compare", "Cache strategies side by side, outputs verified identical");
-  cmd->footer("Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 --new-tokens 200 --json out.json");
+  cmd->footer(
+      "Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 "
+      "--new-tokens 200 --json out.json\n"
+      "  kvscope bench kv-compare --strategies prealloc,concat,none --baseline none");
   auto a = std::make_shared<KvCompareArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)
+      ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
+  cmd->add_option(
+         "--baseline", a->baseline,
+         "The strategy every speedup is measured against (default: the first of --strategies)")
+      ->check(CLI::IsMember({"none", "concat", "prealloc"}));
   add_output_options(*cmd, a->output);
   cmd->callback([a] { run_kv_compare_command(*a); });
 }
@@ -195,7 +235,8 @@ void add_trace(CLI::App& bench) {
   auto a = std::make_shared<TraceArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
-  cmd->add_option("--new-tokens", a->new_tokens, "Tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("--new-tokens", a->new_tokens, std::string("Tokens to generate") + kNewTokensHelp)
+      ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);
   cmd->callback([a] { run_trace_command(*a); });
@@ -240,7 +281,9 @@ void add_sweep(CLI::App& bench) {
   auto a = std::make_shared<SweepArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)")->capture_default_str();
-  cmd->add_option("--new-tokens", a->new_tokens, "Generated lengths (comma list)")->capture_default_str();
+  cmd->add_option("--new-tokens", a->new_tokens,
+                  std::string("Generated lengths (comma list)") + kNewTokensHelp)
+      ->capture_default_str();
   cmd->add_option("-b,--batch", a->batches, "Batch sizes: sequences generated together (comma list)")
       ->capture_default_str();
   add_measure_options(*cmd, a->measure);
@@ -269,7 +312,9 @@ void add_cases(CLI::App& bench) {
   auto a = std::make_shared<CasesArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--cases", a->cases_file, "JSON file of cases (default: the built-in ones)");
-  cmd->add_option("--new-tokens", a->new_tokens, "Tokens each sequence generates, unless its case says")
+  cmd->add_option(
+         "--new-tokens", a->new_tokens,
+         std::string("Tokens each sequence generates unless its case says") + kNewTokensHelp)
       ->check(CLI::PositiveNumber);
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <regex>
 #include <sstream>
 
 #include "core/error.h"
@@ -40,14 +42,127 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 
 void add_precision_option(CLI::App& app, Precision& precision) {
   const std::map<std::string, Precision> names = {{"fast", Precision::kFast}, {"exact", Precision::kExact}};
-  app.add_option("--precision", precision,
-                 "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
+  app.add_option(
+         "--precision", precision,
+         "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,exact}"));
 }
 
 namespace {
+
 std::string g_command_line;  // NOLINT: set once by main
+
+// One validator's check in words: CLI11 describes them as "POSITIVE", "NONNEGATIVE",
+// "INT in [1 - 256]" or "{f32,f16}".
+std::string check_in_words(const std::string& type, const std::string& check) {
+  const bool whole = type == "INT" || type == "UINT";
+  const std::string number = whole ? "a whole number" : "a number";
+  if (check == "POSITIVE") return whole ? "a whole number of at least 1" : "a number above 0";
+  if (check == "NONNEGATIVE") return number + " of at least 0";
+  std::smatch range;
+  if (std::regex_match(check, range, std::regex(R"(\w+ in \[(.+) - (.+)\])")))
+    return fmt::format("{} from {} to {}", number, range[1].str(), range[2].str());
+  if (check.size() > 2 && check.front() == '{' && check.back() == '}')
+    return "one of " + std::regex_replace(check.substr(1, check.size() - 2), std::regex(","), ", ");
+  return check;
+}
+
+// What an option's values must be, in words, from its type name ("INT:POSITIVE").
+std::string accepted_values(const CLI::Option& option) {
+  std::vector<std::string> parts;
+  std::stringstream ss(option.get_type_name());
+  for (std::string part; std::getline(ss, part, ':');) parts.push_back(part);
+  const std::string type = parts.empty() ? "" : parts.front();
+  if (parts.size() < 2) {
+    if (type == "INT") return "a whole number";
+    if (type == "UINT") return "a whole number of at least 0";
+    if (type == "FLOAT" || type == "NUMBER") return "a number";
+    return "a value";
+  }
+  std::string words;
+  for (size_t i = 1; i < parts.size(); ++i)
+    words += (i > 1 ? " and " : "") + check_in_words(type, parts[i]);
+  return words;
+}
+
+std::vector<CLI::Validator*> validators_of(CLI::Option& option) {
+  std::vector<CLI::Validator*> out;
+  try {
+    for (int i = 0;; ++i) out.push_back(option.get_validator(i));
+  } catch (const CLI::OptionNotFound&) {  // past the last one
+  }
+  return out;
+}
+
+// A check that the value converts to the option's number type, for options without a validator.
+std::optional<CLI::Validator> type_check(const std::string& type) {
+  if (type == "INT") return CLI::TypeValidator<int>("");
+  if (type == "UINT") return CLI::TypeValidator<uint64_t>("");
+  if (type == "FLOAT") return CLI::TypeValidator<double>("");
+  return std::nullopt;
+}
+
+// The commands the parse reached: kvscope, bench, speed.
+std::vector<const CLI::App*> parsed_commands(const CLI::App& app) {
+  std::vector<const CLI::App*> path = {&app};
+  while (!path.back()->get_subcommands().empty())
+    path.push_back(path.back()->get_subcommands().front());
+  return path;
+}
+
+// The option `name` of the innermost command reached that has one.
+const CLI::Option* find_option(const CLI::App& app, const std::string& name) {
+  const std::vector<const CLI::App*> path = parsed_commands(app);
+  for (auto it = path.rbegin(); it != path.rend(); ++it)
+    for (const CLI::Option* option : (*it)->get_options())
+      if (option->check_name(name)) return option;
+  return nullptr;
+}
+
+std::string command_path(const CLI::App& app) {
+  std::string path = "kvscope";
+  for (const CLI::App* command : parsed_commands(app))
+    if (command != &app) path += " " + command->get_name();
+  return path;
+}
+
 }  // namespace
+
+void explain_value_errors(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_items_expected_max() == 0) continue;  // a flag
+    std::vector<CLI::Validator*> validators = validators_of(*option);
+    if (validators.empty()) {
+      const auto check = type_check(option->get_type_name());
+      if (!check) continue;
+      option->check(*check);
+      validators = validators_of(*option);
+    }
+    const std::string accepted = accepted_values(*option);
+    for (CLI::Validator* v : validators) {
+      // Keep the check (and any transform it makes), replace its message.
+      v->operation([check = *v, accepted](std::string& value) {
+        const std::string given = value;
+        return check(value).empty() ? std::string()
+                                    : fmt::format("expected {}, got '{}'", accepted, given);
+      });
+    }
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    explain_value_errors(*sub);
+}
+
+std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e) {
+  std::string message = std::regex_replace(std::string(e.what()), std::regex("\\s*\n\\s*"), " ");
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    // "--max-new-tokens: 1 required INT:POSITIVE missing"
+    const std::string name = message.substr(0, message.find(':'));
+    if (const CLI::Option* option = find_option(app, name))
+      message = fmt::format("{} needs a value: {}", name, accepted_values(*option));
+  }
+  if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) return message;
+  return fmt::format("{} (see {} --help)", message, command_path(app));
+}
 
 void set_command_line(int argc, char** argv) {
   g_command_line.clear();
@@ -78,8 +193,9 @@ nlohmann::json summary_json(const Summary& s) {
 }
 
 nlohmann::json system_json(const Model& model, int threads) {
-  return {{"cpu", cpu_name()}, {"isa", kernel_isa_name()}, {"threads", threads}, {"model", model.file().path},
-          {"model_name", model.config().name}};
+  nlohmann::json j = provenance_json(model.file().path, threads);
+  j["model_name"] = model.config().name;
+  return j;
 }
 
 std::string system_line(int threads) {

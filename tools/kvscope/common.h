@@ -42,6 +42,11 @@ void add_block_options(CLI::App& app, int& block_size, bool& prefix_cache);
 // The paged pool's state as a line of text and as JSON (blocks in use, cached, reused tokens).
 std::string pool_line(const KvCache& cache);
 nlohmann::json pool_json(const KvCache& cache);
+// Makes a bad value of any option of `app` or its subcommands fail as
+// "--flag: expected <what it accepts>, got '<value>'" (main calls it once every option is added).
+void explain_value_errors(CLI::App& app);
+// The line a parse error other than a call for help prints after "kvscope: error: ".
+std::string parse_error_line(const CLI::App& app, const CLI::ParseError& error);
 
 // The command line as typed, for log files (main records it).
 void set_command_line(int argc, char** argv);
@@ -49,7 +54,8 @@ const std::string& command_line();
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag);
 nlohmann::json summary_json(const Summary& s);
-// CPU, kernels, threads and model, as every result's "system" object and as one line.
+// Every result's "system" object: its provenance (metrics/system.h) and the model's name; and the
+// CPU, kernels and threads as one line.
 nlohmann::json system_json(const Model& model, int threads);
 std::string system_line(int threads);
 
@@ -89,6 +95,9 @@ void add_run(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
+// Rewrites llama-bench's one-dash flags of several letters ("-pg", "-ctk") in the arguments of
+// `bench speed` (args without the program name) to the long names CLI11 reads.
+void spell_llama_bench_flags(std::vector<std::string>& args);
 void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
 void add_serving_suites(CLI::App& bench);  // memory, prefix
 void add_report(CLI::App& app);

@@ -1,14 +1,17 @@
 // kvscope: an LLM inference engine built around the KV cache, and its measurement harness.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "common.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kvscope: run small LLMs on the CPU and see what the KV cache buys"};
+  CLI::App app{"kvscope: run small LLMs on the CPU and see what the KV cache buys", "kvscope"};
   app.require_subcommand(1);
   kvscope::cli::add_inspect(app);
   kvscope::cli::add_tokenize(app);
@@ -18,11 +21,18 @@ int main(int argc, char** argv) {
   kvscope::cli::add_bench(app);
   kvscope::cli::add_report(app);
   kvscope::cli::add_viz(app);
+  kvscope::cli::explain_value_errors(app);
   kvscope::cli::set_command_line(argc, argv);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  kvscope::cli::spell_llama_bench_flags(args);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e);  // --help
+    fmt::print(stderr, "kvscope: error: {}\n", kvscope::cli::parse_error_line(app, e));
+    return 1;
   } catch (const kvscope::Error& e) {
     std::fflush(stdout);
     fmt::print(stderr, "kvscope: error: {}\n", e.what());

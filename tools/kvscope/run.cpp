@@ -107,14 +107,20 @@ void run(const RunArgs& args) {
   }
   const double seconds = std::chrono::duration<double>(end - result.start).count();
   const double ttft = std::chrono::duration<double>(first - result.start).count();
-  fmt::print(stderr, "{} prompt + {} generated tokens in {:.3f} s: {:.1f} tok/s, time to first token {:.1f} ms (cache {}, stop: {})\n",
-             prompt_tokens, generated, seconds, generated / seconds, ttft * 1e3, args.kv.cache,
+  // Decode as a whole: every sequence's tokens after its first, over the time after the first token.
+  const double decode_s = seconds - ttft;
+  const double decode_tps = decode_s > 0 ? static_cast<double>(generated - result.sequences.size()) / decode_s : 0;
+  fmt::print(stderr,
+             "{} prompt + {} generated tokens in {:.3f} s: prefill {:.1f} tok/s, decode {:.1f} tok/s, time to first token "
+             "{:.1f} ms (cache {}, stop: {})\n",
+             prompt_tokens, generated, seconds, ttft > 0 ? prompt_tokens / ttft : 0.0, decode_tps, ttft * 1e3, args.kv.cache,
              stop_reason_name(result.sequences[0].stop));
   if (!args.metrics && args.metrics_json.empty() && !detailed) return;
   const MemoryUsage after = read_memory();
   nlohmann::json all = {{"model", model->file().path}, {"cpu", cpu_name()}, {"isa", kernel_isa_name()},
                         {"threads", args.threads}, {"cache", args.kv.cache}, {"kv_type", args.kv.kv_type},
-                        {"precision", precision_name(args.precision)}, {"sequences", nlohmann::json::array()}};
+                        {"precision", precision_name(args.precision)}, {"system", system_json(*model, args.threads)},
+                        {"sequences", nlohmann::json::array()}};
   std::string report;
   double mean_context = 0;
   for (size_t i = 0; i < result.sequences.size(); ++i) {
@@ -127,9 +133,6 @@ void run(const RunArgs& args) {
     all["sequences"].push_back(request_metrics_json(m, memory));
     mean_context += (s.prompt_tokens + s.token_times.size() / 2.0) / static_cast<double>(result.sequences.size());
   }
-  // Decode as a whole: every sequence's tokens after its first, over the time after the first token.
-  const double decode_s = seconds - ttft;
-  const double decode_tps = decode_s > 0 ? static_cast<double>(generated - result.sequences.size()) / decode_s : 0;
   const Roofline roofline = decode_roofline(*model, session_options.kv_type, mean_context,
                                             static_cast<int>(result.sequences.size()), decode_tps,
                                             args.metrics ? measure_read_bandwidth(args.threads) : 0.0);
@@ -176,7 +179,8 @@ void add_run(CLI::App& app) {
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
-  cmd->add_flag("--metrics", args->metrics, "Print the performance metrics (to stderr)");
+  cmd->add_flag("--metrics", args->metrics,
+                "Print the performance metrics (to stderr; output tokens include an end token that stopped a sequence)");
   cmd->add_option("--metrics-json", args->metrics_json, "Write the performance metrics as JSON to this file");
   cmd->add_flag("--detailed-metrics", args->detailed_metrics,
                 "Time every op per kind and per layer (embedding, norm, attention, feed-forward, output head, sampling)");

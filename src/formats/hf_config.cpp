@@ -1,0 +1,115 @@
+#include "formats/hf_config.h"
+
+namespace kvscope::hf {
+namespace {
+
+namespace fs = std::filesystem;
+
+void translate_rope(const JsonObject& c, Metadata& m) {
+  // Transformers 5 gathers rope_theta and the scaling into one rope_parameters object.
+  const auto params = c.opt_object("rope_parameters");
+  double theta = 10000.0;
+  if (auto v = c.opt_real("rope_theta"))
+    theta = *v;
+  else if (params && params->opt_real("rope_theta"))
+    theta = *params->opt_real("rope_theta");
+  set_f32(m, "llama.rope.freq_base", theta);
+
+  const auto scaling = c.opt_object("rope_scaling");
+  const JsonObject* s = scaling ? &*scaling : params ? &*params : nullptr;
+  if (s == nullptr) return;
+  const std::string type_key = s->find("rope_type") != nullptr ? "rope_type" : "type";
+  const std::string type = s->opt_string(type_key).value_or("default");
+  if (type == "linear") {
+    const auto factor = s->opt_real("factor");
+    if (!factor) s->missing("factor", "the linear scaling factor");
+    set_string(m, "llama.rope.scaling.type", "linear");
+    set_f32(m, "llama.rope.scaling.factor", *factor);
+  } else if (type != "default") {
+    fail(
+        "{}: field '{}' is '{}', expected 'default' or 'linear' (no other RoPE scaling is "
+        "supported)",
+        c.path(), s->name(type_key), type);
+  }
+}
+
+ArchConfig translate_llama(const JsonObject& c, Metadata& m) {
+  if (auto act = c.opt_string("hidden_act"); act && *act != "silu")
+    fail("{}: field 'hidden_act' is '{}', expected 'silu'", c.path(), *act);
+  for (const char* key : {"attention_bias", "mlp_bias"})
+    if (c.opt_bool(key).value_or(false))
+      fail("{}: field '{}' is true, expected false (Llama biases are not supported)", c.path(),
+           key);
+  const int64_t hidden = c.count("hidden_size");
+  const int64_t heads = c.count("num_attention_heads");
+  const int64_t vocab = c.count("vocab_size");
+  set_u32(m, "llama.block_count", c.count("num_hidden_layers"));
+  set_u32(m, "llama.context_length", c.opt_count("max_position_embeddings").value_or(2048));
+  set_u32(m, "llama.embedding_length", hidden);
+  set_u32(m, "llama.feed_forward_length", c.count("intermediate_size"));
+  set_u32(m, "llama.attention.head_count", heads);
+  set_u32(m, "llama.attention.head_count_kv", c.opt_count("num_key_value_heads").value_or(heads));
+  set_f32(m, "llama.attention.layer_norm_rms_epsilon", c.opt_real("rms_norm_eps").value_or(1e-6));
+  set_u32(m, "llama.vocab_size", vocab);
+  const auto head_dim = c.opt_count("head_dim");
+  set_u32(m, "llama.rope.dimension_count", head_dim.value_or(hidden / heads));
+  if (head_dim) {
+    set_u32(m, "llama.attention.key_length", *head_dim);
+    set_u32(m, "llama.attention.value_length", *head_dim);
+  }
+  translate_rope(c, m);
+  return {"llama", vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
+}
+
+ArchConfig translate_gpt2(const JsonObject& c, Metadata& m) {
+  const std::string act = c.opt_string("activation_function").value_or("gelu_new");
+  if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
+    fail("{}: field 'activation_function' is '{}', expected a tanh GELU ('gelu_new')", c.path(),
+         act);
+  if (c.opt_bool("scale_attn_by_inverse_layer_idx").value_or(false) ||
+      !c.opt_bool("scale_attn_weights").value_or(true))
+    fail(
+        "{}: fields 'scale_attn_weights' / 'scale_attn_by_inverse_layer_idx' ask for an "
+        "attention scaling other than 1/sqrt(head size), which is not supported",
+        c.path());
+  const int64_t embd = c.count("n_embd");
+  const int64_t vocab = c.count("vocab_size");
+  set_u32(m, "gpt2.block_count", c.count("n_layer"));
+  set_u32(m, "gpt2.context_length",
+          c.opt_count("n_positions").value_or(c.opt_count("n_ctx").value_or(1024)));
+  set_u32(m, "gpt2.embedding_length", embd);
+  set_u32(m, "gpt2.feed_forward_length", c.opt_count("n_inner").value_or(4 * embd));
+  set_u32(m, "gpt2.attention.head_count", c.count("n_head"));
+  set_f32(m, "gpt2.attention.layer_norm_epsilon", c.opt_real("layer_norm_epsilon").value_or(1e-5));
+  set_u32(m, "gpt2.vocab_size", vocab);
+  return {"gpt2", vocab, c.opt_bool("tie_word_embeddings").value_or(true)};
+}
+
+std::string model_name(const fs::path& folder, const JsonObject& c) {
+  std::string name = fs::absolute(folder).lexically_normal().filename().string();
+  if (name.empty())
+    name = fs::absolute(folder).lexically_normal().parent_path().filename().string();
+  if (name.empty()) name = c.opt_string("_name_or_path").value_or("");
+  return name;
+}
+
+}  // namespace
+
+ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metadata& m) {
+  const JsonObject c(file.path, file.value);
+  const auto type = c.opt_string("model_type");
+  if (!type) c.missing("model_type", "'llama' or 'gpt2'");
+  ArchConfig arch;
+  if (*type == "llama") {
+    arch = translate_llama(c, m);
+  } else if (*type == "gpt2") {
+    arch = translate_gpt2(c, m);
+  } else {
+    fail("{}: field 'model_type' is '{}', expected 'llama' or 'gpt2'", file.path, *type);
+  }
+  set_string(m, "general.architecture", arch.arch);
+  set_string(m, "general.name", model_name(folder, c));
+  return arch;
+}
+
+}  // namespace kvscope::hf

@@ -1,0 +1,21 @@
+#pragma once
+// config.json → a model's hyperparameters under GGUF's keys (`llama.*`, `gpt2.*`).
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "formats/hf_json.h"
+
+namespace kvscope::hf {
+
+struct ArchConfig {
+  std::string arch;  // "llama" or "gpt2"
+  int64_t vocab_size = 0;
+  bool tied = false;  // lm_head shares the token embedding
+};
+
+// Sets the architecture's hyperparameters, general.architecture and general.name (the folder's
+// name) in `m`; Error naming the field when config.json asks for what kvscope does not run.
+ArchConfig translate_config(const std::filesystem::path& folder, const JsonFile& file, Metadata& m);
+
+}  // namespace kvscope::hf
