@@ -20,9 +20,11 @@ std::vector<double> log_probs(const float* logits, int vocab) {
   return out;
 }
 
-std::vector<float> score(const Model& model, const std::vector<int32_t>& chunk, Precision precision, int threads) {
+std::vector<float> score(const Model& model, const std::vector<int32_t>& chunk, Precision precision, KvType kv_type,
+                         int threads) {
   SessionOptions o;
   o.precision = precision;
+  o.kv_type = kv_type;
   o.threads = threads;
   o.n_ctx = static_cast<int>(chunk.size());
   Session session(model, o);
@@ -45,8 +47,8 @@ FaithfulnessResult measure_faithfulness(const Model& model, const std::vector<in
   double nll_exact = 0, nll_fast = 0;
   for (int c = 0; c < chunks; ++c) {
     const std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
-    const std::vector<float> exact = score(model, chunk, Precision::kExact, options.threads);
-    const std::vector<float> fast = score(model, chunk, Precision::kFast, options.threads);
+    const std::vector<float> exact = score(model, chunk, Precision::kExact, KvType::kF32, options.threads);
+    const std::vector<float> fast = score(model, chunk, options.precision, options.kv_type, options.threads);
     // The first half only gives the second half its context, as in llama-perplexity.
     for (int p = n_ctx / 2; p + 1 < n_ctx; ++p) {
       const float* e = &exact[static_cast<size_t>(p) * vocab];

@@ -1,12 +1,15 @@
 #pragma once
-// `kvscope bench faithfulness`: how far the fast path (int8 activations) strays from the exact
-// path (f32 activations over the same dequantized weights), measured as llama.cpp's
+// `kvscope bench faithfulness`: how far a configuration (by default the fast path, int8
+// activations, with an f32 KV cache; or any precision with an f16 or q8_0 cache) strays from the
+// exact path (f32 activations over the same dequantized weights, f32 cache), measured as llama.cpp's
 // `llama-perplexity --kl-divergence` does: the text is cut into chunks of n_ctx tokens, each is
 // scored by both paths, and the second half of every chunk is compared position by position.
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "kvcache/kv_cache.h"
+#include "kernels/matmul.h"
 #include "models/model.h"
 #include "metrics/stats.h"
 
@@ -16,6 +19,8 @@ struct FaithfulnessOptions {
   int n_ctx = 512;
   int max_tokens = 4096;  // of the text, from its start
   int threads = 2;
+  Precision precision = Precision::kFast;  // of the configuration compared against the exact path
+  KvType kv_type = KvType::kF32;
 };
 
 struct FaithfulnessResult {
