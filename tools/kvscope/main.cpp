@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   kvscope::cli::add_bench(app);
   kvscope::cli::add_report(app);
   kvscope::cli::add_viz(app);
+  kvscope::cli::add_train(app);
   kvscope::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
