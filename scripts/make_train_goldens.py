@@ -87,7 +87,7 @@ def make_grads() -> None:
 
 
 def checkpoint_logits(folder: Path) -> None:
-    model = AutoModelForCausalLM.from_pretrained(folder, torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     ids = tokenizer(CHECKPOINT_TEXT, add_special_tokens=False, return_tensors="pt").input_ids
     with torch.no_grad():

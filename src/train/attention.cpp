@@ -110,8 +110,8 @@ void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* 
                         float* dq, float* dk, float* dv) {
   pool.parallel_for(static_cast<int64_t>(s.batch) * s.kv_heads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      backward_group(s, static_cast<int>(i / s.kv_heads), static_cast<int>(i % s.kv_heads), dout,
-                     q, k, v, probs, dq, dk, dv);
+      backward_group(s, static_cast<int>(i / s.kv_heads), static_cast<int>(i % s.kv_heads), dout, q,
+                     k, v, probs, dq, dk, dv);
   });
 }
 

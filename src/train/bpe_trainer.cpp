@@ -52,8 +52,9 @@ std::pair<int32_t, int32_t> best_pair(const std::map<Word, int64_t>& words,
   std::pair<int32_t, int32_t> best{-1, -1};
   for (const auto& [key, n] : counts) {
     const auto a = static_cast<int32_t>(key >> 32), b = static_cast<int32_t>(key & 0xffffffffu);
-    const bool better = n > count || (n == count && std::tie(tokens[a], tokens[b]) <
-                                                        std::tie(tokens[best.first], tokens[best.second]));
+    const bool better =
+        n > count || (n == count && std::tie(tokens[a], tokens[b]) <
+                                        std::tie(tokens[best.first], tokens[best.second]));
     if (better) count = n, best = {a, b};
   }
   return best;
@@ -75,8 +76,7 @@ Word merge_word(const Word& w, std::pair<int32_t, int32_t> pair, int32_t result)
 }  // namespace
 
 const std::vector<std::string>& special_tokens() {
-  static const std::vector<std::string> kSpecial = {"<|endoftext|>", "<|im_start|>",
-                                                    "<|im_end|>"};
+  static const std::vector<std::string> kSpecial = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
   return kSpecial;
 }
 

@@ -10,7 +10,7 @@
 namespace kvscope::train {
 
 struct BpeVocab {
-  std::vector<std::string> tokens;  // by id, in GPT-2's byte-level spelling
+  std::vector<std::string> tokens;                          // by id, in GPT-2's byte-level spelling
   std::vector<std::pair<std::string, std::string>> merges;  // in the order they apply
   int n_special = 0;                                        // tokens [0, n_special) are special
 };

@@ -72,7 +72,8 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
   for (const NamedTensor& t : tensors) {
     int64_t bytes = sizeof(float);
     for (int64_t d : t.shape) bytes *= d;
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[t.name] = {
+        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   header["__metadata__"] = {{"format", "pt"}};
@@ -118,7 +119,8 @@ CheckpointState load_checkpoint(const std::string& dir_name) {
   const std::vector<ParamTensor> layout = parameter_layout(s.config);
   s.params.resize(static_cast<size_t>(parameter_count(layout)));
   std::vector<Wanted> wanted;
-  for (const ParamTensor& t : layout) wanted.push_back({t.name, t.size, s.params.data() + t.offset});
+  for (const ParamTensor& t : layout)
+    wanted.push_back({t.name, t.size, s.params.data() + t.offset});
   copy_tensors(dir / "model.safetensors", wanted);
   const auto n = static_cast<int64_t>(s.params.size());
   s.adam_m.resize(s.params.size());

@@ -25,7 +25,7 @@ struct CheckpointState {
   BpeVocab vocab;
   std::vector<float> params, adam_m, adam_v;
   int64_t step = 0;
-  int epoch = 0;  // epochs completed
+  int epoch = 0;         // epochs completed
   nlohmann::json extra;  // recorded in trainer_state.json as it is (options, figures)
 };
 

@@ -16,8 +16,9 @@ std::string jsonl_text(const json& line, const std::string& where) {
   if (line.is_object() && line.contains("text") && line["text"].is_string())
     return line["text"].get<std::string>();
   if (!line.is_object() || !line.contains("messages") || !line["messages"].is_array())
-    fail("{}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}]}} or {{\"text\": ...}}",
-         where);
+    fail(
+        "{}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}]}} or {{\"text\": ...}}",
+        where);
   std::vector<ChatMessage> messages;
   for (const json& m : line["messages"]) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
@@ -58,7 +59,8 @@ std::vector<std::string> read_texts(const std::string& path) {
   return texts;
 }
 
-std::vector<Tokens> tokenize_all(const Tokenizer& tokenizer, const std::vector<std::string>& texts) {
+std::vector<Tokens> tokenize_all(const Tokenizer& tokenizer,
+                                 const std::vector<std::string>& texts) {
   std::vector<Tokens> out;
   out.reserve(texts.size());
   for (const std::string& t : texts) out.push_back(tokenizer.encode(t, true, false));
@@ -69,7 +71,8 @@ Split split_examples(std::vector<Tokens> examples, int every) {
   Split s;
   const bool hold = examples.size() >= static_cast<size_t>(2 * every);
   for (size_t i = 0; i < examples.size(); ++i)
-    (hold && i % every == static_cast<size_t>(every - 1) ? s.held_out : s.train).push_back(std::move(examples[i]));
+    (hold && i % every == static_cast<size_t>(every - 1) ? s.held_out : s.train)
+        .push_back(std::move(examples[i]));
   return s;
 }
 

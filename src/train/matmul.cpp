@@ -46,17 +46,25 @@ void edge_columns(const GemmArgs& g, int64_t i0, int64_t rows, int64_t j0) {
 // Row blocks [begin, end) of c: column strip by column strip, so that a strip of b stays in
 // cache while the blocks' rows of a stream past it.
 __attribute__((target_clones("default", "arch=x86-64-v3"))) void gemm_blocks(const GemmArgs& g,
-                                                                               int64_t begin,
-                                                                               int64_t end) {
+                                                                             int64_t begin,
+                                                                             int64_t end) {
   const int64_t full_cols = g.n / kTileCols * kTileCols;
   for (int64_t j0 = 0; j0 < full_cols; j0 += kTileCols)
     for (int64_t block = begin; block < end; ++block) {
       const int64_t i0 = block * kTileRows;
       switch (std::min<int64_t>(kTileRows, g.m - i0)) {
-        case 4: full_tile<4>(g, i0, j0); break;
-        case 3: full_tile<3>(g, i0, j0); break;
-        case 2: full_tile<2>(g, i0, j0); break;
-        default: full_tile<1>(g, i0, j0); break;
+        case 4:
+          full_tile<4>(g, i0, j0);
+          break;
+        case 3:
+          full_tile<3>(g, i0, j0);
+          break;
+        case 2:
+          full_tile<2>(g, i0, j0);
+          break;
+        default:
+          full_tile<1>(g, i0, j0);
+          break;
       }
     }
   if (full_cols == g.n) return;

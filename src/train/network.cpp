@@ -53,8 +53,7 @@ void Network::layer_forward(ThreadPool& pool, const LayerTensors<const float>& w
   linear_forward(pool, a.norm1.data(), w.wv, n_, d, kvd, a.v.data());
   rope_apply(pool, rope_, a.q.data(), n_, shape_.seq_len, c_.n_heads, false);
   rope_apply(pool, rope_, a.k.data(), n_, shape_.seq_len, c_.n_kv_heads, false);
-  attention_forward(pool, shape_, a.q.data(), a.k.data(), a.v.data(), a.att.data(),
-                    a.probs.data());
+  attention_forward(pool, shape_, a.q.data(), a.k.data(), a.v.data(), a.att.data(), a.probs.data());
   linear_forward(pool, a.att.data(), w.wo, n_, qd, d, a.mid.data());
   add_into(pool, a.mid.data(), a.input.data(), n_ * d);  // mid = input + attention
   rms_norm_forward(pool, a.mid.data(), w.ffn_norm, n_, d, c_.norm_eps, a.norm2.data(),
@@ -71,7 +70,8 @@ double Network::forward(ThreadPool& pool, const float* params, const int32_t* to
   const ModelTensors<const float> w = bind(c_, params);
   const int64_t d = c_.dim;
   tokens_.assign(tokens, tokens + n_);
-  embedding_forward(w.embed, tokens, n_, d, layers_.empty() ? output_.data() : layers_[0].input.data());
+  embedding_forward(w.embed, tokens, n_, d,
+                    layers_.empty() ? output_.data() : layers_[0].input.data());
   for (int l = 0; l < c_.n_layers; ++l) {
     float* out = l + 1 < c_.n_layers ? layers_[l + 1].input.data() : output_.data();
     layer_forward(pool, w.layers[l], layers_[l], out);
@@ -79,9 +79,9 @@ double Network::forward(ThreadPool& pool, const float* params, const int32_t* to
   rms_norm_forward(pool, output_.data(), w.final_norm, n_, d, c_.norm_eps, final_norm_.data(),
                    final_rstd_.data());
   linear_forward(pool, final_norm_.data(), w.head, n_, d, c_.vocab_size, logits_.data());
-  return for_backward ? cross_entropy(pool, logits_.data(), targets, n_, c_.vocab_size, &counted_)
-                      : cross_entropy_loss(pool, logits_.data(), targets, n_, c_.vocab_size,
-                                           &counted_);
+  return for_backward
+             ? cross_entropy(pool, logits_.data(), targets, n_, c_.vocab_size, &counted_)
+             : cross_entropy_loss(pool, logits_.data(), targets, n_, c_.vocab_size, &counted_);
 }
 
 void Network::layer_backward(ThreadPool& pool, const LayerTensors<const float>& w,
@@ -113,8 +113,8 @@ void Network::layer_backward(ThreadPool& pool, const LayerTensors<const float>& 
   linear_backward_input(pool, d_k_.data(), w.wk, n_, d, kvd, d_norm_.data(), true);
   linear_backward_input(pool, d_v_.data(), w.wv, n_, d, kvd, d_norm_.data(), true);
   // d_out becomes d(input).
-  rms_norm_backward(pool, d_norm_.data(), a.input.data(), w.attn_norm, a.rstd1.data(), n_, d,
-                    d_out, g.attn_norm);
+  rms_norm_backward(pool, d_norm_.data(), a.input.data(), w.attn_norm, a.rstd1.data(), n_, d, d_out,
+                    g.attn_norm);
 }
 
 void Network::backward(ThreadPool& pool, const float* params, float* grads) {
@@ -123,8 +123,7 @@ void Network::backward(ThreadPool& pool, const float* params, float* grads) {
   const int64_t d = c_.dim;
   // logits_ holds ∂loss/∂logits (forward with for_backward).
   linear_backward_weight(pool, logits_.data(), final_norm_.data(), n_, d, c_.vocab_size, g.head);
-  linear_backward_input(pool, logits_.data(), w.head, n_, d, c_.vocab_size, d_norm_.data(),
-                        false);
+  linear_backward_input(pool, logits_.data(), w.head, n_, d, c_.vocab_size, d_norm_.data(), false);
   std::fill(d_resid_.begin(), d_resid_.end(), 0.0f);
   rms_norm_backward(pool, d_norm_.data(), output_.data(), w.final_norm, final_rstd_.data(), n_, d,
                     d_resid_.data(), g.final_norm);

@@ -29,8 +29,7 @@ class Network {
   struct Layer {
     std::vector<float> input, norm1, rstd1, q, k, v, probs, att, mid, norm2, rstd2, gate, up, h;
   };
-  void layer_forward(ThreadPool& pool, const LayerTensors<const float>& w, Layer& a,
-                     float* out);
+  void layer_forward(ThreadPool& pool, const LayerTensors<const float>& w, Layer& a, float* out);
   // Turns d_out (the gradient of the layer's output) into the gradient of its input, in place.
   void layer_backward(ThreadPool& pool, const LayerTensors<const float>& w,
                       const LayerTensors<float>& g, Layer& a, float* d_out);

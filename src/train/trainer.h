@@ -34,7 +34,7 @@ struct StepLog {
 struct EpochReport {
   int epoch = 0;
   int64_t step = 0;
-  double train_loss = 0;  // mean over the epoch's batches, weighted by their targets
+  double train_loss = 0;    // mean over the epoch's batches, weighted by their targets
   double tokens_per_s = 0;  // batch positions (rows × seq_len) trained per second
   bool interrupted = false;
 };

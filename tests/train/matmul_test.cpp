@@ -1,8 +1,9 @@
 // The training matmuls against plain loops, for shapes with and without partial tiles.
+#include "train/matmul.h"
+
 #include <gtest/gtest.h>
 
 #include "random_tensors.h"
-#include "train/matmul.h"
 #include "train_goldens.h"
 
 namespace kvscope::train {
@@ -16,10 +17,18 @@ TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShape) {
   for (auto [m, n, k] : {std::tuple{1, 1, 1}, {4, 16, 8}, {5, 17, 3}, {13, 40, 29}, {64, 48, 96}}) {
     for (bool transposed : {false, true}) {
       for (bool accumulate : {false, true}) {
-        const auto a = random_floats(static_cast<size_t>(m * k), 1), b = random_floats(static_cast<size_t>(k * n), 2);
+        const auto a = random_floats(static_cast<size_t>(m * k), 1),
+                   b = random_floats(static_cast<size_t>(k * n), 2);
         auto c = random_floats(static_cast<size_t>(m * n), 3), expected = c;
-        GemmArgs g{.m = m, .n = n, .k = k, .a = a.data(), .a_row = transposed ? 1 : k,
-                   .a_col = transposed ? m : 1, .b = b.data(), .c = c.data(), .accumulate = accumulate};
+        GemmArgs g{.m = m,
+                   .n = n,
+                   .k = k,
+                   .a = a.data(),
+                   .a_row = transposed ? 1 : k,
+                   .a_col = transposed ? m : 1,
+                   .b = b.data(),
+                   .c = c.data(),
+                   .accumulate = accumulate};
         gemm(pool, g);
         g.c = expected.data();
         gemm_reference(g);
@@ -33,7 +42,8 @@ TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShape) {
 TEST(TrainMatmul, LinearProductsAreTheTransposesTheyClaim) {
   ThreadPool pool(2);
   const int64_t n = 6, in = 20, out = 18;
-  const auto x = random_floats(n * in, 4), w = random_floats(out * in, 5), dy = random_floats(n * out, 6);
+  const auto x = random_floats(n * in, 4), w = random_floats(out * in, 5),
+             dy = random_floats(n * out, 6);
   std::vector<float> y(n * out), dx(n * in), dw(out * in, 0.0f);
   linear_forward(pool, x.data(), w.data(), n, in, out, y.data());
   linear_backward_input(pool, dy.data(), w.data(), n, in, out, dx.data(), false);

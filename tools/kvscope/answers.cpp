@@ -8,8 +8,12 @@ namespace kvscope::cli {
 
 const std::vector<std::string>& demo_questions() {
   static const std::vector<std::string> kQuestions = {
-      "Hello!", "What is your name?", "What color is the sky?", "How many legs does a dog have?",
-      "What is 2 plus 3?", "What do you use a pen for?",
+      "Hello!",
+      "What is your name?",
+      "What color is the sky?",
+      "How many legs does a dog have?",
+      "What is 2 plus 3?",
+      "What do you use a pen for?",
   };
   return kQuestions;
 }
@@ -35,8 +39,8 @@ Answer answer(const Model& model, const std::string& question, CacheStrategy cac
 }
 
 std::string speed_line(const Answer& a) {
-  return fmt::format("⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s", a.tokens_per_s(), a.tokens,
-                     a.seconds);
+  return fmt::format("⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s", a.tokens_per_s(),
+                     a.tokens, a.seconds);
 }
 
 }  // namespace kvscope::cli

@@ -26,6 +26,7 @@ struct TrainArgs {
   std::string data, config_file, out, resume;
   train::TrainOptions options;
   int eval_every = 3, threads = 2, max_new = 48;
+  int ctx = 0;  // 0: the checkpoint's context when resuming, else 128
   // Model shape flags; 0: the config file's or the default's.
   int layers = 0, dim = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0;
 };
@@ -45,10 +46,14 @@ TrainConfig model_config(const TrainArgs& a) {
     }
     c = train::config_from_json(j, a.config_file);
   }
-  for (auto [flag, field] : {std::pair{a.layers, &c.n_layers}, {a.dim, &c.dim}, {a.heads, &c.n_heads},
-                             {a.kv_heads, &c.n_kv_heads}, {a.ffn, &c.ffn_dim}, {a.vocab, &c.vocab_size}})
+  for (auto [flag, field] : {std::pair{a.layers, &c.n_layers},
+                             {a.dim, &c.dim},
+                             {a.heads, &c.n_heads},
+                             {a.kv_heads, &c.n_kv_heads},
+                             {a.ffn, &c.ffn_dim},
+                             {a.vocab, &c.vocab_size}})
     if (flag > 0) *field = flag;
-  c.context = a.options.seq_len;
+  c.context = a.ctx > 0 ? a.ctx : 128;
   train::check_config(c, "the command line");
   return c;
 }
@@ -66,7 +71,8 @@ struct Prepared {
 
 Prepared prepare(const TrainArgs& a) {
   Prepared p;
-  const std::vector<std::string> texts = train::read_texts(a.data.empty() ? default_data() : a.data);
+  const std::vector<std::string> texts =
+      train::read_texts(a.data.empty() ? default_data() : a.data);
   if (!a.resume.empty()) {
     p.resume = train::load_checkpoint(a.resume);
     p.config = p.resume->config;
@@ -104,7 +110,9 @@ json live_predictions(const std::string& dir, const TrainArgs& a) {
     fmt::print("\n{}\n", speed_line(ans));
     seconds += ans.seconds;
     tokens += ans.tokens;
-    answers.push_back({{"question", q}, {"answer", text}, {"tokens", ans.tokens},
+    answers.push_back({{"question", q},
+                       {"answer", text},
+                       {"tokens", ans.tokens},
                        {"tokens_per_s", ans.tokens_per_s()}});
   }
   const double average = seconds > 0 ? tokens / seconds : 0.0;
@@ -119,51 +127,71 @@ json checkpoint(train::Trainer& trainer, const train::EpochReport& r, const Prep
   train::CheckpointState state = trainer.state(p.vocab);
   state.extra = {{"seed", a.options.seed}, {"epochs", a.options.epochs}};
   train::save_checkpoint(dir, state);
-  fmt::print("💾 Checkpoint {} (epoch {}, step {}): train loss {:.4f}, held-out loss {:.4f}, "
-             "training {:.0f} tokens/s\n",
-             dir, r.epoch, r.step, r.train_loss, held_out, r.tokens_per_s);
+  fmt::print(
+      "💾 Checkpoint {} (epoch {}, step {}): train loss {:.4f}, held-out loss {:.4f}, "
+      "training {:.0f} tokens/s\n",
+      dir, r.epoch, r.step, r.train_loss, held_out, r.tokens_per_s);
   json record = live_predictions(dir, a);
-  record.update({{"name", name}, {"epoch", r.epoch}, {"step", r.step},
-                 {"train_loss", r.train_loss}, {"held_out_loss", std::isnan(held_out) ? json() : json(held_out)},
+  record.update({{"name", name},
+                 {"epoch", r.epoch},
+                 {"step", r.step},
+                 {"train_loss", r.train_loss},
+                 {"held_out_loss", std::isnan(held_out) ? json() : json(held_out)},
                  {"tokens_per_s", r.tokens_per_s}});
   return record;
 }
 
 void print_header(const Prepared& p, const TrainArgs& a, const train::Trainer& t) {
   const TrainConfig& c = p.config;
-  fmt::print("🤖 kvscope train: TinyBot, {} parameters ({} layers, width {}, {} heads, {} KV heads, "
-             "FFN {}, vocabulary {}, context {})\n",
-             train::parameter_count(train::parameter_layout(c)), c.n_layers, c.dim, c.n_heads,
-             c.n_kv_heads, c.ffn_dim, c.vocab_size, c.context);
-  fmt::print("📚 {} training examples ({} tokens), {} held out; batch {} × {}, {} steps, lr {}, "
-             "seed {}, {} threads on {}\n\n",
-             p.train_examples, p.train_tokens, p.held_out_examples, a.options.batch,
-             a.options.seq_len, t.total_steps(), a.options.lr, a.options.seed, a.threads, cpu_name());
+  fmt::print(
+      "🤖 kvscope train: TinyBot, {} parameters ({} layers, width {}, {} heads, {} KV heads, "
+      "FFN {}, vocabulary {}, context {})\n",
+      train::parameter_count(train::parameter_layout(c)), c.n_layers, c.dim, c.n_heads,
+      c.n_kv_heads, c.ffn_dim, c.vocab_size, c.context);
+  fmt::print(
+      "📚 {} training examples ({} tokens), {} held out; batch {} × {}, {} steps, lr {}, "
+      "seed {}, {} threads on {}\n\n",
+      p.train_examples, p.train_tokens, p.held_out_examples, a.options.batch, a.options.seq_len,
+      t.total_steps(), a.options.lr, a.options.seed, a.threads, cpu_name());
 }
 
-void run_train(const TrainArgs& a) {
+void run_train(TrainArgs a) {
   Prepared p = prepare(a);
+  a.options.seq_len = a.ctx > 0 ? a.ctx : p.config.context;
   ThreadPool pool(a.threads);
   train::Trainer trainer(p.config, a.options, pool, std::move(p.split), 0,
                          p.resume ? &*p.resume : nullptr);
   print_header(p, a, trainer);
-  json log = {{"suite", "train"}, {"system", {{"cpu", cpu_name()}, {"threads", a.threads}}},
-              {"config", train::config_to_json(p.config, 2)}, {"steps", json::array()},
+  json log = {{"suite", "train"},
+              {"system",
+               {{"model_name", "TinyBot"},
+                {"cpu", cpu_name()},
+                {"isa", kernel_isa_name()},
+                {"threads", a.threads}}},
+              {"config", train::config_to_json(p.config, 2)},
+              {"steps", json::array()},
               {"checkpoints", json::array()}};
   install_interrupt_handler();
   while (trainer.epochs_done() < a.options.epochs) {
     ProgressBar bar(fmt::format("epoch {}/{}", trainer.epochs_done() + 1, a.options.epochs));
-    const train::EpochReport r = trainer.run_epoch([&](const train::StepLog& s, int done, int total) {
-      bar.update(done, total, fmt::format("loss {:.3f} lr {:.2e} {:.0f} tok/s", s.loss, s.lr, s.tokens_per_s));
-      log["steps"].push_back({{"step", s.step}, {"epoch", s.epoch}, {"loss", s.loss}, {"lr", s.lr},
-                              {"grad_norm", s.grad_norm}, {"tokens_per_s", s.tokens_per_s}});
+    const train::EpochReport r = trainer.run_epoch([&](const train::StepLog& s, int done,
+                                                       int total) {
+      bar.update(done, total,
+                 fmt::format("loss {:.3f} lr {:.2e} {:.0f} tok/s", s.loss, s.lr, s.tokens_per_s));
+      log["steps"].push_back({{"step", s.step},
+                              {"epoch", s.epoch},
+                              {"loss", s.loss},
+                              {"lr", s.lr},
+                              {"grad_norm", s.grad_norm},
+                              {"tokens_per_s", s.tokens_per_s}});
     });
     bar.update(0, 0);
-    fmt::print("epoch {}: train loss {:.4f}, {:.0f} tokens/s{}\n", r.epoch, r.train_loss, r.tokens_per_s,
-               r.interrupted ? " (interrupted)" : "");
+    fmt::print("epoch {}: train loss {:.4f}, {:.0f} tokens/s{}\n", r.epoch, r.train_loss,
+               r.tokens_per_s, r.interrupted ? " (interrupted)" : "");
     const bool last = trainer.epochs_done() >= a.options.epochs || r.interrupted;
     if (last || r.epoch % a.eval_every == 0)
-      log["checkpoints"].push_back(checkpoint(trainer, r, p, a, last ? "final" : fmt::format("epoch-{}", r.epoch)));
+      log["checkpoints"].push_back(
+          checkpoint(trainer, r, p, a, last ? "final" : fmt::format("epoch-{}", r.epoch)));
     write_text_file((std::filesystem::path(a.out) / "train_log.json").string(), log.dump(1) + "\n");
     if (r.interrupted) {
       fmt::print("Stopped by Ctrl-C; resume with --resume {}/final\n", a.out);
@@ -175,7 +203,8 @@ void run_train(const TrainArgs& a) {
 }  // namespace
 
 void add_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "Train TinyBot, a small Llama, from scratch on a chat dataset");
+  auto* cmd =
+      app.add_subcommand("train", "Train TinyBot, a small Llama, from scratch on a chat dataset");
   cmd->footer(
       "Examples:\n  kvscope train --out runs/tinybot\n"
       "  kvscope train --epochs 3 --eval-every 1 --out runs/quick\n"
@@ -184,16 +213,21 @@ void add_train(CLI::App& app) {
       "  kvscope demo -m runs/tinybot/final");
   auto args = std::make_shared<TrainArgs>();
   train::TrainOptions& o = args->options;
-  cmd->add_option("--data", args->data, "Training data: JSONL of {\"messages\": [...]} or {\"text\": ...}, or any text file (default: data/tinybot_chat.jsonl)")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--config", args->config_file, "Model hyperparameters as a Hugging Face config.json")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--out", args->out, "Folder for the checkpoints (epoch-N/, final/) and train_log.json")->required();
-  cmd->add_option("--resume", args->resume, "Continue from a checkpoint folder")->check(CLI::ExistingDirectory);
+  cmd->add_option("--data", args->data,
+                  "Training data: JSONL of {\"messages\": [...]} or {\"text\": ...}, or any text "
+                  "file (default: data/tinybot_chat.jsonl)");
+  cmd->add_option("--config", args->config_file,
+                  "Model hyperparameters as a Hugging Face config.json");
+  cmd->add_option("--out", args->out,
+                  "Folder for the checkpoints (epoch-N/, final/) and train_log.json")
+      ->required();
+  cmd->add_option("--resume", args->resume, "Continue from a checkpoint folder");
   cmd->add_option("--epochs", o.epochs, "Epochs in all")->check(CLI::PositiveNumber);
-  cmd->add_option("--eval-every", args->eval_every, "Epochs between checkpoints")->check(CLI::PositiveNumber);
+  cmd->add_option("--eval-every", args->eval_every, "Epochs between checkpoints")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o.batch, "Sequences per step")->check(CLI::Range(1, 4096));
-  cmd->add_option("--ctx", o.seq_len, "Tokens per sequence (and the model's context)")->check(CLI::Range(2, 8192));
+  cmd->add_option("--ctx", args->ctx, "Tokens per sequence (and the model's context)")
+      ->check(CLI::Range(2, 8192));
   cmd->add_option("--lr", o.lr, "Peak learning rate")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o.seed, "Seed of the initialisation and the shuffles");
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
@@ -202,8 +236,10 @@ void add_train(CLI::App& app) {
   cmd->add_option("--heads", args->heads, "Query heads")->check(CLI::Range(1, 256));
   cmd->add_option("--kv-heads", args->kv_heads, "KV heads")->check(CLI::Range(1, 256));
   cmd->add_option("--ffn", args->ffn, "Feed-forward width")->check(CLI::Range(1, 65536));
-  cmd->add_option("--vocab", args->vocab, "Tokens of the trained BPE vocabulary")->check(CLI::Range(259, 65536));
-  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per live answer")->check(CLI::PositiveNumber);
+  cmd->add_option("--vocab", args->vocab, "Tokens of the trained BPE vocabulary")
+      ->check(CLI::Range(259, 65536));
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per live answer")
+      ->check(CLI::PositiveNumber);
   cmd->callback([args] { run_train(*args); });
 }
 
