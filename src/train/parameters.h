@@ -16,7 +16,7 @@ struct TrainConfig {
   int n_kv_heads = 2;
   int ffn_dim = 512;
   int vocab_size = 1024;
-  int context = 128;  // longest sequence trained on, and the checkpoint's context length
+  int context = 64;  // longest sequence trained on, and the checkpoint's context length
   float norm_eps = 1e-5f;
   float rope_base = 10000.0f;
   bool tied_embeddings = true;

@@ -14,9 +14,9 @@
 namespace kvscope::train {
 
 struct TrainOptions {
-  int epochs = 12;
-  int batch = 16;
-  int seq_len = 128;
+  int epochs = 15;
+  int batch = 8;
+  int seq_len = 64;
   float lr = 3e-3f;
   float warmup_fraction = 0.05f;  // of all steps
   float max_grad_norm = 1.0f;

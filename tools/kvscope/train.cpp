@@ -26,7 +26,7 @@ struct TrainArgs {
   std::string data, config_file, out, resume;
   train::TrainOptions options;
   int eval_every = 3, threads = 2, max_new = 48;
-  int ctx = 0;  // 0: the checkpoint's context when resuming, else 128
+  int ctx = 0;  // 0: the checkpoint's context when resuming, else 64
   // Model shape flags; 0: the config file's or the default's.
   int layers = 0, dim = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0;
 };
@@ -53,7 +53,7 @@ TrainConfig model_config(const TrainArgs& a) {
                              {a.ffn, &c.ffn_dim},
                              {a.vocab, &c.vocab_size}})
     if (flag > 0) *field = flag;
-  c.context = a.ctx > 0 ? a.ctx : 128;
+  c.context = a.ctx > 0 ? a.ctx : 64;
   train::check_config(c, "the command line");
   return c;
 }
