@@ -14,7 +14,7 @@
 namespace kvscope::train {
 
 struct TrainOptions {
-  int epochs = 15;
+  int epochs = 40;
   int batch = 8;
   int seq_len = 64;
   float lr = 3e-3f;

@@ -158,6 +158,9 @@ void print_header(const Prepared& p, const TrainArgs& a, const train::Trainer& t
 void run_train(TrainArgs a) {
   Prepared p = prepare(a);
   a.options.seq_len = a.ctx > 0 ? a.ctx : p.config.context;
+  std::error_code ec;
+  std::filesystem::create_directories(a.out, ec);
+  if (ec) fail("{}: cannot create the output folder: {}", a.out, ec.message());
   ThreadPool pool(a.threads);
   train::Trainer trainer(p.config, a.options, pool, std::move(p.split), 0,
                          p.resume ? &*p.resume : nullptr);
