@@ -17,6 +17,7 @@ import argparse
 import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -62,6 +63,13 @@ def torch_run(args, config: dict, steps: int) -> float:
     return statistics.median(speeds[3:])
 
 
+def torch_in_fresh_process(args, config: dict) -> float:
+    """Each torch run in its own interpreter, as each kvscope run is its own process."""
+    cmd = [sys.executable, __file__, "--torch-only", json.dumps(config), "--threads", str(args.threads),
+           "--batch", str(args.batch), "--ctx", str(args.ctx), "--torch-steps", str(args.torch_steps)]
+    return float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -69,13 +77,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--ctx", type=int, default=64)
     parser.add_argument("--torch-steps", type=int, default=30)
+    parser.add_argument("--torch-only", help=argparse.SUPPRESS)  # a config.json: one torch run
     args = parser.parse_args()
+    if args.torch_only:
+        print(torch_run(args, json.loads(args.torch_only), args.torch_steps))
+        return
     mine, theirs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             speed, config = kvscope_run(args, Path(tmp) / f"run{rep}")
             mine.append(speed)
-            theirs.append(torch_run(args, config, args.torch_steps))
+            theirs.append(torch_in_fresh_process(args, config))
             print(f"rep {rep + 1}: kvscope {mine[-1]:.0f} tok/s, torch {theirs[-1]:.0f} tok/s", flush=True)
     k, t = statistics.median(mine), statistics.median(theirs)
     print(f"\n| batch × ctx | threads | torch {torch.__version__} tok/s | kvscope tok/s | ratio |")
