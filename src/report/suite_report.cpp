@@ -367,6 +367,66 @@ void read_run(const json& r, SuiteReport& report) {
   if (r.contains("ops")) read_ops(r.at("ops"), report);
 }
 
+// kvscope train's log: loss, learning rate and training speed against steps, and each
+// checkpoint's held-out loss and generation speed.
+void read_train(const json& r, SuiteReport& report) {
+  const json& steps = r.at("steps");
+  const json& checkpoints = r.at("checkpoints");
+  report.heading =
+      fmt::format("Training: {} steps, {} checkpoints", steps.size(), checkpoints.size());
+  Chart loss = new_chart(report, "train_loss", ChartKind::kLines, "Loss against steps");
+  loss.x_label = "step";
+  loss.y_label = "cross-entropy (nats per token)";
+  Chart lr = new_chart(report, "train_learning_rate", ChartKind::kLines, "Learning rate");
+  lr.x_label = "step";
+  lr.y_label = "learning rate";
+  Chart speed = new_chart(report, "train_tokens_per_second", ChartKind::kLines, "Training speed");
+  speed.x_label = "step";
+  speed.y_label = "tokens per second";
+  Series train_loss, lr_line, speed_line, held_out;
+  train_loss.name = "train (batch)";
+  lr_line.name = "learning rate";
+  speed_line.name = "training tokens/s";
+  held_out.name = "held-out";
+  held_out.markers = true;
+  for (const json& s : steps) {
+    const double step = s.at("step").get<double>();
+    train_loss.x.push_back(step), train_loss.y.push_back(s.at("loss").get<double>());
+    lr_line.x.push_back(step), lr_line.y.push_back(s.at("lr").get<double>());
+    speed_line.x.push_back(step), speed_line.y.push_back(s.at("tokens_per_s").get<double>());
+  }
+  Chart generation = new_chart(report, "train_generation_speed", ChartKind::kBars,
+                               "Generation speed of each checkpoint (demo questions)");
+  generation.y_label = "tokens per second";
+  Series gen;
+  gen.name = "generation tok/s";
+  ReportTable table{"Checkpoints",
+                    {"Checkpoint", "Epoch", "Step", "Train loss", "Held-out loss", "Training tok/s",
+                     "Generation tok/s"},
+                    {}};
+  for (const json& c : checkpoints) {
+    const bool has_held_out = c.at("held_out_loss").is_number();
+    if (has_held_out)
+      held_out.x.push_back(c.at("step").get<double>()),
+          held_out.y.push_back(c.at("held_out_loss").get<double>());
+    generation.categories.push_back(c.at("name").get<std::string>());
+    gen.y.push_back(c.at("generation_tokens_per_s").get<double>());
+    table.rows.push_back(
+        {c.at("name").get<std::string>(), fmt::format("{}", c.at("epoch").get<int>()),
+         fmt::format("{}", c.at("step").get<int64_t>()),
+         fmt::format("{:.4f}", c.at("train_loss").get<double>()),
+         has_held_out ? fmt::format("{:.4f}", c.at("held_out_loss").get<double>()) : "-",
+         fmt::format("{:.0f}", c.at("tokens_per_s").get<double>()),
+         fmt::format("{:.1f}", c.at("generation_tokens_per_s").get<double>())});
+  }
+  loss.series = {std::move(train_loss), std::move(held_out)};
+  lr.series = {std::move(lr_line)};
+  speed.series = {std::move(speed_line)};
+  generation.series = {std::move(gen)};
+  report.tables.push_back(std::move(table));
+  for (Chart* c : {&loss, &lr, &speed, &generation}) report.charts.push_back(std::move(*c));
+}
+
 }  // namespace
 
 SuiteReport read_suite_report(const json& result, const std::string& source) {
@@ -393,9 +453,13 @@ SuiteReport read_suite_report(const json& result, const std::string& source) {
       read_cases(result, report);
     } else if (report.suite == "run") {
       read_run(result, report);
+    } else if (report.suite == "train") {
+      read_train(result, report);
     } else {
-      fail("no report for suite '{}' (kv-compare, trace, sweep, cases, or a run's --metrics-json)",
-           report.suite);
+      fail(
+          "no report for suite '{}' (kv-compare, trace, sweep, cases, train, or a run's "
+          "--metrics-json)",
+          report.suite);
     }
   } catch (const json::exception& e) {
     fail("{}: not the {} result expected: {}", source,

@@ -1,5 +1,5 @@
 #pragma once
-// A result JSON (kv-compare, trace, sweep, cases, or run --metrics-json) read into what the
+// A result JSON (kv-compare, trace, sweep, cases, train, or run --metrics-json) read into what the
 // report shows of it: a heading, what it ran on, tables and charts. Which suite is read from
 // "suite" (a run's JSON has none: a top-level "sequences" array marks it).
 #include <nlohmann/json.hpp>
@@ -17,7 +17,7 @@ struct ReportTable {
 };
 
 struct SuiteReport {
-  std::string suite;    // kv-compare, trace, sweep, cases or run
+  std::string suite;    // kv-compare, trace, sweep, cases, train or run
   std::string source;   // the file it came from
   std::string heading;  // what was measured
   std::string system;   // model, CPU, kernels and threads

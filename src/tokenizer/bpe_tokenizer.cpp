@@ -50,15 +50,22 @@ struct Candidate {
 
 }  // namespace
 
+std::array<std::string, 256> byte_level_chars() {
+  std::array<std::string, 256> chars;
+  int extra = 0;
+  for (int b = 0; b < 256; ++b) chars[b] = encode_utf8(byte_code_point(b, extra));
+  return chars;
+}
+
 BpeTokenizer::BpeTokenizer(const Metadata& meta)
     : VocabTokenizer(meta, ignores_merges(meta.get_string("tokenizer.ggml.pre", "default"))),
       pre_name_(meta.get_string("tokenizer.ggml.pre", "default")),
       pre_(pre_name_, meta.source()),
       ignore_merges_(ignores_merges(pre_name_)) {
+  byte_chars_ = byte_level_chars();
   int extra = 0;
   for (int b = 0; b < 256; ++b) {
     const uint32_t cp = byte_code_point(b, extra);
-    byte_chars_[b] = encode_utf8(cp);
     if (char_bytes_.size() <= cp) char_bytes_.resize(cp + 1, -1);
     char_bytes_[cp] = b;
   }

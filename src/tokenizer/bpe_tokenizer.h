@@ -10,6 +10,9 @@
 
 namespace kvscope {
 
+// GPT-2's bytes_to_unicode: the UTF-8 text of the character that stands for each byte.
+std::array<std::string, 256> byte_level_chars();
+
 class BpeTokenizer : public VocabTokenizer {
  public:
   explicit BpeTokenizer(const Metadata& meta);

@@ -102,5 +102,6 @@ void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
 void add_serving_suites(CLI::App& bench);  // memory, prefix
 void add_report(CLI::App& app);
 void add_viz(CLI::App& app);
+void add_train(CLI::App& app);
 
 }  // namespace kvscope::cli

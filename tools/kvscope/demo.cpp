@@ -5,19 +5,14 @@
 
 #include <fstream>
 
+#include "answers.h"
 #include "common.h"
 #include "core/error.h"
-#include "generate/chat.h"
 #include "metrics/system.h"
 #include "metrics/table.h"
 
 namespace kvscope::cli {
 namespace {
-
-const std::vector<std::string> kQuestions = {
-    "Hello!", "What is your name?", "What color is the sky?", "How many legs does a dog have?",
-    "What is 2 plus 3?", "What do you use a pen for?",
-};
 
 struct DemoArgs {
   std::string model, questions_file;
@@ -25,7 +20,7 @@ struct DemoArgs {
 };
 
 std::vector<std::string> load_questions(const std::string& path) {
-  if (path.empty()) return kQuestions;
+  if (path.empty()) return demo_questions();
   std::ifstream in(path);
   if (!in) fail("{}: cannot open the questions file", path);
   std::vector<std::string> out;
@@ -33,32 +28,6 @@ std::vector<std::string> load_questions(const std::string& path) {
     if (!line.empty()) out.push_back(line);
   if (out.empty()) fail("{}: no questions in the file (one a line)", path);
   return out;
-}
-
-struct Answer {
-  std::vector<int32_t> ids;
-  int tokens = 0;
-  double seconds = 0;
-};
-
-// Answers one question from an empty conversation with the given cache strategy.
-Answer answer(const Model& model, const std::string& question, CacheStrategy cache, const DemoArgs& args,
-              const TokenCallback& on_token = {}) {
-  SessionOptions so;
-  so.cache = cache;
-  so.threads = args.threads;
-  so.n_ctx = 512;
-  Session session(model, so);
-  Chat chat(session);
-  GenerateOptions g;
-  g.max_new_tokens = args.max_new;
-  const GenerationResult r = chat.say(question, g, on_token);
-  const SequenceResult& s = r.sequences[0];
-  Answer a;
-  a.ids = s.output;
-  a.tokens = static_cast<int>(s.token_times.size());
-  a.seconds = std::chrono::duration<double>(s.token_times.back() - r.start).count();
-  return a;
 }
 
 void run_demo(const DemoArgs& args) {
@@ -72,8 +41,8 @@ void run_demo(const DemoArgs& args) {
   for (const std::string& q : questions) {
     fmt::print("Q: {}\nA: ", q);
     std::fflush(stdout);
-    const Answer a = answer(*model, q, CacheStrategy::kPaged, args, stream_to_stdout);
-    fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s\n\n", a.tokens / a.seconds, a.tokens, a.seconds);
+    const Answer a = answer(*model, q, CacheStrategy::kPaged, args.max_new, args.threads, stream_to_stdout);
+    fmt::print("\n{}\n\n", speed_line(a));
     total_seconds += a.seconds;
     total_tokens += a.tokens;
   }
@@ -93,8 +62,8 @@ void run_demo(const DemoArgs& args) {
   int none_tokens = 0, cache_tokens = 0;
   bool all_same = true;
   for (const std::string& q : questions) {
-    const Answer without = answer(*model, q, CacheStrategy::kNone, args);
-    const Answer with = answer(*model, q, CacheStrategy::kPaged, args);
+    const Answer without = answer(*model, q, CacheStrategy::kNone, args.max_new, args.threads);
+    const Answer with = answer(*model, q, CacheStrategy::kPaged, args.max_new, args.threads);
     const bool same = without.ids == with.ids;
     all_same = all_same && same;
     none_seconds += without.seconds;

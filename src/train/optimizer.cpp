@@ -1,0 +1,55 @@
+#include "train/optimizer.h"
+
+#include <cmath>
+
+namespace kvscope::train {
+
+AdamW::AdamW(const std::vector<ParamTensor>& layout, const AdamWOptions& options)
+    : layout_(layout),
+      options_(options),
+      m_(static_cast<size_t>(parameter_count(layout)), 0.0f),
+      v_(m_.size(), 0.0f) {}
+
+void AdamW::step(ThreadPool& pool, float* params, const float* grads, float lr) {
+  ++steps_;
+  const AdamWOptions& o = options_;
+  const double correction1 = 1.0 - std::pow(static_cast<double>(o.beta1), steps_);
+  const double correction2 = 1.0 - std::pow(static_cast<double>(o.beta2), steps_);
+  const auto step_size = static_cast<float>(lr / correction1);
+  const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
+  for (const ParamTensor& t : layout_) {
+    const float decay = t.decay ? 1.0f - lr * o.weight_decay : 1.0f;
+    float *p = params + t.offset, *m = m_.data() + t.offset, *v = v_.data() + t.offset;
+    const float* g = grads + t.offset;
+    pool.parallel_for(t.size, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        p[i] *= decay;
+        m[i] = o.beta1 * m[i] + (1.0f - o.beta1) * g[i];
+        v[i] = o.beta2 * v[i] + (1.0f - o.beta2) * g[i] * g[i];
+        p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_correction2 + o.eps);
+      }
+    });
+  }
+}
+
+float Schedule::lr(int64_t step) const {
+  if (step < warmup_steps)
+    return peak_lr * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
+  const int64_t decay_steps = std::max<int64_t>(1, total_steps - warmup_steps);
+  const double progress = std::min(1.0, static_cast<double>(step - warmup_steps) / decay_steps);
+  const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
+  const double min_lr = peak_lr * min_lr_ratio;
+  return static_cast<float>(min_lr + (peak_lr - min_lr) * cosine);
+}
+
+double clip_grad_norm(float* grads, int64_t n, double max_norm) {
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(grads[i]) * grads[i];
+  const double norm = std::sqrt(sum);
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0)
+    for (int64_t i = 0; i < n; ++i) grads[i] = static_cast<float>(grads[i] * coef);
+  return norm;
+}
+
+}  // namespace kvscope::train
