@@ -1,5 +1,7 @@
 #include "bench/workload.h"
 
+#include "bench/serving.h"
+
 #include <algorithm>
 
 #include "core/error.h"
@@ -15,12 +17,6 @@ constexpr const char* kPromptText =
     "so that one turn of the pedals carried the rider further. The safety bicycle, with two wheels of equal "
     "size and a chain driving the rear wheel, changed everything. ";
 
-uint64_t fnv1a(uint64_t hash, const void* data, size_t bytes) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < bytes; ++i) hash = (hash ^ p[i]) * 1099511628211ull;
-  return hash;
-}
-
 // The one definition of "the same output", for repetitions of a strategy and across strategies:
 // every sequence's token ids, and the hash of every step's logits.
 bool same_output(const std::vector<std::vector<int32_t>>& a, uint64_t a_hash,
@@ -32,14 +28,14 @@ struct Run {
   double seconds = 0, ttft = 0, tpot = 0, tps = 0;
   uint64_t kv_reserved = 0;
   std::vector<std::vector<int32_t>> outputs;
-  uint64_t hash = 14695981039346656037ull;
+  uint64_t hash = kFnvOffset;
 };
 
 Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, const MeasureOptions& o) {
   Run run;
   const GenerationResult r = generate_exactly(
       model, w.prompts, strategy, o, w.new_tokens,
-      [&](int, std::span<const float> l) { run.hash = fnv1a(run.hash, l.data(), l.size_bytes()); }, &run.kv_reserved);
+      [&](int, std::span<const float> l) { run.hash = fnv1a_floats(run.hash, l.data(), l.size()); }, &run.kv_reserved);
   Clock::time_point end = r.start, first = r.start;
   int64_t generated = 0;
   for (const SequenceResult& s : r.sequences) {

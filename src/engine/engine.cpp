@@ -194,7 +194,7 @@ void Engine::sample(Live& live, std::span<const float> logits) {
   const Clock::time_point now = Clock::now();
   live.out.token_times.push_back(now);
   ++stats_.generated_tokens;
-  TokenEvent event{live.out.id, static_cast<int>(live.out.token_times.size()) - 1, token, {}, now, true};
+  TokenEvent event{live.out.id, static_cast<int>(live.out.token_times.size()) - 1, token, {}, now, false};
   std::optional<StopReason> stop;
   if (live.request.stop_at_end_token && std::find(end_ids_.begin(), end_ids_.end(), token) != end_ids_.end()) {
     stop = StopReason::kEndToken;

@@ -95,7 +95,7 @@ class Engine {
   bool grow(Live& live, int length, std::vector<Planned>& plan);
   void preempt(Live& victim, std::vector<Planned>& plan);
   bool drop_parked();
-  int longest(const Live& live) const;
+  int reservation(const Live& live, int length) const;  // positions to reserve for `length` fed
   void execute(const std::vector<Planned>& plan);
   void sample(Live& live, std::span<const float> logits);
   void finish(Live& live, StopReason reason);

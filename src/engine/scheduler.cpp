@@ -34,17 +34,17 @@ std::vector<Engine::Planned> Engine::schedule() {
   return plan;
 }
 
-int Engine::longest(const Live& live) const {
+// A contiguous reservation holds the longest length the request may reach from the start: that
+// is what prealloc is. The other strategies take memory for the positions fed so far.
+int Engine::reservation(const Live& live, int length) const {
+  if (cache_->strategy() != CacheStrategy::kPrealloc) return length;
   return std::min(n_ctx_, live.out.prompt_tokens + live.request.max_new_tokens);
 }
 
 // Makes room for `length` positions of a running request, preempting newer ones as needed;
 // false when the request itself had to be preempted.
 bool Engine::grow(Live& live, int length, std::vector<Planned>& plan) {
-  // A contiguous reservation holds the longest length the request may reach from the start:
-  // that is what prealloc is.
-  const int wanted = cache_->strategy() == CacheStrategy::kPrealloc ? longest(live) : length;
-  while (!cache_->reserve(live.slot, wanted)) {
+  while (!cache_->reserve(live.slot, reservation(live, length))) {
     if (drop_parked()) continue;
     Live* victim = running_.back();
     preempt(*victim, plan);
@@ -102,8 +102,7 @@ bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
     live.computed = cache_->reuse_prefix(live.slot, live.tokens);
   }
   const int n = std::min(static_cast<int>(live.tokens.size()) - live.computed, budget);
-  const int wanted = cache_->strategy() == CacheStrategy::kPrealloc ? longest(live) : live.computed + n;
-  while (!cache_->reserve(live.slot, wanted))
+  while (!cache_->reserve(live.slot, reservation(live, live.computed + n)))
     if (!drop_parked()) {
       free_slot(live);  // waits, holding nothing, for memory to come back
       return false;

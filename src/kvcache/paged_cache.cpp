@@ -81,6 +81,7 @@ class PagedCache : public KvCache {
     for (auto it = s.table.rbegin(); it != s.table.rend(); ++it) {
       Block& block = blocks_[*it];
       if (--block.refs > 0) continue;
+      --blocks_used_;
       if (block.indexed)
         block.lru = lru_.insert(lru_.end(), *it);
       else
@@ -101,7 +102,10 @@ class PagedCache : public KvCache {
       if (found == index_.end()) break;
       Block& block = blocks_[found->second];
       if (block.parent != s.last_hash || !std::equal(part.begin(), part.end(), block.tokens.begin())) break;
-      if (block.refs++ == 0) lru_.erase(block.lru);
+      if (block.refs++ == 0) {
+        lru_.erase(block.lru);
+        ++blocks_used_;
+      }
       s.table.push_back(found->second);
       s.last_hash = h;
       ++s.committed;
@@ -137,7 +141,7 @@ class PagedCache : public KvCache {
   PoolStats pool_stats() const override {
     PoolStats p;
     p.blocks_total = n_blocks_;
-    for (const Block& b : blocks_) p.blocks_used += b.refs > 0;
+    p.blocks_used = blocks_used_;
     p.blocks_cached = static_cast<int64_t>(lru_.size());
     p.prefix_hit_tokens = hit_tokens_;
     p.evictions = evictions_;
@@ -145,9 +149,7 @@ class PagedCache : public KvCache {
   }
 
   size_t bytes_reserved() const override {
-    size_t used = 0;
-    for (const Block& b : blocks_) used += b.refs > 0;
-    return used * 2 * static_cast<size_t>(shape_.n_layers) * block_bytes_;
+    return static_cast<size_t>(blocks_used_) * 2 * static_cast<size_t>(shape_.n_layers) * block_bytes_;
   }
 
   // Positions held, each shared block counted once.
@@ -194,6 +196,7 @@ class PagedCache : public KvCache {
       ++evictions_;
     }
     blocks_[b].refs = 1;
+    ++blocks_used_;
     return b;
   }
   uint8_t* k_base(int layer) const { return pool_.get() + 2 * static_cast<size_t>(layer) * layer_bytes_; }
@@ -208,6 +211,7 @@ class PagedCache : public KvCache {
   std::list<int32_t> lru_;      // unreferenced indexed blocks, least recently used first
   std::unordered_map<uint64_t, int32_t> index_;
   std::vector<Seq> seqs_;
+  int64_t blocks_used_ = 0;  // referenced by at least one sequence
   int64_t hit_tokens_ = 0, evictions_ = 0;
 };
 

@@ -142,7 +142,8 @@ void Forward::attend(int layer, const KvCache& cache) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const DType type = kv_dtype(cache.shape().type);
   cached_rows_.resize(static_cast<size_t>(cache.shape().n_seqs));
-  for (int seq : token_seq_) cached_rows_[seq] = cache.view(layer, seq);
+  for (int64_t t = 0; t < n_; ++t)  // a chunk's tokens are adjacent: one view per chunk
+    if (t == 0 || token_seq_[t] != token_seq_[t - 1]) cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
   pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
     for (int64_t task = begin; task < end; ++task) {

@@ -9,22 +9,17 @@
 #include <deque>
 #include <random>
 
+#include "bench/serving.h"
 #include "core/error.h"
 #include "test_paths.h"
 
 namespace kvscope {
 namespace {
 
-uint64_t fnv1a(uint64_t hash, std::span<const float> values) {
-  const auto* p = reinterpret_cast<const uint8_t*>(values.data());
-  for (size_t i = 0; i < values.size_bytes(); ++i) hash = (hash ^ p[i]) * 1099511628211ull;
-  return hash;
-}
-
 // What a request produced, bit for bit: its tokens and a hash of every logit it was sampled from.
 struct Trace {
   std::vector<int32_t> tokens;
-  uint64_t logits_hash = 14695981039346656037ull;
+  uint64_t logits_hash = kFnvOffset;
   bool operator==(const Trace&) const = default;
 };
 
@@ -52,7 +47,7 @@ class EngineTest : public ::testing::Test {
   }
   // Adds `r` to the engine, recording its trace into `trace`.
   static RequestId add(Engine& engine, Request r, Trace& trace) {
-    r.on_logits = [&trace](std::span<const float> l) { trace.logits_hash = fnv1a(trace.logits_hash, l); };
+    r.on_logits = [&trace](std::span<const float> l) { trace.logits_hash = fnv1a_floats(trace.logits_hash, l.data(), l.size()); };
     r.on_token = [&trace](const TokenEvent& e) { trace.tokens.push_back(e.token); };
     return engine.add(std::move(r));
   }
