@@ -27,7 +27,8 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
   w.shape = {kCols, kRows, 1, 1};
   w.data = bytes.data();
   // Packed as a loaded model packs it, where this CPU's kernels read weights packed.
-  const std::vector<uint8_t> packed = kernels().dot_packed != nullptr ? pack_rows(w) : std::vector<uint8_t>{};
+  const std::vector<uint8_t> packed =
+      kernels().dot_packed != nullptr ? pack_rows(w) : std::vector<uint8_t>{};
   if (!packed.empty()) w.packed = packed.data();
   const auto x = testing::random_floats(static_cast<size_t>(n * kCols), 2);
   std::vector<float> out(static_cast<size_t>(n * kRows));
@@ -37,8 +38,9 @@ void matmul_benchmark(benchmark::State& state, DType type, Precision precision) 
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.bytes()));
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kCols * kRows * n * static_cast<double>(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kCols * kRows * n * static_cast<double>(state.iterations()) / 1e9,
+                         benchmark::Counter::kIsRate);
   state.SetLabel(fmt::format("{}{}", isa_name(kernels().isa), packed.empty() ? "" : " packed"));
 }
 
@@ -56,22 +58,30 @@ void attention_benchmark(benchmark::State& state, Isa isa, bool f16) {
   std::vector<float> scratch, out(group * head_dim);
   const int32_t one_block = 0;
   const size_t row_bytes = kv_width * (f16 ? 2 : 4);
-  const CachedRows rows{f16 ? reinterpret_cast<const uint8_t*>(keys16.data()) : reinterpret_cast<const uint8_t*>(keys.data()),
-                        f16 ? reinterpret_cast<const uint8_t*>(values16.data()) : reinterpret_cast<const uint8_t*>(values.data()),
-                        &one_block, 0, row_bytes, length, f16 ? DType::kF16 : DType::kF32};
+  const CachedRows rows{f16 ? reinterpret_cast<const uint8_t*>(keys16.data())
+                            : reinterpret_cast<const uint8_t*>(keys.data()),
+                        f16 ? reinterpret_cast<const uint8_t*>(values16.data())
+                            : reinterpret_cast<const uint8_t*>(values.data()),
+                        &one_block,
+                        0,
+                        row_bytes,
+                        length,
+                        f16 ? DType::kF16 : DType::kF32};
   const AttentionHeads heads{queries.data(), rows, 0, group, head_dim, length};
   for (auto _ : state) {
     attend_heads(kernels_for(isa), heads, 0.125f, scratch, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * length * head_dim * (f16 ? 2 : 4));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 2 * length * head_dim *
+                          (f16 ? 2 : 4));
   state.SetLabel(std::string(isa_name(isa)));
 }
 
 void register_benchmarks() {
   for (DType type : {DType::kQ4_1, DType::kQ8_0, DType::kF16, DType::kF32})
     for (Precision precision : {Precision::kFast, Precision::kExact}) {
-      const std::string name = fmt::format("Matmul/{}/{}", dtype_name(type), precision_name(precision));
+      const std::string name =
+          fmt::format("Matmul/{}/{}", dtype_name(type), precision_name(precision));
       benchmark::RegisterBenchmark(name.c_str(), matmul_benchmark, type, precision)
           ->ArgsProduct({{1, 64}, {1, 2}})
           ->ArgNames({"rows", "threads"})
@@ -79,8 +89,9 @@ void register_benchmarks() {
     }
   for (Isa isa : supported_isas())
     for (bool f16 : {false, true})
-      benchmark::RegisterBenchmark(fmt::format("Attention/{}/{}", isa_name(isa), f16 ? "f16" : "f32").c_str(),
-                                   attention_benchmark, isa, f16)
+      benchmark::RegisterBenchmark(
+          fmt::format("Attention/{}/{}", isa_name(isa), f16 ? "f16" : "f32").c_str(),
+          attention_benchmark, isa, f16)
           ->Arg(128)
           ->Arg(512)
           ->Arg(2048)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model,
-# builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds, runs every
-# test in both, then runs each file-format fuzzer for a bounded time.
+# checks the C++ formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer
+# builds, runs every test in both, then runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/install_deps.sh
 scripts/fetch_model.sh
+scripts/check_format.sh
 for kind in release sanitize; do
   echo "=== $kind build ===" >&2
   scripts/build.sh "$kind"

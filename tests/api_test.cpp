@@ -1,8 +1,7 @@
 // The public header alone is enough to load, generate with each cache and measure.
-#include "kvscope/kvscope.h"
-
 #include <gtest/gtest.h>
 
+#include "kvscope/kvscope.h"
 #include "test_paths.h"
 
 namespace {
@@ -11,7 +10,8 @@ TEST(PublicApi, GeneratesTheSameTextWithEveryCacheAndMeasuresIt) {
   const auto model = kvscope::Model::load(kvscope::testing::fixture("models/tiny-llama-q4_1.gguf"));
   const auto prompt = model->tokenizer().encode("Hello world", false, true);
   std::vector<std::vector<int32_t>> outputs;
-  for (kvscope::CacheStrategy cache : {kvscope::CacheStrategy::kNone, kvscope::CacheStrategy::kPrealloc}) {
+  for (kvscope::CacheStrategy cache :
+       {kvscope::CacheStrategy::kNone, kvscope::CacheStrategy::kPrealloc}) {
     kvscope::SessionOptions so;
     so.cache = cache;
     kvscope::Session session(*model, so);

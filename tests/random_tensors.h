@@ -41,7 +41,9 @@ inline std::vector<uint8_t> random_row_bytes(DType type, int64_t n, uint64_t see
         std::memcpy(&bytes[base], &v, 4);
         break;
       }
-      case DType::kF16: put_f16(base, value(rng)); break;
+      case DType::kF16:
+        put_f16(base, value(rng));
+        break;
       case DType::kBF16: {
         const uint32_t bits = float_to_bits(value(rng));
         bytes[base] = static_cast<uint8_t>((bits >> 16) & 0xff);
@@ -49,13 +51,17 @@ inline std::vector<uint8_t> random_row_bytes(DType type, int64_t n, uint64_t see
         break;
       }
       case DType::kQ8_0:
-      case DType::kQ4_0: put_f16(base, scale(rng)); break;
+      case DType::kQ4_0:
+        put_f16(base, scale(rng));
+        break;
       case DType::kQ4_1:
       case DType::kQ4_K:
         put_f16(base, scale(rng));
         put_f16(base + 2, scale(rng));
         break;
-      case DType::kQ6_K: put_f16(base + 208, scale(rng) * 0.1f); break;
+      case DType::kQ6_K:
+        put_f16(base + 208, scale(rng) * 0.1f);
+        break;
     }
   }
   return bytes;

@@ -5,7 +5,7 @@
 namespace kvscope::testing {
 
 std::string fixture(const std::string& name);  // tests/fixtures/<name>
-std::string cli();                              // the built kvscope binary
+std::string cli();                             // the built kvscope binary
 // The default model if scripts/fetch_model.sh has fetched it, else "" (tests that need it skip
 // locally; CI always fetches it first).
 std::string default_model();

@@ -8,7 +8,8 @@
 //   kvscope::GenerateOptions options;
 //   options.max_new_tokens = 16;
 //   const kvscope::GenerationResult result = session.generate({prompt}, options);
-//   const kvscope::RequestMetrics metrics = kvscope::request_metrics(result.start, result.sequences[0]);
+//   const kvscope::RequestMetrics metrics = kvscope::request_metrics(result.start,
+//   result.sequences[0]);
 //
 // Errors in what it is given (files, prompts, options) are thrown as kvscope::Error with a
 // one-line message naming the file or field.

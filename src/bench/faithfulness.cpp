@@ -20,8 +20,8 @@ std::vector<double> log_probs(const float* logits, int vocab) {
   return out;
 }
 
-std::vector<float> score(const Model& model, const std::vector<int32_t>& chunk, Precision precision, KvType kv_type,
-                         int threads) {
+std::vector<float> score(const Model& model, const std::vector<int32_t>& chunk, Precision precision,
+                         KvType kv_type, int threads) {
   SessionOptions o;
   o.precision = precision;
   o.kv_type = kv_type;
@@ -40,15 +40,20 @@ FaithfulnessResult measure_faithfulness(const Model& model, const std::vector<in
   const int usable = std::min<int>(static_cast<int>(tokens.size()), options.max_tokens);
   const int chunks = usable / n_ctx;
   if (n_ctx < 4 || chunks < 1)
-    fail("the text has {} tokens, too few for one chunk of {} (use a longer text or a smaller --ctx)", usable, n_ctx);
+    fail(
+        "the text has {} tokens, too few for one chunk of {} (use a longer text or a smaller "
+        "--ctx)",
+        usable, n_ctx);
   const int vocab = model.config().vocab_size;
   std::vector<double> kls;
   int same = 0;
   double nll_exact = 0, nll_fast = 0;
   for (int c = 0; c < chunks; ++c) {
     const std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
-    const std::vector<float> exact = score(model, chunk, Precision::kExact, KvType::kF32, options.threads);
-    const std::vector<float> fast = score(model, chunk, options.precision, options.kv_type, options.threads);
+    const std::vector<float> exact =
+        score(model, chunk, Precision::kExact, KvType::kF32, options.threads);
+    const std::vector<float> fast =
+        score(model, chunk, options.precision, options.kv_type, options.threads);
     // The first half only gives the second half its context, as in llama-perplexity.
     for (int p = n_ctx / 2; p + 1 < n_ctx; ++p) {
       const float* e = &exact[static_cast<size_t>(p) * vocab];

@@ -1,17 +1,18 @@
 #pragma once
 // `kvscope bench faithfulness`: how far a configuration (by default the fast path, int8
 // activations, with an f32 KV cache; or any precision with an f16 or q8_0 cache) strays from the
-// exact path (f32 activations over the same dequantized weights, f32 cache), measured as llama.cpp's
-// `llama-perplexity --kl-divergence` does: the text is cut into chunks of n_ctx tokens, each is
-// scored by both paths, and the second half of every chunk is compared position by position.
+// exact path (f32 activations over the same dequantized weights, f32 cache), measured as
+// llama.cpp's `llama-perplexity --kl-divergence` does: the text is cut into chunks of n_ctx tokens,
+// each is scored by both paths, and the second half of every chunk is compared position by
+// position.
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "kvcache/kv_cache.h"
 #include "kernels/matmul.h"
-#include "models/model.h"
+#include "kvcache/kv_cache.h"
 #include "metrics/stats.h"
+#include "models/model.h"
 
 namespace kvscope {
 
@@ -24,9 +25,9 @@ struct FaithfulnessOptions {
 };
 
 struct FaithfulnessResult {
-  int positions = 0;         // compared positions
-  double same_top1 = 0;      // share of positions where both paths' most likely token agree
-  Summary kl;                // KL(exact || fast) per position, in nats
+  int positions = 0;     // compared positions
+  double same_top1 = 0;  // share of positions where both paths' most likely token agree
+  Summary kl;            // KL(exact || fast) per position, in nats
   double perplexity_exact = 0;
   double perplexity_fast = 0;
 };

@@ -21,7 +21,8 @@ KvCompareResult run_kv_compare(const Model& model, const KvCompareOptions& o,
   result.baseline = o.baseline.value_or(names.front());
   if (index_of(result.baseline) == static_cast<ptrdiff_t>(names.size()))
     fail("the baseline '{}' is not one of the strategies measured", strategy_name(result.baseline));
-  result.workload = {fmt::format("p{} g{} b1", o.prompt_tokens, o.new_tokens), {benchmark_prompt(model, o.prompt_tokens)},
+  result.workload = {fmt::format("p{} g{} b1", o.prompt_tokens, o.new_tokens),
+                     {benchmark_prompt(model, o.prompt_tokens)},
                      o.new_tokens};
   MeasureResult measured = measure_workloads(model, {result.workload}, o.measure, on_progress);
   result.repetitions_done = measured.repetitions_done;
@@ -32,7 +33,8 @@ KvCompareResult run_kv_compare(const Model& model, const KvCompareOptions& o,
   // last sampled token is never fed back.
   result.token_ops_without_cache = g * p + g * (g - 1) / 2;
   result.token_ops_with_cache = p + g - 1;
-  result.theoretical_speedup = static_cast<double>(result.token_ops_without_cache) / result.token_ops_with_cache;
+  result.theoretical_speedup =
+      static_cast<double>(result.token_ops_without_cache) / result.token_ops_with_cache;
   if (measured.workloads.empty()) return result;
   result.strategies = std::move(measured.workloads.front().strategies);
   const double base = result.strategies[index_of(result.baseline)].seconds.median;

@@ -13,15 +13,15 @@ namespace kvscope {
 struct KvCompareOptions {
   int prompt_tokens = 50;
   int new_tokens = 100;
-  MeasureOptions measure = {
-      .strategies = {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}};
+  MeasureOptions measure = {.strategies = {CacheStrategy::kNone, CacheStrategy::kConcat,
+                                           CacheStrategy::kPrealloc, CacheStrategy::kPaged}};
   std::optional<CacheStrategy>
       baseline;  // what speedups are measured against; default: the first strategy
 };
 
 struct KvCompareResult {
   KvCompareOptions options;
-  Workload workload;  // "p<prompt> g<new> b1": one sequence
+  Workload workload;                    // "p<prompt> g<new> b1": one sequence
   std::vector<Measurement> strategies;  // empty when interrupted before one full round
   CacheStrategy baseline = CacheStrategy::kNone;
   std::vector<double> speedups;  // per strategy: the baseline's median time / its own

@@ -14,7 +14,10 @@ std::vector<ServedRequest> read_mix(const Model& model, const std::string& path)
   if (!in) fail("{}: cannot open the request mix", path);
   const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (!j.is_array() || j.empty())
-    fail("{}: expected a JSON list of {{\"prompt_tokens\": P, \"output_tokens\": O, \"max_tokens\": M}}", path);
+    fail(
+        "{}: expected a JSON list of {{\"prompt_tokens\": P, \"output_tokens\": O, \"max_tokens\": "
+        "M}}",
+        path);
   std::vector<ServedRequest> mix;
   for (size_t i = 0; i < j.size(); ++i) {
     const auto field = [&](const char* name, int fallback) {
@@ -23,13 +26,15 @@ std::vector<ServedRequest> read_mix(const Model& model, const std::string& path)
         if (fallback > 0) return fallback;
         fail("{}: request {} has no \"{}\"", path, i + 1, name);
       }
-      if (!j[i][name].is_number_integer() || j[i][name].get<int64_t>() < 1 || j[i][name].get<int64_t>() > 1 << 20)
+      if (!j[i][name].is_number_integer() || j[i][name].get<int64_t>() < 1 ||
+          j[i][name].get<int64_t>() > 1 << 20)
         fail("{}: request {}'s \"{}\" must be a positive integer", path, i + 1, name);
       return j[i][name].get<int>();
     };
     const int prompt = field("prompt_tokens", 0), output = field("output_tokens", 0);
     const int max_tokens = field("max_tokens", output);
-    if (max_tokens < output) fail("{}: request {}'s max_tokens is below its output_tokens", path, i + 1);
+    if (max_tokens < output)
+      fail("{}: request {}'s max_tokens is below its output_tokens", path, i + 1);
     mix.push_back({benchmark_prompt(model, prompt, static_cast<int>(i) * 7), output, max_tokens});
   }
   return mix;
@@ -43,7 +48,8 @@ std::vector<ServedRequest> memory_mix(const Model& model, const MemoryBenchOptio
       o.min_output > o.max_output || o.max_tokens < o.max_output)
     fail("the request mix needs 1 <= min <= max lengths and max_tokens >= the longest output");
   std::mt19937 rng(static_cast<uint32_t>(o.seed));
-  std::uniform_int_distribution<int> prompt(o.min_prompt, o.max_prompt), output(o.min_output, o.max_output);
+  std::uniform_int_distribution<int> prompt(o.min_prompt, o.max_prompt),
+      output(o.min_output, o.max_output);
   std::vector<ServedRequest> mix;
   for (int i = 0; i < o.requests; ++i) {
     const int p = prompt(rng);
@@ -60,7 +66,8 @@ MemoryBenchResult run_memory_bench(const Model& model, const MemoryBenchOptions&
   for (const ServedRequest& r : result.mix)
     longest = std::max(longest, static_cast<int>(r.prompt.size()) + r.max_tokens);
   const std::vector<CacheStrategy>& strategies = o.measure.strategies;
-  if (strategies.empty() || o.measure.repetitions < 1) fail("the memory suite needs strategies and repetitions");
+  if (strategies.empty() || o.measure.repetitions < 1)
+    fail("the memory suite needs strategies and repetitions");
   std::vector<std::vector<ServedResult>> runs(strategies.size());
   result.repetitions_done = run_alternating(
       static_cast<int>(strategies.size()), o.measure.warmup, o.measure.repetitions,

@@ -19,18 +19,20 @@ struct MemoryBenchOptions {
   int min_output = 8, max_output = 128;   // uniform output lengths
   int max_tokens = 256;                   // declared by every request
   uint64_t seed = 1;
-  std::string mix_file;  // JSON [{"prompt_tokens": P, "output_tokens": O, "max_tokens": M}, ...] instead
+  std::string
+      mix_file;  // JSON [{"prompt_tokens": P, "output_tokens": O, "max_tokens": M}, ...] instead
   size_t budget_mib = 64;
   int max_seqs = 32, max_batch_tokens = 512, block_size = 16;
-  MeasureOptions measure = {.kv_type = KvType::kF16,
-                            .strategies = {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}};
+  MeasureOptions measure = {
+      .kv_type = KvType::kF16,
+      .strategies = {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}};
 };
 
 struct MemoryStrategyResult {
   CacheStrategy strategy = CacheStrategy::kPaged;
   ServedResult first;  // memory figures, outputs and latencies of the first measured run
   Summary seconds, throughput_tps;  // over the measured runs
-  bool identical = true;  // outputs and logits equal the first strategy's
+  bool identical = true;            // outputs and logits equal the first strategy's
 };
 
 struct MemoryBenchResult {

@@ -8,11 +8,13 @@ std::vector<ServedRequest> prefix_requests(const Model& model, const PrefixBench
   if (o.requests < 1 || o.shared_tokens < 1 || o.suffix_tokens < 1 || o.new_tokens < 1)
     fail("the prefix suite needs requests, a shared prompt, a suffix and tokens to generate");
   const std::vector<int32_t> shared = benchmark_prompt(model, o.shared_tokens);
-  const bool bos = model.tokenizer().bos_id() >= 0 && !shared.empty() && shared.front() == model.tokenizer().bos_id();
+  const bool bos = model.tokenizer().bos_id() >= 0 && !shared.empty() &&
+                   shared.front() == model.tokenizer().bos_id();
   std::vector<ServedRequest> requests;
   for (int i = 0; i < o.requests; ++i) {
     // A suffix of its own: the same text from another offset, without a second BOS.
-    std::vector<int32_t> suffix = benchmark_prompt(model, o.suffix_tokens + (bos ? 1 : 0), 11 + 29 * i);
+    std::vector<int32_t> suffix =
+        benchmark_prompt(model, o.suffix_tokens + (bos ? 1 : 0), 11 + 29 * i);
     ServedRequest r{shared, o.new_tokens, o.new_tokens};
     r.prompt.insert(r.prompt.end(), suffix.begin() + (bos ? 1 : 0), suffix.end());
     requests.push_back(std::move(r));
@@ -38,8 +40,13 @@ PrefixBenchResult run_prefix_bench(const Model& model, const PrefixBenchOptions&
         e.max_batch_tokens = o.max_batch_tokens;
         e.max_seqs = o.concurrency > 0 ? o.concurrency : o.requests;
         e.n_ctx = o.shared_tokens + o.suffix_tokens + o.new_tokens;
-        // One sequence more than run at once, so that the shared blocks can stay cached between requests.
-        const KvShape shape{model.config().n_layers, model.config().kv_dim(), e.max_seqs + 1, e.n_ctx, e.kv_type,
+        // One sequence more than run at once, so that the shared blocks can stay cached between
+        // requests.
+        const KvShape shape{model.config().n_layers,
+                            model.config().kv_dim(),
+                            e.max_seqs + 1,
+                            e.n_ctx,
+                            e.kv_type,
                             e.block_size};
         e.kv_budget_bytes = shape.budget();
         ServedResult r = serve_requests(model, e, requests, o.concurrency);
@@ -56,11 +63,13 @@ PrefixBenchResult run_prefix_bench(const Model& model, const PrefixBenchOptions&
     with.push_back(r.seconds);
     result.identical = result.identical && r.same_outputs(result.without_reuse);
   }
-  for (const ServedResult& r : runs[0]) result.identical = result.identical && r.same_outputs(result.without_reuse);
+  for (const ServedResult& r : runs[0])
+    result.identical = result.identical && r.same_outputs(result.without_reuse);
   result.seconds_without = summarize(without);
   result.seconds_with = summarize(with);
   result.ttft_speedup = result.without_reuse.ttft_s.median / result.with_reuse.ttft_s.median;
-  result.hit_rate = static_cast<double>(result.with_reuse.cached_tokens) / static_cast<double>(result.with_reuse.prompt_tokens);
+  result.hit_rate = static_cast<double>(result.with_reuse.cached_tokens) /
+                    static_cast<double>(result.with_reuse.prompt_tokens);
   return result;
 }
 

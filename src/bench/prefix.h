@@ -23,8 +23,8 @@ struct PrefixBenchOptions {
 struct PrefixBenchResult {
   ServedResult without_reuse, with_reuse;  // the first measured run of each
   Summary seconds_without, seconds_with;   // over the measured runs
-  double ttft_speedup = 0;  // median TTFT without reuse / with
-  double hit_rate = 0;      // prompt tokens reused / prompt tokens, with reuse
+  double ttft_speedup = 0;                 // median TTFT without reuse / with
+  double hit_rate = 0;                     // prompt tokens reused / prompt tokens, with reuse
   int repetitions_done = 0;
   bool interrupted = false;
   bool identical = true;

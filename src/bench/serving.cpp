@@ -25,8 +25,8 @@ bool ServedResult::same_outputs(const ServedResult& other) const {
   return true;
 }
 
-ServedResult serve_requests(const Model& model, const EngineOptions& options, const std::vector<ServedRequest>& requests,
-                            int concurrency) {
+ServedResult serve_requests(const Model& model, const EngineOptions& options,
+                            const std::vector<ServedRequest>& requests, int concurrency) {
   if (requests.empty()) fail("no requests to serve");
   Engine engine(model, options);
   ServedResult result;
@@ -37,8 +37,8 @@ ServedResult serve_requests(const Model& model, const EngineOptions& options, co
   const auto send = [&](size_t i) {
     const ServedRequest& s = requests[i];
     if (s.output_tokens < 1 || s.max_tokens < s.output_tokens)
-      fail("request {}: {} output tokens and a max_tokens of {} (expected 1 <= output <= max)", i + 1, s.output_tokens,
-           s.max_tokens);
+      fail("request {}: {} output tokens and a max_tokens of {} (expected 1 <= output <= max)",
+           i + 1, s.output_tokens, s.max_tokens);
     Request r;
     r.prompt = s.prompt;
     r.max_new_tokens = s.max_tokens;
@@ -47,7 +47,8 @@ ServedResult serve_requests(const Model& model, const EngineOptions& options, co
       result.logits_hashes[i] = fnv1a_floats(result.logits_hashes[i], l.data(), l.size());
     };
     r.on_token = [&engine, &ids, &s, i](const TokenEvent& e) {
-      if (e.index + 1 == s.output_tokens && !e.last) engine.cancel(ids[i]);  // its end, as an end token would be
+      if (e.index + 1 == s.output_tokens && !e.last)
+        engine.cancel(ids[i]);  // its end, as an end token would be
     };
     r.on_finish = [&ended](const RequestOutput&) { ++ended; };
     ids[i] = engine.add(std::move(r));
@@ -55,7 +56,8 @@ ServedResult serve_requests(const Model& model, const EngineOptions& options, co
   const Clock::time_point start = Clock::now();
   while (ended < requests.size()) {
     while (sent < requests.size() && sent - ended < window) send(sent++);
-    if (!engine.step() && !engine.idle()) fail("the engine cannot make progress with {} requests", requests.size());
+    if (!engine.step() && !engine.idle())
+      fail("the engine cannot make progress with {} requests", requests.size());
     const EngineStats stats = engine.stats();
     result.peak_running = std::max(result.peak_running, stats.running);
     result.reserved_byte_steps += static_cast<double>(engine.cache().bytes_reserved());

@@ -18,7 +18,7 @@ struct ServedRequest {
 };
 
 struct ServedResult {
-  std::vector<RequestOutput> outputs;  // in request order
+  std::vector<RequestOutput> outputs;   // in request order
   std::vector<uint64_t> logits_hashes;  // per request, of every logit it was sampled from
   double seconds = 0;
   int peak_running = 0;
@@ -36,8 +36,8 @@ struct ServedResult {
 };
 
 // concurrency 0: every request queued at the start.
-ServedResult serve_requests(const Model& model, const EngineOptions& options, const std::vector<ServedRequest>& requests,
-                            int concurrency);
+ServedResult serve_requests(const Model& model, const EngineOptions& options,
+                            const std::vector<ServedRequest>& requests, int concurrency);
 
 uint64_t fnv1a_floats(uint64_t hash, const float* values, size_t count);
 inline constexpr uint64_t kFnvOffset = 14695981039346656037ull;

@@ -85,9 +85,10 @@ T stdev(const std::vector<T>& v) {
 }  // namespace
 
 std::string speed_test_name(const SpeedTest& test) {
-  std::string name = test.n_prompt > 0 && test.n_gen > 0 ? fmt::format("pp{}+tg{}", test.n_prompt, test.n_gen)
-                     : test.n_prompt > 0                 ? fmt::format("pp{}", test.n_prompt)
-                                                         : fmt::format("tg{}", test.n_gen);
+  std::string name = test.n_prompt > 0 && test.n_gen > 0
+                         ? fmt::format("pp{}+tg{}", test.n_prompt, test.n_gen)
+                     : test.n_prompt > 0 ? fmt::format("pp{}", test.n_prompt)
+                                         : fmt::format("tg{}", test.n_gen);
   if (test.n_parallel > 1) name += fmt::format(" ×{}", test.n_parallel);
   if (test.n_depth > 0) name += fmt::format(" @ d{}", test.n_depth);
   return name;

@@ -7,7 +7,8 @@
 namespace kvscope {
 
 std::vector<Workload> sweep_workloads(const Model& model, const std::vector<int>& prompt_tokens,
-                                      const std::vector<int>& new_tokens, const std::vector<int>& batch_sizes) {
+                                      const std::vector<int>& new_tokens,
+                                      const std::vector<int>& batch_sizes) {
   std::vector<Workload> workloads;
   for (int b : batch_sizes)
     for (int p : prompt_tokens)
@@ -17,7 +18,8 @@ std::vector<Workload> sweep_workloads(const Model& model, const std::vector<int>
         for (int seq = 0; seq < b; ++seq) w.prompts.push_back(benchmark_prompt(model, p, 7 * seq));
         workloads.push_back(std::move(w));
       }
-  if (workloads.empty()) fail("the sweep has no points: give prompt lengths, generation lengths and batch sizes");
+  if (workloads.empty())
+    fail("the sweep has no points: give prompt lengths, generation lengths and batch sizes");
   return workloads;
 }
 

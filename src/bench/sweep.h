@@ -11,6 +11,7 @@ namespace kvscope {
 // Workloads named "p<prompt> g<generated> b<batch>"; the batch's prompts differ (each one starts
 // further into the benchmark text).
 std::vector<Workload> sweep_workloads(const Model& model, const std::vector<int>& prompt_tokens,
-                                      const std::vector<int>& new_tokens, const std::vector<int>& batch_sizes);
+                                      const std::vector<int>& new_tokens,
+                                      const std::vector<int>& batch_sizes);
 
 }  // namespace kvscope

@@ -7,18 +7,22 @@
 
 namespace kvscope {
 
-TraceResult run_trace(const Model& model, const TraceOptions& o, const std::function<void(int, int)>& on_progress) {
+TraceResult run_trace(const Model& model, const TraceOptions& o,
+                      const std::function<void(int, int)>& on_progress) {
   if (o.prompt_tokens < 1 || o.new_tokens < 1) fail("trace needs a prompt and new tokens");
   const std::vector<int32_t> prompt = benchmark_prompt(model, o.prompt_tokens);
   const MeasureOptions& m = o.measure;
   TraceResult result;
   result.strategies.resize(m.strategies.size());
-  std::vector<std::vector<std::vector<double>>> latencies(m.strategies.size());  // [strategy][run][token]
+  std::vector<std::vector<std::vector<double>>> latencies(
+      m.strategies.size());  // [strategy][run][token]
   result.repetitions_done = run_alternating(
       static_cast<int>(m.strategies.size()), m.warmup, m.repetitions,
       [&](int s, bool measured) {
-        const GenerationResult r = generate_exactly(model, {prompt}, m.strategies[s], m, o.new_tokens);
-        if (measured) latencies[s].push_back(request_metrics(r.start, r.sequences[0]).token_latency_s);
+        const GenerationResult r =
+            generate_exactly(model, {prompt}, m.strategies[s], m, o.new_tokens);
+        if (measured)
+          latencies[s].push_back(request_metrics(r.start, r.sequences[0]).token_latency_s);
       },
       on_progress);
   result.interrupted = result.repetitions_done < m.repetitions;

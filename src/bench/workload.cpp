@@ -1,9 +1,8 @@
 #include "bench/workload.h"
 
-#include "bench/serving.h"
-
 #include <algorithm>
 
+#include "bench/serving.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "metrics/request_metrics.h"
@@ -12,9 +11,12 @@ namespace kvscope {
 namespace {
 
 constexpr const char* kPromptText =
-    "The history of the bicycle is a story of many small improvements. Early machines had no pedals: riders "
-    "pushed themselves along with their feet. Later designs put cranks on the front wheel, which grew larger "
-    "so that one turn of the pedals carried the rider further. The safety bicycle, with two wheels of equal "
+    "The history of the bicycle is a story of many small improvements. Early machines had no "
+    "pedals: riders "
+    "pushed themselves along with their feet. Later designs put cranks on the front wheel, which "
+    "grew larger "
+    "so that one turn of the pedals carried the rider further. The safety bicycle, with two wheels "
+    "of equal "
     "size and a chain driving the rear wheel, changed everything. ";
 
 // The one definition of "the same output", for repetitions of a strategy and across strategies:
@@ -31,11 +33,13 @@ struct Run {
   uint64_t hash = kFnvOffset;
 };
 
-Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, const MeasureOptions& o) {
+Run time_run(const Model& model, const Workload& w, CacheStrategy strategy,
+             const MeasureOptions& o) {
   Run run;
   const GenerationResult r = generate_exactly(
       model, w.prompts, strategy, o, w.new_tokens,
-      [&](int, std::span<const float> l) { run.hash = fnv1a_floats(run.hash, l.data(), l.size()); }, &run.kv_reserved);
+      [&](int, std::span<const float> l) { run.hash = fnv1a_floats(run.hash, l.data(), l.size()); },
+      &run.kv_reserved);
   Clock::time_point end = r.start, first = r.start;
   int64_t generated = 0;
   for (const SequenceResult& s : r.sequences) {
@@ -75,7 +79,8 @@ Measurement summarize_runs(CacheStrategy strategy, const std::vector<Run>& runs)
 
 }  // namespace
 
-int run_alternating(int variants, int warmup, int repetitions, const std::function<void(int, bool)>& run,
+int run_alternating(int variants, int warmup, int repetitions,
+                    const std::function<void(int, bool)>& run,
                     const std::function<void(int, int)>& on_progress) {
   const int total = (warmup + repetitions) * variants;
   int done = 0;
@@ -99,7 +104,8 @@ bool verify_identical(std::vector<Measurement>& strategies) {
   return all;
 }
 
-GenerationResult generate_exactly(const Model& model, const std::vector<std::vector<int32_t>>& prompts,
+GenerationResult generate_exactly(const Model& model,
+                                  const std::vector<std::vector<int32_t>>& prompts,
                                   CacheStrategy cache, const MeasureOptions& o, int new_tokens,
                                   const LogitsCallback& on_logits, uint64_t* kv_bytes_reserved) {
   SessionOptions so;
@@ -126,22 +132,27 @@ GenerationResult generate_exactly(const Model& model, const std::vector<std::vec
 std::vector<int32_t> benchmark_prompt(const Model& model, int n, int shift) {
   const std::vector<int32_t> text = model.tokenizer().encode(kPromptText, false, false);
   std::vector<int32_t> out;
-  if (model.tokenizer().bos_id() >= 0 && model.file().meta.get_bool("tokenizer.ggml.add_bos_token", false))
+  if (model.tokenizer().bos_id() >= 0 &&
+      model.file().meta.get_bool("tokenizer.ggml.add_bos_token", false))
     out.push_back(model.tokenizer().bos_id());
-  for (size_t i = 0; static_cast<int>(out.size()) < n; ++i) out.push_back(text[(i + shift) % text.size()]);
+  for (size_t i = 0; static_cast<int>(out.size()) < n; ++i)
+    out.push_back(text[(i + shift) % text.size()]);
   out.resize(static_cast<size_t>(n));
   return out;
 }
 
-MeasureResult measure_workloads(const Model& model, const std::vector<Workload>& workloads, const MeasureOptions& o,
+MeasureResult measure_workloads(const Model& model, const std::vector<Workload>& workloads,
+                                const MeasureOptions& o,
                                 const std::function<void(int, int)>& on_progress) {
   if (workloads.empty() || o.repetitions < 1 || o.warmup < 0 || o.strategies.empty())
     fail("a measurement needs workloads, repetitions and strategies");
   for (const Workload& w : workloads)
-    if (w.prompts.empty() || w.new_tokens < 1) fail("workload '{}' needs prompts and tokens to generate", w.name);
+    if (w.prompts.empty() || w.new_tokens < 1)
+      fail("workload '{}' needs prompts and tokens to generate", w.name);
   const size_t n_strategies = o.strategies.size();
   // runs[workload][strategy]; every run of a round goes workload by workload, strategy by strategy.
-  std::vector<std::vector<std::vector<Run>>> runs(workloads.size(), std::vector<std::vector<Run>>(n_strategies));
+  std::vector<std::vector<std::vector<Run>>> runs(workloads.size(),
+                                                  std::vector<std::vector<Run>>(n_strategies));
   MeasureResult result;
   result.repetitions_done = run_alternating(
       static_cast<int>(workloads.size() * n_strategies), o.warmup, o.repetitions,
@@ -154,10 +165,12 @@ MeasureResult measure_workloads(const Model& model, const std::vector<Workload>&
   result.interrupted = result.repetitions_done < o.repetitions;
   for (size_t w = 0; w < workloads.size(); ++w) {
     // Interrupted before every strategy of this workload was measured once: nothing to compare.
-    if (std::any_of(runs[w].begin(), runs[w].end(), [](const auto& r) { return r.empty(); })) continue;
+    if (std::any_of(runs[w].begin(), runs[w].end(), [](const auto& r) { return r.empty(); }))
+      continue;
     WorkloadResult wr;
     wr.workload = workloads[w];
-    for (size_t s = 0; s < n_strategies; ++s) wr.strategies.push_back(summarize_runs(o.strategies[s], runs[w][s]));
+    for (size_t s = 0; s < n_strategies; ++s)
+      wr.strategies.push_back(summarize_runs(o.strategies[s], runs[w][s]));
     wr.all_identical = verify_identical(wr.strategies);
     result.all_identical = result.all_identical && wr.all_identical;
     result.workloads.push_back(std::move(wr));

@@ -33,15 +33,15 @@ struct MeasureOptions {
 // One workload under one strategy, over the measured repetitions.
 struct Measurement {
   CacheStrategy strategy = CacheStrategy::kPrealloc;
-  Summary seconds;         // end-to-end time of the whole batch
-  Summary ttft_s;          // request to the batch's first tokens (the prefill step)
-  Summary tpot_s;          // mean over the sequences of each one's TPOT
-  Summary throughput_tps;  // generated tokens of all sequences / end-to-end time
+  Summary seconds;                 // end-to-end time of the whole batch
+  Summary ttft_s;                  // request to the batch's first tokens (the prefill step)
+  Summary tpot_s;                  // mean over the sequences of each one's TPOT
+  Summary throughput_tps;          // generated tokens of all sequences / end-to-end time
   uint64_t kv_bytes_reserved = 0;  // the most the cache reserved during a run
   std::vector<std::vector<int32_t>> outputs;  // of the first measured run, per sequence
-  uint64_t logits_hash = 0;  // FNV-1a of every step's logits, bit for bit
-  bool repeatable = true;    // every repetition gave the same outputs and hash
-  bool identical = true;     // repeatable, and outputs and hash equal the first strategy's
+  uint64_t logits_hash = 0;                   // FNV-1a of every step's logits, bit for bit
+  bool repeatable = true;                     // every repetition gave the same outputs and hash
+  bool identical = true;  // repeatable, and outputs and hash equal the first strategy's
 };
 
 struct WorkloadResult {
@@ -52,7 +52,7 @@ struct WorkloadResult {
 
 struct MeasureResult {
   std::vector<WorkloadResult> workloads;  // those measured at least once under every strategy
-  int repetitions_done = 0;  // fewer than asked when interrupted
+  int repetitions_done = 0;               // fewer than asked when interrupted
   bool interrupted = false;
   bool all_identical = true;
 };
@@ -61,7 +61,8 @@ struct MeasureResult {
 // to `repetitions` measured ones, stopping at the next run once Ctrl-C was pressed (so the last
 // round may be partial). Calls run(variant, measured) and then on_progress(runs done, runs in
 // all). Returns the measured rounds completed in full.
-int run_alternating(int variants, int warmup, int repetitions, const std::function<void(int, bool)>& run,
+int run_alternating(int variants, int warmup, int repetitions,
+                    const std::function<void(int, bool)>& run,
                     const std::function<void(int, int)>& on_progress);
 
 // Marks each strategy identical or not to the first one; returns whether all are.
@@ -69,15 +70,18 @@ bool verify_identical(std::vector<Measurement>& strategies);
 
 // Greedy generation of exactly new_tokens after each prompt, all in one batch, in a fresh session
 // with the given cache: the run every suite times. Reports the most bytes the cache reserved.
-GenerationResult generate_exactly(const Model& model, const std::vector<std::vector<int32_t>>& prompts,
-                                  CacheStrategy cache, const MeasureOptions& options, int new_tokens,
-                                  const LogitsCallback& on_logits = {}, uint64_t* kv_bytes_reserved = nullptr);
+GenerationResult generate_exactly(const Model& model,
+                                  const std::vector<std::vector<int32_t>>& prompts,
+                                  CacheStrategy cache, const MeasureOptions& options,
+                                  int new_tokens, const LogitsCallback& on_logits = {},
+                                  uint64_t* kv_bytes_reserved = nullptr);
 
 // A prompt of exactly n tokens: a fixed English text, repeated as needed, starting `shift`
 // tokens into it (so that the sequences of a batch differ).
 std::vector<int32_t> benchmark_prompt(const Model& model, int n, int shift = 0);
 
 MeasureResult measure_workloads(const Model& model, const std::vector<Workload>& workloads,
-                                const MeasureOptions& options, const std::function<void(int, int)>& on_progress = {});
+                                const MeasureOptions& options,
+                                const std::function<void(int, int)>& on_progress = {});
 
 }  // namespace kvscope

@@ -12,9 +12,9 @@ enum class DType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_1, kQ4_K, kQ6_K };
 
 struct DTypeInfo {
   std::string_view name;
-  int block_size;     // elements per block
-  int block_bytes;    // bytes per block
-  uint32_t ggml_id;   // the type number in GGUF files
+  int block_size;    // elements per block
+  int block_bytes;   // bytes per block
+  uint32_t ggml_id;  // the type number in GGUF files
 };
 
 const DTypeInfo& dtype_info(DType type);

@@ -35,7 +35,7 @@ inline uint16_t f32_to_f16(float f) {
   const uint32_t abs_bits = bits & 0x7fffffff;
   if (abs_bits >= 0x7f800000) return sign | 0x7c00 | (abs_bits > 0x7f800000 ? 0x200 : 0);
   if (abs_bits >= 0x477ff000) return sign | 0x7c00;  // rounds past the largest half
-  if (abs_bits < 0x38800000) {                      // below the smallest normal half
+  if (abs_bits < 0x38800000) {                       // below the smallest normal half
     const float magnitude = bits_to_float(abs_bits);
     // Adding 0.5 shifts the value so the FPU rounds the subnormal mantissa for us.
     return sign | static_cast<uint16_t>(float_to_bits(magnitude + 0.5f) - float_to_bits(0.5f));

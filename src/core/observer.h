@@ -26,7 +26,8 @@ class Observer {
 // Times one op for an observer; does nothing when the observer is null.
 class ScopedOp {
  public:
-  ScopedOp(Observer* observer, OpKind kind, int layer) : observer_(observer), kind_(kind), layer_(layer) {
+  ScopedOp(Observer* observer, OpKind kind, int layer)
+      : observer_(observer), kind_(kind), layer_(layer) {
     if (observer_ != nullptr) begin_ = Observer::Clock::now();
   }
   ~ScopedOp() {

@@ -32,7 +32,8 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::run_chunks(uint32_t generation) {
   uint64_t claims = claims_.load(std::memory_order_acquire);
   while (generation_of(claims) == generation && unclaimed_of(claims) > 0) {
-    if (!claims_.compare_exchange_weak(claims, claims - 1, std::memory_order_acq_rel, std::memory_order_acquire))
+    if (!claims_.compare_exchange_weak(claims, claims - 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
       continue;
     // This chunk is ours: the job cannot change until it is done.
     const int64_t chunk = chunk_count_ - unclaimed_of(claims);

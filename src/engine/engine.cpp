@@ -23,11 +23,16 @@ uint64_t available_memory() {
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::kEndToken: return "end token";
-    case StopReason::kStopString: return "stop string";
-    case StopReason::kMaxTokens: return "max tokens";
-    case StopReason::kContextFull: return "context full";
-    case StopReason::kCancelled: return "cancelled";
+    case StopReason::kEndToken:
+      return "end token";
+    case StopReason::kStopString:
+      return "stop string";
+    case StopReason::kMaxTokens:
+      return "max tokens";
+    case StopReason::kContextFull:
+      return "context full";
+    case StopReason::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -35,9 +40,11 @@ std::string_view stop_reason_name(StopReason reason) {
 void check_kv_fits(size_t bytes) {
   const uint64_t available = available_memory();
   if (available != 0 && static_cast<double>(bytes) > 0.9 * static_cast<double>(available))
-    fail("the KV cache needs {:.2f} GiB, but only {:.2f} GiB of memory is available (use fewer sequences, a "
-         "shorter context, a smaller KV budget or --kv-type f16)",
-         static_cast<double>(bytes) / (1 << 30), static_cast<double>(available) / (1 << 30));
+    fail(
+        "the KV cache needs {:.2f} GiB, but only {:.2f} GiB of memory is available (use fewer "
+        "sequences, a "
+        "shorter context, a smaller KV budget or --kv-type f16)",
+        static_cast<double>(bytes) / (1 << 30), static_cast<double>(available) / (1 << 30));
 }
 
 Engine::Engine(const Model& model, const EngineOptions& options)
@@ -48,13 +55,16 @@ Engine::Engine(const Model& model, const EngineOptions& options)
       pool_(options.threads),
       forward_(model, pool_, options.precision, options.observer),
       end_ids_(model.tokenizer().end_ids()) {
-  if (options.max_seqs < 1) fail("the engine needs room for at least one request (max_seqs {})", options.max_seqs);
-  if (options.max_batch_tokens < 1) fail("the token budget of a step must be at least 1, not {}", options.max_batch_tokens);
+  if (options.max_seqs < 1)
+    fail("the engine needs room for at least one request (max_seqs {})", options.max_seqs);
+  if (options.max_batch_tokens < 1)
+    fail("the token budget of a step must be at least 1, not {}", options.max_batch_tokens);
   const ModelConfig& c = model.config();
   if (options.kv_type == KvType::kQ8_0 && c.head_dim % 32 != 0)
     fail("a q8_0 KV cache stores blocks of 32 values, and this model's heads have {}", c.head_dim);
-  const KvShape shape{c.n_layers,        c.kv_dim(),         options.max_seqs,       n_ctx_, options.kv_type,
-                      options.block_size, options.kv_budget_bytes, options.prefix_cache};
+  const KvShape shape{
+      c.n_layers,      c.kv_dim(),         options.max_seqs,        n_ctx_,
+      options.kv_type, options.block_size, options.kv_budget_bytes, options.prefix_cache};
   check_kv_fits(shape.budget());
   cache_ = make_kv_cache(options.cache, shape);
   for (int slot = options.max_seqs - 1; slot >= 0; --slot) free_slots_.push_back(slot);
@@ -65,17 +75,22 @@ Engine::~Engine() = default;
 RequestId Engine::add(Request request) {
   const int prompt = static_cast<int>(request.prompt.size());
   if (prompt == 0) fail("the prompt is empty");
-  if (request.max_new_tokens < 0) fail("max_new_tokens must not be negative, not {}", request.max_new_tokens);
+  if (request.max_new_tokens < 0)
+    fail("max_new_tokens must not be negative, not {}", request.max_new_tokens);
   const int vocab = model_.config().vocab_size;
   for (int32_t id : request.prompt)
     if (id < 0 || id >= vocab) fail("token id {} is outside the vocabulary of {}", id, vocab);
   const int64_t longest = static_cast<int64_t>(prompt) + request.max_new_tokens;
   if (longest > n_ctx_)
-    fail("the prompt's {} tokens and up to {} new ones exceed the context of {} (context_length_exceeded)", prompt,
-         request.max_new_tokens, n_ctx_);
+    fail(
+        "the prompt's {} tokens and up to {} new ones exceed the context of {} "
+        "(context_length_exceeded)",
+        prompt, request.max_new_tokens, n_ctx_);
   if (!cache_->could_fit(static_cast<int>(longest)))
-    fail("the prompt's {} tokens and up to {} new ones need more KV memory than the whole budget holds", prompt,
-         request.max_new_tokens);
+    fail(
+        "the prompt's {} tokens and up to {} new ones need more KV memory than the whole budget "
+        "holds",
+        prompt, request.max_new_tokens);
   auto live = std::make_unique<Live>(std::move(request), model_.tokenizer());
   live->out.prompt_tokens = prompt;
   live->out.arrival = Clock::now();
@@ -128,7 +143,8 @@ void Engine::forget(RequestId id) {
   const auto found = requests_.find(id);
   if (found == requests_.end()) return;
   Live& live = *found->second;
-  if (live.state == State::kWaiting || live.state == State::kRunning) fail("request {} has not finished", id);
+  if (live.state == State::kWaiting || live.state == State::kRunning)
+    fail("request {} has not finished", id);
   if (live.state == State::kParked) {
     parked_.erase(std::find(parked_.begin(), parked_.end(), &live));
     free_slot(live);
@@ -147,7 +163,8 @@ bool Engine::step() {
 
 void Engine::run_until_idle() {
   while (!idle())
-    if (!step() && !idle()) fail("the engine cannot make progress: a request does not fit the KV memory left");
+    if (!step() && !idle())
+      fail("the engine cannot make progress: a request does not fit the KV memory left");
 }
 
 void Engine::execute(const std::vector<Planned>& plan) {
@@ -159,7 +176,8 @@ void Engine::execute(const std::vector<Planned>& plan) {
     ForwardChunk chunk;
     chunk.seq = live.slot;
     chunk.start_pos = keeps ? live.computed : 0;
-    chunk.tokens.assign(live.tokens.begin() + chunk.start_pos, live.tokens.begin() + live.computed + p.n);
+    chunk.tokens.assign(live.tokens.begin() + chunk.start_pos,
+                        live.tokens.begin() + live.computed + p.n);
     const bool completes = live.computed + p.n == static_cast<int>(live.tokens.size());
     chunk.logits = completes && live.request.max_new_tokens > 0 ? ForwardChunk::Logits::kLast
                                                                 : ForwardChunk::Logits::kNone;
@@ -172,7 +190,8 @@ void Engine::execute(const std::vector<Planned>& plan) {
     Live& live = *plan[i].live;
     live.computed += plan[i].n;
     if (keeps)
-      cache_->commit(live.slot, std::span<const int32_t>(live.tokens.data(), static_cast<size_t>(live.computed)));
+      cache_->commit(live.slot, std::span<const int32_t>(live.tokens.data(),
+                                                         static_cast<size_t>(live.computed)));
     else
       cache_->release(live.slot);  // nothing survives the step
     if (chunks[i].logits == ForwardChunk::Logits::kLast) {
@@ -194,9 +213,11 @@ void Engine::sample(Live& live, std::span<const float> logits) {
   const Clock::time_point now = Clock::now();
   live.out.token_times.push_back(now);
   ++stats_.generated_tokens;
-  TokenEvent event{live.out.id, static_cast<int>(live.out.token_times.size()) - 1, token, {}, now, false};
+  TokenEvent event{live.out.id, static_cast<int>(live.out.token_times.size()) - 1, token, {}, now,
+                   false};
   std::optional<StopReason> stop;
-  if (live.request.stop_at_end_token && std::find(end_ids_.begin(), end_ids_.end(), token) != end_ids_.end()) {
+  if (live.request.stop_at_end_token &&
+      std::find(end_ids_.begin(), end_ids_.end(), token) != end_ids_.end()) {
     stop = StopReason::kEndToken;
   } else {
     live.tokens.push_back(token);
@@ -217,13 +238,16 @@ void Engine::sample(Live& live, std::span<const float> logits) {
 }
 
 void Engine::finish(Live& live, StopReason reason) {
-  if (live.state == State::kWaiting) waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &live));
-  if (live.state == State::kRunning) running_.erase(std::find(running_.begin(), running_.end(), &live));
+  if (live.state == State::kWaiting)
+    waiting_.erase(std::find(waiting_.begin(), waiting_.end(), &live));
+  if (live.state == State::kRunning)
+    running_.erase(std::find(running_.begin(), running_.end(), &live));
   if (reason == StopReason::kCancelled) live.text.finish();
   live.out.text = live.text.text();
   live.out.stop = reason;
   live.out.finished = true;
-  if (live.request.keep_kv && reason != StopReason::kCancelled && live.slot >= 0 && cache_->keeps_history()) {
+  if (live.request.keep_kv && reason != StopReason::kCancelled && live.slot >= 0 &&
+      cache_->keeps_history()) {
     live.state = State::kParked;
     parked_.push_back(&live);
   } else {
@@ -243,7 +267,8 @@ void Engine::free_slot(Live& live) {
 
 std::vector<float> Engine::score(const std::vector<int32_t>& tokens) {
   if (tokens.empty()) fail("nothing to score: the token list is empty");
-  if (static_cast<int>(tokens.size()) > n_ctx_) fail("{} tokens do not fit the context of {}", tokens.size(), n_ctx_);
+  if (static_cast<int>(tokens.size()) > n_ctx_)
+    fail("{} tokens do not fit the context of {}", tokens.size(), n_ctx_);
   if (free_slots_.empty() && !drop_parked()) fail("no free sequence slot to score in");
   const int slot = free_slots_.back();
   if (!cache_->reserve(slot, static_cast<int>(tokens.size())))

@@ -58,7 +58,8 @@ class Engine {
   const RequestOutput& output(RequestId id) const;
   // Drops a finished request, and the KV cache it kept. From the stepping thread.
   void forget(RequestId id);
-  // Logits at every position of `tokens` fed as one new sequence (teacher forcing), [tokens][vocab].
+  // Logits at every position of `tokens` fed as one new sequence (teacher forcing),
+  // [tokens][vocab].
   std::vector<float> score(const std::vector<int32_t>& tokens);
 
   void set_observer(Observer* observer);
@@ -74,7 +75,10 @@ class Engine {
   enum class State { kWaiting, kRunning, kParked, kDone };
   struct Live {
     Live(Request r, const Tokenizer& tokenizer)
-        : request(std::move(r)), tokens(request.prompt), sampler(request.sampling), text(tokenizer, request.stop_strings) {}
+        : request(std::move(r)),
+          tokens(request.prompt),
+          sampler(request.sampling),
+          text(tokenizer, request.stop_strings) {}
     Request request;
     RequestOutput out;
     std::vector<int32_t> tokens;  // the prompt, then each generated token

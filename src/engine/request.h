@@ -21,9 +21,9 @@ std::string_view stop_reason_name(StopReason reason);
 // One generated token as it reaches the caller.
 struct TokenEvent {
   RequestId id = 0;
-  int index = 0;          // of the token among the request's generated ones (0 is the first)
+  int index = 0;  // of the token among the request's generated ones (0 is the first)
   int32_t token = 0;
-  std::string text;       // text that became showable with it (may be empty, or span tokens)
+  std::string text;        // text that became showable with it (may be empty, or span tokens)
   Clock::time_point time;  // when it was sampled
   bool last = false;       // the request ends with it (an end token itself is not in the output)
 };

@@ -39,8 +39,9 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     }
   }
   const uint64_t index = draws_++;
-  const auto best = std::max_element(candidates_.begin(), candidates_.end(),
-                                     [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
+  const auto best =
+      std::max_element(candidates_.begin(), candidates_.end(),
+                       [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
   if (options_.temperature <= 0.0f) return best->id;
 
   // Sorted by logit, highest first (ties by id, so the order is deterministic); with top-k only
@@ -49,7 +50,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
   };
   if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < candidates_.size()) {
-    std::partial_sort(candidates_.begin(), candidates_.begin() + options_.top_k, candidates_.end(), higher);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + options_.top_k, candidates_.end(),
+                      higher);
     candidates_.resize(options_.top_k);
   } else {
     std::sort(candidates_.begin(), candidates_.end(), higher);

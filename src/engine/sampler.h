@@ -11,9 +11,9 @@ namespace kvscope {
 
 struct SamplingOptions {
   float temperature = 0.0f;
-  int top_k = 0;             // 0: off
-  float top_p = 1.0f;        // 1: off
-  float min_p = 0.0f;        // 0: off
+  int top_k = 0;                // 0: off
+  float top_p = 1.0f;           // 1: off
+  float min_p = 0.0f;           // 0: off
   float repeat_penalty = 1.0f;  // 1: off; applies to every token already in the sequence
   uint64_t seed = 0;
 };

@@ -18,10 +18,13 @@ std::vector<Engine::Planned> Engine::schedule() {
     for (const Planned& p : plan) used += p.n;
     return options_.max_batch_tokens - used;
   };
-  const auto pending = [](const Live* l) { return static_cast<int>(l->tokens.size()) - l->computed; };
+  const auto pending = [](const Live* l) {
+    return static_cast<int>(l->tokens.size()) - l->computed;
+  };
   std::vector<Live*> order = running_;
-  std::stable_partition(order.begin(), order.end(),
-                        [&](const Live* l) { return l->computed > 0 && pending(l) == 1; });  // decodes first
+  std::stable_partition(order.begin(), order.end(), [&](const Live* l) {
+    return l->computed > 0 && pending(l) == 1;
+  });  // decodes first
   for (Live* live : order) {
     const int budget = budget_left();
     if (budget <= 0) break;
@@ -29,7 +32,8 @@ std::vector<Engine::Planned> Engine::schedule() {
     const int n = std::min(pending(live), budget);
     if (grow(*live, live->computed + n, plan)) plan.push_back({live, n});
   }
-  while (!waiting_.empty() && static_cast<int>(running_.size()) < options_.max_seqs && budget_left() > 0)
+  while (!waiting_.empty() && static_cast<int>(running_.size()) < options_.max_seqs &&
+         budget_left() > 0)
     if (!admit(*waiting_.front(), budget_left(), plan)) break;
   return plan;
 }
@@ -54,8 +58,9 @@ bool Engine::grow(Live& live, int length, std::vector<Planned>& plan) {
 }
 
 void Engine::preempt(Live& victim, std::vector<Planned>& plan) {
-  plan.erase(std::remove_if(plan.begin(), plan.end(), [&](const Planned& p) { return p.live == &victim; }),
-             plan.end());
+  plan.erase(
+      std::remove_if(plan.begin(), plan.end(), [&](const Planned& p) { return p.live == &victim; }),
+      plan.end());
   running_.erase(std::find(running_.begin(), running_.end(), &victim));
   free_slot(victim);
   victim.state = State::kWaiting;
@@ -83,9 +88,10 @@ bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
     if (parked != nullptr && parked->state == State::kParked) {
       parked_.erase(std::find(parked_.begin(), parked_.end(), parked));
       parked->state = State::kDone;
-      const bool extends = parked->computed <= static_cast<int>(live.tokens.size()) &&
-                           std::equal(parked->tokens.begin(), parked->tokens.begin() + parked->computed,
-                                      live.tokens.begin());
+      const bool extends =
+          parked->computed <= static_cast<int>(live.tokens.size()) &&
+          std::equal(parked->tokens.begin(), parked->tokens.begin() + parked->computed,
+                     live.tokens.begin());
       if (extends && parked->computed < static_cast<int>(live.tokens.size())) {
         std::swap(live.slot, parked->slot);
         live.computed = parked->computed;

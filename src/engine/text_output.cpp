@@ -7,7 +7,8 @@ namespace kvscope {
 namespace {
 
 // Where the earliest stop string starts in `text`, if one occurs.
-std::optional<size_t> find_stop_string(const std::string& text, const std::vector<std::string>& stops) {
+std::optional<size_t> find_stop_string(const std::string& text,
+                                       const std::vector<std::string>& stops) {
   std::optional<size_t> first;
   for (const std::string& s : stops) {
     const size_t at = s.empty() ? std::string::npos : text.find(s);

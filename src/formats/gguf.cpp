@@ -26,28 +26,39 @@ MetaValue read_array(ByteReader& r, const std::string& key, int depth) {
 
 MetaValue read_value(ByteReader& r, MetaType type, const std::string& key, int depth) {
   switch (type) {
-    case MetaType::kU8: return MetaValue::of_int(r.read<uint8_t>("u8"), type);
-    case MetaType::kI8: return MetaValue::of_int(r.read<int8_t>("i8"), type);
-    case MetaType::kU16: return MetaValue::of_int(r.read<uint16_t>("u16"), type);
-    case MetaType::kI16: return MetaValue::of_int(r.read<int16_t>("i16"), type);
-    case MetaType::kU32: return MetaValue::of_int(r.read<uint32_t>("u32"), type);
-    case MetaType::kI32: return MetaValue::of_int(r.read<int32_t>("i32"), type);
+    case MetaType::kU8:
+      return MetaValue::of_int(r.read<uint8_t>("u8"), type);
+    case MetaType::kI8:
+      return MetaValue::of_int(r.read<int8_t>("i8"), type);
+    case MetaType::kU16:
+      return MetaValue::of_int(r.read<uint16_t>("u16"), type);
+    case MetaType::kI16:
+      return MetaValue::of_int(r.read<int16_t>("i16"), type);
+    case MetaType::kU32:
+      return MetaValue::of_int(r.read<uint32_t>("u32"), type);
+    case MetaType::kI32:
+      return MetaValue::of_int(r.read<int32_t>("i32"), type);
     case MetaType::kU64: {
       const uint64_t v = r.read<uint64_t>("u64");
       MetaValue m = MetaValue::of_int(static_cast<int64_t>(v), type);
       m.real = static_cast<double>(v);
       return m;
     }
-    case MetaType::kI64: return MetaValue::of_int(r.read<int64_t>("i64"), type);
-    case MetaType::kF32: return MetaValue::of_real(r.read<float>("f32"), type);
-    case MetaType::kF64: return MetaValue::of_real(r.read<double>("f64"), type);
+    case MetaType::kI64:
+      return MetaValue::of_int(r.read<int64_t>("i64"), type);
+    case MetaType::kF32:
+      return MetaValue::of_real(r.read<float>("f32"), type);
+    case MetaType::kF64:
+      return MetaValue::of_real(r.read<double>("f64"), type);
     case MetaType::kBool: {
       const uint8_t b = r.read<uint8_t>("bool");
       if (b > 1) fail("{}: metadata '{}': bool value {} is neither 0 nor 1", r.source(), key, b);
       return MetaValue::of_bool(b != 0);
     }
-    case MetaType::kString: return MetaValue::of_string(r.read_string("string"));
-    case MetaType::kArray: return read_array(r, key, depth);
+    case MetaType::kString:
+      return MetaValue::of_string(r.read_string("string"));
+    case MetaType::kArray:
+      return read_array(r, key, depth);
   }
   fail("{}: metadata '{}' has unknown value type {}", r.source(), key, static_cast<uint32_t>(type));
 }
@@ -63,7 +74,8 @@ TensorView read_tensor_info(ByteReader& r) {
   for (uint32_t d = 0; d < n_dims; ++d) {
     const uint64_t size = r.read<uint64_t>("tensor dimension");
     // 2^48 elements is far past any real model and keeps every byte count below 2^63.
-    if (size == 0 || size > (1ull << 48) || elements > (int64_t{1} << 48) / static_cast<int64_t>(size))
+    if (size == 0 || size > (1ull << 48) ||
+        elements > (int64_t{1} << 48) / static_cast<int64_t>(size))
       fail("{}: tensor '{}' has an invalid dimension {}", r.source(), t.name, size);
     t.shape[d] = static_cast<int64_t>(size);
     elements *= t.shape[d];
@@ -71,12 +83,14 @@ TensorView read_tensor_info(ByteReader& r) {
   const uint32_t ggml_type = r.read<uint32_t>("tensor type");
   auto type = dtype_from_ggml(ggml_type);
   if (!type)
-    fail("{}: tensor '{}' has unsupported type {} (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q4_K Q6_K)",
-         r.source(), t.name, ggml_type);
+    fail(
+        "{}: tensor '{}' has unsupported type {} (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q4_K "
+        "Q6_K)",
+        r.source(), t.name, ggml_type);
   t.type = *type;
   if (t.shape[0] % dtype_info(t.type).block_size != 0)
-    fail("{}: tensor '{}' row of {} elements is not a whole number of {} blocks", r.source(), t.name,
-         t.shape[0], dtype_name(t.type));
+    fail("{}: tensor '{}' row of {} elements is not a whole number of {} blocks", r.source(),
+         t.name, t.shape[0], dtype_name(t.type));
   // The data offset is parked in `data` until the data section's start is known.
   t.data = reinterpret_cast<const uint8_t*>(r.read<uint64_t>("tensor offset"));
   return t;

@@ -5,7 +5,7 @@
 namespace kvscope {
 
 const char* meta_type_name(MetaType type) {
-  static const char* const kNames[] = {"u8",  "i8",   "u16",    "i16",   "u32", "i32", "f32",
+  static const char* const kNames[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
                                        "bool", "string", "array", "u64", "i64", "f64"};
   const auto index = static_cast<uint32_t>(type);
   return index < std::size(kNames) ? kNames[index] : "unknown";
@@ -60,11 +60,12 @@ const MetaValue* Metadata::find(const std::string& key) const {
 const MetaValue& Metadata::require(const std::string& key, MetaType type) const {
   const MetaValue* v = find(key);
   if (v == nullptr) fail("{}: missing metadata key '{}'", source_, key);
-  const bool ok = type == MetaType::kF64 ? v->is_number()
+  const bool ok = type == MetaType::kF64   ? v->is_number()
                   : type == MetaType::kI64 ? (v->is_number() || v->type == MetaType::kBool)
                                            : v->type == type;
-  if (!ok) fail("{}: metadata key '{}' is {}, expected {}", source_, key, meta_type_name(v->type),
-                type == MetaType::kI64 ? "an integer" : meta_type_name(type));
+  if (!ok)
+    fail("{}: metadata key '{}' is {}, expected {}", source_, key, meta_type_name(v->type),
+         type == MetaType::kI64 ? "an integer" : meta_type_name(type));
   return *v;
 }
 
@@ -79,7 +80,9 @@ int64_t Metadata::get_int(const std::string& key, int64_t fallback) const {
   return has(key) ? get_int(key) : fallback;
 }
 
-double Metadata::get_real(const std::string& key) const { return require(key, MetaType::kF64).real; }
+double Metadata::get_real(const std::string& key) const {
+  return require(key, MetaType::kF64).real;
+}
 
 double Metadata::get_real(const std::string& key, double fallback) const {
   return has(key) ? get_real(key) : fallback;

@@ -19,8 +19,8 @@ struct ModelFile {
   uint64_t file_bytes = 0;
   Metadata meta;
   std::map<std::string, TensorView> tensors;
-  std::vector<std::unique_ptr<MappedFile>> mappings;     // keep the views' memory alive
-  std::vector<std::vector<uint8_t>> converted;           // tensors that had to be rewritten
+  std::vector<std::unique_ptr<MappedFile>> mappings;  // keep the views' memory alive
+  std::vector<std::vector<uint8_t>> converted;        // tensors that had to be rewritten
 
   const TensorView* find(const std::string& name) const;
   const TensorView& require(const std::string& name) const;

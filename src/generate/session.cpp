@@ -17,7 +17,8 @@ EngineOptions engine_options(const Model& model, const SessionOptions& o) {
   e.n_ctx = o.n_ctx;
   e.block_size = o.block_size;
   e.prefix_cache = o.prefix_cache;
-  const int n_ctx = o.n_ctx > 0 ? std::min(o.n_ctx, model.config().context_length) : model.config().context_length;
+  const int n_ctx = o.n_ctx > 0 ? std::min(o.n_ctx, model.config().context_length)
+                                : model.config().context_length;
   e.max_batch_tokens = o.max_batch_tokens > 0 ? o.max_batch_tokens : std::max(1, o.n_seqs * n_ctx);
   e.observer = o.observer;
   return e;
@@ -49,8 +50,8 @@ int Session::cached_length(int seq) const {
   return 0;
 }
 
-std::vector<RequestId> Session::run(const std::vector<std::vector<int32_t>>& added, const GenerateOptions& options,
-                                    const TokenCallback& on_token) {
+std::vector<RequestId> Session::run(const std::vector<std::vector<int32_t>>& added,
+                                    const GenerateOptions& options, const TokenCallback& on_token) {
   std::vector<RequestId> ids(added.size(), 0);
   for (size_t i = 0; i < added.size(); ++i) {
     Request r;
@@ -58,7 +59,8 @@ std::vector<RequestId> Session::run(const std::vector<std::vector<int32_t>>& add
     r.prompt.insert(r.prompt.end(), added[i].begin(), added[i].end());
     if (r.prompt.empty()) continue;
     // A sequence may run to the end of its context, where it stops (StopReason::kContextFull).
-    r.max_new_tokens = std::min(options.max_new_tokens, engine_.n_ctx() - static_cast<int>(r.prompt.size()));
+    r.max_new_tokens =
+        std::min(options.max_new_tokens, engine_.n_ctx() - static_cast<int>(r.prompt.size()));
     r.sampling = options.sampling;
     r.stop_strings = options.stop_strings;
     r.stop_at_end_token = options.stop_at_end_token;
@@ -69,7 +71,8 @@ std::vector<RequestId> Session::run(const std::vector<std::vector<int32_t>>& add
       r.on_token = [&on_token, seq](const TokenEvent& e) {
         if (!e.text.empty()) on_token(seq, e.token, e.text);
       };
-    if (options.on_logits) r.on_logits = [&options, seq](std::span<const float> l) { options.on_logits(seq, l); };
+    if (options.on_logits)
+      r.on_logits = [&options, seq](std::span<const float> l) { options.on_logits(seq, l); };
     ids[i] = engine_.add(std::move(r));
   }
   engine_.run_until_idle();
@@ -89,24 +92,26 @@ void Session::feed(const std::vector<std::vector<int32_t>>& tokens) {
     fail("{} sequences fed, the session holds {}", tokens.size(), n_seqs_);
   for (size_t i = 0; i < tokens.size(); ++i)
     if (history_[i].size() + tokens[i].size() > static_cast<size_t>(engine_.n_ctx()))
-      fail("sequence {} would reach {} tokens, the context holds {}", i, history_[i].size() + tokens[i].size(),
-           engine_.n_ctx());
+      fail("sequence {} would reach {} tokens, the context holds {}", i,
+           history_[i].size() + tokens[i].size(), engine_.n_ctx());
   GenerateOptions prefill_only;
   prefill_only.max_new_tokens = 0;
   run(tokens, prefill_only, {});
 }
 
-GenerationResult Session::generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& options,
-                                   const TokenCallback& on_token) {
+GenerationResult Session::generate(const std::vector<std::vector<int32_t>>& prompts,
+                                   const GenerateOptions& options, const TokenCallback& on_token) {
   const int n = static_cast<int>(prompts.size());
-  if (n == 0 || n > n_seqs_) fail("{} prompts given, the session holds 1 to {} sequences", n, n_seqs_);
-  if (options.max_new_tokens < 1) fail("generate at least one token, not {}", options.max_new_tokens);
+  if (n == 0 || n > n_seqs_)
+    fail("{} prompts given, the session holds 1 to {} sequences", n, n_seqs_);
+  if (options.max_new_tokens < 1)
+    fail("generate at least one token, not {}", options.max_new_tokens);
   for (int i = 0; i < n; ++i) {
     if (prompts[i].empty() && history_[i].empty()) fail("prompt {} is empty", i + 1);
     const size_t total = history_[i].size() + prompts[i].size();
     if (total >= static_cast<size_t>(engine_.n_ctx()))
-      fail("prompt {} has {} tokens, the context holds {} (one more is needed to generate)", i + 1, total,
-           engine_.n_ctx());
+      fail("prompt {} has {} tokens, the context holds {} (one more is needed to generate)", i + 1,
+           total, engine_.n_ctx());
   }
   GenerationResult result;
   result.start = Clock::now();
@@ -119,7 +124,8 @@ GenerationResult Session::generate(const std::vector<std::vector<int32_t>>& prom
     s.output = out.output;
     s.text = out.text;
     s.stop = out.stop;
-    if (s.stop == StopReason::kMaxTokens && static_cast<int>(out.output.size()) < options.max_new_tokens)
+    if (s.stop == StopReason::kMaxTokens &&
+        static_cast<int>(out.output.size()) < options.max_new_tokens)
       s.stop = StopReason::kContextFull;
     s.token_times = out.token_times;
     last_prefill_tokens_ += s.prompt_tokens;

@@ -19,9 +19,9 @@ struct SessionOptions {
   int n_seqs = 1;
   int n_ctx = 0;  // positions per sequence; 0: the model's context length
   int threads = 2;
-  int block_size = 16;        // paged
-  bool prefix_cache = false;  // paged
-  int max_batch_tokens = 0;   // tokens fed in one step; 0: every prompt's prefill in one step
+  int block_size = 16;           // paged
+  bool prefix_cache = false;     // paged
+  int max_batch_tokens = 0;      // tokens fed in one step; 0: every prompt's prefill in one step
   Observer* observer = nullptr;  // sees every op's timing (--detailed-metrics) and each query row
 };
 
@@ -58,17 +58,20 @@ class Session {
 
   // Appends prompts[i] to sequence i's history (i < n_seqs) and generates for each of them,
   // all in one batch; each sequence stops on its own.
-  GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts, const GenerateOptions& options,
-                            const TokenCallback& on_token = {});
+  GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts,
+                            const GenerateOptions& options, const TokenCallback& on_token = {});
 
   // Appends tokens[i] to sequence i and runs them through the model in one step, without
   // sampling (the benchmarks' prefill and decode steps).
   void feed(const std::vector<std::vector<int32_t>>& tokens);
 
-  // Logits of every position of `tokens` fed as one new sequence (teacher forcing), [tokens][vocab].
+  // Logits of every position of `tokens` fed as one new sequence (teacher forcing),
+  // [tokens][vocab].
   std::vector<float> score(const std::vector<int32_t>& tokens) { return engine_.score(tokens); }
 
-  void set_observer(Observer* observer) { engine_.set_observer(observer); }  // from the next step on
+  void set_observer(Observer* observer) {
+    engine_.set_observer(observer);
+  }                     // from the next step on
   void reset(int seq);  // forgets the sequence's history and cache
   const std::vector<int32_t>& history(int seq) const { return history_[seq]; }
   // The cached rows of a sequence in one layer, and how many positions they hold.
@@ -81,14 +84,16 @@ class Session {
   int64_t last_prefill_tokens() const { return last_prefill_tokens_; }
 
  private:
-  // Runs one request per sequence with a history or tokens to add, until all end; returns their ids.
-  std::vector<RequestId> run(const std::vector<std::vector<int32_t>>& added, const GenerateOptions& options,
-                             const TokenCallback& on_token);
+  // Runs one request per sequence with a history or tokens to add, until all end; returns their
+  // ids.
+  std::vector<RequestId> run(const std::vector<std::vector<int32_t>>& added,
+                             const GenerateOptions& options, const TokenCallback& on_token);
 
   Engine engine_;
   int n_seqs_;
   std::vector<std::vector<int32_t>> history_;
-  std::vector<RequestId> kept_;  // per sequence: the finished request holding its KV cache (0: none)
+  std::vector<RequestId>
+      kept_;  // per sequence: the finished request holding its KV cache (0: none)
   int64_t last_prefill_tokens_ = 0;
 };
 

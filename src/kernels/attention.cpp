@@ -7,14 +7,15 @@
 
 namespace kvscope {
 
-void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, std::vector<float>& scratch, float* out) {
+void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
+                  std::vector<float>& scratch, float* out) {
   const auto length = static_cast<size_t>(a.length);
   const auto head_dim = static_cast<size_t>(a.head_dim);
   const bool q8 = a.rows.type == DType::kQ8_0;
   scratch.resize(static_cast<size_t>(a.group) * length + (1 + kDotTileRows) * head_dim);
-  float* scores = scratch.data();                                     // [group][length]
-  float* widened = scores + static_cast<size_t>(a.group) * length;    // [head_dim]
-  float* key_tile = widened + head_dim;                               // [kDotTileRows][head_dim]
+  float* scores = scratch.data();                                   // [group][length]
+  float* widened = scores + static_cast<size_t>(a.group) * length;  // [head_dim]
+  float* key_tile = widened + head_dim;                             // [kDotTileRows][head_dim]
   // Up to kDotTileRows keys against up to kDotTileCols queries at a time: each key row is loaded
   // (and widened) once per tile, and every score is computed alike whatever its tile.
   for (size_t j = 0; j < length; j += kDotTileRows) {
@@ -33,7 +34,8 @@ void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, std::v
       const int nc = std::min(kDotTileCols, a.group - g);
       const float* queries[kDotTileCols];
       for (int c = 0; c < nc; ++c) queries[c] = a.queries + (g + c) * head_dim;
-      k.dot_tile(key_type, keys, nr, queries, nc, a.head_dim, &scores[g * length + j], static_cast<int64_t>(length));
+      k.dot_tile(key_type, keys, nr, queries, nc, a.head_dim, &scores[g * length + j],
+                 static_cast<int64_t>(length));
     }
   }
   for (int g = 0; g < a.group; ++g) {
@@ -51,7 +53,8 @@ void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, std::v
         k.widen_f16(reinterpret_cast<const uint16_t*>(row), widened, a.head_dim);
       value = widened;
     }
-    for (int g = 0; g < a.group; ++g) k.axpy(out + g * head_dim, scores[g * length + j], value, a.head_dim);
+    for (int g = 0; g < a.group; ++g)
+      k.axpy(out + g * head_dim, scores[g * length + j], value, a.head_dim);
   }
 }
 

@@ -41,6 +41,7 @@ struct AttentionHeads {
 };
 
 // out: [group][head_dim]; scratch is resized as needed.
-void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, std::vector<float>& scratch, float* out);
+void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
+                  std::vector<float>& scratch, float* out);
 
 }  // namespace kvscope

@@ -42,8 +42,9 @@ void matmul_exact(ThreadPool& pool, const TensorView& w, const float* x, int64_t
         const float* activations[kDotTileCols];
         for (int c = 0; c < nc; ++c) activations[c] = x + (i + c) * cols;
         for (int64_t r = 0; r < nr; r += kDotTileRows)
-          k.dot_tile(tile_type, weights + r, static_cast<int>(std::min<int64_t>(kDotTileRows, nr - r)), activations,
-                     nc, cols, out + i * rows + r0 + r, rows);
+          k.dot_tile(tile_type, weights + r,
+                     static_cast<int>(std::min<int64_t>(kDotTileRows, nr - r)), activations, nc,
+                     cols, out + i * rows + r0 + r, rows);
       }
     }
   });
@@ -63,7 +64,8 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   const size_t row_bytes = q8_row_bytes(cols);
   uint8_t* base = activation_rows(n, row_bytes);
   pool.parallel_for(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
+    for (int64_t i = begin; i < end; ++i)
+      k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
   });
   if (w.packed != nullptr && k.dot_packed != nullptr) {
     // One packed group of 8 rows at a time, against up to kPackedTileCols activation rows.
@@ -111,7 +113,8 @@ void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   for (int64_t i = 0; i < n; ++i) ref::quantize_row_q16(x + i * cols, base + i * row_bytes, cols);
   pool.parallel_for(rows, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
-      for (int64_t i = 0; i < n; ++i) out[i * rows + r] = k.dot_q8_0_q16(w.row(r), base + i * row_bytes, cols);
+      for (int64_t i = 0; i < n; ++i)
+        out[i * rows + r] = k.dot_q8_0_q16(w.row(r), base + i * row_bytes, cols);
   });
 }
 

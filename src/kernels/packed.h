@@ -8,7 +8,8 @@
 // Q4_0's, which gains an offset):
 //   Q4_0, Q4_1 (160 bytes)  d[8] f16: each row's scale; m[8] f16: its offset (Q4_1's min, -8 d for
 //                           Q4_0), value = d q + m; then for k = 0..3, 32 bytes: row r's nibble
-//                           bytes 4k..4k+3 at 4r (low nibbles: columns 4k..4k+3, high: 16+4k..16+4k+3)
+//                           bytes 4k..4k+3 at 4r (low nibbles: columns 4k..4k+3, high:
+//                           16+4k..16+4k+3)
 //   Q8_0 (272 bytes)        d[8] f16; then for g = 0..7, 32 bytes: row r's quants 4g..4g+3 at 4r
 // Groups follow each other (every block of rows 0-7, then rows 8-15, ...); missing rows of the
 // last group are zero.
@@ -24,13 +25,16 @@ constexpr int kPackedRows = 8;
 
 // Bytes of one block of a group of 8 rows; 0 for a type that is not packed.
 inline int packed_block_bytes(DType type) {
-  return type == DType::kQ8_0 ? 16 + 8 * 32 : type == DType::kQ4_0 || type == DType::kQ4_1 ? 32 + 4 * 32 : 0;
+  return type == DType::kQ8_0                           ? 16 + 8 * 32
+         : type == DType::kQ4_0 || type == DType::kQ4_1 ? 32 + 4 * 32
+                                                        : 0;
 }
 inline size_t packed_group_bytes(DType type, int64_t cols) {
   return static_cast<size_t>(cols / 32) * static_cast<size_t>(packed_block_bytes(type));
 }
 inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
-  return static_cast<size_t>((rows + kPackedRows - 1) / kPackedRows) * packed_group_bytes(type, cols);
+  return static_cast<size_t>((rows + kPackedRows - 1) / kPackedRows) *
+         packed_group_bytes(type, cols);
 }
 
 // The repacked copy of a Q4_0, Q4_1 or Q8_0 matrix; empty for other types, or for a Q4_0 scale

@@ -12,25 +12,33 @@ namespace kvscope {
 
 std::string_view strategy_name(CacheStrategy strategy) {
   switch (strategy) {
-    case CacheStrategy::kNone: return "none";
-    case CacheStrategy::kConcat: return "concat";
-    case CacheStrategy::kPrealloc: return "prealloc";
-    case CacheStrategy::kPaged: return "paged";
+    case CacheStrategy::kNone:
+      return "none";
+    case CacheStrategy::kConcat:
+      return "concat";
+    case CacheStrategy::kPrealloc:
+      return "prealloc";
+    case CacheStrategy::kPaged:
+      return "paged";
   }
   return "?";
 }
 
 CacheStrategy parse_strategy(std::string_view name) {
-  for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged})
+  for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc,
+                          CacheStrategy::kPaged})
     if (strategy_name(s) == name) return s;
   fail("unknown cache strategy '{}' (expected none, concat, prealloc or paged)", name);
 }
 
 std::string_view kv_type_name(KvType type) {
   switch (type) {
-    case KvType::kF32: return "f32";
-    case KvType::kF16: return "f16";
-    case KvType::kQ8_0: return "q8_0";
+    case KvType::kF32:
+      return "f32";
+    case KvType::kF16:
+      return "f16";
+    case KvType::kQ8_0:
+      return "q8_0";
   }
   return "?";
 }
@@ -43,14 +51,19 @@ KvType parse_kv_type(std::string_view name) {
 
 DType kv_dtype(KvType type) {
   switch (type) {
-    case KvType::kF32: return DType::kF32;
-    case KvType::kF16: return DType::kF16;
-    case KvType::kQ8_0: return DType::kQ8_0;
+    case KvType::kF32:
+      return DType::kF32;
+    case KvType::kF16:
+      return DType::kF16;
+    case KvType::kQ8_0:
+      return DType::kQ8_0;
   }
   return DType::kF32;
 }
 
-size_t KvShape::row_bytes() const { return dtype_bytes(kv_dtype(type), static_cast<size_t>(kv_dim)); }
+size_t KvShape::row_bytes() const {
+  return dtype_bytes(kv_dtype(type), static_cast<size_t>(kv_dim));
+}
 
 size_t KvShape::budget() const {
   if (budget_bytes != 0) return budget_bytes;
@@ -62,7 +75,8 @@ size_t KvShape::budget() const {
 KvCache::KvCache(const KvShape& shape, CacheStrategy strategy)
     : shape_(shape), strategy_(strategy), lengths_(static_cast<size_t>(shape.n_seqs), 0) {
   if (shape.type == KvType::kQ8_0 && shape.kv_dim % 32 != 0)
-    fail("a q8_0 KV cache needs rows of a multiple of 32 values, this model's are {}", shape.kv_dim);
+    fail("a q8_0 KV cache needs rows of a multiple of 32 values, this model's are {}",
+         shape.kv_dim);
 }
 
 size_t KvCache::bytes_used() const {
@@ -78,13 +92,17 @@ bool KvCache::could_fit(int length) const {
 void KvCache::store_rows(uint8_t* dst, const float* src, int n) const {
   const size_t count = static_cast<size_t>(n) * shape_.kv_dim;
   switch (shape_.type) {
-    case KvType::kF32: std::memcpy(dst, src, count * sizeof(float)); return;
+    case KvType::kF32:
+      std::memcpy(dst, src, count * sizeof(float));
+      return;
     case KvType::kF16: {
       auto* out = reinterpret_cast<uint16_t*>(dst);
       for (size_t i = 0; i < count; ++i) out[i] = f32_to_f16(src[i]);
       return;
     }
-    case KvType::kQ8_0: ref::quantize_row_q8_0(src, dst, static_cast<int64_t>(count)); return;
+    case KvType::kQ8_0:
+      ref::quantize_row_q8_0(src, dst, static_cast<int64_t>(count));
+      return;
   }
 }
 
@@ -92,7 +110,8 @@ void KvCache::check(int layer, int seq, int pos, int n) const {
   if (layer < 0 || layer >= shape_.n_layers || seq < 0 || seq >= shape_.n_seqs || pos < 0 || n < 0)
     fail("KV cache: layer {} of sequence {} at position {} is out of range", layer, seq, pos);
   if (pos + n > shape_.n_ctx)
-    fail("context full: sequence {} would reach {} tokens, the context holds {}", seq, pos + n, shape_.n_ctx);
+    fail("context full: sequence {} would reach {} tokens, the context holds {}", seq, pos + n,
+         shape_.n_ctx);
 }
 
 namespace {
@@ -127,7 +146,8 @@ class PreallocCache : public KvCache {
   void write(int layer, int seq, int pos, int n, const float* k, const float* v) override {
     check(layer, seq, pos, n);
     const Slot& slot = slots_[seq];
-    if (pos + n > slot.capacity) fail("KV cache: sequence {} writes past its reservation of {}", seq, slot.capacity);
+    if (pos + n > slot.capacity)
+      fail("KV cache: sequence {} writes past its reservation of {}", seq, slot.capacity);
     uint8_t* base = slot.data.get() + 2 * layer * layer_bytes(slot.capacity);
     const size_t offset = static_cast<size_t>(pos) * shape_.row_bytes();
     store_rows(base + offset, k, n);
@@ -138,7 +158,12 @@ class PreallocCache : public KvCache {
   CachedRows view(int layer, int seq) const override {
     const Slot& slot = slots_[seq];
     const uint8_t* base = slot.data.get() + 2 * layer * layer_bytes(slot.capacity);
-    return {base, base + layer_bytes(slot.capacity), kOneBlock, 0, shape_.row_bytes(), kWholeBuffer,
+    return {base,
+            base + layer_bytes(slot.capacity),
+            kOneBlock,
+            0,
+            shape_.row_bytes(),
+            kWholeBuffer,
             kv_dtype(shape_.type)};
   }
 
@@ -158,8 +183,12 @@ class PreallocCache : public KvCache {
     std::unique_ptr<uint8_t[]> data;
     int capacity = 0;
   };
-  size_t layer_bytes(int capacity) const { return static_cast<size_t>(capacity) * shape_.row_bytes(); }
-  size_t slot_bytes(int capacity) const { return 2 * layer_bytes(capacity) * static_cast<size_t>(shape_.n_layers); }
+  size_t layer_bytes(int capacity) const {
+    return static_cast<size_t>(capacity) * shape_.row_bytes();
+  }
+  size_t slot_bytes(int capacity) const {
+    return 2 * layer_bytes(capacity) * static_cast<size_t>(shape_.n_layers);
+  }
 
   std::vector<Slot> slots_;
 };
@@ -181,7 +210,8 @@ class ConcatCache : public KvCache {
     check(0, seq, 0, length);
     size_t promised = 0;
     for (size_t s = 0; s < promised_.size(); ++s)
-      promised += static_cast<size_t>(static_cast<int>(s) == seq ? std::max(length, promised_[s]) : promised_[s]);
+      promised += static_cast<size_t>(static_cast<int>(s) == seq ? std::max(length, promised_[s])
+                                                                 : promised_[s]);
     if (promised * shape_.bytes_per_token() > shape_.budget()) return false;
     promised_[seq] = std::max(promised_[seq], length);
     return true;
@@ -199,7 +229,8 @@ class ConcatCache : public KvCache {
 
   CachedRows view(int layer, int seq) const override {
     const size_t slot = static_cast<size_t>(layer * shape_.n_seqs + seq);
-    return {k_[slot].data(), v_[slot].data(), kOneBlock, 0, shape_.row_bytes(), kWholeBuffer, kv_dtype(shape_.type)};
+    return {k_[slot].data(), v_[slot].data(),      kOneBlock, 0, shape_.row_bytes(),
+            kWholeBuffer,    kv_dtype(shape_.type)};
   }
 
   void release(int seq) override {
@@ -238,9 +269,12 @@ class ConcatCache : public KvCache {
 
 std::unique_ptr<KvCache> make_kv_cache(CacheStrategy strategy, const KvShape& shape) {
   switch (strategy) {
-    case CacheStrategy::kPrealloc: return std::make_unique<PreallocCache>(shape);
-    case CacheStrategy::kPaged: return make_paged_cache(shape);
-    default: return std::make_unique<ConcatCache>(shape, strategy);
+    case CacheStrategy::kPrealloc:
+      return std::make_unique<PreallocCache>(shape);
+    case CacheStrategy::kPaged:
+      return make_paged_cache(shape);
+    default:
+      return std::make_unique<ConcatCache>(shape, strategy);
   }
 }
 

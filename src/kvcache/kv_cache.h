@@ -33,12 +33,13 @@ DType kv_dtype(KvType type);
 
 struct KvShape {
   int n_layers = 0;
-  int kv_dim = 0;   // values per row (KV heads × head size)
-  int n_seqs = 1;   // slots: sequences held at once
-  int n_ctx = 0;    // positions a sequence may reach
+  int kv_dim = 0;  // values per row (KV heads × head size)
+  int n_seqs = 1;  // slots: sequences held at once
+  int n_ctx = 0;   // positions a sequence may reach
   KvType type = KvType::kF32;
-  int block_size = 16;        // positions per block (paged)
-  size_t budget_bytes = 0;    // memory the cache may hold for sequences; 0: n_seqs × n_ctx rows (whole blocks)
+  int block_size = 16;  // positions per block (paged)
+  size_t budget_bytes =
+      0;  // memory the cache may hold for sequences; 0: n_seqs × n_ctx rows (whole blocks)
   bool prefix_cache = false;  // paged: keep full blocks for reuse by later prompts
 
   size_t row_bytes() const;  // one layer's K (or V) row of one position, as stored

@@ -30,11 +30,12 @@ class PagedCache : public KvCache {
       : KvCache(shape, CacheStrategy::kPaged),
         block_bytes_(static_cast<size_t>(shape.block_size) * shape.row_bytes()),
         seqs_(static_cast<size_t>(shape.n_seqs)) {
-    if (shape.block_size < 1) fail("the KV block size must be at least 1, not {}", shape.block_size);
+    if (shape.block_size < 1)
+      fail("the KV block size must be at least 1, not {}", shape.block_size);
     n_blocks_ = static_cast<int>(shape.budget() / (2 * shape.n_layers * block_bytes_));
     if (n_blocks_ < 1)
-      fail("a KV budget of {} bytes holds no block of {} positions ({} bytes)", shape.budget(), shape.block_size,
-           2 * shape.n_layers * block_bytes_);
+      fail("a KV budget of {} bytes holds no block of {} positions ({} bytes)", shape.budget(),
+           shape.block_size, 2 * shape.n_layers * block_bytes_);
     layer_bytes_ = static_cast<size_t>(n_blocks_) * block_bytes_;
     pool_.reset(new uint8_t[2 * shape.n_layers * layer_bytes_]);  // untouched until written
     blocks_.resize(static_cast<size_t>(n_blocks_));
@@ -44,7 +45,8 @@ class PagedCache : public KvCache {
   bool reserve(int seq, int length) override {
     check(0, seq, 0, length);
     std::vector<int32_t>& table = seqs_[seq].table;
-    const int needed = (length + shape_.block_size - 1) / shape_.block_size - static_cast<int>(table.size());
+    const int needed =
+        (length + shape_.block_size - 1) / shape_.block_size - static_cast<int>(table.size());
     if (needed <= 0) return true;
     if (static_cast<size_t>(needed) > free_.size() + lru_.size()) return false;
     for (int i = 0; i < needed; ++i) table.push_back(take_block());
@@ -60,9 +62,11 @@ class PagedCache : public KvCache {
     const size_t row = shape_.row_bytes(), kv_dim = static_cast<size_t>(shape_.kv_dim);
     for (int done = 0; done < n;) {
       const int p = pos + done, b = table[p / shape_.block_size];
-      if (blocks_[b].refs != 1) fail("KV cache: sequence {} writes into block {}, which is shared", seq, b);
+      if (blocks_[b].refs != 1)
+        fail("KV cache: sequence {} writes into block {}, which is shared", seq, b);
       const int count = std::min(n - done, shape_.block_size - p % shape_.block_size);
-      const size_t offset = static_cast<size_t>(b) * block_bytes_ + static_cast<size_t>(p % shape_.block_size) * row;
+      const size_t offset =
+          static_cast<size_t>(b) * block_bytes_ + static_cast<size_t>(p % shape_.block_size) * row;
       store_rows(k_base(layer) + offset, k + done * kv_dim, count);
       store_rows(v_base(layer) + offset, v + done * kv_dim, count);
       done += count;
@@ -71,8 +75,8 @@ class PagedCache : public KvCache {
   }
 
   CachedRows view(int layer, int seq) const override {
-    return {k_base(layer), v_base(layer), seqs_[seq].table.data(), block_bytes_, shape_.row_bytes(),
-            shape_.block_size, kv_dtype(shape_.type)};
+    return {k_base(layer),      v_base(layer),     seqs_[seq].table.data(), block_bytes_,
+            shape_.row_bytes(), shape_.block_size, kv_dtype(shape_.type)};
   }
 
   void release(int seq) override {
@@ -101,7 +105,9 @@ class PagedCache : public KvCache {
       const auto found = index_.find(h);
       if (found == index_.end()) break;
       Block& block = blocks_[found->second];
-      if (block.parent != s.last_hash || !std::equal(part.begin(), part.end(), block.tokens.begin())) break;
+      if (block.parent != s.last_hash ||
+          !std::equal(part.begin(), part.end(), block.tokens.begin()))
+        break;
       if (block.refs++ == 0) {
         lru_.erase(block.lru);
         ++blocks_used_;
@@ -149,7 +155,8 @@ class PagedCache : public KvCache {
   }
 
   size_t bytes_reserved() const override {
-    return static_cast<size_t>(blocks_used_) * 2 * static_cast<size_t>(shape_.n_layers) * block_bytes_;
+    return static_cast<size_t>(blocks_used_) * 2 * static_cast<size_t>(shape_.n_layers) *
+           block_bytes_;
   }
 
   // Positions held, each shared block counted once.
@@ -157,7 +164,8 @@ class PagedCache : public KvCache {
     std::vector<int> filled(blocks_.size(), 0);
     for (size_t seq = 0; seq < seqs_.size(); ++seq)
       for (size_t i = 0; i < seqs_[seq].table.size(); ++i) {
-        const int rows = std::clamp(lengths_[seq] - static_cast<int>(i) * shape_.block_size, 0, shape_.block_size);
+        const int rows = std::clamp(lengths_[seq] - static_cast<int>(i) * shape_.block_size, 0,
+                                    shape_.block_size);
         filled[seqs_[seq].table[i]] = std::max(filled[seqs_[seq].table[i]], rows);
       }
     size_t rows = 0;
@@ -199,7 +207,9 @@ class PagedCache : public KvCache {
     ++blocks_used_;
     return b;
   }
-  uint8_t* k_base(int layer) const { return pool_.get() + 2 * static_cast<size_t>(layer) * layer_bytes_; }
+  uint8_t* k_base(int layer) const {
+    return pool_.get() + 2 * static_cast<size_t>(layer) * layer_bytes_;
+  }
   uint8_t* v_base(int layer) const { return k_base(layer) + layer_bytes_; }
 
   size_t block_bytes_;  // one layer's K (or V) rows of one block
@@ -207,8 +217,8 @@ class PagedCache : public KvCache {
   int n_blocks_ = 0;
   std::unique_ptr<uint8_t[]> pool_;  // [layer][K|V][block][position][kv_dim]
   std::vector<Block> blocks_;
-  std::vector<int32_t> free_;   // never indexed, or evicted
-  std::list<int32_t> lru_;      // unreferenced indexed blocks, least recently used first
+  std::vector<int32_t> free_;  // never indexed, or evicted
+  std::list<int32_t> lru_;     // unreferenced indexed blocks, least recently used first
   std::unordered_map<uint64_t, int32_t> index_;
   std::vector<Seq> seqs_;
   int64_t blocks_used_ = 0;  // referenced by at least one sequence
@@ -217,6 +227,8 @@ class PagedCache : public KvCache {
 
 }  // namespace
 
-std::unique_ptr<KvCache> make_paged_cache(const KvShape& shape) { return std::make_unique<PagedCache>(shape); }
+std::unique_ptr<KvCache> make_paged_cache(const KvShape& shape) {
+  return std::make_unique<PagedCache>(shape);
+}
 
 }  // namespace kvscope

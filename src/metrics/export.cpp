@@ -48,7 +48,8 @@ std::string csv_from_records(const nlohmann::ordered_json& records) {
   return out;
 }
 
-std::string default_log_path(const std::string& dir, std::string_view model, std::string_view suite) {
+std::string default_log_path(const std::string& dir, std::string_view model,
+                             std::string_view suite) {
   std::string safe(model);
   for (char& c : safe)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
@@ -62,8 +63,9 @@ void append_log(const std::string& path, const LogEntry& e) {
   std::ofstream out(path, std::ios::app);
   if (!out) fail("{}: cannot write the log", path);
   const std::string rule(80, '=');
-  out << fmt::format("{}\nKVSCOPE {}\n{}\nModel: {}\nDate: {:%Y-%m-%d %H:%M:%S}\nSystem: {}\nCommand: {}\n\n{}\n", rule,
-                     e.suite, rule, e.model, local_now(), e.system, e.command, e.body);
+  out << fmt::format(
+      "{}\nKVSCOPE {}\n{}\nModel: {}\nDate: {:%Y-%m-%d %H:%M:%S}\nSystem: {}\nCommand: {}\n\n{}\n",
+      rule, e.suite, rule, e.model, local_now(), e.system, e.command, e.body);
   if (!out) fail("{}: cannot write the log", path);
 }
 

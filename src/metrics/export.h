@@ -21,7 +21,8 @@ struct LogEntry {
 
 // logs/kvscope_<model>_<suite>_<YYYYMMDD>.log, under `dir`; characters outside [A-Za-z0-9._-]
 // in the model's name become '_'.
-std::string default_log_path(const std::string& dir, std::string_view model, std::string_view suite);
+std::string default_log_path(const std::string& dir, std::string_view model,
+                             std::string_view suite);
 // Appends the entry with its header and separator; creates the folder. Error if it cannot write.
 void append_log(const std::string& path, const LogEntry& entry);
 

@@ -41,7 +41,8 @@ double measure_read_bandwidth(int threads) {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t)
       workers.emplace_back([&, t] {
-        const size_t begin = count / threads * t, end = t + 1 == threads ? count : count / threads * (t + 1);
+        const size_t begin = count / threads * t,
+                     end = t + 1 == threads ? count : count / threads * (t + 1);
         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (size_t i = begin; i + 4 <= end; i += 4) {
           s0 += buffer[i];
@@ -52,7 +53,8 @@ double measure_read_bandwidth(int threads) {
         sums[t] = s0 + s1 + s2 + s3;
       });
     for (auto& w : workers) w.join();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Publishing the sums keeps the compiler from dropping the reads.
     for (uint64_t v : sums) sink_ = sink_ + v;
     if (pass > 0) best = std::max(best, static_cast<double>(count * sizeof(uint64_t)) / s);

@@ -41,7 +41,8 @@ class OpProfile final : public Observer {
 // Seed 002's "Layer performance" block: each kind's share of `wall_s` (the rest is "other"),
 // then the `top` costliest (layer, kind) pairs with their call counts.
 std::string format_op_profile(const OpProfile& profile, double wall_s, int top = 10);
-// {"total_s", "by_kind": [{kind, seconds, calls, share}], "by_layer": [{layer, kind, seconds, calls}]}
+// {"total_s", "by_kind": [{kind, seconds, calls, share}], "by_layer": [{layer, kind, seconds,
+// calls}]}
 nlohmann::json op_profile_json(const OpProfile& profile, double wall_s);
 // The Chrome trace event format: one complete event per op, one instant event per mark.
 using TraceMark = std::pair<std::string, Observer::Clock::time_point>;

@@ -1,9 +1,9 @@
 #include "metrics/request_metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "metrics/stats.h"
 
@@ -53,7 +53,8 @@ RequestMetrics request_metrics(Clock::time_point start, const SequenceResult& se
   // Decode times relative to the first counted token.
   const size_t first = std::min<size_t>(static_cast<size_t>(discard_first), times.size() - 1);
   std::vector<double> decode_times;
-  for (size_t i = first; i < times.size(); ++i) decode_times.push_back(seconds(times[first], times[i]));
+  for (size_t i = first; i < times.size(); ++i)
+    decode_times.push_back(seconds(times[first], times[i]));
   m.peak_tps = peak_rate(decode_times, std::min(1.0, decode_times.back()));
   for (const auto& t : times) {
     const auto second = static_cast<size_t>(seconds(start, t));
@@ -69,29 +70,39 @@ RequestMetrics request_metrics(Clock::time_point start, const SequenceResult& se
   return m;
 }
 
-std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory, size_t index, size_t count) {
+std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory,
+                                   size_t index, size_t count) {
   const double mib = 1048576.0;
-  const int64_t growth = static_cast<int64_t>(memory.after.peak_rss_bytes) - static_cast<int64_t>(memory.before.rss_bytes);
+  const int64_t growth = static_cast<int64_t>(memory.after.peak_rss_bytes) -
+                         static_cast<int64_t>(memory.before.rss_bytes);
   const Summary itl = summarize(m.itl_s);
-  std::string out = count > 1 ? fmt::format("\n📊 Performance metrics, sequence {} of {}\n", index, count)
-                              : std::string("\n📊 Performance metrics\n");
-  out += fmt::format("  Tokens                {} input, {} output\n", m.input_tokens, m.output_tokens);
+  std::string out = count > 1
+                        ? fmt::format("\n📊 Performance metrics, sequence {} of {}\n", index, count)
+                        : std::string("\n📊 Performance metrics\n");
+  out +=
+      fmt::format("  Tokens                {} input, {} output\n", m.input_tokens, m.output_tokens);
   out += fmt::format("  Time to first token   {:.1f} ms\n", m.ttft_s * 1e3);
   out += fmt::format("  Total time            {:.3f} s\n", m.e2e_s);
   out += fmt::format("  Time per output token {:.2f} ms\n", m.tpot_s * 1e3);
-  out += fmt::format("  Inter-token latency   p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n", itl.p50 * 1e3,
-                     itl.p90 * 1e3, itl.p99 * 1e3, itl.max * 1e3);
-  out += fmt::format("  Tokens/s              input {:.1f}, output {:.1f}, overall {:.1f}, peak {:.1f}\n", m.input_tps,
-                     m.output_tps, m.overall_tps, m.peak_tps);
-  out += fmt::format("  Stability             std dev {:.1f} tok/s ({:.1f}% of the mean rate)\n", m.rate_stddev,
-                     100 * m.rate_relative_stddev);
-  out += fmt::format("  Memory                peak RSS {:.1f} MiB (+{:.1f} MiB in the run, {:.1f} KiB per output token)\n",
-                     memory.after.peak_rss_bytes / mib, growth / mib,
-                     m.output_tokens > 0 ? growth / 1024.0 / m.output_tokens : 0.0);
-  out += fmt::format("  KV cache              {:.2f} MiB reserved, {:.2f} MiB used, {:.1f} KiB per token\n",
-                     memory.kv_reserved / mib, memory.kv_used / mib, memory.kv_per_token / 1024.0);
+  out += fmt::format(
+      "  Inter-token latency   p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
+      itl.p50 * 1e3, itl.p90 * 1e3, itl.p99 * 1e3, itl.max * 1e3);
+  out += fmt::format(
+      "  Tokens/s              input {:.1f}, output {:.1f}, overall {:.1f}, peak {:.1f}\n",
+      m.input_tps, m.output_tps, m.overall_tps, m.peak_tps);
+  out += fmt::format("  Stability             std dev {:.1f} tok/s ({:.1f}% of the mean rate)\n",
+                     m.rate_stddev, 100 * m.rate_relative_stddev);
+  out += fmt::format(
+      "  Memory                peak RSS {:.1f} MiB (+{:.1f} MiB in the run, {:.1f} KiB per output "
+      "token)\n",
+      memory.after.peak_rss_bytes / mib, growth / mib,
+      m.output_tokens > 0 ? growth / 1024.0 / m.output_tokens : 0.0);
+  out += fmt::format(
+      "  KV cache              {:.2f} MiB reserved, {:.2f} MiB used, {:.1f} KiB per token\n",
+      memory.kv_reserved / mib, memory.kv_used / mib, memory.kv_per_token / 1024.0);
   out += fmt::format("  Model                 {:.1f} MiB mapped", memory.model_bytes / mib);
-  if (memory.packed_bytes > 0) out += fmt::format(", {:.1f} MiB repacked", memory.packed_bytes / mib);
+  if (memory.packed_bytes > 0)
+    out += fmt::format(", {:.1f} MiB repacked", memory.packed_bytes / mib);
   out += "\n";
   return out;
 }
@@ -104,7 +115,12 @@ nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport&
           {"e2e_s", m.e2e_s},
           {"tpot_s", m.tpot_s},
           {"itl_s", m.itl_s},
-          {"itl_summary", {{"p50", itl.p50}, {"p90", itl.p90}, {"p99", itl.p99}, {"max", itl.max}, {"mean", itl.mean}}},
+          {"itl_summary",
+           {{"p50", itl.p50},
+            {"p90", itl.p90},
+            {"p99", itl.p99},
+            {"max", itl.max},
+            {"mean", itl.mean}}},
           {"token_latency_s", m.token_latency_s},
           {"input_tps", m.input_tps},
           {"output_tps", m.output_tps},
@@ -119,7 +135,8 @@ nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport&
             {"kv_reserved_bytes", memory.kv_reserved},
             {"kv_used_bytes", memory.kv_used},
             {"kv_bytes_per_token", memory.kv_per_token},
-            {"model_bytes", memory.model_bytes}, {"packed_bytes", memory.packed_bytes}}}};
+            {"model_bytes", memory.model_bytes},
+            {"packed_bytes", memory.packed_bytes}}}};
 }
 
 }  // namespace kvscope

@@ -24,10 +24,10 @@ struct RequestMetrics {
   double input_tps = 0;                 // prompt tokens / TTFT (prefill speed)
   double output_tps = 0;                // (output tokens − 1) / (e2e − TTFT) (decode speed)
   double overall_tps = 0;               // (input + output tokens) / e2e
-  double peak_tps = 0;                  // most tokens in any one-second window (or the run, if shorter)
-  std::vector<double> tps_per_second;   // tokens emitted in each second of the run
-  double rate_stddev = 0;               // std dev of the per-token rate 1 / ITL
-  double rate_relative_stddev = 0;      // the same over its mean
+  double peak_tps = 0;  // most tokens in any one-second window (or the run, if shorter)
+  std::vector<double> tps_per_second;  // tokens emitted in each second of the run
+  double rate_stddev = 0;              // std dev of the per-token rate 1 / ITL
+  double rate_relative_stddev = 0;     // the same over its mean
 };
 
 // Memory around one run, for the report.
@@ -39,7 +39,8 @@ struct MemoryReport {
 };
 
 // seed 002's metrics block, and the same figures as JSON.
-std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory, size_t index, size_t count);
+std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory,
+                                   size_t index, size_t count);
 nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport& memory);
 
 // `discard_first` drops that many leading output tokens from the decode figures (ITL, TPOT,

@@ -14,17 +14,17 @@ struct Roofline {
   double weight_bytes_per_token = 0;  // the step's weight reads, shared by the batch
   double kv_bytes_per_token = 0;      // K and V of every cached position, every layer
   double bytes_per_token = 0;
-  double flops_per_token = 0;         // 2 per weight, plus attention's q·k and weights·v
-  double tokens_per_s = 0;            // measured decode rate, all sequences together
+  double flops_per_token = 0;  // 2 per weight, plus attention's q·k and weights·v
+  double tokens_per_s = 0;     // measured decode rate, all sequences together
   double achieved_gbs = 0;
   double achieved_gflops = 0;
-  double bandwidth_gbs = 0;           // measured read bandwidth (0: not measured)
-  double bandwidth_share = 0;         // achieved / bandwidth
+  double bandwidth_gbs = 0;    // measured read bandwidth (0: not measured)
+  double bandwidth_share = 0;  // achieved / bandwidth
 };
 
 // mean_context: the average number of cached positions a decode step attends to.
-Roofline decode_roofline(const Model& model, KvType kv_type, double mean_context, int batch, double tokens_per_s,
-                         double bandwidth_bytes_per_s);
+Roofline decode_roofline(const Model& model, KvType kv_type, double mean_context, int batch,
+                         double tokens_per_s, double bandwidth_bytes_per_s);
 std::string format_roofline(const Roofline& r);
 nlohmann::json roofline_json(const Roofline& r);
 

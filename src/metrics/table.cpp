@@ -31,8 +31,8 @@ size_t display_width(const std::string& text) {
     const bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
                       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
                       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-                      (cp >= 0x1f300 && cp <= 0x1faff) || cp == 0x26a1 || cp == 0x23f1 || cp == 0x2705 ||
-                      cp == 0x274c;
+                      (cp >= 0x1f300 && cp <= 0x1faff) || cp == 0x26a1 || cp == 0x23f1 ||
+                      cp == 0x2705 || cp == 0x274c;
     width += wide ? 2 : 1;
   }
   return width;
@@ -53,7 +53,8 @@ std::string Table::render() const {
   } else {
     const std::string t = " " + title_ + " ";
     const size_t tw = display_width(t), left = inner > tw ? (inner - tw) / 2 : 0;
-    out += "╭" + repeat("─", left) + t + repeat("─", inner > tw + left ? inner - tw - left : 0) + "╮\n";
+    out += "╭" + repeat("─", left) + t + repeat("─", inner > tw + left ? inner - tw - left : 0) +
+           "╮\n";
   }
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s = "│";
@@ -63,11 +64,13 @@ std::string Table::render() const {
   };
   out += line(headers_);
   std::string rule = "├";
-  for (size_t c = 0; c < widths.size(); ++c) rule += repeat("─", widths[c] + 2) + (c + 1 < widths.size() ? "┼" : "┤");
+  for (size_t c = 0; c < widths.size(); ++c)
+    rule += repeat("─", widths[c] + 2) + (c + 1 < widths.size() ? "┼" : "┤");
   out += rule + "\n";
   for (const auto& row : rows_) out += line(row);
   std::string bottom = "╰";
-  for (size_t c = 0; c < widths.size(); ++c) bottom += repeat("─", widths[c] + 2) + (c + 1 < widths.size() ? "┴" : "╯");
+  for (size_t c = 0; c < widths.size(); ++c)
+    bottom += repeat("─", widths[c] + 2) + (c + 1 < widths.size() ? "┴" : "╯");
   return out + bottom + "\n";
 }
 

@@ -38,12 +38,13 @@ ModelConfig read_config(const ModelFile& file) {
   c.ffn_dim = read_positive(meta, a + ".feed_forward_length");
   c.context_length = read_positive(meta, a + ".context_length");
   if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0)
-    fail("{}: {} heads ({} for K/V) do not divide the width {}", file.path, c.n_heads,
-         c.n_kv_heads, c.dim);
+    fail("{}: {} heads ({} for K/V) do not divide the width {}", file.path, c.n_heads, c.n_kv_heads,
+         c.dim);
   c.head_dim = c.dim / c.n_heads;
 
   const TensorView& embedding = file.require("token_embd.weight");
-  c.vocab_size = positive(meta, a + ".vocab_size", meta.get_int(a + ".vocab_size", embedding.rows()));
+  c.vocab_size =
+      positive(meta, a + ".vocab_size", meta.get_int(a + ".vocab_size", embedding.rows()));
   if (embedding.cols() != c.dim || embedding.rows() != c.vocab_size)
     fail("{}: token_embd.weight is {}, expected [{}, {}]", file.path, shape_string(embedding),
          c.dim, c.vocab_size);

@@ -16,7 +16,7 @@ struct ModelConfig {
   std::string arch_name;
   std::string name;
   int n_layers = 0;
-  int dim = 0;         // width of the residual stream
+  int dim = 0;  // width of the residual stream
   int n_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;

@@ -48,11 +48,11 @@ const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvC
 
   {
     ScopedOp op(observer_, OpKind::kEmbedding, -1);
-    embed(chunks);                                 // x: [n][dim]
+    embed(chunks);  // x: [n][dim]
   }
   for (int layer = 0; layer < c.n_layers; ++layer) {
-    attention_block(layer, chunks, cache);          // x += attention(norm(x))
-    feed_forward_block(layer);                      // x += ffn(norm(x))
+    attention_block(layer, chunks, cache);  // x += attention(norm(x))
+    feed_forward_block(layer);              // x += ffn(norm(x))
   }
   compute_logits(chunks);
   return logits_;
@@ -69,7 +69,8 @@ void Forward::embed(std::span<const ForwardChunk> chunks) {
       k.dequantize_row(embedding.type, embedding.row(token), row, c.dim);
       if (const TensorView* positions = model_.position_embedding()) {
         std::vector<float> position_row(c.dim);
-        k.dequantize_row(positions->type, positions->row(token_pos_[t]), position_row.data(), c.dim);
+        k.dequantize_row(positions->type, positions->row(token_pos_[t]), position_row.data(),
+                         c.dim);
         add_into(row, position_row.data(), c.dim);
       }
       ++t;
@@ -84,7 +85,8 @@ void Forward::norm(const Vector& weight, const Vector& bias, const float* x, flo
     if (c.norm == NormKind::kRmsNorm)
       ref::rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
     else
-      ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim, c.norm_eps);
+      ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim,
+                      c.norm_eps);
   }
 }
 
@@ -113,22 +115,24 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   if (c.rope) {
     for (int64_t t = 0; t < n_; ++t) {
       const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
-      ref::rope(&q_[t * c.dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base, c.rope_neox);
+      ref::rope(&q_[t * c.dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base,
+                c.rope_neox);
       ref::rope(&k_[t * c.kv_dim()], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
                 c.rope_neox);
     }
   }
   if (observer_ != nullptr)
     for (int64_t i = 0; i < n_; ++i)
-      observer_->on_query(layer, token_seq_[i], token_pos_[i], std::span<const float>(&q_[i * c.dim], c.dim));
+      observer_->on_query(layer, token_seq_[i], token_pos_[i],
+                          std::span<const float>(&q_[i * c.dim], c.dim));
   int64_t t = 0;
   for (const ForwardChunk& chunk : chunks) {
     const int count = static_cast<int>(chunk.tokens.size());
     cache.write(layer, chunk.seq, chunk.start_pos, count, &k_[t * c.kv_dim()], &v_[t * c.kv_dim()]);
     t += count;
   }
-  attend(layer, cache);                                    // att: [n][dim]
-  matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);       // xb: [n][dim]
+  attend(layer, cache);                                           // att: [n][dim]
+  matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
@@ -143,15 +147,19 @@ void Forward::attend(int layer, const KvCache& cache) {
   const DType type = kv_dtype(cache.shape().type);
   cached_rows_.resize(static_cast<size_t>(cache.shape().n_seqs));
   for (int64_t t = 0; t < n_; ++t)  // a chunk's tokens are adjacent: one view per chunk
-    if (t == 0 || token_seq_[t] != token_seq_[t - 1]) cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
+    if (t == 0 || token_seq_[t] != token_seq_[t - 1])
+      cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
   pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
       const int64_t first_query = t * c.dim + static_cast<int64_t>(kv_head) * group * c.head_dim;
-      const AttentionHeads heads{&q_[first_query], cached_rows_[token_seq_[t]],
-                                 dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim), group, c.head_dim,
+      const AttentionHeads heads{&q_[first_query],
+                                 cached_rows_[token_seq_[t]],
+                                 dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim),
+                                 group,
+                                 c.head_dim,
                                  token_pos_[t] + 1};
       attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
@@ -167,15 +175,15 @@ void Forward::feed_forward_block(int layer) {
   }
   ScopedOp op(observer_, OpKind::kFeedForward, layer);
   const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
-  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(), precision_);            // up: [n][ffn]
+  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(), precision_);  // up: [n][ffn]
   if (c.activation == Activation::kSwiGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);      // gate: [n][ffn]
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);  // gate: [n][ffn]
     ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
   } else {
     add_bias(up_.data(), w.up_bias, n_);
     ref::gelu_tanh(up_.data(), static_cast<int64_t>(hidden));
   }
-  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(), precision_);          // xb: [n][dim]
+  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.down_bias.empty()) add_bias(xb_.data(), w.down_bias, n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
@@ -200,7 +208,8 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
     std::memcpy(&out_rows_[i * c.dim], &x_[wanted[i] * c.dim], c.dim * sizeof(float));
   {
     ScopedOp op(observer_, OpKind::kNorm, -1);
-    norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(), n_out);
+    norm(model_.output_norm(), model_.output_norm_bias(), out_rows_.data(), out_rows_.data(),
+         n_out);
   }
   ScopedOp op(observer_, OpKind::kOutputHead, -1);
   // The fast path's head takes 16-bit activations: with 8 bits here the head alone gave most of

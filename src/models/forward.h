@@ -17,7 +17,11 @@ struct ForwardChunk {
   int seq = 0;        // the sequence's slot in the KV cache
   int start_pos = 0;  // position of tokens[0]; positions before it are already in the cache
   std::vector<int32_t> tokens;
-  enum class Logits { kNone, kLast, kAll } logits = Logits::kLast;  // which tokens' logits are wanted
+  enum class Logits {
+    kNone,
+    kLast,
+    kAll
+  } logits = Logits::kLast;  // which tokens' logits are wanted
 };
 
 class Forward {
@@ -42,7 +46,7 @@ class Forward {
   ThreadPool& pool_;
   Precision precision_;
   Observer* observer_;
-  int64_t n_ = 0;                     // tokens in this call
+  int64_t n_ = 0;  // tokens in this call
   std::vector<int> token_seq_, token_pos_;
   // Activations, [n_][width] each.
   std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;

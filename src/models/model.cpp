@@ -81,9 +81,10 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
     model->position_embedding_ = w.matrix("position_embd.weight", c.dim, c.context_length);
   for (int i = 0; i < c.n_layers; ++i) model->layers_.push_back(load_layer(w, c, i));
   model->output_norm_ = w.vector("output_norm.weight", c.dim);
-  if (c.norm == NormKind::kLayerNorm) model->output_norm_bias_ = w.vector("output_norm.bias", c.dim);
-  model->output_ = c.tied_embeddings ? model->token_embedding_
-                                     : w.matrix("output.weight", c.dim, c.vocab_size);
+  if (c.norm == NormKind::kLayerNorm)
+    model->output_norm_bias_ = w.vector("output_norm.bias", c.dim);
+  model->output_ =
+      c.tied_embeddings ? model->token_embedding_ : w.matrix("output.weight", c.dim, c.vocab_size);
   if (kernels().dot_packed != nullptr) model->pack_matrices();
   model->tokenizer_ = Tokenizer::from_metadata(file.meta);
   if (model->tokenizer_->vocab_size() > c.vocab_size)

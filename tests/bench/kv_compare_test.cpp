@@ -50,7 +50,8 @@ TEST(KvCompare, RunsOnATinyModelAndFindsTheStrategiesIdentical) {
   EXPECT_EQ(r.speedups[0], 1.0);
   EXPECT_EQ(r.workload.prompts[0].size(), 50u);
   EXPECT_EQ(r.workload.name, "p50 g100 b1");
-  // At their most: prealloc holds the whole context at once, paged the 10 blocks of 16 it grew into.
+  // At their most: prealloc holds the whole context at once, paged the 10 blocks of 16 it grew
+  // into.
   EXPECT_EQ(r.strategies[2].kv_bytes_reserved, 150 * 2 * 2 * 32 * 4u);
   EXPECT_EQ(r.strategies[3].kv_bytes_reserved, 160 * 2 * 2 * 32 * 4u);
 }

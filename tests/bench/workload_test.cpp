@@ -13,7 +13,9 @@
 namespace kvscope {
 namespace {
 
-std::unique_ptr<Model> tiny_model() { return Model::load(testing::fixture("models/tiny-llama-q4_1.gguf")); }
+std::unique_ptr<Model> tiny_model() {
+  return Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
+}
 
 TEST(RunAlternating, AlternatesVariantsAfterTheWarmUp) {
   std::vector<std::pair<int, bool>> calls;
@@ -25,19 +27,20 @@ TEST(RunAlternating, AlternatesVariantsAfterTheWarmUp) {
         EXPECT_EQ(d, ++progress_calls);
       });
   EXPECT_EQ(done, 2);
-  const std::vector<std::pair<int, bool>> expected = {{0, false}, {1, false}, {0, true}, {1, true}, {0, true}, {1, true}};
+  const std::vector<std::pair<int, bool>> expected = {{0, false}, {1, false}, {0, true},
+                                                      {1, true},  {0, true},  {1, true}};
   EXPECT_EQ(calls, expected);
 }
 
 TEST(RunAlternating, StopsAtTheNextRunAfterCtrlC) {
   clear_interrupt();
   int runs = 0;
-  const int done = run_alternating(
-      2, 1, 5,
-      [&](int, bool) {
-        if (++runs == 5) request_interrupt();  // during the second measured round
-      },
-      {});
+  const int done = run_alternating(2, 1, 5,
+                                   [&](int, bool) {
+                                     if (++runs == 5)
+                                       request_interrupt();  // during the second measured round
+                                   },
+                                   {});
   clear_interrupt();
   EXPECT_EQ(runs, 5);
   EXPECT_EQ(done, 1);
@@ -129,9 +132,11 @@ TEST(MeasureWorkloads, KeepsWhatWasMeasuredWhenInterrupted) {
   o.warmup = 0;
   int runs = 0;
   clear_interrupt();
-  const MeasureResult r = measure_workloads(*model, sweep_workloads(*model, {4}, {3}, {1, 2}), o, [&](int, int) {
-    if (++runs == 6) request_interrupt();  // after the first round (4 runs) and half of the second
-  });
+  const MeasureResult r =
+      measure_workloads(*model, sweep_workloads(*model, {4}, {3}, {1, 2}), o, [&](int, int) {
+        if (++runs == 6)
+          request_interrupt();  // after the first round (4 runs) and half of the second
+      });
   clear_interrupt();
   EXPECT_TRUE(r.interrupted);
   EXPECT_EQ(r.repetitions_done, 1);
@@ -151,7 +156,8 @@ TEST(Cases, BuiltInCasesFollowSeed004) {
     batches.push_back(w.prompts.size());
     EXPECT_EQ(w.new_tokens, 5);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"single_short", "single_medium", "batch_4_short", "batch_4_medium", "batch_3_mixed"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"single_short", "single_medium", "batch_4_short",
+                                             "batch_4_medium", "batch_3_mixed"}));
   EXPECT_EQ(batches, (std::vector<size_t>{1, 1, 4, 4, 3}));
   EXPECT_LT(cases[0].prompts[0].size(), cases[1].prompts[0].size());
 }
@@ -168,11 +174,12 @@ TEST(Cases, LoadsAFileAndRejectsBadOnesClearly) {
   EXPECT_EQ(cases[0].prompts.size(), 2u);
   EXPECT_EQ(cases[0].new_tokens, 4);
   EXPECT_EQ(cases[1].new_tokens, 7);
-  for (const std::string& bad : {std::string("{"), std::string(R"({"cases": []})"),
-                                 std::string(R"({"cases": [{"name": "x"}]})"),
-                                 std::string(R"({"cases": [{"name": "x", "prompts": [3]}]})"),
-                                 std::string(R"({"cases": [{"name": "x", "prompts": ["a"], "new_tokens": 0}]})"),
-                                 std::string("{\"cases\": [{\"name\": \"x\", \"prompts\": [\"\xff\"]}]}")}) {
+  for (const std::string& bad :
+       {std::string("{"), std::string(R"({"cases": []})"),
+        std::string(R"({"cases": [{"name": "x"}]})"),
+        std::string(R"({"cases": [{"name": "x", "prompts": [3]}]})"),
+        std::string(R"({"cases": [{"name": "x", "prompts": ["a"], "new_tokens": 0}]})"),
+        std::string("{\"cases\": [{\"name\": \"x\", \"prompts\": [\"\xff\"]}]}")}) {
     write(bad);
     EXPECT_THROW(load_cases(*model, path, 7), Error) << bad;
   }

@@ -18,7 +18,9 @@ using testing::fixture;
 using testing::run_cli;
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("kvscope_bench_" + std::to_string(::getpid()) + "_" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("kvscope_bench_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 std::string read_all(const std::string& path) {
@@ -34,42 +36,47 @@ int count_of(const std::string& text, const std::string& needle) {
 
 void expect_summary(const nlohmann::json& s, int count) {
   EXPECT_EQ(s["count"], count);
-  for (const char* stat : {"min", "median", "mean", "max", "stddev", "p50", "p90", "p99"}) EXPECT_TRUE(s.contains(stat)) << stat;
+  for (const char* stat : {"min", "median", "mean", "max", "stddev", "p50", "p90", "p99"})
+    EXPECT_TRUE(s.contains(stat)) << stat;
   EXPECT_LE(s["min"].get<double>(), s["median"].get<double>());
   EXPECT_LE(s["median"].get<double>(), s["max"].get<double>());
   EXPECT_LE(s["p90"].get<double>(), s["p99"].get<double>());
 }
 
 // Runs a suite with every output, twice into the same log; returns its JSON.
-nlohmann::json run_suite(const std::string& model, const std::string& suite, const std::string& args,
-                         const std::string& csv_header_start) {
-  const std::string json = temp_path(suite + ".json"), csv = temp_path(suite + ".csv"), log = temp_path(suite + ".log");
+nlohmann::json run_suite(const std::string& model, const std::string& suite,
+                         const std::string& args, const std::string& csv_header_start) {
+  const std::string json = temp_path(suite + ".json"), csv = temp_path(suite + ".csv"),
+                    log = temp_path(suite + ".log");
   std::filesystem::remove(log);
   for (int run = 0; run < 2; ++run) {
-    const auto r = run_cli("bench " + suite + " -m '" + model + "' " + args + " --json '" + json + "' --csv '" + csv +
-                           "' --log-file '" + log + "' --log-level detailed");
+    const auto r = run_cli("bench " + suite + " -m '" + model + "' " + args + " --json '" + json +
+                           "' --csv '" + csv + "' --log-file '" + log + "' --log-level detailed");
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("╭"), std::string::npos) << r.out;  // the box-drawn table
   }
   const std::string csv_text = read_all(csv);
   EXPECT_EQ(csv_text.rfind(csv_header_start, 0), 0u) << csv_text.substr(0, 200);
   const std::string log_text = read_all(log);
-  EXPECT_EQ(count_of(log_text, "KVSCOPE " + suite + "\n"), 2) << log_text;  // appended run after run
+  EXPECT_EQ(count_of(log_text, "KVSCOPE " + suite + "\n"), 2)
+      << log_text;  // appended run after run
   EXPECT_EQ(count_of(log_text, std::string(80, '=')), 4);
   EXPECT_EQ(count_of(log_text, "Result (JSON):"), 2);  // --log-level detailed
   return nlohmann::json::parse(read_all(json));
 }
 
 TEST(BenchCli, SweepOnTheTinyModel) {
-  const nlohmann::json j = run_suite(fixture("models/tiny-llama-q4_1.gguf"), "sweep",
-                                     "--prompt-tokens 4,12 --new-tokens 5 --batch 1,3 -r 3 --warmup 1",
-                                     "name,strategy,batch,prompt_tokens,new_tokens,runs,seconds_median,");
+  const nlohmann::json j =
+      run_suite(fixture("models/tiny-llama-q4_1.gguf"), "sweep",
+                "--prompt-tokens 4,12 --new-tokens 5 --batch 1,3 -r 3 --warmup 1",
+                "name,strategy,batch,prompt_tokens,new_tokens,runs,seconds_median,");
   EXPECT_EQ(j["suite"], "sweep");
   EXPECT_TRUE(j["all_identical"]);
   EXPECT_FALSE(j["interrupted"]);
   ASSERT_EQ(j["points"].size(), 8u);  // 2 prompts × 1 length × 2 batches × 2 strategies
   for (const auto& p : j["points"]) {
-    for (const char* figure : {"seconds", "ttft_s", "tpot_s", "throughput_tps"}) expect_summary(p[figure], 3);
+    for (const char* figure : {"seconds", "ttft_s", "tpot_s", "throughput_tps"})
+      expect_summary(p[figure], 3);
     EXPECT_GT(p["kv_bytes_reserved"].get<uint64_t>(), 0u);
   }
   EXPECT_EQ(j["points"][7]["batch"], 3);
@@ -79,13 +86,16 @@ TEST(BenchCli, SweepOnTheTinyModel) {
 
 TEST(BenchCli, CasesBuiltInAndFromAFile) {
   const std::string model = fixture("models/tiny-llama-q4_1.gguf");
-  nlohmann::json j = run_suite(model, "cases", "--new-tokens 3 -r 2 --warmup 0", "name,strategy,batch,");
+  nlohmann::json j =
+      run_suite(model, "cases", "--new-tokens 3 -r 2 --warmup 0", "name,strategy,batch,");
   ASSERT_EQ(j["cases"].size(), 10u);
   EXPECT_EQ(j["cases"][8]["name"], "batch_3_mixed");
   EXPECT_EQ(j["cases"][8]["batch"], 3);
   const std::string file = temp_path("cases_in.json");
-  std::ofstream(file) << R"({"cases": [{"name": "pair", "prompts": ["Hello", "Why is it"], "new_tokens": 2}]})";
-  j = run_suite(model, "cases", "--cases '" + file + "' -r 1 --warmup 0 --strategies concat,prealloc", "name,");
+  std::ofstream(file)
+      << R"({"cases": [{"name": "pair", "prompts": ["Hello", "Why is it"], "new_tokens": 2}]})";
+  j = run_suite(model, "cases",
+                "--cases '" + file + "' -r 1 --warmup 0 --strategies concat,prealloc", "name,");
   ASSERT_EQ(j["cases"].size(), 2u);
   EXPECT_EQ(j["cases"][0]["strategy"], "concat");
   EXPECT_EQ(j["cases"][0]["new_tokens"], 2);
@@ -96,7 +106,8 @@ TEST(BenchCli, CasesBuiltInAndFromAFile) {
 
 TEST(BenchCli, KvCompareAndTraceOnTheTinyModel) {
   const std::string model = fixture("models/tiny-llama-q4_1.gguf");
-  nlohmann::json j = run_suite(model, "kv-compare", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0", "name,");
+  nlohmann::json j =
+      run_suite(model, "kv-compare", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0", "name,");
   EXPECT_TRUE(j["all_identical"]);
   EXPECT_EQ(j["complexity"]["token_ops_with_cache"], 15);  // the prompt and 5 of the 6 tokens
   EXPECT_EQ(j["baseline"], "none");
@@ -106,7 +117,8 @@ TEST(BenchCli, KvCompareAndTraceOnTheTinyModel) {
   EXPECT_EQ(j["strategies"][0]["output_ids"].size(), 6u);
   EXPECT_EQ(j["system"]["model_sha256"], sha256_hex(model));  // where it came from
   EXPECT_EQ(j["system"]["git_commit"], build_info().commit);
-  j = run_suite(model, "trace", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0", "token,none_mean_s,none_min_s,");
+  j = run_suite(model, "trace", "--prompt-tokens 10 --new-tokens 6 -r 2 --warmup 0",
+                "token,none_mean_s,none_min_s,");
   ASSERT_EQ(j["strategies"].size(), 2u);
   EXPECT_EQ(j["strategies"][1]["mean_latency_s"].size(), 6u);
   EXPECT_EQ(j["system"]["model_sha256"], sha256_hex(model));
@@ -157,10 +169,13 @@ TEST(BenchCli, CtrlCStopsCleanlyAndKeepsWhatWasMeasured) {
   // (not timeout(1): it forwards a SIGINT both to its child and to its process group, a second
   // Ctrl-C that ends the process at once).
   const std::string script = temp_path("interrupt.sh");
-  std::ofstream(script) << "'" << testing::cli() << "' bench sweep -m '" << fixture("models/tiny-llama-q4_1.gguf")
-                        << "' --prompt-tokens 4 --new-tokens 3 --batch 1 -r 1000000 --warmup 0 --no-log --json '" << json
-                        << "' >'" << out << "' 2>/dev/null &\npid=$!\n(sleep 120; kill -KILL $pid) >/dev/null 2>&1 &\n"
-                        << "watchdog=$!\nsleep 1.5\nkill -INT $pid\nwait $pid\nstatus=$?\nkill $watchdog\nexit $status\n";
+  std::ofstream(script)
+      << "'" << testing::cli() << "' bench sweep -m '" << fixture("models/tiny-llama-q4_1.gguf")
+      << "' --prompt-tokens 4 --new-tokens 3 --batch 1 -r 1000000 --warmup 0 --no-log --json '"
+      << json << "' >'" << out
+      << "' 2>/dev/null &\npid=$!\n(sleep 120; kill -KILL $pid) >/dev/null 2>&1 &\n"
+      << "watchdog=$!\nsleep 1.5\nkill -INT $pid\nwait $pid\nstatus=$?\nkill $watchdog\nexit "
+         "$status\n";
   EXPECT_EQ(std::system(("bash '" + script + "'").c_str()), 0);
   const nlohmann::json j = nlohmann::json::parse(read_all(json));
   EXPECT_TRUE(j["interrupted"]);
@@ -170,10 +185,12 @@ TEST(BenchCli, CtrlCStopsCleanlyAndKeepsWhatWasMeasured) {
 }
 
 TEST(BenchCli, RunDetailedMetricsWritesTheBreakdownAndAChromeTrace) {
-  const std::string metrics = temp_path("run_metrics.json"), trace = temp_path("run_trace.json"), log = temp_path("run.log");
-  const auto r = run_cli("run -m '" + fixture("models/tiny-llama-q4_1.gguf") + "' -p 'Hello world' -n 5 --metrics " +
-                         "--detailed-metrics --metrics-json '" + metrics + "' --trace-json '" + trace + "' --log-file '" +
-                         log + "'");
+  const std::string metrics = temp_path("run_metrics.json"), trace = temp_path("run_trace.json"),
+                    log = temp_path("run.log");
+  const auto r =
+      run_cli("run -m '" + fixture("models/tiny-llama-q4_1.gguf") +
+              "' -p 'Hello world' -n 5 --metrics " + "--detailed-metrics --metrics-json '" +
+              metrics + "' --trace-json '" + trace + "' --log-file '" + log + "'");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("Layer performance"), std::string::npos);
   EXPECT_NE(r.err.find("Roofline (decode)"), std::string::npos);
@@ -193,7 +210,9 @@ TEST(BenchCli, RunDetailedMetricsWritesTheBreakdownAndAChromeTrace) {
     instants += e["ph"] == "i";
   }
   EXPECT_EQ(instants, 5);
-  EXPECT_EQ(complete, 5 * (1 + 2 * 4 + 3));  // embedding, 2 layers × (2 norms, attention, ffn), norm, head, sampling
+  EXPECT_EQ(complete,
+            5 * (1 + 2 * 4 +
+                 3));  // embedding, 2 layers × (2 norms, attention, ffn), norm, head, sampling
   EXPECT_NE(read_all(log).find("KVSCOPE run"), std::string::npos);
 }
 

@@ -15,7 +15,8 @@ using testing::fixture;
 using testing::run_cli;
 
 std::string temp_file(const std::string& name, const std::string& bytes) {
-  const auto path = std::filesystem::temp_directory_path() / ("kvscope_cli_" + std::to_string(::getpid()) + name);
+  const auto path =
+      std::filesystem::temp_directory_path() / ("kvscope_cli_" + std::to_string(::getpid()) + name);
   std::ofstream(path, std::ios::binary) << bytes;
   return path.string();
 }
@@ -36,10 +37,13 @@ void expect_clean_error(const testing::CommandResult& r, const std::string& need
 TEST(Cli, BadModelFilesGiveOneLineErrors) {
   const std::string good = read_all(fixture("models/tiny-llama-f32.gguf"));
   expect_clean_error(run_cli("inspect /nonexistent/model.gguf"), "no such file");
-  expect_clean_error(run_cli("inspect '" + temp_file("magic.gguf", "NOPE" + good.substr(4)) + "'"), "not a GGUF file");
-  expect_clean_error(run_cli("inspect '" + temp_file("cut.gguf", good.substr(0, 200)) + "'"), "truncated");
-  expect_clean_error(run_cli("inspect '" + temp_file("short.gguf", good.substr(0, good.size() - 100)) + "'"),
-                     "past the end");
+  expect_clean_error(run_cli("inspect '" + temp_file("magic.gguf", "NOPE" + good.substr(4)) + "'"),
+                     "not a GGUF file");
+  expect_clean_error(run_cli("inspect '" + temp_file("cut.gguf", good.substr(0, 200)) + "'"),
+                     "truncated");
+  expect_clean_error(
+      run_cli("inspect '" + temp_file("short.gguf", good.substr(0, good.size() - 100)) + "'"),
+      "past the end");
   std::string v9 = good;
   v9[4] = 9;
   expect_clean_error(run_cli("inspect '" + temp_file("v9.gguf", v9) + "'"), "version 9");
@@ -47,14 +51,16 @@ TEST(Cli, BadModelFilesGiveOneLineErrors) {
   const size_t at = arch.find("llama");
   arch.replace(at, 5, "mamba");
   expect_clean_error(run_cli("inspect '" + temp_file("arch.gguf", arch) + "'"), "architecture");
-  expect_clean_error(run_cli("inspect '" + std::filesystem::temp_directory_path().string() + "'"), "config.json");
+  expect_clean_error(run_cli("inspect '" + std::filesystem::temp_directory_path().string() + "'"),
+                     "config.json");
 }
 
 TEST(Cli, BadPromptsGiveOneLineErrors) {
   const std::string model = "-m '" + fixture("models/tiny-llama-f32.gguf") + "'";
   expect_clean_error(run_cli("run " + model + " -p \"$(printf 'abc\\377')\""), "not valid UTF-8");
   expect_clean_error(run_cli("run " + model + " -p ''"), "prompt is empty");
-  expect_clean_error(run_cli("run " + model + " -p 'one two three four five' --ctx 3"), "context holds 3");
+  expect_clean_error(run_cli("run " + model + " -p 'one two three four five' --ctx 3"),
+                     "context holds 3");
 }
 
 TEST(Cli, ABatchThatDoesNotFitIsRefusedBeforeAllocating) {
@@ -71,14 +77,16 @@ TEST(Cli, InspectAndTokenizeOnFixtures) {
   ASSERT_EQ(inspect.status, 0) << inspect.err;
   EXPECT_NE(inspect.out.find("\"architecture\": \"gpt2\""), std::string::npos);
   EXPECT_NE(inspect.out.find("\"kv_bytes_per_token\""), std::string::npos);
-  const auto tokenize = run_cli("tokenize '" + fixture("models/tiny-llama-f32.gguf") + "' 'Hello world' --json");
+  const auto tokenize =
+      run_cli("tokenize '" + fixture("models/tiny-llama-f32.gguf") + "' 'Hello world' --json");
   ASSERT_EQ(tokenize.status, 0) << tokenize.err;
   EXPECT_NE(tokenize.out.find("\"ids\""), std::string::npos);
   EXPECT_NE(tokenize.out.find("Hello world\""), std::string::npos) << tokenize.out;
 }
 
 TEST(Cli, RunGivesTheSameTextWithEveryCache) {
-  const std::string model = "-m '" + fixture("models/tiny-llama-f32.gguf") + "' -p 'Hello world' -n 12";
+  const std::string model =
+      "-m '" + fixture("models/tiny-llama-f32.gguf") + "' -p 'Hello world' -n 12";
   const auto prealloc = run_cli("run " + model);
   ASSERT_EQ(prealloc.status, 0) << prealloc.err;
   for (const char* cache : {"none", "concat"}) {
@@ -92,8 +100,10 @@ TEST(Cli, RunGivesTheSameTextWithEveryCache) {
 }
 
 TEST(Cli, SameSeedSameText) {
-  const std::string model = "run -m '" + fixture("models/tiny-llama-f32.gguf") + "' -p 'Hello' -n 16 --temp 1.0 --top-k 40";
-  const auto a = run_cli(model + " --seed 7"), b = run_cli(model + " --seed 7"), c = run_cli(model + " --seed 8");
+  const std::string model = "run -m '" + fixture("models/tiny-llama-f32.gguf") +
+                            "' -p 'Hello' -n 16 --temp 1.0 --top-k 40";
+  const auto a = run_cli(model + " --seed 7"), b = run_cli(model + " --seed 7"),
+             c = run_cli(model + " --seed 8");
   EXPECT_EQ(a.out, b.out);
   EXPECT_NE(a.out, c.out);
 }
@@ -104,7 +114,8 @@ TEST(Cli, ChatCarriesTheCacheAcrossTurns) {
   ASSERT_EQ(r.status, 0) << r.err;
   const std::regex stats(R"(tokens in context (\d+) / \d+ .* last turn prefilled (\d+) tokens)");
   std::vector<std::pair<int, int>> seen;  // (context, prefilled) after each turn
-  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stats); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), stats);
+       it != std::sregex_iterator(); ++it)
     seen.emplace_back(std::stoi((*it)[1]), std::stoi((*it)[2]));
   ASSERT_EQ(seen.size(), 2u) << r.out;
   // Both answers stop at 4 tokens. The first turn prefills the whole templated prompt. The last

@@ -15,8 +15,9 @@ using testing::fixture;
 using testing::run_cli;
 
 nlohmann::json run_json(const std::string& args, const std::string& name) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("kvscope_serving_" + std::to_string(::getpid()) + "_" + name)).string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("kvscope_serving_" + std::to_string(::getpid()) + "_" + name))
+                               .string();
   const auto r = run_cli(args + " --json " + path);
   EXPECT_EQ(r.status, 0) << r.err;
   std::ifstream in(path);
@@ -30,18 +31,21 @@ const std::string kTiny = " -m " + fixture("models/tiny-llama-f32.gguf");
 // Twelve requests in a budget too small for all of them at once: prealloc reserves each prompt
 // plus its declared max_tokens and so wastes most of what it holds and runs fewer at a time.
 TEST(BenchMemory, PagingWastesLessAndRunsMoreRequestsAtOnce) {
-  const nlohmann::json j = run_json("bench memory" + kTiny +
-                                        " --requests 12 --min-prompt 8 --max-prompt 40 --min-output 4 --max-output 24 "
-                                        "--max-tokens 64 --kv-budget-mib 1 --kv-type f32 -r 1 --warmup 0 --no-log",
-                                    "memory.json");
+  const nlohmann::json j =
+      run_json("bench memory" + kTiny +
+                   " --requests 12 --min-prompt 8 --max-prompt 40 --min-output 4 --max-output 24 "
+                   "--max-tokens 64 --kv-budget-mib 1 --kv-type f32 -r 1 --warmup 0 --no-log",
+               "memory.json");
   ASSERT_EQ(j["strategies"].size(), 3u);
   EXPECT_TRUE(j["all_identical"]);
   EXPECT_EQ(j["requests"].size(), 12u);
   std::map<std::string, nlohmann::json> s;
   for (const auto& entry : j["strategies"]) s[entry["strategy"]] = entry;
-  EXPECT_GT(s["prealloc"]["waste_percent"].get<double>(), 2 * s["paged"]["waste_percent"].get<double>());
-  EXPECT_LT(s["paged"]["waste_percent"].get<double>(), 25.0);  // at most the last block of each request
-  EXPECT_EQ(s["concat"]["waste_percent"].get<double>(), 0.0);   // exactly its rows
+  EXPECT_GT(s["prealloc"]["waste_percent"].get<double>(),
+            2 * s["paged"]["waste_percent"].get<double>());
+  EXPECT_LT(s["paged"]["waste_percent"].get<double>(),
+            25.0);  // at most the last block of each request
+  EXPECT_EQ(s["concat"]["waste_percent"].get<double>(), 0.0);  // exactly its rows
   EXPECT_GE(s["paged"]["peak_requests"].get<int>(), s["prealloc"]["peak_requests"].get<int>());
   for (const auto& [name, entry] : s) {
     EXPECT_EQ(entry["generated_tokens"], j["strategies"][0]["generated_tokens"]) << name;
@@ -50,11 +54,13 @@ TEST(BenchMemory, PagingWastesLessAndRunsMoreRequestsAtOnce) {
 }
 
 TEST(BenchMemory, ABadMixIsOneLine) {
-  const std::string path = (std::filesystem::temp_directory_path() / "kvscope_bad_mix.json").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "kvscope_bad_mix.json").string();
   std::ofstream(path) << R"([{"prompt_tokens": 8, "output_tokens": 0}])";
   const auto r = run_cli("bench memory" + kTiny + " --mix " + path + " --no-log");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("kvscope: error: " + path + ": request 1's \"output_tokens\" must be a positive integer"),
+  EXPECT_NE(r.err.find("kvscope: error: " + path +
+                       ": request 1's \"output_tokens\" must be a positive integer"),
             std::string::npos)
       << r.err;
   std::filesystem::remove(path);
@@ -63,10 +69,11 @@ TEST(BenchMemory, ABadMixIsOneLine) {
 // Four requests sharing 128 tokens, in flight one at a time: every one after the first reuses the
 // shared prompt's 8 blocks of 16, and the outputs are the same bits as without reuse.
 TEST(BenchPrefix, ReusesTheSharedPromptAndChangesNothing) {
-  const nlohmann::json j = run_json("bench prefix" + kTiny +
-                                        " --requests 4 --shared-tokens 128 --suffix-tokens 8 --new-tokens 4 -r 1 "
-                                        "--warmup 0 --no-log",
-                                    "prefix.json");
+  const nlohmann::json j =
+      run_json("bench prefix" + kTiny +
+                   " --requests 4 --shared-tokens 128 --suffix-tokens 8 --new-tokens 4 -r 1 "
+                   "--warmup 0 --no-log",
+               "prefix.json");
   EXPECT_TRUE(j["identical"]);
   EXPECT_EQ(j["with_reuse"]["cached_tokens"], 3 * 128);
   EXPECT_EQ(j["without_reuse"]["cached_tokens"], 0);
@@ -76,7 +83,8 @@ TEST(BenchPrefix, ReusesTheSharedPromptAndChangesNothing) {
 
 // The exact path with an f32 cache is the reference itself; an f16 or q8_0 cache strays from it.
 TEST(BenchFaithfulness, MeasuresAnyPrecisionAndKvType) {
-  const std::string base = "bench faithfulness" + kTiny + " --ctx 32 --max-tokens 128 --precision exact --kv-type ";
+  const std::string base =
+      "bench faithfulness" + kTiny + " --ctx 32 --max-tokens 128 --precision exact --kv-type ";
   const nlohmann::json same = run_json(base + "f32", "f32.json");
   EXPECT_EQ(same["kl"]["max"], 0.0);
   EXPECT_EQ(same["same_top1"], 1.0);

@@ -16,7 +16,8 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
       pool.parallel_for(n, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) hits[i]++;
       });
-      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << threads << " threads, n=" << n;
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(hits[i].load(), 1) << threads << " threads, n=" << n;
     }
   }
 }

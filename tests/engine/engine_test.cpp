@@ -25,7 +25,9 @@ struct Trace {
 
 class EngineTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { model_ = Model::load(testing::fixture("models/tiny-llama-f32.gguf")).release(); }
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-llama-f32.gguf")).release();
+  }
   static void TearDownTestSuite() { delete model_; }
 
   static std::vector<int32_t> prompt(int length, int shift) {
@@ -47,7 +49,9 @@ class EngineTest : public ::testing::Test {
   }
   // Adds `r` to the engine, recording its trace into `trace`.
   static RequestId add(Engine& engine, Request r, Trace& trace) {
-    r.on_logits = [&trace](std::span<const float> l) { trace.logits_hash = fnv1a_floats(trace.logits_hash, l.data(), l.size()); };
+    r.on_logits = [&trace](std::span<const float> l) {
+      trace.logits_hash = fnv1a_floats(trace.logits_hash, l.data(), l.size());
+    };
     r.on_token = [&trace](const TokenEvent& e) { trace.tokens.push_back(e.token); };
     return engine.add(std::move(r));
   }
@@ -75,14 +79,16 @@ struct Variant {
 
 TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   const std::vector<int> lengths = {15, 16, 17, 33, 5};
-  const Variant variants[] = {{CacheStrategy::kNone, 16, false},   {CacheStrategy::kConcat, 16, false},
-                              {CacheStrategy::kPrealloc, 16, false}, {CacheStrategy::kPaged, 1, false},
-                              {CacheStrategy::kPaged, 16, false},    {CacheStrategy::kPaged, 32, false},
-                              {CacheStrategy::kPaged, 16, true}};
+  const Variant variants[] = {
+      {CacheStrategy::kNone, 16, false},     {CacheStrategy::kConcat, 16, false},
+      {CacheStrategy::kPrealloc, 16, false}, {CacheStrategy::kPaged, 1, false},
+      {CacheStrategy::kPaged, 16, false},    {CacheStrategy::kPaged, 32, false},
+      {CacheStrategy::kPaged, 16, true}};
   for (KvType type : {KvType::kF32, KvType::kF16}) {
     std::vector<Trace> want;
     for (size_t i = 0; i < lengths.size(); ++i)
-      want.push_back(alone(request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), type));
+      want.push_back(
+          alone(request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), type));
     for (const Variant& v : variants)
       for (int budget : {1, 7, 16, 4096}) {
         EngineOptions o;
@@ -95,11 +101,13 @@ TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
         Engine engine(*model_, o);
         std::vector<Trace> got(lengths.size());
         for (size_t i = 0; i < lengths.size(); ++i)
-          add(engine, request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), got[i]);
+          add(engine, request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0),
+              got[i]);
         engine.run_until_idle();
         for (size_t i = 0; i < lengths.size(); ++i)
-          EXPECT_EQ(got[i], want[i]) << strategy_name(v.cache) << " block " << v.block_size << " budget " << budget
-                                     << " " << kv_type_name(type) << " prompt of " << lengths[i];
+          EXPECT_EQ(got[i], want[i])
+              << strategy_name(v.cache) << " block " << v.block_size << " budget " << budget << " "
+              << kv_type_name(type) << " prompt of " << lengths[i];
         EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
       }
   }
@@ -165,7 +173,11 @@ TEST_F(EngineTest, PreemptedRequestsRecomputeToTheSameTokens) {
   o.max_seqs = 6;
   o.max_batch_tokens = 32;
   // 12 blocks of 8 positions for six requests that grow to 50 positions each.
-  o.kv_budget_bytes = 12 * KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}.bytes_per_token() * 8;
+  o.kv_budget_bytes =
+      12 *
+      KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}
+          .bytes_per_token() *
+      8;
   Engine engine(*model_, o);
   std::vector<Trace> got(6);
   std::vector<Request> requests;
@@ -189,7 +201,8 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
   o.block_size = 4;
   o.max_seqs = 6;
   o.max_batch_tokens = 24;
-  o.kv_budget_bytes = 40 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  o.kv_budget_bytes =
+      40 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
   Engine engine(*model_, o);
 #ifdef KVSCOPE_SANITIZED
   const int kRequests = 100;
@@ -208,9 +221,13 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
   while (added < kRequests || !engine.idle()) {
     if (added < kRequests && rng() % 3 == 0) {
       std::vector<int32_t> ids_in = rng() % 2 ? system : std::vector<int32_t>{};
-      const std::vector<int32_t> tail = prompt(1 + static_cast<int>(rng() % 30), static_cast<int>(rng() % 50));
+      const std::vector<int32_t> tail =
+          prompt(1 + static_cast<int>(rng() % 30), static_cast<int>(rng() % 50));
       ids_in.insert(ids_in.end(), tail.begin(), tail.end());
-      sent.push_back({request(ids_in, 1 + static_cast<int>(rng() % 20), rng() % 2 ? 1 + rng() % 1000 : 0), {}, 0});
+      sent.push_back(
+          {request(ids_in, 1 + static_cast<int>(rng() % 20), rng() % 2 ? 1 + rng() % 1000 : 0),
+           {},
+           0});
       sent.back().id = add(engine, sent.back().request, sent.back().trace);
       ids.push_back(sent.back().id);
       ++added;
@@ -238,12 +255,13 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
 TEST_F(EngineTest, RefusesRequestsThatCanNeverRun) {
   EngineOptions o;
   o.n_ctx = 64;
-  o.kv_budget_bytes = 32 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  o.kv_budget_bytes =
+      32 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
   Engine engine(*model_, o);
   EXPECT_THROW(engine.add(request({}, 4)), Error);
-  EXPECT_THROW(engine.add(request(prompt(60, 0), 8)), Error);   // over the context
-  EXPECT_THROW(engine.add(request(prompt(30, 0), 8)), Error);   // over the whole pool
-  EXPECT_THROW(engine.add(request({1, 100000}, 4)), Error);     // outside the vocabulary
+  EXPECT_THROW(engine.add(request(prompt(60, 0), 8)), Error);  // over the context
+  EXPECT_THROW(engine.add(request(prompt(30, 0), 8)), Error);  // over the whole pool
+  EXPECT_THROW(engine.add(request({1, 100000}, 4)), Error);    // outside the vocabulary
   EXPECT_NO_THROW(engine.add(request(prompt(20, 0), 8)));
 }
 
@@ -283,13 +301,15 @@ TEST_F(EngineTest, NoCacheFeedsTheWholeHistoryAtEveryStep) {
     Trace t;
     add(engine, request(prompt(10, 0), 5), t);
     engine.run_until_idle();
-    // The last token is sampled, never fed: 10 + 11 + 12 + 13 + 14 without a cache, 10 + 4 with one.
+    // The last token is sampled, never fed: 10 + 11 + 12 + 13 + 14 without a cache, 10 + 4 with
+    // one.
     EXPECT_EQ(counter.fed, s == CacheStrategy::kNone ? 60 : 14) << strategy_name(s);
   }
 }
 
 TEST_F(EngineTest, ContinuingAKeptRequestFeedsOnlyItsNewTokens) {
-  for (CacheStrategy s : {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+  for (CacheStrategy s :
+       {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
     EngineOptions o;
     o.cache = s;
     Engine engine(*model_, o);

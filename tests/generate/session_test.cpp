@@ -13,7 +13,9 @@ namespace {
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override { model_ = Model::load(testing::fixture("models/tiny-llama-f32.gguf")); }
-  std::vector<int32_t> prompt(const std::string& text) const { return model_->tokenizer().encode(text, false, false); }
+  std::vector<int32_t> prompt(const std::string& text) const {
+    return model_->tokenizer().encode(text, false, false);
+  }
   std::unique_ptr<Model> model_;
 };
 
@@ -41,7 +43,8 @@ TEST_F(SessionTest, StopsAtAStopStringAndHidesIt) {
   s.reset(0);
   g.stop_strings = {stop};
   std::string streamed;
-  const auto r = s.generate({prompt("Hello world")}, g, [&](int, int32_t, const std::string& piece) { streamed += piece; });
+  const auto r = s.generate({prompt("Hello world")}, g,
+                            [&](int, int32_t, const std::string& piece) { streamed += piece; });
   EXPECT_EQ(r.sequences[0].stop, StopReason::kStopString);
   EXPECT_EQ(r.sequences[0].text, text.substr(0, text.find(stop)));
   EXPECT_EQ(streamed, r.sequences[0].text);
@@ -68,7 +71,8 @@ TEST_F(SessionTest, EachSequenceOfABatchStopsOnItsOwn) {
   GenerateOptions g;
   g.stop_at_end_token = false;
   g.max_new_tokens = 10;
-  std::vector<std::vector<int32_t>> prompts = {prompt("a"), prompt("Hello world, how are"), prompt("kv")};
+  std::vector<std::vector<int32_t>> prompts = {prompt("a"), prompt("Hello world, how are"),
+                                               prompt("kv")};
   // The middle sequence stops at a string taken from its own free run.
   Session alone(*model_, {});
   const std::string middle = alone.generate({prompts[1]}, g).sequences[0].text;

@@ -34,7 +34,8 @@ TEST(Kernels, DotMatchesScalarOnEveryIsa) {
       const auto a = random_floats(n, 1 + n), b = random_floats(n, 2 + n);
       double magnitude = 0;
       for (int64_t i = 0; i < n; ++i) magnitude += std::fabs(a[i] * b[i]);
-      EXPECT_NEAR(k.dot(a.data(), b.data(), n), ref::dot(a.data(), b.data(), n), 1e-5 * magnitude + 1e-6)
+      EXPECT_NEAR(k.dot(a.data(), b.data(), n), ref::dot(a.data(), b.data(), n),
+                  1e-5 * magnitude + 1e-6)
           << isa_name(isa) << " n=" << n;
     }
   }
@@ -48,7 +49,8 @@ TEST(Kernels, AxpyAndWidenMatchScalarOnEveryIsa) {
       auto got = y0, want = y0;
       k.axpy(got.data(), 0.37f, x.data(), n);
       ref::axpy(want.data(), 0.37f, x.data(), n);
-      for (int64_t i = 0; i < n; ++i) EXPECT_NEAR(got[i], want[i], 1e-6f * (1 + std::fabs(want[i]))) << isa_name(isa);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-6f * (1 + std::fabs(want[i]))) << isa_name(isa);
       std::vector<uint16_t> halves(n);
       for (int64_t i = 0; i < n; ++i) halves[i] = f32_to_f16(x[i]);
       std::vector<float> wide(n), wide_ref(n);
@@ -107,7 +109,8 @@ TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
                 float alone;
                 k.dot_tile(type, wp + r, 1, xp + c, 1, n, &alone, 1);
                 const float expected = want[c * kDotTileRows + r];
-                ASSERT_EQ(got[c * kDotTileRows + r], alone) << isa_name(isa) << " tile " << nr << "x" << nc;
+                ASSERT_EQ(got[c * kDotTileRows + r], alone)
+                    << isa_name(isa) << " tile " << nr << "x" << nc;
                 ASSERT_NEAR(alone, expected, 1e-5 * n * (1 + std::fabs(expected)))
                     << isa_name(isa) << " " << dtype_name(type) << " n=" << n;
               }
@@ -174,11 +177,13 @@ TEST(FastPath, QuantizeMatchesScalarBitwiseOnEveryIsa) {
     for (int64_t n : {32, 576, 1536}) {
       auto x = testing::random_floats(n, 9 + n, 3.0f);
       x[5] = 0.0f;
-      std::fill(x.begin() + 32 * (n / 64), x.begin() + 32 * (n / 64) + 32, 0.0f);  // an all-zero block
+      std::fill(x.begin() + 32 * (n / 64), x.begin() + 32 * (n / 64) + 32,
+                0.0f);  // an all-zero block
       std::vector<uint8_t> got(q8_row_bytes(n)), want(q8_row_bytes(n));
       kernels_for(isa).quantize_row_q8(x.data(), got.data(), n);
       ref::quantize_row_q8(x.data(), want.data(), n);
-      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n + 8 * (n / 32))) << isa_name(isa) << " n=" << n;
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n + 8 * (n / 32)))
+          << isa_name(isa) << " n=" << n;
     }
   }
 }
@@ -205,7 +210,8 @@ TEST(FastPath, DotMatchesScalarOnEveryIsa) {
         ref::quantize_row_q8(x.data(), q.data(), n);
         const float want = ref::dot_q8(type, w.data(), q.data(), n);
         const float got = kernels_for(isa).dot_q8(type, w.data(), q.data(), n);
-        EXPECT_NEAR(got, want, 1e-5f * (1 + std::fabs(want))) << isa_name(isa) << " " << dtype_name(type) << " n=" << n;
+        EXPECT_NEAR(got, want, 1e-5f * (1 + std::fabs(want)))
+            << isa_name(isa) << " " << dtype_name(type) << " n=" << n;
       }
     }
   }
@@ -224,8 +230,10 @@ TEST(FastPath, DotEqualsDequantizedProduct) {
     ref::dequantize_row(type, w.data(), wf.data(), n);
     const auto* values = reinterpret_cast<const int8_t*>(q.data());
     double want = 0;
-    for (int64_t i = 0; i < n; ++i) want += static_cast<double>(wf[i]) * values[i] * q8_scales(q.data(), n)[i / 32];
-    EXPECT_NEAR(ref::dot_q8(type, w.data(), q.data(), n), want, 1e-4 * (1 + std::fabs(want))) << dtype_name(type);
+    for (int64_t i = 0; i < n; ++i)
+      want += static_cast<double>(wf[i]) * values[i] * q8_scales(q.data(), n)[i / 32];
+    EXPECT_NEAR(ref::dot_q8(type, w.data(), q.data(), n), want, 1e-4 * (1 + std::fabs(want)))
+        << dtype_name(type);
   }
 }
 
@@ -246,13 +254,15 @@ TEST(FastPath, MatmulIsBatchInvariant) {
       matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
       for (int64_t i = 0; i < n; ++i) {
         matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kFast);
-        for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(batch[i * rows + r], alone[r]) << dtype_name(type) << " row " << i;
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(batch[i * rows + r], alone[r]) << dtype_name(type) << " row " << i;
       }
       if (layout == nullptr) {
         row_major = batch;
       } else {
         for (int64_t i = 0; i < n * rows; ++i)
-          ASSERT_NEAR(batch[i], row_major[i], 1e-4 * (1 + std::fabs(row_major[i]))) << dtype_name(type);
+          ASSERT_NEAR(batch[i], row_major[i], 1e-4 * (1 + std::fabs(row_major[i])))
+              << dtype_name(type);
       }
     }
   }
@@ -350,7 +360,8 @@ TEST(WideHead, DotMatchesScalarAndTheDequantizedProduct) {
     ref::quantize_row_q16(x.data(), q.data(), n);
     const float want = ref::dot_q8_0_q16(w.data(), q.data(), n);
     for (Isa isa : supported_isas())
-      EXPECT_NEAR(kernels_for(isa).dot_q8_0_q16(w.data(), q.data(), n), want, 1e-5f * (1 + std::fabs(want)))
+      EXPECT_NEAR(kernels_for(isa).dot_q8_0_q16(w.data(), q.data(), n), want,
+                  1e-5f * (1 + std::fabs(want)))
           << isa_name(isa) << " n=" << n;
     // 16-bit activations: within 1e-4 of the f32 product, where 8 bits are two orders off.
     std::vector<float> wf(n);
@@ -378,8 +389,8 @@ struct BlockRows {
   CachedRows rows;
 };
 
-BlockRows lay_out(const std::vector<float>& keys, const std::vector<float>& values, int length, int width,
-                       DType type, int block_rows) {
+BlockRows lay_out(const std::vector<float>& keys, const std::vector<float>& values, int length,
+                  int width, DType type, int block_rows) {
   BlockRows s;
   const size_t row = dtype_bytes(type, static_cast<size_t>(width));
   const int blocks = (length + block_rows - 1) / block_rows;
@@ -414,19 +425,21 @@ TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
     const BlockRows whole = lay_out(keys, values, length, stride, type, length);
     std::vector<float> k_stored(keys.size()), v_stored(values.size());
     for (int j = 0; j < length; ++j) {
-      ref::dequantize_row(type, whole.rows.key(j), &k_stored[static_cast<size_t>(j) * stride], stride);
-      ref::dequantize_row(type, whole.rows.value(j), &v_stored[static_cast<size_t>(j) * stride], stride);
+      ref::dequantize_row(type, whole.rows.key(j), &k_stored[static_cast<size_t>(j) * stride],
+                          stride);
+      ref::dequantize_row(type, whole.rows.value(j), &v_stored[static_cast<size_t>(j) * stride],
+                          stride);
     }
     const size_t head_offset = dtype_bytes(type, static_cast<size_t>(kv_head) * head_dim);
     for (Isa isa : supported_isas()) {
       std::vector<float> scratch, contiguous(group * head_dim);
-      attend_heads(kernels_for(isa), {q.data(), whole.rows, head_offset, group, head_dim, length}, scale, scratch,
-                   contiguous.data());
+      attend_heads(kernels_for(isa), {q.data(), whole.rows, head_offset, group, head_dim, length},
+                   scale, scratch, contiguous.data());
       for (int block_rows : {1, 5, 16}) {
         const BlockRows paged = lay_out(keys, values, length, stride, type, block_rows);
         std::vector<float> out(group * head_dim);
-        attend_heads(kernels_for(isa), {q.data(), paged.rows, head_offset, group, head_dim, length}, scale, scratch,
-                     out.data());
+        attend_heads(kernels_for(isa), {q.data(), paged.rows, head_offset, group, head_dim, length},
+                     scale, scratch, out.data());
         ASSERT_EQ(0, std::memcmp(out.data(), contiguous.data(), out.size() * sizeof(float)))
             << isa_name(isa) << " " << dtype_name(type) << " blocks of " << block_rows;
       }
@@ -443,8 +456,10 @@ TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
         for (double& x : w) sum += (x = std::exp(x - max));
         for (int d = 0; d < head_dim; ++d) {
           double want = 0;
-          for (int j = 0; j < length; ++j) want += w[j] / sum * v_stored[j * stride + kv_head * head_dim + d];
-          ASSERT_NEAR(contiguous[g * head_dim + d], want, 1e-5) << isa_name(isa) << " " << dtype_name(type) << " head " << g;
+          for (int j = 0; j < length; ++j)
+            want += w[j] / sum * v_stored[j * stride + kv_head * head_dim + d];
+          ASSERT_NEAR(contiguous[g * head_dim + d], want, 1e-5)
+              << isa_name(isa) << " " << dtype_name(type) << " head " << g;
         }
       }
     }

@@ -9,8 +9,8 @@
 namespace kvscope {
 namespace {
 
-constexpr CacheStrategy kStrategies[] = {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc,
-                                          CacheStrategy::kPaged};
+constexpr CacheStrategy kStrategies[] = {CacheStrategy::kNone, CacheStrategy::kConcat,
+                                         CacheStrategy::kPrealloc, CacheStrategy::kPaged};
 
 // 3 layers of 32-value rows, 2 slots of 16 positions, blocks of 4 positions.
 KvShape small_shape(KvType type) { return {3, 32, 2, 16, type, 4}; }
@@ -26,10 +26,12 @@ TEST(KvCache, EveryStrategyAndTypeReturnsWhatWasWritten) {
     for (CacheStrategy s : kStrategies) {
       const KvShape shape = small_shape(type);
       auto cache = make_kv_cache(s, shape);
-      const auto k = testing::random_floats(7 * shape.kv_dim, 1), v = testing::random_floats(7 * shape.kv_dim, 2);
+      const auto k = testing::random_floats(7 * shape.kv_dim, 1),
+                 v = testing::random_floats(7 * shape.kv_dim, 2);
       // Two appends per layer to slot 1: positions 0..2, then 3..6 (across a block edge).
       ASSERT_TRUE(cache->reserve(1, 7));
-      for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 1, 0, 3, k.data(), v.data());
+      for (int layer = 0; layer < shape.n_layers; ++layer)
+        cache->write(layer, 1, 0, 3, k.data(), v.data());
       for (int layer = 0; layer < shape.n_layers; ++layer)
         cache->write(layer, 1, 3, 4, &k[3 * shape.kv_dim], &v[3 * shape.kv_dim]);
       EXPECT_EQ(cache->length(1), 7);
@@ -37,13 +39,18 @@ TEST(KvCache, EveryStrategyAndTypeReturnsWhatWasWritten) {
       for (int layer = 0; layer < shape.n_layers; ++layer) {
         const CachedRows rows = cache->view(layer, 1);
         for (int pos = 0; pos < 7; ++pos) {
-          const auto got_k = read_row(rows, true, pos, shape.kv_dim), got_v = read_row(rows, false, pos, shape.kv_dim);
-          float amax = 0;  // q8_0 rounds to within half a step of max|x| / 127 (one block per row here)
+          const auto got_k = read_row(rows, true, pos, shape.kv_dim),
+                     got_v = read_row(rows, false, pos, shape.kv_dim);
+          float amax =
+              0;  // q8_0 rounds to within half a step of max|x| / 127 (one block per row here)
           for (int i = 0; i < shape.kv_dim; ++i)
-            amax = std::max({amax, std::fabs(k[pos * shape.kv_dim + i]), std::fabs(v[pos * shape.kv_dim + i])});
+            amax = std::max(
+                {amax, std::fabs(k[pos * shape.kv_dim + i]), std::fabs(v[pos * shape.kv_dim + i])});
           for (int i = 0; i < shape.kv_dim; ++i) {
             const float want_k = k[pos * shape.kv_dim + i], want_v = v[pos * shape.kv_dim + i];
-            const float tol = type == KvType::kF32 ? 0.0f : type == KvType::kF16 ? 1e-3f : 0.502f * amax / 127;
+            const float tol = type == KvType::kF32   ? 0.0f
+                              : type == KvType::kF16 ? 1e-3f
+                                                     : 0.502f * amax / 127;
             ASSERT_NEAR(got_k[i], want_k, tol) << strategy_name(s) << " " << kv_type_name(type);
             ASSERT_NEAR(got_v[i], want_v, tol) << strategy_name(s) << " " << kv_type_name(type);
           }
@@ -72,12 +79,14 @@ TEST(KvCache, BytesReservedFollowTheStrategy) {
   const auto rows = testing::random_floats(5 * shape.kv_dim, 3);
   for (auto* cache : {prealloc.get(), concat.get(), paged.get()}) {
     ASSERT_TRUE(cache->reserve(0, 10));
-    for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 0, 0, 5, rows.data(), rows.data());
+    for (int layer = 0; layer < shape.n_layers; ++layer)
+      cache->write(layer, 0, 0, 5, rows.data(), rows.data());
   }
   EXPECT_EQ(prealloc->bytes_reserved(), 10 * token);  // the whole reservation
   EXPECT_EQ(concat->bytes_reserved(), 5 * token);     // exactly the rows written
   EXPECT_EQ(paged->bytes_reserved(), 12 * token);     // three blocks of four
-  for (auto* cache : {prealloc.get(), concat.get(), paged.get()}) EXPECT_EQ(cache->bytes_used(), 5 * token);
+  for (auto* cache : {prealloc.get(), concat.get(), paged.get()})
+    EXPECT_EQ(cache->bytes_used(), 5 * token);
   EXPECT_EQ(paged->pool_stats().blocks_total, 8);  // the default budget: 2 slots of 16 positions
   EXPECT_EQ(paged->pool_stats().blocks_used, 3);
 }
@@ -85,7 +94,8 @@ TEST(KvCache, BytesReservedFollowTheStrategy) {
 TEST(KvCache, BudgetsBoundWhatCanBeReserved) {
   KvShape shape = small_shape(KvType::kF32);
   shape.budget_bytes = 20 * shape.bytes_per_token();
-  for (CacheStrategy s : {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+  for (CacheStrategy s :
+       {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
     auto cache = make_kv_cache(s, shape);
     EXPECT_TRUE(cache->reserve(0, 12)) << strategy_name(s);
     EXPECT_FALSE(cache->reserve(1, 12)) << strategy_name(s);
@@ -107,14 +117,16 @@ TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
   const std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   const auto rows = testing::random_floats(10 * shape.kv_dim, 5);
   ASSERT_TRUE(cache->reserve(0, 10));
-  for (int layer = 0; layer < shape.n_layers; ++layer) cache->write(layer, 0, 0, 10, rows.data(), rows.data());
+  for (int layer = 0; layer < shape.n_layers; ++layer)
+    cache->write(layer, 0, 0, 10, rows.data(), rows.data());
   cache->commit(0, tokens);
   // Slot 1 shares both full blocks of the same prompt, and the rows read back are the same memory.
   EXPECT_EQ(cache->reuse_prefix(1, tokens), 8);
   EXPECT_EQ(cache->block_table(1)[0], cache->block_table(0)[0]);
   EXPECT_EQ(cache->view(0, 1).key(5), cache->view(0, 0).key(5));
   EXPECT_EQ(cache->pool_stats().blocks_used, 3);
-  // A prompt that differs in its second block shares only the first; one of 8 tokens only one block.
+  // A prompt that differs in its second block shares only the first; one of 8 tokens only one
+  // block.
   cache->release(1);
   EXPECT_EQ(cache->reuse_prefix(1, std::vector<int32_t>{1, 2, 3, 4, 5, 6, 0, 8, 9}), 4);
   cache->release(1);
@@ -134,7 +146,8 @@ TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
 
 TEST(KvCache, OnlyNoneForgetsBetweenSteps) {
   for (CacheStrategy s : kStrategies)
-    EXPECT_EQ(make_kv_cache(s, small_shape(KvType::kF32))->keeps_history(), s != CacheStrategy::kNone);
+    EXPECT_EQ(make_kv_cache(s, small_shape(KvType::kF32))->keeps_history(),
+              s != CacheStrategy::kNone);
 }
 
 TEST(KvCache, WritingPastTheContextOrTheReservationIsAnError) {

@@ -78,13 +78,16 @@ TEST(OpProfile, TotalsPerKindAndLayerFromSyntheticTimings) {
 TEST(Roofline, CountsEveryWeightOnceAndTheCachePerSequence) {
   const auto model = Model::load(testing::fixture("models/tiny-llama-q4_1.gguf"));
   const Roofline one = decode_roofline(*model, KvType::kF32, 10, 1, 100, 20e9);
-  EXPECT_DOUBLE_EQ(one.weight_bytes_per_token, static_cast<double>(model->weight_bytes_per_token()));
-  EXPECT_DOUBLE_EQ(one.kv_bytes_per_token, 2.0 * 2 * 32 * 4 * 10);  // K and V, 2 layers, kv_dim 32, f32
+  EXPECT_DOUBLE_EQ(one.weight_bytes_per_token,
+                   static_cast<double>(model->weight_bytes_per_token()));
+  EXPECT_DOUBLE_EQ(one.kv_bytes_per_token,
+                   2.0 * 2 * 32 * 4 * 10);  // K and V, 2 layers, kv_dim 32, f32
   EXPECT_DOUBLE_EQ(one.achieved_gbs, one.bytes_per_token * 100 / 1e9);
   EXPECT_DOUBLE_EQ(one.bandwidth_share, one.achieved_gbs / 20);
   EXPECT_GT(one.flops_per_token, 2.0 * model->matmul_weights());
   const Roofline four = decode_roofline(*model, KvType::kF16, 10, 4, 100, 0);
-  EXPECT_DOUBLE_EQ(four.weight_bytes_per_token, one.weight_bytes_per_token / 4);  // shared by the batch
+  EXPECT_DOUBLE_EQ(four.weight_bytes_per_token,
+                   one.weight_bytes_per_token / 4);  // shared by the batch
   EXPECT_DOUBLE_EQ(four.kv_bytes_per_token, one.kv_bytes_per_token / 2);
   EXPECT_EQ(four.bandwidth_share, 0);
 }

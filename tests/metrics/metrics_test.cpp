@@ -18,17 +18,19 @@ TEST(Stats, SummarizesKnownValues) {
   EXPECT_DOUBLE_EQ(s.mean, 3);
   EXPECT_DOUBLE_EQ(s.median, 3);
   EXPECT_NEAR(s.stddev, 1.5811388300841898, 1e-12);  // sample standard deviation
-  EXPECT_DOUBLE_EQ(s.p90, 4.6);                        // numpy.percentile(..., 90)
+  EXPECT_DOUBLE_EQ(s.p90, 4.6);                      // numpy.percentile(..., 90)
   EXPECT_DOUBLE_EQ(s.p99, 4.96);
   EXPECT_EQ(summarize({}).count, 0);
   EXPECT_DOUBLE_EQ(summarize({7}).stddev, 0);
 }
 
-SequenceResult synthetic(Clock::time_point start, const std::vector<double>& token_seconds, int prompt) {
+SequenceResult synthetic(Clock::time_point start, const std::vector<double>& token_seconds,
+                         int prompt) {
   SequenceResult r;
   r.prompt_tokens = prompt;
   for (double t : token_seconds)
-    r.token_times.push_back(start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t)));
+    r.token_times.push_back(
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t)));
   return r;
 }
 
@@ -60,7 +62,8 @@ TEST(RequestMetrics, DiscardingWarmUpTokensAndUnevenRates) {
   const auto start = Clock::now();
   // A slow first decode step (0.5 s), then steady 0.1 s gaps.
   const RequestMetrics all = request_metrics(start, synthetic(start, {0.2, 0.7, 0.8, 0.9, 1.0}, 5));
-  const RequestMetrics warm = request_metrics(start, synthetic(start, {0.2, 0.7, 0.8, 0.9, 1.0}, 5), 1);
+  const RequestMetrics warm =
+      request_metrics(start, synthetic(start, {0.2, 0.7, 0.8, 0.9, 1.0}, 5), 1);
   EXPECT_NEAR(all.tpot_s, 0.2, 1e-6);
   EXPECT_NEAR(warm.tpot_s, 0.1, 1e-6);
   EXPECT_EQ(warm.itl_s.size(), 3u);

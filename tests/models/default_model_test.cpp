@@ -56,7 +56,9 @@ class DefaultModel : public ::testing::Test {
     g.max_new_tokens = new_tokens;
     g.stop_at_end_token = false;
     std::vector<std::vector<std::vector<float>>> steps(prompts.size());
-    g.on_logits = [&](int seq, std::span<const float> l) { steps[seq].emplace_back(l.begin(), l.end()); };
+    g.on_logits = [&](int seq, std::span<const float> l) {
+      steps[seq].emplace_back(l.begin(), l.end());
+    };
     session.generate(prompts, g);
     return steps;
   }
@@ -102,7 +104,8 @@ TEST_F(DefaultModel, GreedyContinuationsMatchTransformers) {
       if (i == got.size()) {
         EXPECT_EQ(result.sequences[0].stop, StopReason::kEndToken);
         ++ended;
-        EXPECT_TRUE(std::find(model_->tokenizer().end_ids().begin(), model_->tokenizer().end_ids().end(),
+        EXPECT_TRUE(std::find(model_->tokenizer().end_ids().begin(),
+                              model_->tokenizer().end_ids().end(),
                               want[i]) != model_->tokenizer().end_ids().end());
         break;
       }
@@ -117,12 +120,14 @@ TEST_F(DefaultModel, GreedyContinuationsMatchTransformers) {
 TEST_F(DefaultModel, CacheStrategiesGiveBitwiseIdenticalLogits) {
   const std::vector<int32_t> prompt = (*goldens_)["greedy"][1]["prompt_ids"];
   for (KvType type : {KvType::kF32, KvType::kF16}) {
-    const auto reference = greedy_logits(options(CacheStrategy::kPrealloc, 1, type), {prompt}, kNewTokens);
+    const auto reference =
+        greedy_logits(options(CacheStrategy::kPrealloc, 1, type), {prompt}, kNewTokens);
     for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat}) {
       const auto other = greedy_logits(options(s, 1, type), {prompt}, kNewTokens);
       ASSERT_EQ(other[0].size(), reference[0].size());
       for (size_t step = 0; step < reference[0].size(); ++step)
-        ASSERT_EQ(other[0][step], reference[0][step]) << strategy_name(s) << " " << kv_type_name(type) << " step " << step;
+        ASSERT_EQ(other[0][step], reference[0][step])
+            << strategy_name(s) << " " << kv_type_name(type) << " step " << step;
     }
   }
 }
@@ -138,7 +143,8 @@ TEST_F(DefaultModel, ASequenceAloneOrInABatchGivesBitwiseIdenticalLogits) {
       const auto alone = greedy_logits(options(s, 1), {prompts[i]}, steps);
       ASSERT_EQ(alone[0].size(), batch[i].size());
       for (size_t step = 0; step < alone[0].size(); ++step)
-        ASSERT_EQ(alone[0][step], batch[i][step]) << strategy_name(s) << " prompt " << i << " step " << step;
+        ASSERT_EQ(alone[0][step], batch[i][step])
+            << strategy_name(s) << " prompt " << i << " step " << step;
     }
   }
 }

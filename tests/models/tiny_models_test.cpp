@@ -58,7 +58,8 @@ TEST_P(TinyModels, LogitsMatchTorchAndGreedyIsIdentical) {
     const size_t offset = prompt["offset"];
     ASSERT_EQ(got.size(), prompt["rows"].get<size_t>() * vocab);
     double max_diff = 0;
-    for (size_t i = 0; i < got.size(); ++i) max_diff = std::max(max_diff, std::fabs(double(got[i]) - want[offset + i]));
+    for (size_t i = 0; i < got.size(); ++i)
+      max_diff = std::max(max_diff, std::fabs(double(got[i]) - want[offset + i]));
     EXPECT_LE(max_diff, 1e-4) << variant.file << " prompt of " << ids.size();
 
     // The fast path rounds activations to 8 bits for quantized weights (measured up to 0.065
@@ -67,7 +68,8 @@ TEST_P(TinyModels, LogitsMatchTorchAndGreedyIsIdentical) {
     Session fast(*model, o);
     const std::vector<float> approx = fast.score(ids);
     double fast_diff = 0;
-    for (size_t i = 0; i < approx.size(); ++i) fast_diff = std::max(fast_diff, std::fabs(double(approx[i]) - want[offset + i]));
+    for (size_t i = 0; i < approx.size(); ++i)
+      fast_diff = std::max(fast_diff, std::fabs(double(approx[i]) - want[offset + i]));
     EXPECT_LE(fast_diff, 0.1) << variant.file << " prompt of " << ids.size();
     o.precision = Precision::kExact;
 

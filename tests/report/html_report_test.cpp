@@ -144,11 +144,13 @@ TEST(ReportCli, WritesPlotsAndThePageAndRefusesUnknownResults) {
 TEST(BenchCli, PlotWritesTheSuitesChartsInBothFormats) {
   const std::string dir = testing::temp_dir("bench");
   const std::string model = "-m '" + testing::fixture("models/tiny-llama-q4_1.gguf") + "'";
-  const std::string small = " --prompt-tokens 6 --new-tokens 4 -r 1 --warmup 0 --plot '" + dir + "'";
+  const std::string small =
+      " --prompt-tokens 6 --new-tokens 4 -r 1 --warmup 0 --plot '" + dir + "'";
   auto r = run_cli("bench trace " + model + small);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(testing::png_size(read_file(dir + "/trace_latency.png")).width, 960u);
-  EXPECT_NE(read_file(dir + "/trace_latency.svg").find(">generated token</text>"), std::string::npos);
+  EXPECT_NE(read_file(dir + "/trace_latency.svg").find(">generated token</text>"),
+            std::string::npos);
   r = run_cli("bench kv-compare " + model + small);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(testing::png_size(read_file(dir + "/kv_compare_time.png")).width, 960u);

@@ -184,7 +184,9 @@ void add_speed(CLI::App& bench) {
 // ---- faithfulness ----
 
 struct FaithfulnessArgs {
-  std::string model, text_path = std::string(KVSCOPE_SOURCE_DIR) + "/tests/fixtures/text/python_docs.txt", json_path;
+  std::string model,
+      text_path = std::string(KVSCOPE_SOURCE_DIR) + "/tests/fixtures/text/python_docs.txt",
+      json_path;
   std::string kv_type = "f32";
   FaithfulnessOptions options;
 };
@@ -198,10 +200,11 @@ void run_faithfulness(const FaithfulnessArgs& a) {
   FaithfulnessOptions o = a.options;
   o.kv_type = parse_kv_type(a.kv_type);
   ProgressBar bar("faithfulness");
-  const FaithfulnessResult r =
-      measure_faithfulness(*model, tokens, o, [&](int done, int total) { bar.update(done, total); });
-  Table t({"Measure", "Value"}, fmt::format("{} path with a {} KV cache against the exact path with an f32 cache",
-                                            precision_name(o.precision), a.kv_type));
+  const FaithfulnessResult r = measure_faithfulness(
+      *model, tokens, o, [&](int done, int total) { bar.update(done, total); });
+  Table t({"Measure", "Value"},
+          fmt::format("{} path with a {} KV cache against the exact path with an f32 cache",
+                      precision_name(o.precision), a.kv_type));
   t.add_row({"Positions compared", fmt::format("{}", r.positions)});
   t.add_row({"Same top-1 token", fmt::format("{:.2f}%", 100 * r.same_top1)});
   t.add_row({"Mean KL divergence", fmt::format("{:.6f}", r.kl.mean)});
@@ -210,27 +213,40 @@ void run_faithfulness(const FaithfulnessArgs& a) {
   t.add_row({"Maximum KL", fmt::format("{:.6f}", r.kl.max)});
   t.add_row({"Perplexity, exact", fmt::format("{:.4f}", r.perplexity_exact)});
   t.add_row({"Perplexity, compared", fmt::format("{:.4f}", r.perplexity_fast)});
-  fmt::print("{}\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", t.render(), model->config().name,
-             cpu_name(), kernel_isa_name(), a.text_path, r.positions / (a.options.n_ctx / 2 - 1), a.options.n_ctx);
+  fmt::print("{}\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", t.render(),
+             model->config().name, cpu_name(), kernel_isa_name(), a.text_path,
+             r.positions / (a.options.n_ctx / 2 - 1), a.options.n_ctx);
   if (!a.json_path.empty())
-    write_text_file(a.json_path,
-                   nlohmann::json({{"suite", "faithfulness"}, {"system", system_json(*model, a.options.threads)},
-                                   {"text", a.text_path}, {"n_ctx", a.options.n_ctx}, {"precision", precision_name(o.precision)},
-                                   {"kv_type", a.kv_type}, {"positions", r.positions},
-                                   {"same_top1", r.same_top1}, {"kl", summary_json(r.kl)},
-                                   {"perplexity_exact", r.perplexity_exact}, {"perplexity_fast", r.perplexity_fast}})
-                           .dump(2) +
-                       "\n");
+    write_text_file(a.json_path, nlohmann::json({{"suite", "faithfulness"},
+                                                 {"system", system_json(*model, a.options.threads)},
+                                                 {"text", a.text_path},
+                                                 {"n_ctx", a.options.n_ctx},
+                                                 {"precision", precision_name(o.precision)},
+                                                 {"kv_type", a.kv_type},
+                                                 {"positions", r.positions},
+                                                 {"same_top1", r.same_top1},
+                                                 {"kl", summary_json(r.kl)},
+                                                 {"perplexity_exact", r.perplexity_exact},
+                                                 {"perplexity_fast", r.perplexity_fast}})
+                                         .dump(2) +
+                                     "\n");
 }
 
 void add_faithfulness(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("faithfulness", "How far the fast path strays from the exact one (KL, top-1)");
-  cmd->footer("Examples:\n  kvscope bench faithfulness\n  kvscope bench faithfulness --text my.txt --ctx 256 --json kl.json\n  kvscope bench faithfulness --precision exact --kv-type q8_0");
+  auto* cmd = bench.add_subcommand("faithfulness",
+                                   "How far the fast path strays from the exact one (KL, top-1)");
+  cmd->footer(
+      "Examples:\n  kvscope bench faithfulness\n  kvscope bench faithfulness --text my.txt --ctx "
+      "256 --json kl.json\n  kvscope bench faithfulness --precision exact --kv-type q8_0");
   auto a = std::make_shared<FaithfulnessArgs>();
   add_model_option(*cmd, a->model);
-  cmd->add_option("--text", a->text_path, "UTF-8 text to score (default: tests/fixtures/text/python_docs.txt)");
-  cmd->add_option("--ctx", a->options.n_ctx, "Chunk length; the second half of each chunk is compared")->check(CLI::Range(4, 1 << 20));
-  cmd->add_option("--max-tokens", a->options.max_tokens, "Use at most this many tokens of the text")->check(CLI::PositiveNumber);
+  cmd->add_option("--text", a->text_path,
+                  "UTF-8 text to score (default: tests/fixtures/text/python_docs.txt)");
+  cmd->add_option("--ctx", a->options.n_ctx,
+                  "Chunk length; the second half of each chunk is compared")
+      ->check(CLI::Range(4, 1 << 20));
+  cmd->add_option("--max-tokens", a->options.max_tokens, "Use at most this many tokens of the text")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
   add_kv_type_option(*cmd, a->kv_type);
   add_precision_option(*cmd, a->options.precision);

@@ -24,9 +24,12 @@ constexpr const char* kNewTokensHelp = ", exactly: an end token does not stop a 
 std::string mib(uint64_t bytes) { return fmt::format("{:.2f} MiB", bytes / 1048576.0); }
 
 std::string interrupted_note(bool interrupted, int done, int asked) {
-  return interrupted ? fmt::format("⚠ Interrupted (Ctrl-C) after {} of {} repetitions: the figures cover the runs "
-                                   "completed.\n", done, asked)
-                     : "";
+  return interrupted
+             ? fmt::format(
+                   "⚠ Interrupted (Ctrl-C) after {} of {} repetitions: the figures cover the runs "
+                   "completed.\n",
+                   done, asked)
+             : "";
 }
 
 // Runs a suite's measurement with a progress bar, Ctrl-C handled between runs.
@@ -41,17 +44,20 @@ auto with_progress(const char* label, Measure measure) {
 // memory, speedup over the workload's baseline strategy (by its index) and whether the outputs
 // were identical.
 std::string workloads_table(const MeasureResult& r, const std::string& title, size_t baseline = 0) {
-  Table t({"Workload", "Batch", "Strategy", "Time (median)", "min – max", "± std", "TTFT", "TPOT", "Tokens/s",
-           "KV reserved", "Speedup", "Identical"},
+  Table t({"Workload", "Batch", "Strategy", "Time (median)", "min – max", "± std", "TTFT", "TPOT",
+           "Tokens/s", "KV reserved", "Speedup", "Identical"},
           title);
   for (const WorkloadResult& w : r.workloads) {
     const double base = w.strategies[baseline].seconds.median;
     for (const Measurement& m : w.strategies)
-      t.add_row({w.workload.name, fmt::format("{}", w.workload.prompts.size()), std::string(strategy_name(m.strategy)),
-                 fmt::format("{:.3f} s", m.seconds.median), fmt::format("{:.3f} – {:.3f}", m.seconds.min, m.seconds.max),
-                 fmt::format("{:.3f}", m.seconds.stddev), fmt::format("{:.1f} ms", m.ttft_s.median * 1e3),
-                 fmt::format("{:.2f} ms", m.tpot_s.median * 1e3), fmt::format("{:.1f}", m.throughput_tps.median),
-                 mib(m.kv_bytes_reserved), fmt::format("{:.2f}×", base / m.seconds.median),
+      t.add_row({w.workload.name, fmt::format("{}", w.workload.prompts.size()),
+                 std::string(strategy_name(m.strategy)), fmt::format("{:.3f} s", m.seconds.median),
+                 fmt::format("{:.3f} – {:.3f}", m.seconds.min, m.seconds.max),
+                 fmt::format("{:.3f}", m.seconds.stddev),
+                 fmt::format("{:.1f} ms", m.ttft_s.median * 1e3),
+                 fmt::format("{:.2f} ms", m.tpot_s.median * 1e3),
+                 fmt::format("{:.1f}", m.throughput_tps.median), mib(m.kv_bytes_reserved),
+                 fmt::format("{:.2f}×", base / m.seconds.median),
                  m.identical ? "✅ bitwise" : "❌ differs"});
   }
   return t.render();
@@ -64,7 +70,8 @@ nlohmann::ordered_json workloads_records(const MeasureResult& r) {
   return records;
 }
 
-nlohmann::json suite_json(const std::string& suite, const Model& model, const MeasureOptions& o, const MeasureResult& r) {
+nlohmann::json suite_json(const std::string& suite, const Model& model, const MeasureOptions& o,
+                          const MeasureResult& r) {
   return {{"suite", suite},
           {"system", system_json(model, o.threads)},
           {"kv_type", kv_type_name(o.kv_type)},
@@ -96,14 +103,18 @@ void run_kv_compare_command(const KvCompareArgs& a) {
   o.new_tokens = a.new_tokens;
   o.measure = a.measure.parsed();
   if (!a.baseline.empty()) o.baseline = parse_strategy(a.baseline);
-  const KvCompareResult r = with_progress("kv-compare", [&](auto progress) { return run_kv_compare(*model, o, progress); });
+  const KvCompareResult r = with_progress(
+      "kv-compare", [&](auto progress) { return run_kv_compare(*model, o, progress); });
   if (r.strategies.empty()) fail("interrupted before every strategy ran once: nothing to report");
   const Workload& workload = r.workload;
   const size_t baseline =
       std::find(o.measure.strategies.begin(), o.measure.strategies.end(), r.baseline) -
       o.measure.strategies.begin();
   const Measurement& base = r.strategies[baseline];
-  MeasureResult as_workloads{{{workload, r.strategies, r.all_identical}}, r.repetitions_done, r.interrupted, r.all_identical};
+  MeasureResult as_workloads{{{workload, r.strategies, r.all_identical}},
+                             r.repetitions_done,
+                             r.interrupted,
+                             r.all_identical};
   std::string console =
       workloads_table(as_workloads,
                       fmt::format("kv-compare: {} prompt + {} new tokens, {} runs each",
@@ -149,12 +160,14 @@ void run_kv_compare_command(const KvCompareArgs& a) {
     s["logits_hash"] = fmt::format("{:016x}", m.logits_hash);
     j["strategies"].push_back(std::move(s));
   }
-  emit(a.output, *model, o.measure.threads, "kv-compare", console, j, workloads_records(as_workloads));
+  emit(a.output, *model, o.measure.threads, "kv-compare", console, j,
+       workloads_records(as_workloads));
   fail_unless_identical(r.all_identical);
 }
 
 void add_kv_compare(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("kv-compare", "Cache strategies side by side, outputs verified identical");
+  auto* cmd = bench.add_subcommand("kv-compare",
+                                   "Cache strategies side by side, outputs verified identical");
   cmd->footer(
       "Examples:\n  kvscope bench kv-compare\n  kvscope bench kv-compare --prompt-tokens 200 "
       "--new-tokens 200 --json out.json\n"
@@ -185,10 +198,13 @@ struct TraceArgs {
 void run_trace_command(const TraceArgs& a) {
   const auto model = load_model(a.model);
   const TraceOptions o{a.prompt_tokens, a.new_tokens, a.measure.parsed()};
-  const TraceResult r = with_progress("trace", [&](auto progress) { return run_trace(*model, o, progress); });
-  if (r.repetitions_done == 0) fail("interrupted before every strategy ran once: nothing to report");
+  const TraceResult r =
+      with_progress("trace", [&](auto progress) { return run_trace(*model, o, progress); });
+  if (r.repetitions_done == 0)
+    fail("interrupted before every strategy ran once: nothing to report");
   std::vector<std::string> headers = {"Token"};
-  for (const StrategyTrace& t : r.strategies) headers.push_back(fmt::format("{} (ms)", strategy_name(t.strategy)));
+  for (const StrategyTrace& t : r.strategies)
+    headers.push_back(fmt::format("{} (ms)", strategy_name(t.strategy)));
   Table table(headers, fmt::format("Per-token latency, mean of {} runs", r.repetitions_done));
   const size_t n = r.strategies.front().mean_latency_s.size();
   // About ten rows: every step-th token, and the last one.
@@ -197,13 +213,15 @@ void run_trace_command(const TraceArgs& a) {
   if (shown.back() != n - 1) shown.push_back(n - 1);
   for (size_t i : shown) {
     std::vector<std::string> row = {fmt::format("{}", i + 1)};
-    for (const StrategyTrace& t : r.strategies) row.push_back(fmt::format("{:.2f}", t.mean_latency_s[i] * 1e3));
+    for (const StrategyTrace& t : r.strategies)
+      row.push_back(fmt::format("{:.2f}", t.mean_latency_s[i] * 1e3));
     table.add_row(row);
   }
   const std::string console = fmt::format(
-      "{}\nToken 1 is the time to first token (prefill); the rest are gaps between tokens.\n{}{} on {}\n", table.render(),
-      interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions), model->config().name,
-      system_line(o.measure.threads));
+      "{}\nToken 1 is the time to first token (prefill); the rest are gaps between tokens.\n{}{} "
+      "on {}\n",
+      table.render(), interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
+      model->config().name, system_line(o.measure.threads));
   nlohmann::json j = {{"suite", "trace"},
                       {"system", system_json(*model, o.measure.threads)},
                       {"prompt_tokens", o.prompt_tokens},
@@ -213,8 +231,10 @@ void run_trace_command(const TraceArgs& a) {
                       {"interrupted", r.interrupted},
                       {"strategies", nlohmann::json::array()}};
   for (const StrategyTrace& t : r.strategies)
-    j["strategies"].push_back({{"strategy", strategy_name(t.strategy)}, {"mean_latency_s", t.mean_latency_s},
-                               {"min_latency_s", t.min_latency_s}, {"max_latency_s", t.max_latency_s}});
+    j["strategies"].push_back({{"strategy", strategy_name(t.strategy)},
+                               {"mean_latency_s", t.mean_latency_s},
+                               {"min_latency_s", t.min_latency_s},
+                               {"max_latency_s", t.max_latency_s}});
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
   for (size_t i = 0; i < n; ++i) {
     nlohmann::ordered_json record = {{"token", i + 1}};
@@ -230,8 +250,11 @@ void run_trace_command(const TraceArgs& a) {
 }
 
 void add_trace(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("trace", "Per-token latency with and without the cache (seed 001)");
-  cmd->footer("Examples:\n  kvscope bench trace\n  kvscope bench trace --new-tokens 200 -r 5 --csv trace.csv --json trace.json");
+  auto* cmd =
+      bench.add_subcommand("trace", "Per-token latency with and without the cache (seed 001)");
+  cmd->footer(
+      "Examples:\n  kvscope bench trace\n  kvscope bench trace --new-tokens 200 -r 5 --csv "
+      "trace.csv --json trace.json");
   auto a = std::make_shared<TraceArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")->check(CLI::PositiveNumber);
@@ -245,22 +268,27 @@ void add_trace(CLI::App& bench) {
 // ---- sweep and cases ----
 
 // Measures the workloads, prints and writes the result; `entries` names the JSON's list.
-void report_workloads(const Model& model, const MeasureArgs& args, const SuiteOutput& output, const std::string& suite,
-                      const char* entries, const std::vector<Workload>& workloads) {
+void report_workloads(const Model& model, const MeasureArgs& args, const SuiteOutput& output,
+                      const std::string& suite, const char* entries,
+                      const std::vector<Workload>& workloads) {
   const MeasureOptions o = args.parsed();
-  const MeasureResult r =
-      with_progress(suite.c_str(), [&](auto progress) { return measure_workloads(model, workloads, o, progress); });
+  const MeasureResult r = with_progress(suite.c_str(), [&](auto progress) {
+    return measure_workloads(model, workloads, o, progress);
+  });
   if (r.workloads.empty()) fail("interrupted before every strategy ran once: nothing to report");
-  const std::string console =
-      fmt::format("{}\n{}{} on {}\n", workloads_table(r, fmt::format("{}: {} runs each, strategies alternated", suite, r.repetitions_done)),
-                  interrupted_note(r.interrupted, r.repetitions_done, o.repetitions), model.config().name,
-                  system_line(o.threads));
+  const std::string console = fmt::format(
+      "{}\n{}{} on {}\n",
+      workloads_table(
+          r, fmt::format("{}: {} runs each, strategies alternated", suite, r.repetitions_done)),
+      interrupted_note(r.interrupted, r.repetitions_done, o.repetitions), model.config().name,
+      system_line(o.threads));
   nlohmann::json j = suite_json(suite, model, o, r);
   j[entries] = nlohmann::json::array();
   for (const WorkloadResult& w : r.workloads)
     for (const Measurement& m : w.strategies) {
       nlohmann::json entry = measurement_json(w.workload, m);
-      if (suite == "sweep") entry["prompt_tokens"] = w.workload.prompts.front().size();  // one length a point
+      if (suite == "sweep")
+        entry["prompt_tokens"] = w.workload.prompts.front().size();  // one length a point
       j[entries].push_back(std::move(entry));
     }
   emit(output, model, o.threads, suite, console, j, workloads_records(r));
@@ -274,25 +302,31 @@ struct SweepArgs {
 };
 
 void add_sweep(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("sweep", "Throughput, TTFT, TPOT and KV memory over prompt lengths, generation "
-                                            "lengths and batch sizes, with and without the cache (seed 001)");
-  cmd->footer("Examples:\n  kvscope bench sweep\n  kvscope bench sweep --prompt-tokens 16,64,256 --new-tokens 64 "
-              "--batch 1,4 --json sweep.json");
+  auto* cmd =
+      bench.add_subcommand("sweep",
+                           "Throughput, TTFT, TPOT and KV memory over prompt lengths, generation "
+                           "lengths and batch sizes, with and without the cache (seed 001)");
+  cmd->footer(
+      "Examples:\n  kvscope bench sweep\n  kvscope bench sweep --prompt-tokens 16,64,256 "
+      "--new-tokens 64 "
+      "--batch 1,4 --json sweep.json");
   auto a = std::make_shared<SweepArgs>();
   add_model_option(*cmd, a->model);
-  cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)")->capture_default_str();
+  cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt lengths (comma list)")
+      ->capture_default_str();
   cmd->add_option("--new-tokens", a->new_tokens,
                   std::string("Generated lengths (comma list)") + kNewTokensHelp)
       ->capture_default_str();
-  cmd->add_option("-b,--batch", a->batches, "Batch sizes: sequences generated together (comma list)")
+  cmd->add_option("-b,--batch", a->batches,
+                  "Batch sizes: sequences generated together (comma list)")
       ->capture_default_str();
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);
   cmd->callback([a] {
     const auto model = load_model(a->model);
-    const std::vector<Workload> workloads =
-        sweep_workloads(*model, parse_int_list(a->prompt_tokens, "--prompt-tokens"),
-                        parse_int_list(a->new_tokens, "--new-tokens"), parse_int_list(a->batches, "--batch"));
+    const std::vector<Workload> workloads = sweep_workloads(
+        *model, parse_int_list(a->prompt_tokens, "--prompt-tokens"),
+        parse_int_list(a->new_tokens, "--new-tokens"), parse_int_list(a->batches, "--batch"));
     report_workloads(*model, a->measure, a->output, "sweep", "points", workloads);
   });
 }
@@ -305,10 +339,15 @@ struct CasesArgs {
 };
 
 void add_cases(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("cases", "Seed 004's named cases (single_short ... batch_3_mixed), or your own "
-                                            "from a JSON file, with and without the cache");
-  cmd->footer("Examples:\n  kvscope bench cases\n  kvscope bench cases --cases my_cases.json --csv cases.csv\n"
-              "Cases file: {\"cases\": [{\"name\": \"two\", \"prompts\": [\"Hi\", \"Why?\"], \"new_tokens\": 16}]}");
+  auto* cmd =
+      bench.add_subcommand("cases",
+                           "Seed 004's named cases (single_short ... batch_3_mixed), or your own "
+                           "from a JSON file, with and without the cache");
+  cmd->footer(
+      "Examples:\n  kvscope bench cases\n  kvscope bench cases --cases my_cases.json --csv "
+      "cases.csv\n"
+      "Cases file: {\"cases\": [{\"name\": \"two\", \"prompts\": [\"Hi\", \"Why?\"], "
+      "\"new_tokens\": 16}]}");
   auto a = std::make_shared<CasesArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--cases", a->cases_file, "JSON file of cases (default: the built-in ones)");
@@ -320,8 +359,9 @@ void add_cases(CLI::App& bench) {
   add_output_options(*cmd, a->output);
   cmd->callback([a] {
     const auto model = load_model(a->model);
-    const std::vector<Workload> workloads = a->cases_file.empty() ? builtin_cases(*model, a->new_tokens)
-                                                                  : load_cases(*model, a->cases_file, a->new_tokens);
+    const std::vector<Workload> workloads = a->cases_file.empty()
+                                                ? builtin_cases(*model, a->new_tokens)
+                                                : load_cases(*model, a->cases_file, a->new_tokens);
     report_workloads(*model, a->measure, a->output, "cases", "cases", workloads);
   });
 }

@@ -22,7 +22,8 @@ nlohmann::json served_json(const ServedResult& r) {
           {"cached_tokens", r.cached_tokens},
           {"peak_requests", r.peak_running},
           {"peak_bytes_reserved", r.peak_bytes_reserved},
-          {"mean_bytes_reserved", r.steps > 0 ? r.reserved_byte_steps / static_cast<double>(r.steps) : 0.0},
+          {"mean_bytes_reserved",
+           r.steps > 0 ? r.reserved_byte_steps / static_cast<double>(r.steps) : 0.0},
           {"mean_bytes_used", r.steps > 0 ? r.used_byte_steps / static_cast<double>(r.steps) : 0.0},
           {"waste_percent", r.waste_percent()},
           {"preemptions", r.preemptions},
@@ -57,12 +58,13 @@ void run_memory_command(MemoryArgs& a) {
   o.block_size = o.measure.block_size;
   install_interrupt_handler();
   ProgressBar bar("memory");
-  const MemoryBenchResult r = run_memory_bench(*model, o, [&](int done, int total) { bar.update(done, total); });
+  const MemoryBenchResult r =
+      run_memory_bench(*model, o, [&](int done, int total) { bar.update(done, total); });
   if (r.strategies.empty()) fail("interrupted before every strategy ran once: nothing to report");
-  Table t({"Strategy", "KV waste", "Mean reserved", "Peak reserved", "Most in flight", "Tokens/s", "Time (median)",
-           "TTFT p50", "TTFT p99", "E2E p50", "Preempted", "Identical"},
-          fmt::format("memory: {} requests in a {} MiB KV budget, {} runs each", r.mix.size(), o.budget_mib,
-                      r.repetitions_done));
+  Table t({"Strategy", "KV waste", "Mean reserved", "Peak reserved", "Most in flight", "Tokens/s",
+           "Time (median)", "TTFT p50", "TTFT p99", "E2E p50", "Preempted", "Identical"},
+          fmt::format("memory: {} requests in a {} MiB KV budget, {} runs each", r.mix.size(),
+                      o.budget_mib, r.repetitions_done));
   nlohmann::json j = {{"suite", "memory"},
                       {"system", system_json(*model, o.measure.threads)},
                       {"kv_type", kv_type_name(o.measure.kv_type)},
@@ -78,17 +80,20 @@ void run_memory_command(MemoryArgs& a) {
                       {"requests", nlohmann::json::array()},
                       {"strategies", nlohmann::json::array()}};
   for (const ServedRequest& q : r.mix)
-    j["requests"].push_back({{"prompt_tokens", q.prompt.size()}, {"output_tokens", q.output_tokens},
+    j["requests"].push_back({{"prompt_tokens", q.prompt.size()},
+                             {"output_tokens", q.output_tokens},
                              {"max_tokens", q.max_tokens}});
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
   for (const MemoryStrategyResult& s : r.strategies) {
     const ServedResult& f = s.first;
-    t.add_row({std::string(strategy_name(s.strategy)), fmt::format("{:.1f}%", f.waste_percent()),
-               mib(f.reserved_byte_steps / static_cast<double>(f.steps)), mib(static_cast<double>(f.peak_bytes_reserved)),
-               fmt::format("{}", f.peak_running), fmt::format("{:.1f}", s.throughput_tps.median),
-               fmt::format("{:.2f} s", s.seconds.median), fmt::format("{:.0f} ms", f.ttft_s.median * 1e3),
-               fmt::format("{:.0f} ms", f.ttft_s.p99 * 1e3), fmt::format("{:.2f} s", f.e2e_s.median),
-               fmt::format("{}", f.preemptions), s.identical ? "✅ bitwise" : "❌ differs"});
+    t.add_row(
+        {std::string(strategy_name(s.strategy)), fmt::format("{:.1f}%", f.waste_percent()),
+         mib(f.reserved_byte_steps / static_cast<double>(f.steps)),
+         mib(static_cast<double>(f.peak_bytes_reserved)), fmt::format("{}", f.peak_running),
+         fmt::format("{:.1f}", s.throughput_tps.median), fmt::format("{:.2f} s", s.seconds.median),
+         fmt::format("{:.0f} ms", f.ttft_s.median * 1e3),
+         fmt::format("{:.0f} ms", f.ttft_s.p99 * 1e3), fmt::format("{:.2f} s", f.e2e_s.median),
+         fmt::format("{}", f.preemptions), s.identical ? "✅ bitwise" : "❌ differs"});
     nlohmann::json entry = served_json(f);
     entry["strategy"] = strategy_name(s.strategy);
     entry["seconds"] = summary_json(s.seconds);
@@ -100,39 +105,59 @@ void run_memory_command(MemoryArgs& a) {
     record["throughput_tps_median"] = s.throughput_tps.median;
     records.push_back(std::move(record));
   }
-  const std::string console =
-      fmt::format("{}\nKV waste: reserved memory not holding a live token, averaged over steps. Each request declares "
-                  "max_tokens {}; prealloc reserves its prompt plus that at once, paged takes {}-position blocks as it "
-                  "grows, concat holds exactly its rows (copying them at every step).\n{} on {}\n",
-                  t.render(), o.max_tokens, o.block_size, model->config().name, system_line(o.measure.threads));
+  const std::string console = fmt::format(
+      "{}\nKV waste: reserved memory not holding a live token, averaged over steps. Each request "
+      "declares "
+      "max_tokens {}; prealloc reserves its prompt plus that at once, paged takes {}-position "
+      "blocks as it "
+      "grows, concat holds exactly its rows (copying them at every step).\n{} on {}\n",
+      t.render(), o.max_tokens, o.block_size, model->config().name, system_line(o.measure.threads));
   emit(a.output, *model, o.measure.threads, "memory", console, j, records);
   if (!r.all_identical) fail("the strategies' outputs differ: this is a bug");
 }
 
 void add_memory(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("memory", "KV memory waste, requests in flight, throughput and latency of each "
-                                             "strategy under a mix of requests in a fixed KV budget");
-  cmd->footer("The default mix: --requests prompts of uniform length in [--min-prompt, --max-prompt] and outputs in\n"
-              "[--min-output, --max-output], each declaring --max-tokens, all queued at once.\n"
-              "Examples:\n  kvscope bench memory\n  kvscope bench memory --kv-budget-mib 32 --json memory.json\n"
-              "  kvscope bench memory --mix requests.json --strategies prealloc,paged");
+  auto* cmd =
+      bench.add_subcommand("memory",
+                           "KV memory waste, requests in flight, throughput and latency of each "
+                           "strategy under a mix of requests in a fixed KV budget");
+  cmd->footer(
+      "The default mix: --requests prompts of uniform length in [--min-prompt, --max-prompt] and "
+      "outputs in\n"
+      "[--min-output, --max-output], each declaring --max-tokens, all queued at once.\n"
+      "Examples:\n  kvscope bench memory\n  kvscope bench memory --kv-budget-mib 32 --json "
+      "memory.json\n"
+      "  kvscope bench memory --mix requests.json --strategies prealloc,paged");
   auto a = std::make_shared<MemoryArgs>();
   MemoryBenchOptions& o = a->options;
   add_model_option(*cmd, a->model);
-  cmd->add_option("--requests", o.requests, "Requests in the mix")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--min-prompt", o.min_prompt, "Shortest prompt")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--max-prompt", o.max_prompt, "Longest prompt")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--min-output", o.min_output, "Shortest output")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--max-output", o.max_output, "Longest output")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--requests", o.requests, "Requests in the mix")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--min-prompt", o.min_prompt, "Shortest prompt")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-prompt", o.max_prompt, "Longest prompt")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--min-output", o.min_output, "Shortest output")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-output", o.max_output, "Longest output")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--max-tokens", o.max_tokens, "max_tokens every request declares")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the mix's lengths")->capture_default_str();
-  cmd->add_option("--mix", o.mix_file, "JSON list of {\"prompt_tokens\", \"output_tokens\", \"max_tokens\"} instead");
+  cmd->add_option("--mix", o.mix_file,
+                  "JSON list of {\"prompt_tokens\", \"output_tokens\", \"max_tokens\"} instead");
   cmd->add_option("--kv-budget-mib", o.budget_mib, "KV memory for all requests")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
-  cmd->add_option("--max-seqs", o.max_seqs, "Requests running at once")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--max-seqs", o.max_seqs, "Requests running at once")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--max-batch-tokens", o.max_batch_tokens, "Tokens fed in one step")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
@@ -157,22 +182,27 @@ void run_prefix_command(PrefixArgs& a) {
   o.block_size = o.measure.block_size;
   install_interrupt_handler();
   ProgressBar bar("prefix");
-  const PrefixBenchResult r = run_prefix_bench(*model, o, [&](int done, int total) { bar.update(done, total); });
+  const PrefixBenchResult r =
+      run_prefix_bench(*model, o, [&](int done, int total) { bar.update(done, total); });
   if (r.repetitions_done == 0) fail("interrupted before both variants ran once: nothing to report");
-  Table t({"Prefix reuse", "TTFT p50", "TTFT p99", "E2E p50", "Time (median)", "Tokens/s", "Prompt tokens reused",
-           "Identical"},
-          fmt::format("prefix: {} requests sharing {} tokens, each with {} of its own, {} new tokens, {} in flight",
+  Table t({"Prefix reuse", "TTFT p50", "TTFT p99", "E2E p50", "Time (median)", "Tokens/s",
+           "Prompt tokens reused", "Identical"},
+          fmt::format("prefix: {} requests sharing {} tokens, each with {} of its own, {} new "
+                      "tokens, {} in flight",
                       o.requests, o.shared_tokens, o.suffix_tokens, o.new_tokens, o.concurrency));
   const auto row = [&](const char* name, const ServedResult& s, const Summary& seconds) {
-    t.add_row({name, fmt::format("{:.1f} ms", s.ttft_s.median * 1e3), fmt::format("{:.1f} ms", s.ttft_s.p99 * 1e3),
+    t.add_row({name, fmt::format("{:.1f} ms", s.ttft_s.median * 1e3),
+               fmt::format("{:.1f} ms", s.ttft_s.p99 * 1e3),
                fmt::format("{:.3f} s", s.e2e_s.median), fmt::format("{:.2f} s", seconds.median),
                fmt::format("{:.1f}", static_cast<double>(s.generated_tokens()) / seconds.median),
-               fmt::format("{} of {}", s.cached_tokens, s.prompt_tokens), r.identical ? "✅ bitwise" : "❌ differs"});
+               fmt::format("{} of {}", s.cached_tokens, s.prompt_tokens),
+               r.identical ? "✅ bitwise" : "❌ differs"});
   };
   row("off", r.without_reuse, r.seconds_without);
   row("on", r.with_reuse, r.seconds_with);
   const std::string console = fmt::format(
-      "{}\nMedian TTFT with reuse: {:.3f}× the TTFT without ({:.1f}× faster); hit rate {:.1f}% of prompt tokens\n{} on {}\n",
+      "{}\nMedian TTFT with reuse: {:.3f}× the TTFT without ({:.1f}× faster); hit rate {:.1f}% of "
+      "prompt tokens\n{} on {}\n",
       t.render(), 1.0 / r.ttft_speedup, r.ttft_speedup, 100 * r.hit_rate, model->config().name,
       system_line(o.measure.threads));
   nlohmann::json j = {{"suite", "prefix"},
@@ -196,7 +226,8 @@ void run_prefix_command(PrefixArgs& a) {
   j["without_reuse"]["seconds"] = summary_json(r.seconds_without);
   j["with_reuse"]["seconds"] = summary_json(r.seconds_with);
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
-  for (const auto& [name, s] : {std::pair{"off", &r.without_reuse}, std::pair{"on", &r.with_reuse}}) {
+  for (const auto& [name, s] :
+       {std::pair{"off", &r.without_reuse}, std::pair{"on", &r.with_reuse}}) {
     nlohmann::ordered_json record = {{"prefix_reuse", name}};
     add_served_fields(record, *s);
     records.push_back(std::move(record));
@@ -206,14 +237,19 @@ void run_prefix_command(PrefixArgs& a) {
 }
 
 void add_prefix(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("prefix", "Requests sharing a system prompt, without and with prefix reuse: TTFT, "
-                                             "throughput, hit rate, outputs verified identical");
-  cmd->footer("Examples:\n  kvscope bench prefix\n  kvscope bench prefix --shared-tokens 512 --requests 16 "
-              "--concurrency 4 --json prefix.json");
+  auto* cmd =
+      bench.add_subcommand("prefix",
+                           "Requests sharing a system prompt, without and with prefix reuse: TTFT, "
+                           "throughput, hit rate, outputs verified identical");
+  cmd->footer(
+      "Examples:\n  kvscope bench prefix\n  kvscope bench prefix --shared-tokens 512 --requests 16 "
+      "--concurrency 4 --json prefix.json");
   auto a = std::make_shared<PrefixArgs>();
   PrefixBenchOptions& o = a->options;
   add_model_option(*cmd, a->model);
-  cmd->add_option("--requests", o.requests, "Requests")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--requests", o.requests, "Requests")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--shared-tokens", o.shared_tokens, "Length of the shared system prompt")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

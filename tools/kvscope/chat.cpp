@@ -1,14 +1,14 @@
 // kvscope chat: a multi-turn conversation in the model's chat template; the KV cache carries
 // over between turns, so each turn prefills only its own new tokens.
-#include <unistd.h>
+#include "generate/chat.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <iostream>
 
 #include "common.h"
 #include "core/error.h"
-#include "generate/chat.h"
 
 namespace kvscope::cli {
 namespace {
@@ -22,10 +22,12 @@ struct ChatArgs {
 };
 
 void print_stats(const Session& session, const Chat& chat, int64_t prefilled) {
-  fmt::print("turns {} | tokens in context {} / {} | KV cache {:.2f} MiB used, {:.2f} MiB reserved | "
-             "last turn prefilled {} tokens\n",
-             chat.messages().size() / 2, session.history(0).size(), session.n_ctx(),
-             session.cache().bytes_used() / 1048576.0, session.cache().bytes_reserved() / 1048576.0, prefilled);
+  fmt::print(
+      "turns {} | tokens in context {} / {} | KV cache {:.2f} MiB used, {:.2f} MiB reserved | "
+      "last turn prefilled {} tokens\n",
+      chat.messages().size() / 2, session.history(0).size(), session.n_ctx(),
+      session.cache().bytes_used() / 1048576.0, session.cache().bytes_reserved() / 1048576.0,
+      prefilled);
 }
 
 void run_chat(const ChatArgs& args) {
@@ -68,25 +70,29 @@ void run_chat(const ChatArgs& args) {
     prefilled = session.last_prefill_tokens();
     const SequenceResult& s = r.sequences[0];
     const double seconds = std::chrono::duration<double>(s.token_times.back() - r.start).count();
-    fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s | prefill {} tokens\n", s.token_times.size() / seconds,
-               s.token_times.size(), seconds, prefilled);
+    fmt::print("\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s | prefill {} tokens\n",
+               s.token_times.size() / seconds, s.token_times.size(), seconds, prefilled);
   }
 }
 
 }  // namespace
 
 void add_chat(CLI::App& app) {
-  auto* cmd = app.add_subcommand("chat", "Talk with the model; the KV cache carries over between turns");
+  auto* cmd =
+      app.add_subcommand("chat", "Talk with the model; the KV cache carries over between turns");
   cmd->footer(
-      "Commands: /reset clears the conversation, /stats shows the context and KV cache, /quit ends.\n"
+      "Commands: /reset clears the conversation, /stats shows the context and KV cache, /quit "
+      "ends.\n"
       "Without a terminal, each line of standard input is one message.\n"
       "Examples:\n  kvscope chat\n  printf 'Hi!\\nWhat is 2 plus 3?\\n/stats\\n' | kvscope chat");
   auto args = std::make_shared<ChatArgs>();
   add_model_option(*cmd, args->model);
-  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")->check(CLI::PositiveNumber);
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")
+      ->check(CLI::PositiveNumber);
   add_kv_options(*cmd, args->kv);
   cmd->add_option("--ctx", args->ctx, "Context length to reserve")->check(CLI::PositiveNumber);
-  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   add_precision_option(*cmd, args->precision);

@@ -41,7 +41,8 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 }
 
 void add_precision_option(CLI::App& app, Precision& precision) {
-  const std::map<std::string, Precision> names = {{"fast", Precision::kFast}, {"exact", Precision::kExact}};
+  const std::map<std::string, Precision> names = {{"fast", Precision::kFast},
+                                                  {"exact", Precision::kExact}};
   app.add_option(
          "--precision", precision,
          "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
@@ -188,8 +189,9 @@ std::vector<int> parse_int_list(const std::string& text, const char* flag) {
 }
 
 nlohmann::json summary_json(const Summary& s) {
-  return {{"count", s.count}, {"min", s.min},       {"median", s.median}, {"mean", s.mean}, {"max", s.max},
-          {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+  return {{"count", s.count}, {"min", s.min}, {"median", s.median},
+          {"mean", s.mean},   {"max", s.max}, {"stddev", s.stddev},
+          {"p50", s.p50},     {"p90", s.p90}, {"p99", s.p99}};
 }
 
 nlohmann::json system_json(const Model& model, int threads) {
@@ -227,23 +229,31 @@ void add_block_options(CLI::App& app, int& block_size, bool& prefix_cache) {
   app.add_option("--block-size", block_size, "Positions per block of the paged cache")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_flag("--prefix-cache", prefix_cache, "Paged cache: reuse the blocks of earlier prompts and outputs");
+  app.add_flag("--prefix-cache", prefix_cache,
+               "Paged cache: reuse the blocks of earlier prompts and outputs");
 }
 
 std::string pool_line(const KvCache& cache) {
   const PoolStats p = cache.pool_stats();
   if (cache.strategy() != CacheStrategy::kPaged) return "";
-  return fmt::format("KV pool: {} blocks of {} positions, {} in use, {} cached; {} prompt tokens reused, {} evictions\n",
-                     p.blocks_total, cache.shape().block_size, p.blocks_used, p.blocks_cached, p.prefix_hit_tokens,
-                     p.evictions);
+  return fmt::format(
+      "KV pool: {} blocks of {} positions, {} in use, {} cached; {} prompt tokens reused, {} "
+      "evictions\n",
+      p.blocks_total, cache.shape().block_size, p.blocks_used, p.blocks_cached, p.prefix_hit_tokens,
+      p.evictions);
 }
 
 nlohmann::json pool_json(const KvCache& cache) {
   const PoolStats p = cache.pool_stats();
-  return {{"strategy", strategy_name(cache.strategy())}, {"block_size", cache.shape().block_size},
-          {"blocks_total", p.blocks_total}, {"blocks_used", p.blocks_used}, {"blocks_cached", p.blocks_cached},
-          {"prefix_hit_tokens", p.prefix_hit_tokens}, {"evictions", p.evictions},
-          {"bytes_reserved", cache.bytes_reserved()}, {"peak_bytes_reserved", cache.peak_bytes_reserved()}};
+  return {{"strategy", strategy_name(cache.strategy())},
+          {"block_size", cache.shape().block_size},
+          {"blocks_total", p.blocks_total},
+          {"blocks_used", p.blocks_used},
+          {"blocks_cached", p.blocks_cached},
+          {"prefix_hit_tokens", p.prefix_hit_tokens},
+          {"evictions", p.evictions},
+          {"bytes_reserved", cache.bytes_reserved()},
+          {"peak_bytes_reserved", cache.peak_bytes_reserved()}};
 }
 
 MeasureOptions MeasureArgs::parsed() const {
@@ -259,14 +269,16 @@ MeasureOptions MeasureArgs::parsed() const {
 
 void add_measure_options(CLI::App& app, MeasureArgs& a) {
   std::string defaults;
-  for (CacheStrategy s : a.options.strategies) defaults += (defaults.empty() ? "" : ",") + std::string(strategy_name(s));
+  for (CacheStrategy s : a.options.strategies)
+    defaults += (defaults.empty() ? "" : ",") + std::string(strategy_name(s));
   app.add_option("-r,--repetitions", a.options.repetitions, "Measured runs of each variant")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--warmup", a.options.warmup, "Unmeasured runs of each variant first")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--strategies", a.strategies, "Cache strategies, comma list, baseline first (default " + defaults + ")");
+  app.add_option("--strategies", a.strategies,
+                 "Cache strategies, comma list, baseline first (default " + defaults + ")");
   app.add_option("-t,--threads", a.options.threads, "Threads")->check(CLI::Range(1, 256));
   add_kv_type_option(app, a.kv_type);
   add_block_options(app, a.options.block_size, a.options.prefix_cache);
@@ -274,15 +286,19 @@ void add_measure_options(CLI::App& app, MeasureArgs& a) {
 }
 
 void add_output_options(CLI::App& app, SuiteOutput& o) {
-  app.add_option("--json", o.json_path, "Also write the result as JSON to this file (format: docs/results.md)");
+  app.add_option("--json", o.json_path,
+                 "Also write the result as JSON to this file (format: docs/results.md)");
   app.add_option("--csv", o.csv_path, "Also write the result as CSV to this file");
-  app.add_option("--plot", o.plot_dir, "Also draw the result's charts (PNG and SVG) into this folder");
+  app.add_option("--plot", o.plot_dir,
+                 "Also draw the result's charts (PNG and SVG) into this folder");
   add_log_options(app, o);
 }
 
 void add_log_options(CLI::App& app, SuiteOutput& o) {
-  app.add_option("--log-file", o.log_file, "Append the log here (default: logs/kvscope_<model>_<suite>_<date>.log)");
-  app.add_option("--log-level", o.log_level, "basic: the tables; detailed: the tables and the JSON result")
+  app.add_option("--log-file", o.log_file,
+                 "Append the log here (default: logs/kvscope_<model>_<suite>_<date>.log)");
+  app.add_option("--log-level", o.log_level,
+                 "basic: the tables; detailed: the tables and the JSON result")
       ->check(CLI::IsMember({"basic", "detailed"}));
   app.add_flag("--no-log", o.no_log, "Write no log file");
 }
@@ -292,24 +308,27 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (!out || !(out << text)) fail("{}: cannot write", path);
 }
 
-void emit(const SuiteOutput& o, const Model& model, int threads, const std::string& suite, const std::string& console,
-          const nlohmann::json& result, const nlohmann::ordered_json& records) {
+void emit(const SuiteOutput& o, const Model& model, int threads, const std::string& suite,
+          const std::string& console, const nlohmann::json& result,
+          const nlohmann::ordered_json& records) {
   fmt::print("{}", console);
   std::fflush(stdout);
   if (!o.json_path.empty()) write_text_file(o.json_path, result.dump(2) + "\n");
   if (!o.csv_path.empty()) write_text_file(o.csv_path, csv_from_records(records));
   if (!o.plot_dir.empty()) {
     const report::SuiteReport charts = report::read_suite_report(result, suite);
-    for (const std::string& path : report::write_charts(charts, o.plot_dir, report::ImageFormat::kBoth))
+    for (const std::string& path :
+         report::write_charts(charts, o.plot_dir, report::ImageFormat::kBoth))
       fmt::print(stderr, "wrote {}\n", path);
   }
   emit_log(o, model, threads, suite, console, result);
 }
 
-void emit_log(const SuiteOutput& o, const Model& model, int threads, const std::string& suite, const std::string& console,
-              const nlohmann::json& result) {
+void emit_log(const SuiteOutput& o, const Model& model, int threads, const std::string& suite,
+              const std::string& console, const nlohmann::json& result) {
   if (o.no_log) return;
-  const std::string path = o.log_file.empty() ? default_log_path("logs", model.config().name, suite) : o.log_file;
+  const std::string path =
+      o.log_file.empty() ? default_log_path("logs", model.config().name, suite) : o.log_file;
   LogEntry entry{suite, model.config().name, system_line(threads), command_line(), console};
   if (o.log_level == "detailed") entry.body += "\nResult (JSON):\n" + result.dump(2) + "\n";
   append_log(path, entry);
@@ -319,8 +338,14 @@ void emit_log(const SuiteOutput& o, const Model& model, int threads, const std::
 namespace {
 
 void add_summary_fields(nlohmann::ordered_json& record, const std::string& name, const Summary& s) {
-  for (const auto& [stat, value] : {std::pair{"median", s.median}, {"mean", s.mean}, {"min", s.min}, {"max", s.max},
-                                    {"stddev", s.stddev}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}})
+  for (const auto& [stat, value] : {std::pair{"median", s.median},
+                                    {"mean", s.mean},
+                                    {"min", s.min},
+                                    {"max", s.max},
+                                    {"stddev", s.stddev},
+                                    {"p50", s.p50},
+                                    {"p90", s.p90},
+                                    {"p99", s.p99}})
     record[name + "_" + stat] = value;
 }
 
@@ -328,10 +353,14 @@ void add_summary_fields(nlohmann::ordered_json& record, const std::string& name,
 
 nlohmann::ordered_json measurement_record(const Workload& w, const Measurement& m) {
   std::string prompt_tokens;
-  for (const auto& p : w.prompts) prompt_tokens += (prompt_tokens.empty() ? "" : " ") + std::to_string(p.size());
-  nlohmann::ordered_json r = {{"name", w.name},       {"strategy", strategy_name(m.strategy)},
-                              {"batch", w.prompts.size()}, {"prompt_tokens", prompt_tokens},
-                              {"new_tokens", w.new_tokens}, {"runs", m.seconds.count}};
+  for (const auto& p : w.prompts)
+    prompt_tokens += (prompt_tokens.empty() ? "" : " ") + std::to_string(p.size());
+  nlohmann::ordered_json r = {{"name", w.name},
+                              {"strategy", strategy_name(m.strategy)},
+                              {"batch", w.prompts.size()},
+                              {"prompt_tokens", prompt_tokens},
+                              {"new_tokens", w.new_tokens},
+                              {"runs", m.seconds.count}};
   add_summary_fields(r, "seconds", m.seconds);
   add_summary_fields(r, "ttft_s", m.ttft_s);
   add_summary_fields(r, "tpot_s", m.tpot_s);

@@ -1,7 +1,6 @@
 #pragma once
 // What the subcommands share: the default model, loading with a clear message, terminal output.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,7 +28,8 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
 
-// The KV cache options of run, chat, demo and viz: --cache, --kv-type, --block-size, --prefix-cache.
+// The KV cache options of run, chat, demo and viz: --cache, --kv-type, --block-size,
+// --prefix-cache.
 struct KvArgs {
   std::string cache = "paged", kv_type = "f32";
   int block_size = 16;
@@ -77,9 +77,11 @@ void add_output_options(CLI::App& app, SuiteOutput& output);
 void add_log_options(CLI::App& app, SuiteOutput& output);  // --log-file, --log-level, --no-log
 void write_text_file(const std::string& path, const std::string& text);  // Error if it cannot
 // Prints `console` to stdout, writes the JSON, the CSV (from flat `records`) and the charts (from
-// the JSON, as `kvscope report` draws them) where asked, and appends the log (with the JSON too at --log-level detailed).
+// the JSON, as `kvscope report` draws them) where asked, and appends the log (with the JSON too at
+// --log-level detailed).
 void emit(const SuiteOutput& output, const Model& model, int threads, const std::string& suite,
-          const std::string& console, const nlohmann::json& result, const nlohmann::ordered_json& records);
+          const std::string& console, const nlohmann::json& result,
+          const nlohmann::ordered_json& records);
 // Appends the log entry of `console` (and `result` at --log-level detailed) unless --no-log.
 void emit_log(const SuiteOutput& output, const Model& model, int threads, const std::string& suite,
               const std::string& console, const nlohmann::json& result);

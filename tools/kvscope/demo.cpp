@@ -34,21 +34,23 @@ void run_demo(const DemoArgs& args) {
   const auto model = load_model(args.model);
   const std::vector<std::string> questions = load_questions(args.questions_file);
   const std::string rule(70, '=');
-  fmt::print("{}\n🤖 kvscope demo: {} on {} ({} threads, {})\n{}\n\n", rule, model->config().name, cpu_name(),
-             args.threads, kernel_isa_name(), rule);
+  fmt::print("{}\n🤖 kvscope demo: {} on {} ({} threads, {})\n{}\n\n", rule, model->config().name,
+             cpu_name(), args.threads, kernel_isa_name(), rule);
   double total_seconds = 0;
   int total_tokens = 0;
   for (const std::string& q : questions) {
     fmt::print("Q: {}\nA: ", q);
     std::fflush(stdout);
-    const Answer a = answer(*model, q, CacheStrategy::kPaged, args.max_new, args.threads, stream_to_stdout);
+    const Answer a =
+        answer(*model, q, CacheStrategy::kPaged, args.max_new, args.threads, stream_to_stdout);
     fmt::print("\n{}\n\n", speed_line(a));
     total_seconds += a.seconds;
     total_tokens += a.tokens;
   }
   const auto n = static_cast<double>(questions.size());
   Table summary({"Metric", "Value"}, "⚡ Generation Performance Summary");
-  summary.add_row({"Average Speed", fmt::format("{:.1f} tokens/sec", total_tokens / total_seconds)});
+  summary.add_row(
+      {"Average Speed", fmt::format("{:.1f} tokens/sec", total_tokens / total_seconds)});
   summary.add_row({"Average Time/Question", fmt::format("{:.3f} seconds", total_seconds / n)});
   summary.add_row({"Total Tokens Generated", fmt::format("{} tokens", total_tokens)});
   summary.add_row({"Total Generation Time", fmt::format("{:.2f} seconds", total_seconds)});
@@ -72,27 +74,33 @@ void run_demo(const DemoArgs& args) {
     cache_tokens += with.tokens;
     compare.add_row({q, fmt::format("{:.1f}", without.tokens / without.seconds),
                      fmt::format("{:.1f}", with.tokens / with.seconds),
-                     fmt::format("{:.2f}×", without.seconds / with.seconds), same ? "✅ yes" : "❌ no"});
+                     fmt::format("{:.2f}×", without.seconds / with.seconds),
+                     same ? "✅ yes" : "❌ no"});
   }
   compare.add_row({"All questions", fmt::format("{:.1f}", none_tokens / none_seconds),
                    fmt::format("{:.1f}", cache_tokens / cache_seconds),
-                   fmt::format("{:.2f}×", none_seconds / cache_seconds), all_same ? "✅ yes" : "❌ no"});
+                   fmt::format("{:.2f}×", none_seconds / cache_seconds),
+                   all_same ? "✅ yes" : "❌ no"});
   fmt::print("{}\n", compare.render());
-  fmt::print("💡 Without a cache every new token recomputes the keys and values of the whole conversation;\n"
-             "   with it, each step computes them for one token only. Time saved: {:.2f} s ({:.0f}%).\n",
-             none_seconds - cache_seconds, 100.0 * (1.0 - cache_seconds / none_seconds));
+  fmt::print(
+      "💡 Without a cache every new token recomputes the keys and values of the whole "
+      "conversation;\n"
+      "   with it, each step computes them for one token only. Time saved: {:.2f} s ({:.0f}%).\n",
+      none_seconds - cache_seconds, 100.0 * (1.0 - cache_seconds / none_seconds));
   if (!all_same) fail("the answers with and without the KV cache differ: this is a bug");
 }
 
 }  // namespace
 
 void add_demo(CLI::App& app) {
-  auto* cmd = app.add_subcommand("demo", "Answer a few questions, then show what the KV cache buys");
+  auto* cmd =
+      app.add_subcommand("demo", "Answer a few questions, then show what the KV cache buys");
   cmd->footer("Examples:\n  kvscope demo\n  kvscope demo --questions my_questions.txt -n 64");
   auto args = std::make_shared<DemoArgs>();
   add_model_option(*cmd, args->model);
   cmd->add_option("--questions", args->questions_file, "File with one question a line");
-  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")->check(CLI::PositiveNumber);
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens per answer")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   cmd->callback([args] { run_demo(*args); });
 }

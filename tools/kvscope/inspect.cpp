@@ -28,7 +28,8 @@ nlohmann::json describe(const Model& model) {
   }
   nlohmann::json types = nlohmann::json::object();
   for (const auto& [name, totals] : by_type)
-    types[name] = {{"tensors", totals.tensors}, {"elements", totals.elements}, {"bytes", totals.bytes}};
+    types[name] = {
+        {"tensors", totals.tensors}, {"elements", totals.elements}, {"bytes", totals.bytes}};
   // K and V rows of every layer for one token, per storage type (q8_0: 34 bytes per 32 values).
   const double values_per_token = 2.0 * c.n_layers * c.kv_dim();
   return {
@@ -39,16 +40,25 @@ nlohmann::json describe(const Model& model) {
       {"architecture", c.arch_name},
       {"parameters", count_parameters(file)},
       {"hyperparameters",
-       {{"layers", c.n_layers}, {"width", c.dim}, {"heads", c.n_heads}, {"kv_heads", c.n_kv_heads},
-        {"head_dim", c.head_dim}, {"ffn_width", c.ffn_dim}, {"vocab_size", c.vocab_size},
-        {"context_length", c.context_length}, {"norm_eps", c.norm_eps},
+       {{"layers", c.n_layers},
+        {"width", c.dim},
+        {"heads", c.n_heads},
+        {"kv_heads", c.n_kv_heads},
+        {"head_dim", c.head_dim},
+        {"ffn_width", c.ffn_dim},
+        {"vocab_size", c.vocab_size},
+        {"context_length", c.context_length},
+        {"norm_eps", c.norm_eps},
         {"rope_base", c.rope ? nlohmann::json(c.rope_base) : nlohmann::json()},
         {"rope_dims", c.rope ? nlohmann::json(c.rope_dims) : nlohmann::json()},
         {"tied_embeddings", c.tied_embeddings}}},
       {"tensor_types", types},
       {"kv_bytes_per_token",
-       {{"f32", values_per_token * 4}, {"f16", values_per_token * 2}, {"q8_0", values_per_token * 34 / 32}}},
-      {"tokenizer", {{"kind", model.tokenizer().kind()}, {"vocab_size", model.tokenizer().vocab_size()}}},
+       {{"f32", values_per_token * 4},
+        {"f16", values_per_token * 2},
+        {"q8_0", values_per_token * 34 / 32}}},
+      {"tokenizer",
+       {{"kind", model.tokenizer().kind()}, {"vocab_size", model.tokenizer().vocab_size()}}},
   };
 }
 
@@ -64,7 +74,8 @@ std::string human_bytes(double bytes) {
 
 void print_text(const nlohmann::json& j) {
   const auto& h = j["hyperparameters"];
-  fmt::print("model         {} ({})\n", j["path"].get<std::string>(), j["format"].get<std::string>());
+  fmt::print("model         {} ({})\n", j["path"].get<std::string>(),
+             j["format"].get<std::string>());
   fmt::print("name          {}\n", j["name"].get<std::string>());
   fmt::print("architecture  {}\n", j["architecture"].get<std::string>());
   fmt::print("parameters    {} ({:.1f} M)\n", j["parameters"].get<int64_t>(),
@@ -86,8 +97,11 @@ void print_text(const nlohmann::json& j) {
 }  // namespace
 
 void add_inspect(CLI::App& app) {
-  auto* cmd = app.add_subcommand("inspect", "Show a model's architecture, tensors and KV cache cost");
-  cmd->footer("Examples:\n  kvscope inspect\n  kvscope inspect models/SmolLM2-135M-Instruct.Q4_1.gguf --json");
+  auto* cmd =
+      app.add_subcommand("inspect", "Show a model's architecture, tensors and KV cache cost");
+  cmd->footer(
+      "Examples:\n  kvscope inspect\n  kvscope inspect models/SmolLM2-135M-Instruct.Q4_1.gguf "
+      "--json");
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("model", *path, "GGUF file or Hugging Face folder (default: the default model)");

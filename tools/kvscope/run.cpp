@@ -10,8 +10,8 @@
 #include "generate/session.h"
 #include "metrics/memory.h"
 #include "metrics/op_profile.h"
-#include "metrics/roofline.h"
 #include "metrics/request_metrics.h"
+#include "metrics/roofline.h"
 #include "metrics/system.h"
 #include "tokenizer/chat_template.h"
 
@@ -88,7 +88,8 @@ void run(const RunArgs& args) {
   if (detailed) session.set_observer(&profile);
   reset_peak_memory();
   const MemoryUsage before = read_memory();
-  const GenerationResult result = session.generate(encoded, options, stream ? TokenCallback(stream_to_stdout) : TokenCallback());
+  const GenerationResult result = session.generate(
+      encoded, options, stream ? TokenCallback(stream_to_stdout) : TokenCallback());
   if (stream) {
     std::fputc('\n', stdout);
   } else {
@@ -107,35 +108,48 @@ void run(const RunArgs& args) {
   }
   const double seconds = std::chrono::duration<double>(end - result.start).count();
   const double ttft = std::chrono::duration<double>(first - result.start).count();
-  // Decode as a whole: every sequence's tokens after its first, over the time after the first token.
+  // Decode as a whole: every sequence's tokens after its first, over the time after the first
+  // token.
   const double decode_s = seconds - ttft;
-  const double decode_tps = decode_s > 0 ? static_cast<double>(generated - result.sequences.size()) / decode_s : 0;
+  const double decode_tps =
+      decode_s > 0 ? static_cast<double>(generated - result.sequences.size()) / decode_s : 0;
   fmt::print(stderr,
-             "{} prompt + {} generated tokens in {:.3f} s: prefill {:.1f} tok/s, decode {:.1f} tok/s, time to first token "
+             "{} prompt + {} generated tokens in {:.3f} s: prefill {:.1f} tok/s, decode {:.1f} "
+             "tok/s, time to first token "
              "{:.1f} ms (cache {}, stop: {})\n",
-             prompt_tokens, generated, seconds, ttft > 0 ? prompt_tokens / ttft : 0.0, decode_tps, ttft * 1e3, args.kv.cache,
-             stop_reason_name(result.sequences[0].stop));
+             prompt_tokens, generated, seconds, ttft > 0 ? prompt_tokens / ttft : 0.0, decode_tps,
+             ttft * 1e3, args.kv.cache, stop_reason_name(result.sequences[0].stop));
   if (!args.metrics && args.metrics_json.empty() && !detailed) return;
   const MemoryUsage after = read_memory();
-  nlohmann::json all = {{"model", model->file().path}, {"cpu", cpu_name()}, {"isa", kernel_isa_name()},
-                        {"threads", args.threads}, {"cache", args.kv.cache}, {"kv_type", args.kv.kv_type},
-                        {"precision", precision_name(args.precision)}, {"system", system_json(*model, args.threads)},
+  nlohmann::json all = {{"model", model->file().path},
+                        {"cpu", cpu_name()},
+                        {"isa", kernel_isa_name()},
+                        {"threads", args.threads},
+                        {"cache", args.kv.cache},
+                        {"kv_type", args.kv.kv_type},
+                        {"precision", precision_name(args.precision)},
+                        {"system", system_json(*model, args.threads)},
                         {"sequences", nlohmann::json::array()}};
   std::string report;
   double mean_context = 0;
   for (size_t i = 0; i < result.sequences.size(); ++i) {
     const SequenceResult& s = result.sequences[i];
     const RequestMetrics m = request_metrics(result.start, s, args.discard_first);
-    const MemoryReport memory{before, after, session.cache().bytes_reserved(), session.cache().bytes_used(),
-                              session.cache().shape().bytes_per_token(), model->file().file_bytes,
+    const MemoryReport memory{before,
+                              after,
+                              session.cache().bytes_reserved(),
+                              session.cache().bytes_used(),
+                              session.cache().shape().bytes_per_token(),
+                              model->file().file_bytes,
                               model->packed_bytes()};
     report += format_request_metrics(m, memory, i + 1, result.sequences.size());
     all["sequences"].push_back(request_metrics_json(m, memory));
-    mean_context += (s.prompt_tokens + s.token_times.size() / 2.0) / static_cast<double>(result.sequences.size());
+    mean_context += (s.prompt_tokens + s.token_times.size() / 2.0) /
+                    static_cast<double>(result.sequences.size());
   }
-  const Roofline roofline = decode_roofline(*model, session_options.kv_type, mean_context,
-                                            static_cast<int>(result.sequences.size()), decode_tps,
-                                            args.metrics ? measure_read_bandwidth(args.threads) : 0.0);
+  const Roofline roofline = decode_roofline(
+      *model, session_options.kv_type, mean_context, static_cast<int>(result.sequences.size()),
+      decode_tps, args.metrics ? measure_read_bandwidth(args.threads) : 0.0);
   report += format_roofline(roofline) + pool_line(session.cache());
   all["roofline"] = roofline_json(roofline);
   all["kv_pool"] = pool_json(session.cache());
@@ -149,10 +163,12 @@ void run(const RunArgs& args) {
     std::vector<TraceMark> marks;
     for (size_t i = 0; i < result.sequences.size(); ++i)
       for (size_t t = 0; t < result.sequences[i].token_times.size(); ++t)
-        marks.emplace_back(fmt::format("seq {} token {}", i + 1, t + 1), result.sequences[i].token_times[t]);
+        marks.emplace_back(fmt::format("seq {} token {}", i + 1, t + 1),
+                           result.sequences[i].token_times[t]);
     write_text_file(args.trace_json, chrome_trace_json(profile, result.start, marks).dump() + "\n");
   }
-  if (args.metrics) emit_log(args.log, *model, args.threads, "run", report, all);  // unless --no-log
+  if (args.metrics)
+    emit_log(args.log, *model, args.threads, "run", report, all);  // unless --no-log
 }
 
 }  // namespace
@@ -167,27 +183,41 @@ void add_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   add_model_option(*cmd, args->model);
   cmd->add_option("-p,--prompt", args->prompt, "Prompt text");
-  cmd->add_option("--prompts-file", args->prompts_file, "File with one prompt a line, run as a batch");
-  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens to generate")->check(CLI::PositiveNumber);
+  cmd->add_option("--prompts-file", args->prompts_file,
+                  "File with one prompt a line, run as a batch");
+  cmd->add_option("-n,--max-new-tokens", args->max_new, "Most tokens to generate")
+      ->check(CLI::PositiveNumber);
   add_kv_options(*cmd, args->kv);
   cmd->add_option("--ctx", args->ctx, "Context to reserve per sequence (default: prompt + -n)");
-  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-k", args->sampling.top_k, "Keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", args->sampling.top_p, "Keep the most likely tokens up to this mass")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--min-p", args->sampling.min_p, "Drop tokens below this share of the best one")->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty, "Penalty for tokens already seen (1: off)")->check(CLI::PositiveNumber);
+  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", args->sampling.top_k, "Keep the k most likely tokens (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", args->sampling.top_p, "Keep the most likely tokens up to this mass")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", args->sampling.min_p, "Drop tokens below this share of the best one")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty,
+                  "Penalty for tokens already seen (1: off)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
   cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
   cmd->add_flag("--metrics", args->metrics,
-                "Print the performance metrics (to stderr; output tokens include an end token that stopped a sequence)");
-  cmd->add_option("--metrics-json", args->metrics_json, "Write the performance metrics as JSON to this file");
+                "Print the performance metrics (to stderr; output tokens include an end token that "
+                "stopped a sequence)");
+  cmd->add_option("--metrics-json", args->metrics_json,
+                  "Write the performance metrics as JSON to this file");
   cmd->add_flag("--detailed-metrics", args->detailed_metrics,
-                "Time every op per kind and per layer (embedding, norm, attention, feed-forward, output head, sampling)");
-  cmd->add_option("--trace-json", args->trace_json, "Write a Chrome trace of every op and token (open it in Perfetto)");
+                "Time every op per kind and per layer (embedding, norm, attention, feed-forward, "
+                "output head, sampling)");
+  cmd->add_option("--trace-json", args->trace_json,
+                  "Write a Chrome trace of every op and token (open it in Perfetto)");
   add_log_options(*cmd, args->log);
-  cmd->add_option("--warmup", args->warmup, "Unmeasured generations first")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--discard-first", args->discard_first, "Leave this many first tokens out of the decode figures")
+  cmd->add_option("--warmup", args->warmup, "Unmeasured generations first")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--discard-first", args->discard_first,
+                  "Leave this many first tokens out of the decode figures")
       ->check(CLI::NonNegativeNumber);
   add_precision_option(*cmd, args->precision);
   cmd->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));

@@ -9,13 +9,16 @@ namespace kvscope::cli {
 
 void add_tokenize(CLI::App& app) {
   auto* cmd = app.add_subcommand("tokenize", "Show the token ids and pieces of a text");
-  cmd->footer("Examples:\n  kvscope tokenize - 'Hello world'\n  kvscope tokenize model.gguf 'Hello' --json");
+  cmd->footer(
+      "Examples:\n  kvscope tokenize - 'Hello world'\n  kvscope tokenize model.gguf 'Hello' "
+      "--json");
   struct Args {
     std::string model, text;
     bool json = false, no_special = false;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "GGUF file or Hugging Face folder ('-' for the default model)")
+  cmd->add_option("model", args->model,
+                  "GGUF file or Hugging Face folder ('-' for the default model)")
       ->required();
   cmd->add_option("text", args->text, "Text to tokenize")->required();
   cmd->add_flag("--json", args->json, "Print JSON with ids, pieces and the decoded text");
@@ -31,7 +34,10 @@ void add_tokenize(CLI::App& app) {
       fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
       return;
     }
-    for (size_t i = 0; i < ids.size(); ++i) fmt::print("{:>8}  {}\n", ids[i], nlohmann::json(pieces[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (size_t i = 0; i < ids.size(); ++i)
+      fmt::print(
+          "{:>8}  {}\n", ids[i],
+          nlohmann::json(pieces[i]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     fmt::print("{} tokens\n", ids.size());
   });
 }

@@ -42,10 +42,12 @@ float dot(const float* a, const float* b, int64_t n) {
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)
     for (int k = 0; k < 4; ++k)
-      acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
+      acc[k] =
+          _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8)
     acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[0]);
-  float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  float sum =
+      horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -53,14 +55,16 @@ float dot(const float* a, const float* b, int64_t n) {
 void axpy(float* y, float a, const float* x, int64_t n) {
   const __m256 va = _mm256_set1_ps(a);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
 void widen_f16(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
   for (; i < n; ++i) dst[i] = _cvtsh_ss(src[i]);
 }
 
@@ -71,7 +75,8 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
     for (int64_t b = 0; b < n / 32; ++b, src += 34, dst += 32) {
       const __m256 d = _mm256_set1_ps(load_f16(src));
       for (int k = 0; k < 4; ++k) {
-        const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
+        const __m256i q = _mm256_cvtepi8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
         _mm256_storeu_ps(dst + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
       }
     }
@@ -80,7 +85,8 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
   if (type != DType::kBF16) return ref::dequantize_row(type, src, dst, n);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i halves = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
+    const __m256i halves =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i)));
     _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16)));
   }
   ref::dequantize_row(type, src + 2 * i, dst + i, n - i);
@@ -89,7 +95,9 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
 namespace {
 
 __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__m256 load8(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+__m256 load8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
 float load1(const float* p) { return *p; }
 float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
 
@@ -97,7 +105,8 @@ float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
 // each weight vector is loaded (and widened) once for C rows and each activation vector once for
 // R rows. Every pair goes through the same operations whatever R and C are (batch invariance).
 template <typename W, int R, int C>
-void dot_tile_impl(const void* const* weights, const float* const* x, int64_t n, float* out, int64_t out_stride) {
+void dot_tile_impl(const void* const* weights, const float* const* x, int64_t n, float* out,
+                   int64_t out_stride) {
   const W* w[R];
   for (int r = 0; r < R; ++r) w[r] = static_cast<const W*>(weights[r]);
   __m256 acc[R][C];
@@ -122,8 +131,8 @@ void dot_tile_impl(const void* const* weights, const float* const* x, int64_t n,
 
 }  // namespace
 
-void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
-              float* out, int64_t out_stride) {
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
+              int64_t n, float* out, int64_t out_stride) {
   with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
     if (weight_type == DType::kF16)
       dot_tile_impl<uint16_t, R, C>(weights, x, n, out, out_stride);
@@ -151,8 +160,10 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
     const __m256 inverse = _mm256_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
     __m256i ints[4];
     for (int k = 0; k < 4; ++k)
-      ints[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    const __m256i sum32 = _mm256_add_epi32(_mm256_add_epi32(ints[0], ints[1]), _mm256_add_epi32(ints[2], ints[3]));
+      ints[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[k], inverse),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    const __m256i sum32 =
+        _mm256_add_epi32(_mm256_add_epi32(ints[0], ints[1]), _mm256_add_epi32(ints[2], ints[3]));
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum32), _mm256_extracti128_si256(sum32, 1));
     s4 = _mm_hadd_epi32(s4, s4);
     s4 = _mm_hadd_epi32(s4, s4);
@@ -175,8 +186,8 @@ namespace {
 //
 // The weight type is a template parameter so that each type's loop carries no branches.
 template <DType type, int R, int C>
-void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n, float* out,
-                      int64_t out_stride) {
+void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n,
+                      float* out, int64_t out_stride) {
   constexpr int block_bytes = type == DType::kQ8_0 ? 34 : type == DType::kQ4_1 ? 20 : 18;
   constexpr int quant_offset = type == DType::kQ4_1 ? 4 : 2;
   const __m256i ones = _mm256_set1_epi16(1);
@@ -198,14 +209,19 @@ void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_ro
     for (int r = 0; r < R; ++r) {
       const uint8_t* block = weights[r] + b * block_bytes;
       const float d = load_f16(block);
-      const float m = type == DType::kQ4_0 ? -8.0f * d : type == DType::kQ4_1 ? load_f16(block + 2) : 0.0f;
-      // maddubs multiplies unsigned by signed bytes: for Q8_0, magnitudes here, q's sign moved onto x.
-      const __m256i q = type == DType::kQ8_0 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2))
-                                             : unpack_nibbles(block + quant_offset);
+      const float m = type == DType::kQ4_0   ? -8.0f * d
+                      : type == DType::kQ4_1 ? load_f16(block + 2)
+                                             : 0.0f;
+      // maddubs multiplies unsigned by signed bytes: for Q8_0, magnitudes here, q's sign moved onto
+      // x.
+      const __m256i q = type == DType::kQ8_0
+                            ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2))
+                            : unpack_nibbles(block + quant_offset);
       const __m256i wv = type == DType::kQ8_0 ? _mm256_sign_epi8(q, q) : q;
       for (int c = 0; c < C; ++c) {
         const __m256i x = type == DType::kQ8_0 ? _mm256_sign_epi8(xv[c], q) : xv[c];
-        const __m256 sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, x), ones));
+        const __m256 sums =
+            _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, x), ones));
         acc[r][c] = _mm256_fmadd_ps(sums, _mm256_set1_ps(d * xd[c]), acc[r][c]);
         if constexpr (type != DType::kQ8_0) offsets[r][c] = std::fma(m, xs[c], offsets[r][c]);
       }
@@ -217,13 +233,16 @@ void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_ro
 
 }  // namespace
 
-void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                 int64_t n, float* out, int64_t out_stride) {
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
+                 int nc, int64_t n, float* out, int64_t out_stride) {
   with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
     switch (type) {
-      case DType::kQ8_0: return dot_q8_tile_impl<DType::kQ8_0, R, C>(weights, q8_rows, n, out, out_stride);
-      case DType::kQ4_0: return dot_q8_tile_impl<DType::kQ4_0, R, C>(weights, q8_rows, n, out, out_stride);
-      default: return dot_q8_tile_impl<DType::kQ4_1, R, C>(weights, q8_rows, n, out, out_stride);
+      case DType::kQ8_0:
+        return dot_q8_tile_impl<DType::kQ8_0, R, C>(weights, q8_rows, n, out, out_stride);
+      case DType::kQ4_0:
+        return dot_q8_tile_impl<DType::kQ4_0, R, C>(weights, q8_rows, n, out, out_stride);
+      default:
+        return dot_q8_tile_impl<DType::kQ4_1, R, C>(weights, q8_rows, n, out, out_stride);
     }
   });
 }
@@ -237,8 +256,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 namespace {
 
 // How far ahead of the block being read the packed kernels prefetch: the hardware prefetcher alone
-// left one-sequence decode about 10-15% slower on an AVX2 AMD EPYC (family 23; tried 4, 8, 16, 26 and
-// 52 blocks ahead: 16 to 26 best).
+// left one-sequence decode about 10-15% slower on an AVX2 AMD EPYC (family 23; tried 4, 8, 16, 26
+// and 52 blocks ahead: 16 to 26 best).
 constexpr int kPrefetchBlocks = 16;
 
 // C activation rows against one packed group of 8 rows (kernels/packed.h). Per block and column
@@ -248,8 +267,8 @@ constexpr int kPrefetchBlocks = 16;
 // - Q8_0: maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the
 //   activations; a pair of products reaches 2 x 128 x 127, so each group widens to 32 bits.
 template <DType type, int C>
-void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr, float* out,
-                     int64_t out_stride) {
+void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
+                     float* out, int64_t out_stride) {
   constexpr bool q8 = type == DType::kQ8_0;
   constexpr int block_bytes = q8 ? 16 + 8 * 32 : 32 + 4 * 32;
   const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
@@ -259,7 +278,8 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = group + b * block_bytes;
     for (int line = 0; line < block_bytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBlocks * block_bytes + line), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBlocks * block_bytes + line),
+                   _MM_HINT_T0);
     auto broadcast4 = [&](int c, int offset) {
       int32_t four;
       std::memcpy(&four, q8_rows[c] + b * kQ8Block + offset, 4);
@@ -273,12 +293,14 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
         const __m256i magnitudes = _mm256_sign_epi8(w, w);
         for (int c = 0; c < C; ++c) {
           const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
-          sums[c] = _mm256_add_epi32(sums[c], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, x), ones));
+          sums[c] = _mm256_add_epi32(sums[c],
+                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, x), ones));
         }
       }
     } else {
       for (int k = 0; k < 4; ++k) {
-        const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
+        const __m256i raw =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
         const __m256i lo = _mm256_and_si256(raw, low_nibbles);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
         for (int c = 0; c < C; ++c) {
@@ -293,7 +315,8 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[c]), scale, acc[c]);
       if constexpr (!q8) {
-        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
+        const __m256 m =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
         acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
       }
     }
@@ -307,11 +330,12 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
 
 }  // namespace
 
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
-                float* out, int64_t out_stride) {
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride) {
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
-      case DType::kQ8_0: return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ8_0:
+        return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
       default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
         return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
     }
@@ -326,9 +350,12 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
     const uint8_t* block = weights + b * 34;
     const __m128i* q = reinterpret_cast<const __m128i*>(block + 2);
     const __m256i* xv = reinterpret_cast<const __m256i*>(x + b * kQ8Block);
-    const __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q)), _mm256_loadu_si256(xv));
-    const __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q + 1)), _mm256_loadu_si256(xv + 1));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)), _mm256_set1_ps(load_f16(block) * xd[b]), acc);
+    const __m256i lo =
+        _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q)), _mm256_loadu_si256(xv));
+    const __m256i hi =
+        _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128(q + 1)), _mm256_loadu_si256(xv + 1));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)),
+                          _mm256_set1_ps(load_f16(block) * xd[b]), acc);
   }
   return horizontal_sum(acc);
 }

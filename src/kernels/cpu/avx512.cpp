@@ -1,5 +1,6 @@
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
-// GCC 12's AVX-512 headers read _mm512_undefined_ps(), which -Wuninitialized flags (GCC bug 105593).
+// GCC 12's AVX-512 headers read _mm512_undefined_ps(), which -Wuninitialized flags (GCC bug
+// 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -26,7 +27,7 @@ __m512i unpack_nibbles(const uint8_t* qa, const uint8_t* qb) {
   const __m256i raw = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qb)),
                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(qa)));
   const __m256i mask = _mm256_set1_epi8(0x0f);
-  const __m256i lo = _mm256_and_si256(raw, mask);                      // a.lo | b.lo
+  const __m256i lo = _mm256_and_si256(raw, mask);                        // a.lo | b.lo
   const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask);  // a.hi | b.hi
   // Reorder the 128-bit quarters to a.lo a.hi b.lo b.hi.
   const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
@@ -41,13 +42,16 @@ float dot(const float* a, const float* b, int64_t n) {
   int64_t i = 0;
   for (; i + 64 <= n; i += 64)
     for (int k = 0; k < 4; ++k)
-      acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * k), _mm512_loadu_ps(b + i + 16 * k), acc[k]);
+      acc[k] =
+          _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * k), _mm512_loadu_ps(b + i + 16 * k), acc[k]);
   for (; i < n; i += 16) {
     // The tail is read under a mask, so no element past n is touched.
     const __mmask16 mask = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
-    acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i), acc[0]);
+    acc[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + i), _mm512_maskz_loadu_ps(mask, b + i),
+                             acc[0]);
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
 }
 
 namespace {
@@ -60,8 +64,8 @@ namespace {
 // Every (row, activation) pair goes through exactly the same operations whatever R and C are, so
 // a result never depends on the tile it was computed in (batch invariance).
 template <int R, int C>
-void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows, int64_t n,
-                      float* out, int64_t out_stride) {
+void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* const* q8_rows,
+                      int64_t n, float* out, int64_t out_stride) {
   const int block_bytes = dtype_info(type).block_bytes;
   const int quant_offset = type == DType::kQ4_1 ? 4 : 2;
   const int64_t blocks = n / kQ8Block;
@@ -99,12 +103,20 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
         wv = unpack_nibbles(wa + quant_offset, wb + quant_offset);
       }
       const float da = load_f16(wa), db = pair ? load_f16(wb) : 0.0f;  // ...whose scale is zero
-      const float ma = type == DType::kQ4_0 ? -8.0f * da : type == DType::kQ4_1 ? load_f16(wa + 2) : 0.0f;
-      const float mb = !pair ? 0.0f : type == DType::kQ4_0 ? -8.0f * db : type == DType::kQ4_1 ? load_f16(wb + 2) : 0.0f;
+      const float ma = type == DType::kQ4_0   ? -8.0f * da
+                       : type == DType::kQ4_1 ? load_f16(wa + 2)
+                                              : 0.0f;
+      const float mb = !pair                  ? 0.0f
+                       : type == DType::kQ4_0 ? -8.0f * db
+                       : type == DType::kQ4_1 ? load_f16(wb + 2)
+                                              : 0.0f;
       for (int c = 0; c < C; ++c) {
-        const __m512i x = type == DType::kQ8_0 ? _mm512_mask_sub_epi8(xv[c], negative, _mm512_setzero_si512(), xv[c]) : xv[c];
+        const __m512i x = type == DType::kQ8_0
+                              ? _mm512_mask_sub_epi8(xv[c], negative, _mm512_setzero_si512(), xv[c])
+                              : xv[c];
         const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, x);
-        const __m512 scales = _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(da * xda[c]), _mm512_set1_ps(db * xdb[c]));
+        const __m512 scales =
+            _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(da * xda[c]), _mm512_set1_ps(db * xdb[c]));
         acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), scales, acc[r][c]);
         if (type != DType::kQ8_0) {
           offsets[r][c] += ma * xsa[c];
@@ -114,7 +126,8 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
     }
   }
   for (int c = 0; c < C; ++c)
-    for (int r = 0; r < R; ++r) out[c * out_stride + r] = _mm512_reduce_add_ps(acc[r][c]) + offsets[r][c];
+    for (int r = 0; r < R; ++r)
+      out[c * out_stride + r] = _mm512_reduce_add_ps(acc[r][c]) + offsets[r][c];
 }
 
 }  // namespace
@@ -125,8 +138,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   return out;
 }
 
-void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                 int64_t n, float* out, int64_t out_stride) {
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
+                 int nc, int64_t n, float* out, int64_t out_stride) {
   with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
     dot_q8_tile_impl<R, C>(type, weights, q8_rows, n, out, out_stride);
   });
@@ -139,8 +152,10 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = weights + b * 34;
-    const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)));
-    const __m512i sums = _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x + b * kQ8Block));
+    const __m512i w =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2)));
+    const __m512i sums =
+        _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512(x + b * kQ8Block));
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(load_f16(block) * xd[b]), acc);
   }
   return _mm512_reduce_add_ps(acc);

@@ -13,9 +13,12 @@ namespace kvscope {
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -36,8 +39,8 @@ namespace {
 
 // A tile computed pair by pair, for instruction sets without a tiled kernel.
 template <float (*DotQ8)(DType, const uint8_t*, const uint8_t*, int64_t)>
-void tile_by_pairs(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                   int64_t n, float* out, int64_t out_stride) {
+void tile_by_pairs(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
+                   int nc, int64_t n, float* out, int64_t out_stride) {
   for (int c = 0; c < nc; ++c)
     for (int r = 0; r < nr; ++r) out[c * out_stride + r] = DotQ8(type, weights[r], q8_rows[c], n);
 }
@@ -45,28 +48,45 @@ void tile_by_pairs(DType type, const uint8_t* const* weights, int nr, const uint
 }  // namespace
 
 const Kernels& kernels_for(Isa isa) {
-  static const Kernels kScalarKernels{Isa::kScalar,        ref::dot,            ref::axpy,
-                                      ref::widen_f16,      ref::dequantize_row, ref::dot_tile,
-                                      ref::quantize_row_q8, ref::dot_q8,        tile_by_pairs<ref::dot_q8>,
+  static const Kernels kScalarKernels{Isa::kScalar,
+                                      ref::dot,
+                                      ref::axpy,
+                                      ref::widen_f16,
+                                      ref::dequantize_row,
+                                      ref::dot_tile,
+                                      ref::quantize_row_q8,
+                                      ref::dot_q8,
+                                      tile_by_pairs<ref::dot_q8>,
                                       ref::dot_q8_0_q16};
-  static const Kernels kAvx2Kernels{Isa::kAvx2,            avx2::dot,            avx2::axpy,
-                                    avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
-                                    avx2::quantize_row_q8, avx2::dot_q8,         avx2::dot_q8_tile,
-                                    avx2::dot_q8_0_q16,    avx2::dot_packed};
+  static const Kernels kAvx2Kernels{Isa::kAvx2,
+                                    avx2::dot,
+                                    avx2::axpy,
+                                    avx2::widen_f16,
+                                    avx2::dequantize_row,
+                                    avx2::dot_tile,
+                                    avx2::quantize_row_q8,
+                                    avx2::dot_q8,
+                                    avx2::dot_q8_tile,
+                                    avx2::dot_q8_0_q16,
+                                    avx2::dot_packed};
   // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
-  static const Kernels kAvx512Kernels{Isa::kAvx512,          avx512::dot,          avx2::axpy,
-                                      avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
-                                      avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
-                                      avx512::dot_q8_0_q16};
+  static const Kernels kAvx512Kernels{
+      Isa::kAvx512,          avx512::dot,          avx2::axpy,
+      avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
+      avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
+      avx512::dot_q8_0_q16};
   switch (isa) {
-    case Isa::kAvx2: return kAvx2Kernels;
-    case Isa::kAvx512: return kAvx512Kernels;
-    default: return kScalarKernels;
+    case Isa::kAvx2:
+      return kAvx2Kernels;
+    case Isa::kAvx512:
+      return kAvx512Kernels;
+    default:
+      return kScalarKernels;
   }
 }
 
 const Kernels& kernels() {
-  static const Kernels& chosen = [] () -> const Kernels& {
+  static const Kernels& chosen = []() -> const Kernels& {
     const std::vector<Isa> isas = supported_isas();
     if (const char* forced = std::getenv("KVSCOPE_ISA")) {
       for (Isa isa : isas)

@@ -20,21 +20,22 @@ struct Kernels {
   void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
   // The exact path's matmul tile (kernels/ref/ops.h): F32 or F16 weight rows against f32 rows,
   // each element computed the same way whatever the tile's shape.
-  void (*dot_tile)(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
-                   float* out, int64_t out_stride) = nullptr;
+  void (*dot_tile)(DType weight_type, const void* const* weights, int nr, const float* const* x,
+                   int nc, int64_t n, float* out, int64_t out_stride) = nullptr;
   // The fast path (kernels/ref/quantized.h).
   void (*quantize_row_q8)(const float* x, uint8_t* out, int64_t n) = nullptr;
   float (*dot_q8)(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) = nullptr;
   // Up to 4 weight rows against up to 4 activation rows: out[c * out_stride + r], each element
   // bitwise equal to dot_q8 of its pair.
-  void (*dot_q8_tile)(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                      int64_t n, float* out, int64_t out_stride) = nullptr;
+  void (*dot_q8_tile)(DType type, const uint8_t* const* weights, int nr,
+                      const uint8_t* const* q8_rows, int nc, int64_t n, float* out,
+                      int64_t out_stride) = nullptr;
   float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
   // Q4_0/Q4_1/Q8_0 weights repacked 8 rows at a time (kernels/packed.h) against up to
   // kPackedTileCols activation rows. Null where the row-major kernels are used instead (VNNI's, or
   // scalar), and then models are not repacked.
-  void (*dot_packed)(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
-                     float* out, int64_t out_stride) = nullptr;
+  void (*dot_packed)(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows,
+                     int nc, int nr, float* out, int64_t out_stride) = nullptr;
 };
 constexpr int kQ8TileMax = 4;
 // 4 x 3 accumulators plus 4 weight vectors fill AVX2's 16 registers.

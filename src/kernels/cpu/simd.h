@@ -11,21 +11,21 @@ void axpy(float* y, float a, const float* x, int64_t n);
 void widen_f16(const uint16_t* src, float* dst, int64_t n);
 // F16 and BF16 rows with SIMD conversions; the other types through the scalar definitions.
 void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n);
-void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
-              float* out, int64_t out_stride);
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
+              int64_t n, float* out, int64_t out_stride);
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
-void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                 int64_t n, float* out, int64_t out_stride);
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
+                 int nc, int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
-                float* out, int64_t out_stride);
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride);
 }  // namespace kvscope::avx2
 
 namespace kvscope::avx512 {
 float dot(const float* a, const float* b, int64_t n);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
-void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows, int nc,
-                 int64_t n, float* out, int64_t out_stride);
+void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
+                 int nc, int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 }  // namespace kvscope::avx512

@@ -20,7 +20,8 @@ void dequantize_q8_0(const uint8_t* block, float* y) {
   for (int j = 0; j < 32; ++j) y[j] = d * static_cast<float>(q[j]);
 }
 
-// Q4_0: f16 scale, 16 bytes of nibbles (low nibbles are elements 0..15, high ones 16..31), offset 8.
+// Q4_0: f16 scale, 16 bytes of nibbles (low nibbles are elements 0..15, high ones 16..31),
+// offset 8.
 void dequantize_q4_0(const uint8_t* block, float* y) {
   const float d = f16_to_f32(load_u16(block));
   const uint8_t* q = block + 2;
@@ -115,12 +116,23 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
   }
   void (*block_fn)(const uint8_t*, float*) = nullptr;
   switch (type) {
-    case DType::kQ8_0: block_fn = dequantize_q8_0; break;
-    case DType::kQ4_0: block_fn = dequantize_q4_0; break;
-    case DType::kQ4_1: block_fn = dequantize_q4_1; break;
-    case DType::kQ4_K: block_fn = dequantize_q4_k; break;
-    case DType::kQ6_K: block_fn = dequantize_q6_k; break;
-    default: break;
+    case DType::kQ8_0:
+      block_fn = dequantize_q8_0;
+      break;
+    case DType::kQ4_0:
+      block_fn = dequantize_q4_0;
+      break;
+    case DType::kQ4_1:
+      block_fn = dequantize_q4_1;
+      break;
+    case DType::kQ4_K:
+      block_fn = dequantize_q4_k;
+      break;
+    case DType::kQ6_K:
+      block_fn = dequantize_q6_k;
+      break;
+    default:
+      break;
   }
   for (int64_t b = 0; b < n / info.block_size; ++b)
     block_fn(src + b * info.block_bytes, dst + b * info.block_size);

@@ -12,14 +12,15 @@ float dot(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
-void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
-              float* out, int64_t out_stride) {
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
+              int64_t n, float* out, int64_t out_stride) {
   for (int c = 0; c < nc; ++c)
     for (int r = 0; r < nr; ++r) {
       float sum = 0.0f;
       for (int64_t i = 0; i < n; ++i) {
-        const float w = weight_type == DType::kF16 ? f16_to_f32(static_cast<const uint16_t*>(weights[r])[i])
-                                                   : static_cast<const float*>(weights[r])[i];
+        const float w = weight_type == DType::kF16
+                            ? f16_to_f32(static_cast<const uint16_t*>(weights[r])[i])
+                            : static_cast<const float*>(weights[r])[i];
         sum += w * x[c][i];
       }
       out[c * out_stride + r] = sum;

@@ -10,8 +10,8 @@ namespace kvscope::ref {
 float dot(const float* a, const float* b, int64_t n);
 // out[c * out_stride + r] = dot(weight row r, x row c) for up to kDotTileRows F32 or F16 weight
 // rows (`weight_type`) against up to kDotTileCols f32 rows: the exact path's matmul.
-void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc, int64_t n,
-              float* out, int64_t out_stride);
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
+              int64_t n, float* out, int64_t out_stride);
 // y += a * x
 void axpy(float* y, float a, const float* x, int64_t n);
 // IEEE half values to f32.

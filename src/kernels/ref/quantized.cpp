@@ -69,7 +69,8 @@ void quantize_row_q8_0(const float* x, uint8_t* out, int64_t n) {
     const float d = amax / 127.0f, inverse = d != 0 ? 1.0f / d : 0.0f;
     const uint16_t scale = f32_to_f16(d);
     std::memcpy(out, &scale, 2);
-    for (int i = 0; i < 32; ++i) out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[i] * inverse)));
+    for (int i = 0; i < 32; ++i)
+      out[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(x[i] * inverse)));
   }
 }
 
@@ -129,8 +130,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   return total;
 }
 
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
-                float* out, int64_t out_stride) {
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride) {
   const int block_bytes = packed_block_bytes(type);
   for (int c = 0; c < nc; ++c) {
     const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
@@ -144,7 +145,8 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
         int32_t sum = 0;
         if (type == DType::kQ8_0) {
           for (int g = 0; g < 8; ++g)
-            for (int j = 0; j < 4; ++j) sum += static_cast<int8_t>(block[16 + 32 * g + 4 * r + j]) * xb[4 * g + j];
+            for (int j = 0; j < 4; ++j)
+              sum += static_cast<int8_t>(block[16 + 32 * g + 4 * r + j]) * xb[4 * g + j];
         } else {
           for (int k = 0; k < 4; ++k)
             for (int j = 0; j < 4; ++j) {

@@ -22,7 +22,9 @@ inline size_t q8_row_bytes(int64_t n) {
 inline const float* q8_scales(const uint8_t* row, int64_t n) {
   return reinterpret_cast<const float*>(row + n);
 }
-inline const float* q8_sums(const uint8_t* row, int64_t n) { return q8_scales(row, n) + n / kQ8Block; }
+inline const float* q8_sums(const uint8_t* row, int64_t n) {
+  return q8_scales(row, n) + n / kQ8Block;
+}
 
 // Whether weights of this type have an integer dot product with q8 activations.
 bool has_q8_dot(DType type);
@@ -49,8 +51,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 // One packed group of 8 rows of `type` (kernels/packed.h) against nc activation rows:
 // out[c * out_stride + r] for the first nr rows. Per row and block, the integer sum is scaled by
 // d x_d and then any offset added, each with one fused multiply-add, in block order.
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc, int nr,
-                float* out, int64_t out_stride);
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride);
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
 // x[0..n) (n a multiple of 32) as GGML's Q8_0 blocks, llama.cpp's rounding: per 32 values an f16
