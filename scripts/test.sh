@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model,
 # checks the C++ formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer
-# builds, runs every test in both, then runs each file-format fuzzer for a bounded time.
+# builds and runs every test in both, runs the threaded code's tests under ThreadSanitizer, then
+# runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,7 +10,7 @@ cd "$root"
 scripts/install_deps.sh
 scripts/fetch_model.sh
 scripts/check_format.sh
-for kind in release sanitize; do
+for kind in release sanitize tsan; do
   echo "=== $kind build ===" >&2
   scripts/build.sh "$kind"
   (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)

@@ -6,12 +6,6 @@
 
 namespace kvscope {
 
-uint64_t fnv1a_floats(uint64_t hash, const float* values, size_t count) {
-  const auto* p = reinterpret_cast<const uint8_t*>(values);
-  for (size_t i = 0; i < count * sizeof(float); ++i) hash = (hash ^ p[i]) * 1099511628211ull;
-  return hash;
-}
-
 int64_t ServedResult::generated_tokens() const {
   int64_t n = 0;
   for (const RequestOutput& o : outputs) n += static_cast<int64_t>(o.output.size());

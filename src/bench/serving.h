@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/hash.h"
 #include "engine/engine.h"
 #include "metrics/stats.h"
 
@@ -38,8 +39,5 @@ struct ServedResult {
 // concurrency 0: every request queued at the start.
 ServedResult serve_requests(const Model& model, const EngineOptions& options,
                             const std::vector<ServedRequest>& requests, int concurrency);
-
-uint64_t fnv1a_floats(uint64_t hash, const float* values, size_t count);
-inline constexpr uint64_t kFnvOffset = 14695981039346656037ull;
 
 }  // namespace kvscope

@@ -108,20 +108,22 @@ void Engine::cancel(RequestId id) {
 }
 
 void Engine::take_inbox() {
-  std::vector<RequestId> cancels;
+  std::vector<Live*> cancelled;
   {
+    // requests_ is looked up under the lock too: add() may be inserting from another thread.
     std::lock_guard lock(inbox_mutex_);
     for (Live* live : inbox_) waiting_.push_back(live);
     inbox_.clear();
-    cancels.swap(cancels_);
+    for (RequestId id : cancels_) {
+      const auto found = requests_.find(id);
+      if (found != requests_.end()) cancelled.push_back(found->second.get());
+    }
+    cancels_.clear();
   }
-  for (RequestId id : cancels) {
-    const auto found = requests_.find(id);
-    if (found == requests_.end()) continue;
-    Live& live = *found->second;
-    if (live.state == State::kWaiting || live.state == State::kRunning) {
+  for (Live* live : cancelled) {
+    if (live->state == State::kWaiting || live->state == State::kRunning) {
       ++stats_.cancelled;
-      finish(live, StopReason::kCancelled);
+      finish(*live, StopReason::kCancelled);
     }
   }
 }
