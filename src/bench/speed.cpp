@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <random>
 
@@ -94,35 +95,45 @@ std::string speed_test_name(const SpeedTest& test) {
   return name;
 }
 
-SpeedResult run_speed_test(const Model& model, const SpeedTest& test, const SpeedOptions& options) {
-  SessionOptions so;
-  so.cache = CacheStrategy::kPrealloc;
-  so.kv_type = options.kv_type;
-  so.precision = options.precision;
-  so.threads = options.threads;
-  so.n_seqs = test.n_parallel;
-  so.n_ctx = test.n_depth + test.n_prompt + test.n_gen;
-  Session session(model, so);
+std::vector<SpeedResult> run_speed_test(const Model& model, const SpeedTest& test,
+                                        const SpeedOptions& options,
+                                        const std::vector<CacheStrategy>& caches) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  std::vector<SpeedResult> results(caches.size());
+  for (size_t c = 0; c < caches.size(); ++c) {
+    SessionOptions so;
+    so.cache = caches[c];
+    so.kv_type = options.kv_type;
+    so.precision = options.precision;
+    so.threads = options.threads;
+    so.n_seqs = test.n_parallel;
+    so.n_ctx = test.n_depth + test.n_prompt + test.n_gen;
+    sessions.push_back(std::make_unique<Session>(model, so));
+    results[c].test = test;
+    results[c].cache = caches[c];
+  }
   std::mt19937 rng(1234);
   const int vocab = model.config().vocab_size;
   const double tokens = static_cast<double>(test.n_parallel) * (test.n_prompt + test.n_gen);
-  SpeedResult result;
-  result.test = test;
-  run_once(session, test, rng, vocab);  // warm-up
-  for (int r = 0; r < options.repetitions; ++r) {
-    result.samples_ns.push_back(run_once(session, test, rng, vocab));
-    result.samples_ts.push_back(1e9 * tokens / static_cast<double>(result.samples_ns.back()));
+  for (auto& session : sessions) run_once(*session, test, rng, vocab);  // warm-up
+  for (int r = 0; r < options.repetitions; ++r)
+    for (size_t c = 0; c < caches.size(); ++c) {
+      SpeedResult& result = results[c];
+      result.samples_ns.push_back(run_once(*sessions[c], test, rng, vocab));
+      result.samples_ts.push_back(1e9 * tokens / static_cast<double>(result.samples_ns.back()));
+    }
+  for (SpeedResult& result : results) {
+    const Summary s = summarize(result.samples_ts);
+    result.avg_ts = s.mean;
+    result.stddev_ts = s.stddev;
+    if (test.n_prompt == 0 && test.n_gen > 0) {
+      const Roofline r = decode_roofline(model, options.kv_type, test.n_depth + test.n_gen / 2.0,
+                                         test.n_parallel, result.avg_ts, 0);
+      result.bytes_per_step = r.bytes_per_token * test.n_parallel;
+      result.achieved_gbs = r.achieved_gbs;
+    }
   }
-  const Summary s = summarize(result.samples_ts);
-  result.avg_ts = s.mean;
-  result.stddev_ts = s.stddev;
-  if (test.n_prompt == 0 && test.n_gen > 0) {
-    const Roofline r = decode_roofline(model, options.kv_type, test.n_depth + test.n_gen / 2.0,
-                                       test.n_parallel, result.avg_ts, 0);
-    result.bytes_per_step = r.bytes_per_token * test.n_parallel;
-    result.achieved_gbs = r.achieved_gbs;
-  }
-  return result;
+  return results;
 }
 
 nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult& r,
@@ -172,6 +183,7 @@ nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult&
           {"samples_ns", r.samples_ns},
           {"samples_ts", r.samples_ts},
           {"n_parallel", r.test.n_parallel},
+          {"kv_cache", strategy_name(r.cache)},
           {"precision", precision_name(report.options.precision)},
           {"bytes_per_step", r.bytes_per_step},
           {"achieved_gbs", r.achieved_gbs},

@@ -4,7 +4,8 @@
 // llama-bench's output reads kvscope's. pp N: one prefill of N random tokens; tg N: N decode steps
 // of one random token per sequence; pg N,M: both in one timing. Each test first fills the cache
 // to the requested depth (untimed), runs once as warm-up, then `repetitions` timed runs. Several
-// sequences decode together as llama-batched-bench's -npl asks.
+// sequences decode together as llama-batched-bench's -npl asks. Several cache strategies are
+// measured in one run, their repetitions alternated (A B A B) so that drift hits each alike.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +24,7 @@ struct SpeedTest {
 
 struct SpeedResult {
   SpeedTest test;
+  CacheStrategy cache = CacheStrategy::kPaged;
   std::vector<uint64_t> samples_ns;  // the timed part of each repetition
   std::vector<double> samples_ts;    // tokens per second of each (every sequence's tokens)
   double avg_ts = 0;
@@ -40,7 +42,10 @@ struct SpeedOptions {
   Precision precision = Precision::kFast;
 };
 
-SpeedResult run_speed_test(const Model& model, const SpeedTest& test, const SpeedOptions& options);
+// One result per strategy of `caches`, in that order.
+std::vector<SpeedResult> run_speed_test(const Model& model, const SpeedTest& test,
+                                        const SpeedOptions& options,
+                                        const std::vector<CacheStrategy>& caches);
 std::string speed_test_name(const SpeedTest& test);  // "pp512", "tg128 @ d512", "pp512+tg128"
 
 // What a llama-bench record holds besides the test's figures. kvscope takes -b and -ub only to
@@ -55,7 +60,7 @@ struct SpeedReport {
 
 // One test as llama-bench's JSON writes it: every field of its, in its order, with kvscope's
 // values (a CPU-only build's for the GPU fields), then samples_ns and samples_ts, then kvscope's
-// own: n_parallel, precision, bytes_per_step, achieved_gbs, bandwidth_share, provenance.
+// own: n_parallel, kv_cache, precision, bytes_per_step, achieved_gbs, bandwidth_share, provenance.
 nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult& result,
                                           const SpeedReport& report);
 // llama-bench's CSV of such records: a header line, then every value quoted, booleans as 0 and

@@ -109,10 +109,16 @@ TEST(SpeedBench, RunsEveryKindOfTest) {
   o.repetitions = 2;
   for (const SpeedTest& t : {SpeedTest{16, 0, 0, 1}, SpeedTest{0, 8, 0, 1}, SpeedTest{0, 8, 16, 1},
                              SpeedTest{4, 4, 0, 1}, SpeedTest{0, 4, 8, 3}}) {
-    const SpeedResult r = run_speed_test(*model, t, o);
-    ASSERT_EQ(r.samples_ts.size(), 2u) << speed_test_name(t);
-    EXPECT_GT(r.avg_ts, 0) << speed_test_name(t);
-    EXPECT_EQ(r.achieved_gbs > 0, t.n_prompt == 0) << speed_test_name(t);
+    const std::vector<CacheStrategy> caches = {CacheStrategy::kPrealloc, CacheStrategy::kPaged};
+    const std::vector<SpeedResult> results = run_speed_test(*model, t, o, caches);
+    ASSERT_EQ(results.size(), 2u);
+    for (size_t c = 0; c < caches.size(); ++c) {
+      const SpeedResult& r = results[c];
+      EXPECT_EQ(r.cache, caches[c]);
+      ASSERT_EQ(r.samples_ts.size(), 2u) << speed_test_name(t);
+      EXPECT_GT(r.avg_ts, 0) << speed_test_name(t);
+      EXPECT_EQ(r.achieved_gbs > 0, t.n_prompt == 0) << speed_test_name(t);
+    }
   }
   EXPECT_EQ(speed_test_name({512, 0, 0, 1}), "pp512");
   EXPECT_EQ(speed_test_name({0, 128, 512, 1}), "tg128 @ d512");

@@ -42,7 +42,7 @@ Measured measure(const std::vector<SpeedTest>& tests) {
   m.report.options.repetitions = 2;
   m.report.provenance = provenance_json(m.model->file().path, m.report.options.threads);
   for (const SpeedTest& t : tests) {
-    m.results.push_back(run_speed_test(*m.model, t, m.report.options));
+    m.results.push_back(run_speed_test(*m.model, t, m.report.options, {CacheStrategy::kPaged})[0]);
     m.records.push_back(llama_bench_record(*m.model, m.results.back(), m.report));
   }
   return m;
@@ -108,7 +108,7 @@ TEST(LlamaBenchOutput, CsvHasLlamaBenchsHeaderAndQuotedValues) {
   std::string header;
   for (const auto& [key, value] : fixture[0].items())
     if (key != "samples_ns" && key != "samples_ts") header += (header.empty() ? "" : ",") + key;
-  EXPECT_EQ(csv.rfind(header + ",n_parallel,precision,", 0), 0u) << csv;
+  EXPECT_EQ(csv.rfind(header + ",n_parallel,kv_cache,precision,", 0), 0u) << csv;
   std::istringstream lines(csv);
   std::string first, second;
   std::getline(lines, first);

@@ -23,7 +23,7 @@ namespace {
 
 struct SpeedArgs {
   std::string model, prompts = "512", gens = "128", depths = "0", parallel = "1", output = "md",
-                     type_k = "f16", type_v = "f16";
+                     type_k = "f16", type_v = "f16", caches = "paged";
   std::vector<std::string> pg;
   Precision precision = Precision::kFast;
   int threads = 2, repetitions = 5, n_batch = 2048, n_ubatch = 512;
@@ -55,19 +55,19 @@ std::vector<SpeedTest> speed_tests(const SpeedArgs& a) {
 void print_speed_markdown(const SpeedReport& report, const std::vector<SpeedResult>& results,
                           const std::vector<nlohmann::ordered_json>& records) {
   fmt::print(
-      "| model | size | params | backend | threads | type_k | test | t/s | GB/s read | share of "
-      "bandwidth |\n"
-      "| --- | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |\n");
+      "| model | size | params | backend | threads | type_k | cache | test | t/s | GB/s read | "
+      "share of bandwidth |\n"
+      "| --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: |\n");
   for (size_t i = 0; i < results.size(); ++i) {
     const SpeedResult& r = results[i];
     const bool roofline = r.achieved_gbs > 0 && report.read_bandwidth_gbs > 0;
     fmt::print(
-        "| {} | {:.2f} MiB | {:.2f} M | CPU | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n",
+        "| {} | {:.2f} MiB | {:.2f} M | CPU | {} | {} | {} | {} | {:.2f} ± {:.2f} | {} | {} |\n",
         records[i]["model_type"].get<std::string>(),
         records[i]["model_size"].get<double>() / 1048576.0,
         records[i]["model_n_params"].get<double>() / 1e6, report.options.threads,
-        records[i]["type_k"].get<std::string>(), speed_test_name(r.test), r.avg_ts, r.stddev_ts,
-        roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
+        records[i]["type_k"].get<std::string>(), strategy_name(r.cache), speed_test_name(r.test),
+        r.avg_ts, r.stddev_ts, roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
         roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / report.read_bandwidth_gbs) : "");
   }
   fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision){}\n", build_info().commit,
@@ -91,11 +91,15 @@ void run_speed(const SpeedArgs& a) {
   report.n_batch = a.n_batch;
   report.n_ubatch = a.n_ubatch;
   const std::vector<SpeedTest> tests = speed_tests(a);
+  const std::vector<CacheStrategy> caches = parse_strategy_list(a.caches);
+  if (std::find(caches.begin(), caches.end(), CacheStrategy::kNone) != caches.end())
+    fail("--cache none recomputes the whole sequence at every step: bench kv-compare measures it");
   std::vector<SpeedResult> results;
   ProgressBar bar("bench speed");
   for (size_t i = 0; i < tests.size(); ++i) {
     bar.update(static_cast<int>(i), static_cast<int>(tests.size()), speed_test_name(tests[i]));
-    results.push_back(run_speed_test(*model, tests[i], report.options));
+    for (SpeedResult& r : run_speed_test(*model, tests[i], report.options, caches))
+      results.push_back(std::move(r));
   }
   // The share of the memory-bandwidth limit reached by decode tests, against a measured read rate.
   if (std::any_of(results.begin(), results.end(),
@@ -139,7 +143,9 @@ void add_speed(CLI::App& bench) {
       "prompt in one step.\n"
       "Examples:\n  kvscope bench speed -p 512 -n 128 -r 5\n  kvscope bench speed -p 0 -n 128 -d "
       "0,512 -o json\n"
-      "  kvscope bench speed -p 0 -n 32 -d 128 -npl 8,32\n  kvscope bench speed -pg 512,128 -ctk "
+      "  kvscope bench speed -p 0 -n 32 -d 128 -npl 8,32\n"
+      "  kvscope bench speed -p 0 -n 128 -d 0,512 --cache prealloc,paged\n  kvscope bench speed "
+      "-pg 512,128 -ctk "
       "f32 -ctv f32");
   auto a = std::make_shared<SpeedArgs>();
   add_model_option(*cmd, a->model);
@@ -166,12 +172,16 @@ void add_speed(CLI::App& bench) {
   cmd->add_option("-r,--repetitions", a->repetitions, "Timed repetitions after one warm-up")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--cache-type-k", a->type_k, "-ctk: KV cache storage of keys: f16 or f32")
-      ->check(CLI::IsMember({"f16", "f32"}))
+  cmd->add_option("--cache", a->caches,
+                  "KV cache strategies, comma list (concat, prealloc, paged), measured in one run "
+                  "with their repetitions alternated")
+      ->capture_default_str();
+  cmd->add_option("--cache-type-k", a->type_k, "-ctk: KV cache storage of keys: f16, f32 or q8_0")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}))
       ->capture_default_str();
   cmd->add_option("--cache-type-v", a->type_v,
                   "-ctv: KV cache storage of values (the same as -ctk)")
-      ->check(CLI::IsMember({"f16", "f32"}))
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}))
       ->capture_default_str();
   add_precision_option(*cmd, a->precision);
   cmd->add_option("-o,--output", a->output, "md, json, jsonl or csv")

@@ -172,6 +172,13 @@ void set_command_line(int argc, char** argv) {
 
 const std::string& command_line() { return g_command_line; }
 
+std::vector<CacheStrategy> parse_strategy_list(const std::string& text) {
+  std::vector<CacheStrategy> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(parse_strategy(item));
+  return out;
+}
+
 std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   std::vector<int> out;
   std::stringstream ss(text);
@@ -259,11 +266,7 @@ nlohmann::json pool_json(const KvCache& cache) {
 MeasureOptions MeasureArgs::parsed() const {
   MeasureOptions o = options;
   o.kv_type = parse_kv_type(kv_type);
-  if (!strategies.empty()) {
-    o.strategies.clear();
-    std::stringstream ss(strategies);
-    for (std::string s; std::getline(ss, s, ',');) o.strategies.push_back(parse_strategy(s));
-  }
+  if (!strategies.empty()) o.strategies = parse_strategy_list(strategies);
   return o;
 }
 

@@ -53,6 +53,7 @@ void set_command_line(int argc, char** argv);
 const std::string& command_line();
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag);
+std::vector<CacheStrategy> parse_strategy_list(const std::string& text);  // "none,paged"
 nlohmann::json summary_json(const Summary& s);
 // Every result's "system" object: its provenance (metrics/system.h) and the model's name; and the
 // CPU, kernels and threads as one line.
