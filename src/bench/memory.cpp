@@ -58,6 +58,18 @@ std::vector<ServedRequest> memory_mix(const Model& model, const MemoryBenchOptio
   return mix;
 }
 
+std::vector<int> fixed_batch_sizes(const Model& model, const MemoryBenchOptions& o, int longest,
+                                   int requests) {
+  const KvShape shape{model.config().n_layers, model.config().kv_dim(), 1, 0, o.measure.kv_type};
+  const size_t per_request = static_cast<size_t>(longest) * shape.bytes_per_token();
+  const int largest = static_cast<int>(std::min<size_t>(
+      (o.budget_mib << 20) / per_request, static_cast<size_t>(std::min(o.max_seqs, requests))));
+  std::vector<int> sizes;
+  for (int b = 1; b < largest; b *= 2) sizes.push_back(b);
+  if (largest > 0) sizes.push_back(largest);
+  return sizes;
+}
+
 MemoryBenchResult run_memory_bench(const Model& model, const MemoryBenchOptions& o,
                                    const std::function<void(int, int)>& on_progress) {
   MemoryBenchResult result;
@@ -65,35 +77,47 @@ MemoryBenchResult run_memory_bench(const Model& model, const MemoryBenchOptions&
   int longest = 0;
   for (const ServedRequest& r : result.mix)
     longest = std::max(longest, static_cast<int>(r.prompt.size()) + r.max_tokens);
-  const std::vector<CacheStrategy>& strategies = o.measure.strategies;
-  if (strategies.empty() || o.measure.repetitions < 1)
+  if (o.measure.strategies.empty() || o.measure.repetitions < 1)
     fail("the memory suite needs strategies and repetitions");
-  std::vector<std::vector<ServedResult>> runs(strategies.size());
+  std::vector<MemoryStrategyResult> variants;
+  const auto add_variant = [&](CacheStrategy strategy, int fixed_batch) {
+    variants.emplace_back();
+    variants.back().strategy = strategy;
+    variants.back().fixed_batch = fixed_batch;
+  };
+  for (CacheStrategy s : o.measure.strategies) add_variant(s, 0);
+  if (o.fixed_batches)
+    for (int b : fixed_batch_sizes(model, o, longest, static_cast<int>(result.mix.size())))
+      add_variant(CacheStrategy::kPrealloc, b);
+  std::vector<std::vector<ServedResult>> runs(variants.size());
   result.repetitions_done = run_alternating(
-      static_cast<int>(strategies.size()), o.measure.warmup, o.measure.repetitions,
-      [&](int s, bool measured) {
+      static_cast<int>(variants.size()), o.measure.warmup, o.measure.repetitions,
+      [&](int v, bool measured) {
+        const MemoryStrategyResult& variant = variants[v];
         EngineOptions e;
-        e.cache = strategies[s];
+        e.cache = variant.strategy;
         e.kv_type = o.measure.kv_type;
         e.precision = o.measure.precision;
         e.threads = o.measure.threads;
-        e.max_seqs = o.max_seqs;
+        e.max_seqs = variant.fixed_batch > 0 ? variant.fixed_batch : o.max_seqs;
         e.max_batch_tokens = o.max_batch_tokens;
         e.block_size = o.block_size;
         e.n_ctx = longest;
         e.kv_budget_bytes = o.budget_mib << 20;
-        ServedResult r = serve_requests(model, e, result.mix, 0);
-        if (measured) runs[s].push_back(std::move(r));
+        ServedResult r = variant.fixed_batch > 0
+                             ? serve_requests(model, e, result.mix, variant.fixed_batch,
+                                              Admission::kClosedBatches)
+                             : serve_requests(model, e, result.mix, 0);
+        if (measured) runs[v].push_back(std::move(r));
       },
       on_progress);
   result.interrupted = result.repetitions_done < o.measure.repetitions;
   if (std::any_of(runs.begin(), runs.end(), [](const auto& r) { return r.empty(); })) return result;
-  for (size_t s = 0; s < strategies.size(); ++s) {
-    MemoryStrategyResult m;
-    m.strategy = strategies[s];
-    m.first = runs[s].front();
+  for (size_t v = 0; v < variants.size(); ++v) {
+    MemoryStrategyResult m = variants[v];
+    m.first = runs[v].front();
     std::vector<double> seconds, tps;
-    for (const ServedResult& r : runs[s]) {
+    for (const ServedResult& r : runs[v]) {
       seconds.push_back(r.seconds);
       tps.push_back(static_cast<double>(r.generated_tokens()) / r.seconds);
       m.identical = m.identical && r.same_outputs(runs[0].front());

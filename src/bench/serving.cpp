@@ -20,7 +20,8 @@ bool ServedResult::same_outputs(const ServedResult& other) const {
 }
 
 ServedResult serve_requests(const Model& model, const EngineOptions& options,
-                            const std::vector<ServedRequest>& requests, int concurrency) {
+                            const std::vector<ServedRequest>& requests, int concurrency,
+                            Admission admission) {
   if (requests.empty()) fail("no requests to serve");
   Engine engine(model, options);
   ServedResult result;
@@ -49,7 +50,8 @@ ServedResult serve_requests(const Model& model, const EngineOptions& options,
   };
   const Clock::time_point start = Clock::now();
   while (ended < requests.size()) {
-    while (sent < requests.size() && sent - ended < window) send(sent++);
+    if (admission == Admission::kContinuous || sent == ended)
+      while (sent < requests.size() && sent - ended < window) send(sent++);
     if (!engine.step() && !engine.idle())
       fail("the engine cannot make progress with {} requests", requests.size());
     const EngineStats stats = engine.stats();

@@ -1,8 +1,8 @@
 #pragma once
 // Requests driven through one engine as a server sees them: all queued at once, or at most
-// `concurrency` in flight with the next sent as one ends. Each request declares max_tokens (what
-// a contiguous cache must reserve for) and ends after its own output length, as if it had
-// written its end token there. Memory is sampled after every step.
+// `concurrency` in flight with the next sent as one ends (or closed batches, the baseline). Each
+// request declares max_tokens (what a contiguous cache must reserve for) and ends after its own
+// output length, as if it had written its end token there. Memory is sampled after every step.
 #include <cstdint>
 #include <vector>
 
@@ -36,8 +36,12 @@ struct ServedResult {
   bool same_outputs(const ServedResult& other) const;
 };
 
-// concurrency 0: every request queued at the start.
+// How requests are let in: all at the start (concurrency 0), the next as one ends, or in closed
+// batches of `concurrency`, each sent when the whole batch before it has ended (as a closed-batch
+// generate() runs them).
+enum class Admission { kContinuous, kClosedBatches };
 ServedResult serve_requests(const Model& model, const EngineOptions& options,
-                            const std::vector<ServedRequest>& requests, int concurrency);
+                            const std::vector<ServedRequest>& requests, int concurrency,
+                            Admission admission = Admission::kContinuous);
 
 }  // namespace kvscope

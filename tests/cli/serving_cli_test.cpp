@@ -36,11 +36,25 @@ TEST(BenchMemory, PagingWastesLessAndRunsMoreRequestsAtOnce) {
                    " --requests 12 --min-prompt 8 --max-prompt 40 --min-output 4 --max-output 24 "
                    "--max-tokens 64 --kv-budget-mib 1 --kv-type f32 -r 1 --warmup 0 --no-log",
                "memory.json");
-  ASSERT_EQ(j["strategies"].size(), 3u);
   EXPECT_TRUE(j["all_identical"]);
   EXPECT_EQ(j["requests"].size(), 12u);
   std::map<std::string, nlohmann::json> s;
-  for (const auto& entry : j["strategies"]) s[entry["strategy"]] = entry;
+  std::vector<nlohmann::json> fixed;  // the closed batches on prealloc, smallest first
+  for (const auto& entry : j["strategies"])
+    if (entry["fixed_batch"].get<int>() > 0)
+      fixed.push_back(entry);
+    else
+      s[entry["strategy"]] = entry;
+  ASSERT_EQ(s.size(), 3u);
+  ASSERT_FALSE(fixed.empty());
+  EXPECT_EQ(fixed.front()["fixed_batch"], 1);
+  for (const auto& f : fixed) {
+    EXPECT_LE(f["peak_requests"].get<int>(), f["fixed_batch"].get<int>());
+    EXPECT_EQ(f["preemptions"], 0);
+    EXPECT_TRUE(f["identical"]);
+  }
+  EXPECT_GE(j["best_fixed_batch"].get<int>(), 1);
+  EXPECT_GT(j["paged_over_best_fixed_batch"].get<double>(), 0.0);
   EXPECT_GT(s["prealloc"]["waste_percent"].get<double>(),
             2 * s["paged"]["waste_percent"].get<double>());
   EXPECT_LT(s["paged"]["waste_percent"].get<double>(),

@@ -51,6 +51,25 @@ struct MemoryArgs {
   SuiteOutput output;
 };
 
+// Continuous batching on the paged pool against the best closed batch in the same budget; the
+// line for the console, and best_fixed_batch / paged_over_best_fixed_batch in the JSON.
+std::string continuous_against_fixed(const MemoryBenchResult& r, nlohmann::json& j) {
+  const MemoryStrategyResult *paged = nullptr, *best = nullptr;
+  for (const MemoryStrategyResult& s : r.strategies) {
+    if (s.fixed_batch == 0 && s.strategy == CacheStrategy::kPaged) paged = &s;
+    if (s.fixed_batch > 0 && (!best || s.throughput_tps.median > best->throughput_tps.median))
+      best = &s;
+  }
+  if (!paged || !best) return "";
+  const double ratio = paged->throughput_tps.median / best->throughput_tps.median;
+  j["best_fixed_batch"] = best->fixed_batch;
+  j["paged_over_best_fixed_batch"] = ratio;
+  return fmt::format(
+      "Continuous batching on the paged pool: {:.1f} tok/s, {:.2f}× the best closed batch that "
+      "fits the same budget (prealloc, batches of {}: {:.1f} tok/s).\n",
+      paged->throughput_tps.median, ratio, best->fixed_batch, best->throughput_tps.median);
+}
+
 void run_memory_command(MemoryArgs& a) {
   const auto model = load_model(a.model);
   MemoryBenchOptions o = a.options;
@@ -86,8 +105,11 @@ void run_memory_command(MemoryArgs& a) {
   nlohmann::ordered_json records = nlohmann::ordered_json::array();
   for (const MemoryStrategyResult& s : r.strategies) {
     const ServedResult& f = s.first;
+    const std::string name = s.fixed_batch > 0
+                                 ? fmt::format("prealloc, batches of {}", s.fixed_batch)
+                                 : std::string(strategy_name(s.strategy));
     t.add_row(
-        {std::string(strategy_name(s.strategy)), fmt::format("{:.1f}%", f.waste_percent()),
+        {name, fmt::format("{:.1f}%", f.waste_percent()),
          mib(f.reserved_byte_steps / static_cast<double>(f.steps)),
          mib(static_cast<double>(f.peak_bytes_reserved)), fmt::format("{}", f.peak_running),
          fmt::format("{:.1f}", s.throughput_tps.median), fmt::format("{:.2f} s", s.seconds.median),
@@ -96,22 +118,26 @@ void run_memory_command(MemoryArgs& a) {
          fmt::format("{}", f.preemptions), s.identical ? "✅ bitwise" : "❌ differs"});
     nlohmann::json entry = served_json(f);
     entry["strategy"] = strategy_name(s.strategy);
+    entry["fixed_batch"] = s.fixed_batch;
     entry["seconds"] = summary_json(s.seconds);
     entry["throughput_tps"] = summary_json(s.throughput_tps);
     entry["identical"] = s.identical;
     j["strategies"].push_back(std::move(entry));
-    nlohmann::ordered_json record = {{"strategy", strategy_name(s.strategy)}};
+    nlohmann::ordered_json record = {{"strategy", strategy_name(s.strategy)},
+                                     {"fixed_batch", s.fixed_batch}};
     add_served_fields(record, f);
     record["throughput_tps_median"] = s.throughput_tps.median;
     records.push_back(std::move(record));
   }
+  const std::string against_fixed = continuous_against_fixed(r, j);
   const std::string console = fmt::format(
-      "{}\nKV waste: reserved memory not holding a live token, averaged over steps. Each request "
+      "{}{}\nKV waste: reserved memory not holding a live token, averaged over steps. Each request "
       "declares "
       "max_tokens {}; prealloc reserves its prompt plus that at once, paged takes {}-position "
       "blocks as it "
       "grows, concat holds exactly its rows (copying them at every step).\n{} on {}\n",
-      t.render(), o.max_tokens, o.block_size, model->config().name, system_line(o.measure.threads));
+      t.render(), against_fixed, o.max_tokens, o.block_size, model->config().name,
+      system_line(o.measure.threads));
   emit(a.output, *model, o.measure.threads, "memory", console, j, records);
   if (!r.all_identical) fail("the strategies' outputs differ: this is a bug");
 }
@@ -161,6 +187,8 @@ void add_memory(CLI::App& bench) {
   cmd->add_option("--max-batch-tokens", o.max_batch_tokens, "Tokens fed in one step")
       ->check(CLI::Range(1, 1 << 20))
       ->capture_default_str();
+  cmd->add_flag("!--no-fixed-batches", o.fixed_batches,
+                "Skip the closed batches on prealloc that continuous batching is compared with");
   add_measure_options(*cmd, a->measure);
   add_output_options(*cmd, a->output);
   cmd->callback([a] { run_memory_command(*a); });
