@@ -7,9 +7,11 @@ llama-bench (or llama-batched-bench) and `kvscope bench speed`, alternating the 
 repetition by repetition so that a drift of the machine hits both, and prints the ratio table
 (medians of the repetitions). Both use an f16 KV cache, llama.cpp's default.
 
-Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's Q4_1 run against
-its own F32 run of the same weights (an F32 copy made with llama-quantize), and `kvscope bench
-faithfulness` (fast path against exact path), on the same text, context and number of chunks.
+Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's runs against its
+own F32 run with an f32 KV cache (an F32 copy of the weights made with llama-quantize), and
+`kvscope bench faithfulness` against its exact path with an f32 cache, on the same text, context
+and number of chunks: F32 weights with an f16 and a q8_0 KV cache (the cost of the KV storage
+alone), then the Q4_1 weights with each (kvscope's fast path).
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
                                             [--no-speed] [--no-faithfulness]"""
@@ -67,15 +69,25 @@ TEXT = ROOT / "tests" / "fixtures" / "text" / "python_docs.txt"
 CHUNKS = 8  # of 512 tokens: the first 4096 tokens of the text
 
 
-def llama_faithfulness(bin_dir, threads):
+# (weights, KV type) measured against the F32 weights with an f32 KV cache: the KV type alone on
+# F32 weights (kvscope's exact path), then with the quantized weights (kvscope's fast path).
+FAITHFULNESS = [("F32", "f16"), ("F32", "q8_0"), ("Q4_1", "f16"), ("Q4_1", "q8_0")]
+
+
+def llama_faithfulness(bin_dir, threads, weights, kv_type):
     f32 = bin_dir.parent.parent / "models" / "SmolLM2-135M-Instruct.F32.gguf"
     if not f32.exists():
         run([str(bin_dir / "llama-quantize"), "--allow-requantize", str(DEFAULT_MODEL), str(f32), "F32"])
     base = f32.with_suffix(".kld")
-    common = ["-f", str(TEXT), "-c", "512", "--chunks", str(CHUNKS), "-t", str(threads)]
-    run([str(bin_dir / "llama-perplexity"), "-m", str(f32), "--kl-divergence-base", str(base)] + common)
-    out = subprocess.run([str(bin_dir / "llama-perplexity"), "-m", str(DEFAULT_MODEL), "--kl-divergence-base",
-                          str(base), "--kl-divergence"] + common, check=True, capture_output=True, text=True)
+    # A quantized V cache needs flash attention in llama.cpp: every run uses it, the base too.
+    common = ["-f", str(TEXT), "-c", "512", "--chunks", str(CHUNKS), "-t", str(threads), "-fa", "on"]
+    if not base.exists():
+        run([str(bin_dir / "llama-perplexity"), "-m", str(f32), "--kl-divergence-base", str(base),
+             "-ctk", "f32", "-ctv", "f32"] + common)
+    model = f32 if weights == "F32" else DEFAULT_MODEL
+    out = subprocess.run([str(bin_dir / "llama-perplexity"), "-m", str(model), "--kl-divergence-base",
+                          str(base), "--kl-divergence", "-ctk", kv_type, "-ctv", kv_type] + common,
+                         check=True, capture_output=True, text=True)
     text = out.stdout + out.stderr
     def field(name):  # "Name: value ± error"
         line = next(l for l in text.splitlines() if l.strip().startswith(name))
@@ -83,9 +95,11 @@ def llama_faithfulness(bin_dir, threads):
     return {"same_top1": field("Same top p") / 100, "mean_kl": field("Mean    KLD:")}
 
 
-def kvscope_faithfulness(threads):
+def kvscope_faithfulness(threads, weights, kv_type):
+    precision = "exact" if weights == "F32" else "fast"
     out = run([str(KVSCOPE), "bench", "faithfulness", "--text", str(TEXT), "--ctx", "512",
-               "--max-tokens", str(512 * CHUNKS), "-t", str(threads), "--json", "/dev/stdout"])
+               "--max-tokens", str(512 * CHUNKS), "-t", str(threads), "--precision", precision,
+               "--kv-type", kv_type, "--json", "/dev/stdout"])
     result, _ = json.JSONDecoder().raw_decode(out[out.index("{"):])
     return {"same_top1": result["same_top1"], "mean_kl": result["kl"]["mean"]}
 
@@ -137,15 +151,22 @@ def main():
         print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
     faithfulness = None
     if not args.no_faithfulness:
-        progress("faithfulness: llama-perplexity --kl-divergence, then kvscope bench faithfulness")
-        faithfulness = {"llama_cpp": llama_faithfulness(bin_dir, args.threads), "kvscope": kvscope_faithfulness(args.threads)}
+        faithfulness = []
+        for weights, kv_type in FAITHFULNESS:
+            progress(f"faithfulness: {weights} weights, {kv_type} KV cache")
+            faithfulness.append({"weights": weights, "kv_type": kv_type,
+                                 "llama_cpp": llama_faithfulness(bin_dir, args.threads, weights, kv_type),
+                                 "kvscope": kvscope_faithfulness(args.threads, weights, kv_type)})
         progress("")
-        print(f"\nFaithfulness on {TEXT.name}, {CHUNKS} chunks of 512 tokens (second halves compared):\n")
-        print("| | same top-1 token | mean KL divergence |\n| --- | ---: | ---: |")
-        print(f"| llama.cpp Q4_1 vs its F32 run | {100 * faithfulness['llama_cpp']['same_top1']:.2f}% | "
-              f"{faithfulness['llama_cpp']['mean_kl']:.6f} |")
-        print(f"| kvscope fast vs exact path | {100 * faithfulness['kvscope']['same_top1']:.2f}% | "
-              f"{faithfulness['kvscope']['mean_kl']:.6f} |")
+        print(f"\nFaithfulness on {TEXT.name}, {CHUNKS} chunks of 512 tokens (second halves compared), each "
+              "against the F32 weights with an f32 KV cache (llama.cpp: its own F32 run; kvscope: its "
+              "exact path):\n")
+        print("| weights | KV cache | llama.cpp same top-1 | llama.cpp mean KL | kvscope same top-1 | "
+              "kvscope mean KL |\n| --- | --- | ---: | ---: | ---: | ---: |")
+        for f in faithfulness:
+            print(f"| {f['weights']} | {f['kv_type']} | {100 * f['llama_cpp']['same_top1']:.2f}% | "
+                  f"{f['llama_cpp']['mean_kl']:.6f} | {100 * f['kvscope']['same_top1']:.2f}% | "
+                  f"{f['kvscope']['mean_kl']:.6f} |")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "threads": args.threads, "rows": rows,
                                                        "faithfulness": faithfulness}, indent=2))
