@@ -8,6 +8,9 @@
 #   scripts/build_llama_cpp.sh --quantize GGUF   also write Q8_0 and F16 copies of GGUF (any
 #                                                quantization) with llama-quantize --allow-requantize
 #   scripts/build_llama_cpp.sh --force           rebuild even if the stamp matches
+#   scripts/build_llama_cpp.sh --source          only fetch and extract the source (minutes, no build),
+#                                                print its directory: models/ggml-vocab-*.gguf are the
+#                                                vocabularies tests/tokenizer/llama_cpp_vocab_test.cpp reads
 #
 # Layout, under ${KVSCOPE_CACHE:-~/.cache/kvscope}:
 #   llama.cpp/sdist/llama_cpp_python-VERSION.tar.gz   the downloaded sdist (sha256 checked)
@@ -18,7 +21,8 @@
 #   models/NAME.Q8_0.gguf, models/NAME.F16.gguf       --quantize's output (also linked into
 #                                                     llama.cpp/models, where compare_llama_cpp.py looks)
 #
-# Progress goes to stderr; the only line on stdout is the bin directory, printed last.
+# Progress goes to stderr; the only line on stdout is the bin directory (the source directory with
+# --source), printed last.
 # Environment: KVSCOPE_CACHE (cache root), LLAMA_CPP_JOBS (build jobs, default 2).
 set -euo pipefail
 
@@ -56,9 +60,10 @@ config_line="config=$(printf '%s\n' "${cmake_args[@]}" | sha256sum | cut -c1-16)
 say() { echo "build_llama_cpp: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 force=0
+source_only=0
 quantize_model=""
 while (($#)); do
   case "$1" in
@@ -67,6 +72,7 @@ while (($#)); do
       quantize_model="$2"; shift 2 ;;
     --quantize=*) quantize_model="${1#--quantize=}"; shift ;;
     --force) force=1; shift ;;
+    --source) source_only=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage; die "unknown argument: $1" ;;
   esac
@@ -210,6 +216,17 @@ quantize() {
 }
 
 mkdir -p "$cache"
+if ((source_only)); then
+  # An extracted source is never changed again, so it is read without waiting for a build.
+  if [[ "$(cat "$cache/src/.kvscope-version" 2>/dev/null)" != "$version" ]]; then
+    exec 9> "$cache/.lock"
+    flock 9
+    fetch_source
+    exec 9>&-
+  fi
+  echo "$cache/src"
+  exit 0
+fi
 if ((force)) || ! build_is_current || [[ -n "$quantize_model" ]]; then
   # One build at a time: a second run waits for the first, then finds the build current.
   exec 9> "$cache/.lock"

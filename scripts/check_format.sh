@@ -4,7 +4,8 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-mapfile -t files < <(git ls-files '*.cpp' '*.h')
+# Vendored code (third_party/) keeps its own style.
+mapfile -t files < <(git ls-files '*.cpp' '*.h' ':!:third_party/*')
 if [[ "${1:-}" == "--fix" ]]; then
   clang-format -i "${files[@]}"
   exit 0

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ clang clang-format libclang-rt-14-dev cmake ninja-build pkg-config ccache python3 python3-pip
-          libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libssl-dev
+          libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
           libcairo2-dev libfontconfig-dev libgif-dev fonts-dejavu-core chromium)
 missing=()
 for p in "${packages[@]}"; do

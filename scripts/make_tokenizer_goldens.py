@@ -8,14 +8,13 @@ Writes under tests/fixtures/tokenizer/:
                             pre-tokenizer: gpt-2, smollm, llama-bpe
   tiny_spm.gguf             a SentencePiece BPE with byte fallback (Llama 2 style) trained with
                             `sentencepiece`, converted as llama.cpp's convert_hf_to_gguf.py does
-  goldens.json              the corpus, the references' ids for every line, chat renderings
+  goldens.json              the corpus, the references' ids for every line
 The references:
   - the default model's tokenizer as transformers builds it from the GGUF file;
   - `tokenizers` for the tiny byte-level vocabularies and for the tokenizer.json files of the
     tiny checkpoint folders in tests/fixtures/models, `sentencepiece` for the tiny SPM;
   - llama.cpp's llama-tokenize on every GGUF, when scripts/build_llama_cpp.sh has built it
     (skipped with a warning otherwise);
-  - transformers' apply_chat_template for ChatML (SmolLM2's own template), Llama 2 and Llama 3.
 Each reference gives "plain" ids (special-token text tokenized as text) and, where the reference
 can, "special" ids (special-token text parsed into the special tokens).
 
@@ -35,7 +34,7 @@ import tempfile
 import gguf
 import sentencepiece
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import AutoTokenizer, PreTrainedTokenizerFast
+from transformers import AutoTokenizer
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "fixtures" / "tokenizer"
@@ -66,14 +65,6 @@ LLAMA3_TEMPLATE = (
     "+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
     "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}")
-CONVERSATIONS = [
-    [{"role": "user", "content": "Hello!"}],
-    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2 plus 3?"}],
-    [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": " Hello there. "},
-     {"role": "user", "content": "  What color is\nthe sky?\n"}],
-    [{"role": "system", "content": "You speak French.\n"}, {"role": "user", "content": "Bonjour"},
-     {"role": "assistant", "content": "Bonjour ! 😀"}, {"role": "user", "content": "Ça va ?"}],
-]
 
 
 def corpus():
@@ -231,27 +222,6 @@ def llama_cpp_ids(model, texts):
     return out
 
 
-def chat_goldens(smol):
-    """Renderings by transformers' apply_chat_template. kvscope leaves the leading BOS that the
-    Llama templates write to the tokenizer (encode's add_bos), so it is stripped here."""
-    bpe = Tokenizer.from_file(str(OUT_DIR / "tiny_bpe" / "tokenizer.json"))
-    llama2 = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="</s>")
-    llama3 = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>")
-    out = []
-    for messages in CONVERSATIONS:
-        def render(tok, template, add_generation_prompt):
-            return tok.apply_chat_template(messages, chat_template=template, tokenize=False,
-                                           add_generation_prompt=add_generation_prompt)
-        out.append({
-            "messages": messages,
-            "chatml": render(smol, None, True),
-            "chatml_no_prompt": render(smol, None, False),
-            "llama2": render(llama2, LLAMA2_TEMPLATE, False).removeprefix("<s>"),
-            "llama3": render(llama3, LLAMA3_TEMPLATE, True).removeprefix("<|begin_of_text|>"),
-            "llama3_no_prompt": render(llama3, LLAMA3_TEMPLATE, False).removeprefix("<|begin_of_text|>"),
-        })
-    return out
-
 
 def to_json_lines(value):
     """JSON with each list of ids on one line, for readable diffs: the lists go through as
@@ -314,7 +284,7 @@ def main():
         print(f"warning: {LLAMA_TOKENIZE} not built (scripts/build_llama_cpp.sh); no llama.cpp references",
               file=sys.stderr)
 
-    out = {"corpus": texts, "references": references, "chat": chat_goldens(smol)}
+    out = {"corpus": texts, "references": references}
     path = OUT_DIR / "goldens.json"
     path.write_text(to_json_lines(out) + "\n", encoding="utf-8")
     print(f"{len(texts)} corpus lines, references: {', '.join(references)}; wrote {path}")

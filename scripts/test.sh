@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what it needs, fetches the default model,
-# checks the C++ formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer
-# builds and runs every test in both, runs the threaded code's tests under ThreadSanitizer, then
-# runs each file-format fuzzer for a bounded time.
+# The whole test suite on a fresh machine: installs what it needs, fetches the default model and
+# llama.cpp's vocabularies (the llama-cpp-python sdist from PyPI, cached), checks the C++
+# formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds and
+# runs every test in both, runs the threaded code's tests under ThreadSanitizer, then runs each
+# file-format fuzzer for a bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/install_deps.sh
 scripts/fetch_model.sh
+# Set, it makes the vocabulary tests fail rather than skip when the files are missing.
+KVSCOPE_LLAMA_CPP_VOCABS="$(scripts/build_llama_cpp.sh --source)/models"
+export KVSCOPE_LLAMA_CPP_VOCABS
 scripts/check_format.sh
 for kind in release sanitize tsan; do
   echo "=== $kind build ===" >&2

@@ -2,14 +2,13 @@
 
 namespace kvscope {
 
-Chat::Chat(Session& session) : session_(session) {
-  const std::string source = session.model().file().meta.get_string("tokenizer.chat_template", "");
-  style_ = detect_chat_style(source);
-  default_system_ = default_system_prompt(source);
-}
+Chat::Chat(Session& session)
+    : session_(session),
+      template_(ChatTemplate::for_model(session.model().file().meta, session.model().tokenizer())),
+      end_of_turn_(template_.end_of_turn(session.model().tokenizer())) {}
 
 std::string Chat::render(bool add_generation_prompt) const {
-  return apply_chat_template(style_, messages_, add_generation_prompt, default_system_);
+  return template_.render(messages_, add_generation_prompt);
 }
 
 void Chat::reset() {
@@ -29,9 +28,11 @@ GenerationResult Chat::say(const std::string& user, const GenerateOptions& optio
   } else {
     // The template rewrote earlier text (some trim answers): start the sequence over.
     session_.reset(0);
-    tokens = tok.encode(full, true, true);
+    tokens = tok.encode(full, true, false);  // the template writes the BOS text where it wants one
   }
-  GenerationResult result = session_.generate({tokens}, options, on_token);
+  GenerateOptions stop_at_turn = options;
+  for (const std::string& end : end_of_turn_) stop_at_turn.stop_strings.push_back(end);
+  GenerationResult result = session_.generate({tokens}, stop_at_turn, on_token);
   messages_.push_back({"assistant", result.sequences[0].text});
   fed_ = full + result.sequences[0].text;
   return result;

@@ -11,7 +11,7 @@ namespace kvscope {
 
 class Chat {
  public:
-  // Error when the model has no chat template of a known style.
+  // Error when the model has no chat template and fits no built-in one.
   explicit Chat(Session& session);
 
   // Adds the user's message, generates the assistant's answer and adds it too.
@@ -24,8 +24,8 @@ class Chat {
   std::string render(bool add_generation_prompt) const;
 
   Session& session_;
-  ChatStyle style_;
-  std::string default_system_;
+  ChatTemplate template_;
+  std::vector<std::string> end_of_turn_;
   std::vector<ChatMessage> messages_;
   std::string fed_;  // the conversation's text as the sequence holds it
 };

@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "tokenizer/metaspace.h"
 #include "tokenizer/utf8.h"
 
 namespace kvscope {
@@ -21,18 +22,20 @@ uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
 }
 
-// llama.cpp takes a word that is a token as it is, without merging, for these vocabularies
-// (Hugging Face's ignore_merges, set in Llama 3's tokenizer.json).
-bool ignores_merges(const std::string& pre) {
-  return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe";
+// The pre-tokenizer's name; a Gemma 4 vocabulary always has its own, as in llama.cpp.
+std::string pre_name(const Metadata& meta) {
+  if (meta.get_string("tokenizer.ggml.model") == "gemma4") return "gemma4";
+  return meta.get_string("tokenizer.ggml.pre", "default");
 }
 
-// A piece of a word being merged: a token (-1 for a character the vocabulary lacks), linked to
-// its neighbours by index; kGone marks a piece merged into the one on its left.
+// A piece of a word being merged: a token (-1 for a character the vocabulary lacks, which never
+// merges: `text` is that character), linked to its neighbours by index; kGone marks a piece
+// merged into the one on its left.
 struct Piece {
   int32_t id;
   int prev;
   int next;
+  std::string_view text;
 };
 constexpr int32_t kGone = -2;
 
@@ -57,11 +60,13 @@ std::array<std::string, 256> byte_level_chars() {
   return chars;
 }
 
+// Llama 3's family adds BOS when the file does not say.
 BpeTokenizer::BpeTokenizer(const Metadata& meta)
-    : VocabTokenizer(meta, ignores_merges(meta.get_string("tokenizer.ggml.pre", "default"))),
-      pre_name_(meta.get_string("tokenizer.ggml.pre", "default")),
+    : VocabTokenizer(meta, pre_tokenizer_ignores_merges(pre_name(meta))),
+      byte_level_(meta.get_string("tokenizer.ggml.model") != "gemma4"),
+      pre_name_(pre_name(meta)),
       pre_(pre_name_, meta.source()),
-      ignore_merges_(ignores_merges(pre_name_)) {
+      ignore_merges_(pre_tokenizer_ignores_merges(pre_name_)) {
   byte_chars_ = byte_level_chars();
   int extra = 0;
   for (int b = 0; b < 256; ++b) {
@@ -105,6 +110,7 @@ const BpeTokenizer::Merge* BpeTokenizer::find_merge(int32_t left, int32_t right)
 }
 
 std::string BpeTokenizer::token_bytes(int32_t id) const {
+  if (!byte_level_) return metaspace_token_bytes(id);
   const std::string& text = token_text(id);
   if (type(id) != kNormal) return text;  // control and user-defined tokens stand for their text
   std::string out;
@@ -121,19 +127,37 @@ std::string BpeTokenizer::token_bytes(int32_t id) const {
 
 void BpeTokenizer::encode_plain(std::string_view text, bool run_start,
                                 std::vector<int32_t>& out) const {
+  const std::string escaped = byte_level_ ? std::string() : escape_spaces(text);
   std::string mapped;
-  for (std::string_view word : pre_.split(text)) {
+  for (std::string_view word : pre_.split(byte_level_ ? text : std::string_view(escaped))) {
+    if (!byte_level_) {
+      encode_word(word, out);
+      continue;
+    }
     mapped.clear();
     for (char c : word) mapped += byte_chars_[static_cast<unsigned char>(c)];
     encode_word(mapped, out);
   }
 }
 
+// A character the vocabulary lacks: the unknown token for byte-level BPE (never needed: every
+// byte's character is a token), its bytes' <0xNN> tokens otherwise (those there, as llama.cpp).
+void BpeTokenizer::push_missing(std::string_view piece, std::vector<int32_t>& out) const {
+  if (byte_level_) {
+    push_unknown(out);
+    return;
+  }
+  for (char c : piece)
+    if (const int32_t id = byte_token(static_cast<unsigned char>(c)); id >= 0) out.push_back(id);
+}
+
 // Merges the pair of lowest rank until no pair has a merge, with a priority queue of candidate
 // pairs over a linked list of pieces: O(n log n) in the word's length.
 void BpeTokenizer::encode_word(std::string_view mapped, std::vector<int32_t>& out) const {
   if (mapped.empty()) return;
-  if (ignore_merges_) {
+  // Gemma 4's newlines are tokens of their own, without merging, in llama.cpp.
+  const bool newlines = !byte_level_ && mapped.find_first_not_of('\n') == std::string_view::npos;
+  if (ignore_merges_ || newlines) {
     if (const int32_t whole = find(mapped); whole >= 0) {
       out.push_back(whole);
       return;
@@ -143,7 +167,7 @@ void BpeTokenizer::encode_word(std::string_view mapped, std::vector<int32_t>& ou
   for (size_t i = 0; i < mapped.size();) {
     const size_t len = static_cast<size_t>(utf8_length(static_cast<unsigned char>(mapped[i])));
     const int index = static_cast<int>(pieces.size());
-    pieces.push_back({find(mapped.substr(i, len)), index - 1, -1});
+    pieces.push_back({find(mapped.substr(i, len)), index - 1, -1, mapped.substr(i, len)});
     if (index > 0) pieces[index - 1].next = index;
     i += len;
   }
@@ -174,7 +198,7 @@ void BpeTokenizer::encode_word(std::string_view mapped, std::vector<int32_t>& ou
     if (pieces[i].id >= 0)
       out.push_back(pieces[i].id);
     else
-      push_unknown(out);
+      push_missing(pieces[i].text, out);
   }
 }
 

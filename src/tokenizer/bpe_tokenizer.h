@@ -1,6 +1,8 @@
 #pragma once
-// Byte-level BPE as GPT-2 does it (tokenizer.ggml.model "gpt2"): every byte maps to a printable
-// character, words from the pre-tokenizer are merged pair by pair in the order of the merge list.
+// BPE: words from the pre-tokenizer are merged pair by pair in the order of the merge list.
+// Byte-level as GPT-2 does it (tokenizer.ggml.model "gpt2"): every byte maps to a printable
+// character. Or on the UTF-8 text itself as Gemma 4 does it ("gemma4"): spaces become "▁" and
+// characters without a token fall back to <0xNN> byte tokens.
 #include <array>
 #include <cstdint>
 #include <unordered_map>
@@ -18,7 +20,9 @@ class BpeTokenizer : public VocabTokenizer {
   explicit BpeTokenizer(const Metadata& meta);
 
   std::string token_bytes(int32_t id) const override;
-  std::string kind() const override { return "byte-level BPE (" + pre_name_ + ")"; }
+  std::string kind() const override {
+    return (byte_level_ ? "byte-level BPE (" : "BPE (") + pre_name_ + ")";
+  }
 
  protected:
   void encode_plain(std::string_view text, bool run_start,
@@ -33,7 +37,9 @@ class BpeTokenizer : public VocabTokenizer {
   void read_merges(const Metadata& meta);
   const Merge* find_merge(int32_t left, int32_t right) const;
   void encode_word(std::string_view mapped, std::vector<int32_t>& out) const;
+  void push_missing(std::string_view piece, std::vector<int32_t>& out) const;
 
+  bool byte_level_;
   std::string pre_name_;
   PreTokenizer pre_;
   bool ignore_merges_;

@@ -1,106 +1,84 @@
 #include "tokenizer/chat_template.h"
 
+#include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <minja/minja.hpp>
+#include <sstream>
+
 #include "core/error.h"
 
 namespace kvscope {
 namespace {
 
-// Jinja's trim and Python's strip(), for ASCII whitespace.
-std::string trim(const std::string& s) {
-  constexpr const char* kWhitespace = " \t\n\r\v\f";
-  const size_t begin = s.find_first_not_of(kWhitespace);
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(kWhitespace) - begin + 1);
-}
+// transformers renders with Jinja's trim_blocks and lstrip_blocks.
+const minja::Options kOptions{/*trim_blocks=*/true, /*lstrip_blocks=*/true,
+                              /*keep_trailing_newline=*/false};
 
-// <|im_start|>role\ncontent<|im_end|>\n. SmolLM2's template writes its default system turn
-// inside its loop over the messages, so not for an empty conversation.
-std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                          const std::string& default_system) {
-  std::string out;
-  if (!default_system.empty() && !messages.empty() && messages[0].role != "system")
-    out += "<|im_start|>system\n" + default_system + "<|im_end|>\n";
-  for (const ChatMessage& m : messages)
-    out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
-}
-
-// <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>, contents trimmed. The BOS that
-// the template starts with is left to the tokenizer.
-std::string render_llama3(const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
-  std::string out;
-  for (const ChatMessage& m : messages)
-    out +=
-        "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + trim(m.content) + "<|eot_id|>";
-  if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
-}
-
-// [INST] <<SYS>>\nsystem\n<</SYS>>\n\nuser [/INST] answer </s><s>[INST] user [/INST]: every user
-// turn opens with BOS; the first one is left to the tokenizer.
-std::string render_llama2(const std::vector<ChatMessage>& messages) {
-  std::string out, system;
-  size_t first = 0;
-  if (!messages.empty() && messages[0].role == "system") {
-    system = messages[0].content;
-    first = 1;
-  }
-  for (size_t i = first; i < messages.size(); ++i) {
-    const ChatMessage& m = messages[i];
-    if (m.role == "user") {
-      std::string content = m.content;
-      if (i == first && !system.empty())
-        content = "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + content;
-      out += (i == first ? "" : "<s>") + std::string("[INST] ") + trim(content) + " [/INST]";
-    } else if (m.role == "assistant") {
-      out += " " + trim(m.content) + " </s>";
-    } else {
-      fail("the Llama 2 chat template has no place for a '{}' message after the first", m.role);
-    }
-  }
-  return out;
+// transformers' strftime_now: the local time (`fixed` unless -1), formatted as Python's strftime.
+minja::Value strftime_now(std::time_t fixed) {
+  return minja::Value::callable(
+      [fixed](const std::shared_ptr<minja::Context>&, minja::ArgumentsValue& args) {
+        args.expectArgs("strftime_now", {1, 1}, {0, 0});
+        const std::time_t now =
+            fixed != -1 ? fixed
+                        : std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+        std::tm local{};
+        localtime_r(&now, &local);
+        std::ostringstream out;
+        out << std::put_time(&local, args.args[0].get<std::string>().c_str());
+        return minja::Value(out.str());
+      });
 }
 
 }  // namespace
 
-ChatStyle detect_chat_style(const std::string& source) {
-  if (source.find("<|im_start|>") != std::string::npos) return ChatStyle::kChatMl;
-  if (source.find("<|start_header_id|>") != std::string::npos) return ChatStyle::kLlama3;
-  if (source.find("[INST]") != std::string::npos) return ChatStyle::kLlama2;
-  if (source.empty())
-    fail("the model has no chat template (tokenizer.chat_template); run without --chat");
-  fail(
-      "the model's chat template is of no known style (known: ChatML, Llama 2, Llama 3); run "
-      "without --chat");
-}
-
-std::string default_system_prompt(const std::string& source) {
-  // ChatML templates such as SmolLM2's write a system turn when the conversation has none.
-  const std::string opening = "<|im_start|>system\n";
-  const size_t at = source.find(opening);
-  if (at == std::string::npos ||
-      source.find("messages[0]['role'] != 'system'") == std::string::npos)
-    return "";
-  const size_t begin = at + opening.size();
-  const size_t end = source.find("<|im_end|>", begin);
-  if (end == std::string::npos) return "";
-  const std::string text = source.substr(begin, end - begin);
-  // A literal, not a Jinja expression such as {{ messages[0]['content'] }}.
-  return text.find("{{") == std::string::npos && text.find('\'') == std::string::npos ? text : "";
-}
-
-std::string apply_chat_template(ChatStyle style, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt, const std::string& default_system) {
-  switch (style) {
-    case ChatStyle::kChatMl:
-      return render_chatml(messages, add_generation_prompt, default_system);
-    case ChatStyle::kLlama3:
-      return render_llama3(messages, add_generation_prompt);
-    case ChatStyle::kLlama2:
-      return render_llama2(messages);
+ChatTemplate::ChatTemplate(std::string source, std::string bos_token, std::string eos_token)
+    : source_(std::move(source)), bos_(std::move(bos_token)), eos_(std::move(eos_token)) {
+  try {
+    root_ = minja::Parser::parse(source_, kOptions);
+  } catch (const std::exception& e) {
+    fail("the chat template does not parse: {}", e.what());
   }
-  return "";
+}
+
+// The variables of transformers' apply_chat_template: messages, tools and documents (None),
+// add_generation_prompt, the special tokens, raise_exception and strftime_now.
+std::string ChatTemplate::render(const std::vector<ChatMessage>& messages,
+                                 bool add_generation_prompt,
+                                 const std::map<std::string, std::string>& extra) const {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const ChatMessage& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  nlohmann::ordered_json vars = {{"messages", list},
+                                 {"tools", nullptr},
+                                 {"documents", nullptr},
+                                 {"add_generation_prompt", add_generation_prompt}};
+  if (!bos_.empty()) vars["bos_token"] = bos_;
+  if (!eos_.empty()) vars["eos_token"] = eos_;
+  for (const auto& [name, value] : extra) vars[name] = value;
+  auto context = minja::Context::make(minja::Value(vars));
+  context->set("strftime_now", strftime_now(fixed_time_));
+  try {
+    return root_->render(context);
+  } catch (const std::exception& e) {
+    fail("the chat template failed: {}", e.what());
+  }
+}
+
+// Renders a short exchange and reads the special token that follows the answer.
+std::vector<std::string> ChatTemplate::end_of_turn(const Tokenizer& tokenizer) const {
+  const std::string answer = "kvscope";
+  std::string text;
+  try {
+    text = render({{"user", "Hi"}, {"assistant", answer}}, false);
+  } catch (const Error&) {
+    return {};  // a template that refuses this exchange says nothing about its turns
+  }
+  const size_t at = text.rfind(answer);
+  if (at == std::string::npos) return {};
+  for (int32_t id : tokenizer.encode(text.substr(at + answer.size()), true, false))
+    if (tokenizer.is_special(id)) return {tokenizer.token_text(id)};
+  return {};
 }
 
 }  // namespace kvscope

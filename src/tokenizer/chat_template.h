@@ -1,8 +1,19 @@
 #pragma once
-// Chat templates, recognized from the model's `tokenizer.chat_template` (a Jinja source that
-// kvscope does not execute): ChatML (SmolLM2, Qwen), Llama 2 ([INST]) and Llama 3 (header ids).
+// Chat templates: the model's own Jinja template (tokenizer.chat_template), rendered by minja
+// (third_party/minja) with the variables transformers' apply_chat_template passes. Files without
+// one get a built-in ChatML, Llama 2 or Llama 3 template, chosen by their vocabulary.
+#include <ctime>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "formats/metadata.h"
+#include "tokenizer/tokenizer.h"
+
+namespace minja {
+class TemplateNode;
+}
 
 namespace kvscope {
 
@@ -11,16 +22,41 @@ struct ChatMessage {
   std::string content;
 };
 
-enum class ChatStyle { kChatMl, kLlama2, kLlama3 };
+enum class BuiltinTemplate { kChatMl, kLlama2, kLlama3 };
 
-// Errors when the template is empty or of no known style.
-ChatStyle detect_chat_style(const std::string& template_source);
-// The default system prompt the template inserts when the conversation has none ("" if none).
-std::string default_system_prompt(const std::string& template_source);
+// The Jinja source of a built-in template (as the families' tokenizer_config.json have them).
+const std::string& builtin_template_source(BuiltinTemplate which);
 
-// The prompt text for `messages`, ending with the opening of the assistant's turn when
-// add_generation_prompt is set. Special markers are left as text, to be parsed by encode().
-std::string apply_chat_template(ChatStyle style, const std::vector<ChatMessage>& messages,
-                                bool add_generation_prompt, const std::string& default_system = "");
+class ChatTemplate {
+ public:
+  // bos_token and eos_token are the texts the template sees ("" leaves the variable undefined,
+  // as transformers does for a tokenizer without the token). Error, with the line and column,
+  // when the source does not parse.
+  ChatTemplate(std::string source, std::string bos_token, std::string eos_token);
+
+  // The model's template, else the built-in one its vocabulary fits: ChatML where it has
+  // <|im_start|>, Llama 3 where it has <|start_header_id|>, Llama 2 for SentencePiece ones.
+  // Error when none fits.
+  static ChatTemplate for_model(const Metadata& meta, const Tokenizer& tokenizer);
+
+  // The prompt text, with the BOS text where the template writes one: encode it with special
+  // tokens parsed and without add_bos. `extra` adds string variables (such as date_string).
+  // Error with the template's message when it raises one.
+  std::string render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                     const std::map<std::string, std::string>& extra = {}) const;
+
+  // The special tokens' texts that end an assistant's turn in this template (such as
+  // "<|im_end|>"): what it writes right after an answer. Empty when it writes none.
+  std::vector<std::string> end_of_turn(const Tokenizer& tokenizer) const;
+
+  const std::string& source() const { return source_; }
+  // strftime_now tells this time from now on, not the clock's (for reproducible renders).
+  void fix_time(std::time_t time) { fixed_time_ = time; }
+
+ private:
+  std::string source_, bos_, eos_;
+  std::time_t fixed_time_ = -1;
+  std::shared_ptr<minja::TemplateNode> root_;
+};
 
 }  // namespace kvscope

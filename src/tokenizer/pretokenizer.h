@@ -9,6 +9,10 @@
 
 namespace kvscope {
 
+// Whether llama.cpp takes a word that is a token as it is, without merging, for this name (Hugging
+// Face's ignore_merges, set in Llama 3's tokenizer.json).
+bool pre_tokenizer_ignores_merges(const std::string& name);
+
 class PreTokenizer {
  public:
   // Error for a name it does not know, listing the supported ones.

@@ -1,27 +1,15 @@
 #include "tokenizer/spm_tokenizer.h"
 
-#include <fmt/format.h>
-
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <queue>
 
 #include "core/error.h"
+#include "tokenizer/metaspace.h"
 #include "tokenizer/utf8.h"
 
 namespace kvscope {
 namespace {
-
-constexpr std::string_view kSpace = "\xe2\x96\x81";  // "▁"
-
-// The byte of a "<0xNN>" token, -1 for any other text.
-int byte_of(std::string_view text) {
-  if (text.size() != 6 || !text.starts_with("<0x") || text[5] != '>') return -1;
-  int value = 0;
-  const auto [end, error] = std::from_chars(text.data() + 3, text.data() + 5, value, 16);
-  return error == std::errc() && end == text.data() + 5 ? value : -1;
-}
 
 // A piece of the text being merged: a byte range, linked to its neighbours by index; a length
 // of 0 marks a piece merged into the one on its left.
@@ -60,24 +48,6 @@ SpmTokenizer::SpmTokenizer(const Metadata& meta)
   } else {
     scores_.assign(tokens_.size(), 0.0f);
   }
-  for (int b = 0; b < 256; ++b) byte_ids_[b] = find(fmt::format("<0x{:02X}>", b));
-}
-
-std::string SpmTokenizer::token_bytes(int32_t id) const {
-  const std::string& text = token_text(id);
-  if (type(id) == kByte && byte_of(text) >= 0)
-    return std::string(1, static_cast<char>(byte_of(text)));
-  if (type(id) != kNormal) return text;
-  std::string out;
-  for (size_t i = 0; i < text.size();) {
-    if (text.compare(i, kSpace.size(), kSpace) == 0) {
-      out += ' ';
-      i += kSpace.size();
-    } else {
-      out += text[i++];
-    }
-  }
-  return out;
 }
 
 int32_t SpmTokenizer::piece_token(std::string_view text) const {
@@ -87,13 +57,8 @@ int32_t SpmTokenizer::piece_token(std::string_view text) const {
 
 void SpmTokenizer::encode_plain(std::string_view text, bool run_start,
                                 std::vector<int32_t>& out) const {
-  std::string escaped(run_start && add_space_prefix_ ? kSpace : "");
-  for (char c : text) {
-    if (c == ' ')
-      escaped += kSpace;
-    else
-      escaped += c;
-  }
+  const std::string escaped =
+      std::string(run_start && add_space_prefix_ ? kMetaspace : "") + escape_spaces(text);
   if (!escaped.empty()) merge(escaped, out);
 }
 
@@ -142,12 +107,12 @@ void SpmTokenizer::emit(std::string_view piece, std::vector<int32_t>& out) const
     return;
   }
   for (char c : piece) {
-    if (byte_ids_[static_cast<unsigned char>(c)] < 0) {
+    if (byte_token(static_cast<unsigned char>(c)) < 0) {
       push_unknown(out);
       return;
     }
   }
-  for (char c : piece) out.push_back(byte_ids_[static_cast<unsigned char>(c)]);
+  for (char c : piece) out.push_back(byte_token(static_cast<unsigned char>(c)));
 }
 
 }  // namespace kvscope

@@ -2,8 +2,6 @@
 // SentencePiece-style BPE as Llama 2 does it (tokenizer.ggml.model "llama"): spaces become "▁",
 // the text gets a leading "▁", adjacent pieces merge by highest score while the merged piece is
 // in the vocabulary, and pieces left without a token fall back to <0xNN> byte tokens.
-#include <array>
-
 #include "tokenizer/vocab_tokenizer.h"
 
 namespace kvscope {
@@ -12,7 +10,7 @@ class SpmTokenizer : public VocabTokenizer {
  public:
   explicit SpmTokenizer(const Metadata& meta);
 
-  std::string token_bytes(int32_t id) const override;
+  std::string token_bytes(int32_t id) const override { return metaspace_token_bytes(id); }
   std::string kind() const override { return "SentencePiece BPE"; }
   bool adds_space_prefix() const override { return add_space_prefix_; }
 
@@ -28,7 +26,6 @@ class SpmTokenizer : public VocabTokenizer {
   void emit(std::string_view piece, std::vector<int32_t>& out) const;
 
   std::vector<float> scores_;
-  std::array<int32_t, 256> byte_ids_;  // <0xNN> tokens, -1 where the vocabulary has none
   bool add_space_prefix_;
 };
 

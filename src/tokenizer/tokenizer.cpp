@@ -4,14 +4,17 @@
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/wordpiece_tokenizer.h"
 
 namespace kvscope {
 
 std::unique_ptr<Tokenizer> Tokenizer::from_metadata(const Metadata& meta) {
   const std::string model = meta.get_string("tokenizer.ggml.model");
-  if (model == "gpt2") return std::make_unique<BpeTokenizer>(meta);
+  if (model == "gpt2" || model == "gemma4") return std::make_unique<BpeTokenizer>(meta);
   if (model == "llama") return std::make_unique<SpmTokenizer>(meta);
-  fail("{}: tokenizer model '{}' is not supported (supported: gpt2, llama)", meta.source(), model);
+  if (model == "bert") return std::make_unique<WordPieceTokenizer>(meta);
+  fail("{}: tokenizer model '{}' is not supported (supported: gpt2, gemma4, llama, bert)",
+       meta.source(), model);
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {

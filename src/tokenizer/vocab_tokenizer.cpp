@@ -1,8 +1,11 @@
 #include "tokenizer/vocab_tokenizer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.h"
+#include "tokenizer/metaspace.h"
 #include "tokenizer/utf8.h"
 
 namespace kvscope {
@@ -26,6 +29,7 @@ VocabTokenizer::VocabTokenizer(const Metadata& meta, bool add_bos_default)
   eom_ = read_id(meta, "tokenizer.ggml.eom_token_id");
   add_bos_ = meta.get_bool("tokenizer.ggml.add_bos_token", add_bos_default);
   index_special_tokens();
+  for (int b = 0; b < 256; ++b) byte_ids_[b] = find(fmt::format("<0x{:02X}>", b));
 }
 
 void VocabTokenizer::read_types(const Metadata& meta) {
@@ -74,6 +78,14 @@ int32_t VocabTokenizer::find(std::string_view text) const {
 
 void VocabTokenizer::push_unknown(std::vector<int32_t>& out) const {
   if (unk_ >= 0) out.push_back(unk_);
+}
+
+std::string VocabTokenizer::metaspace_token_bytes(int32_t id) const {
+  const std::string& text = token_text(id);
+  if (type(id) == kByte && byte_token_value(text) >= 0)
+    return std::string(1, static_cast<char>(byte_token_value(text)));
+  if (type(id) != kNormal) return text;
+  return unescape_spaces(text);
 }
 
 bool VocabTokenizer::is_special(int32_t id) const {

@@ -54,6 +54,11 @@ class VocabTokenizer : public Tokenizer {
   // For a piece the vocabulary has no token for: the unknown token, or nothing when there is
   // none (as Hugging Face's BPE and llama.cpp both drop it).
   void push_unknown(std::vector<int32_t>& out) const;
+  // The "<0xNN>" token of a byte, -1 where the vocabulary has none.
+  int32_t byte_token(unsigned char byte) const { return byte_ids_[byte]; }
+  // What a token of a SentencePiece-style vocabulary stands for: "▁" a space, "<0xNN>" its byte,
+  // control and user-defined tokens their text.
+  std::string metaspace_token_bytes(int32_t id) const;
 
   std::string source_;
   std::vector<std::string> tokens_;
@@ -69,6 +74,7 @@ class VocabTokenizer : public Tokenizer {
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
   // Tokens matched in the text (control, unknown, user-defined), by first byte, longest first.
   std::array<std::vector<int32_t>, 256> specials_by_byte_;
+  std::array<int32_t, 256> byte_ids_;
   int32_t bos_ = -1, eos_ = -1, unk_ = -1, eot_ = -1, eom_ = -1;
   bool add_bos_ = false;
 };

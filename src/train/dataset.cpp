@@ -27,7 +27,8 @@ std::string jsonl_text(const json& line, const std::string& where) {
     messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
   }
   if (messages.empty()) fail("{}: 'messages' is empty", where);
-  return apply_chat_template(ChatStyle::kChatMl, messages, false);
+  static const ChatTemplate chatml(builtin_template_source(BuiltinTemplate::kChatMl), "", "");
+  return chatml.render(messages, false);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "train/tokenizer_files.h"
 
+#include "tokenizer/chat_template.h"
+
 namespace kvscope::train {
 namespace {
 
@@ -21,11 +23,7 @@ MetaValue strings(const std::vector<std::string>& items) {
 }  // namespace
 
 const std::string& chat_template_source() {
-  static const std::string kTemplate =
-      "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-      "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
-      "{{ '<|im_start|>assistant\\n' }}{% endif %}";
-  return kTemplate;
+  return builtin_template_source(BuiltinTemplate::kChatMl);
 }
 
 json tokenizer_json(const BpeVocab& v) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common.h"
 #include "core/error.h"
@@ -46,22 +47,24 @@ std::vector<std::string> read_prompts(const RunArgs& args) {
   return prompts;
 }
 
-std::vector<int32_t> encode_prompt(const Model& model, const std::string& prompt, bool chat) {
+// With --chat, the prompt is the user's message in the model's chat template, which writes the
+// BOS text itself where the model wants one.
+std::vector<int32_t> encode_prompt(const Model& model, const ChatTemplate* chat,
+                                   const std::string& prompt) {
   const Tokenizer& tok = model.tokenizer();
-  if (!chat) return tok.encode(prompt, false, true);
-  const std::string source = model.file().meta.get_string("tokenizer.chat_template", "");
-  const std::string text = apply_chat_template(detect_chat_style(source), {{"user", prompt}}, true,
-                                               default_system_prompt(source));
-  return tok.encode(text, true, true);
+  if (chat == nullptr) return tok.encode(prompt, false, true);
+  return tok.encode(chat->render({{"user", prompt}}, true), true, false);
 }
 
 void run(const RunArgs& args) {
   const auto model = load_model(args.model);
   const std::vector<std::string> prompts = read_prompts(args);
+  std::optional<ChatTemplate> chat;
+  if (args.chat) chat = ChatTemplate::for_model(model->file().meta, model->tokenizer());
   std::vector<std::vector<int32_t>> encoded;
   size_t longest = 0;
   for (const std::string& p : prompts) {
-    encoded.push_back(encode_prompt(*model, p, args.chat));
+    encoded.push_back(encode_prompt(*model, chat ? &*chat : nullptr, p));
     longest = std::max(longest, encoded.back().size());
   }
   SessionOptions session_options;
@@ -77,6 +80,9 @@ void run(const RunArgs& args) {
   options.max_new_tokens = args.max_new;
   options.sampling = args.sampling;
   options.stop_strings = args.stops;
+  if (chat)  // the answer ends with the template's turn
+    for (const std::string& end : chat->end_of_turn(model->tokenizer()))
+      options.stop_strings.push_back(end);
   for (int w = 0; w < args.warmup; ++w) {
     session.generate(encoded, options);
     for (int seq = 0; seq < session_options.n_seqs; ++seq) session.reset(seq);

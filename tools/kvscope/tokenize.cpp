@@ -1,9 +1,12 @@
-// kvscope tokenize: the ids and pieces a model's tokenizer makes of a text.
+// kvscope tokenize: the ids and pieces a model's tokenizer makes of a text. Only the tokenizer is
+// read, so vocabulary-only files (llama.cpp's ggml-vocab-*.gguf) work too.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "formats/model_file.h"
+#include "tokenizer/tokenizer.h"
 
 namespace kvscope::cli {
 
@@ -14,19 +17,22 @@ void add_tokenize(CLI::App& app) {
       "--json");
   struct Args {
     std::string model, text;
-    bool json = false, no_special = false;
+    bool json = false, no_special = false, no_bos = false;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model,
-                  "GGUF file or Hugging Face folder ('-' for the default model)")
+  cmd->add_option(
+         "model", args->model,
+         "GGUF file (a vocabulary-only one too) or Hugging Face folder ('-' for the default model)")
       ->required();
   cmd->add_option("text", args->text, "Text to tokenize")->required();
   cmd->add_flag("--json", args->json, "Print JSON with ids, pieces and the decoded text");
   cmd->add_flag("--no-special", args->no_special, "Treat special-token text as plain text");
+  cmd->add_flag("--no-bos", args->no_bos, "Do not add the BOS token the model asks for");
   cmd->callback([args] {
-    const auto model = load_model(args->model == "-" ? "" : args->model);
-    const Tokenizer& tok = model->tokenizer();
-    const std::vector<int32_t> ids = tok.encode(args->text, !args->no_special, true);
+    const auto file = open_model_file(existing_model_path(args->model == "-" ? "" : args->model));
+    const auto tokenizer = Tokenizer::from_metadata(file->meta);
+    const Tokenizer& tok = *tokenizer;
+    const std::vector<int32_t> ids = tok.encode(args->text, !args->no_special, !args->no_bos);
     std::vector<std::string> pieces;
     for (int32_t id : ids) pieces.push_back(tok.token_text(id));
     if (args->json) {
