@@ -1,8 +1,7 @@
 // Every vocabulary llama.cpp ships (models/ggml-vocab-*.gguf in its source, which
-// scripts/build_llama_cpp.sh --source fetches with the llama-cpp-python sdist): the tests beside
-// each (.inp / .out, made with the family's Hugging Face tokenizer) and llama-tokenize's ids on
-// the corpus (tests/fixtures/tokenizer/llama_cpp_vocabs.json,
-// scripts/make_llama_cpp_vocab_goldens.py).
+// scripts/build_llama_cpp.sh --source fetches with the llama-cpp-python sdist): each loads as its
+// family's tokenizer and gives the ids of the test cases beside it (.inp / .out, made with the
+// family's Hugging Face tokenizer; llama.cpp's test-tokenizer-0 checks the same).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
