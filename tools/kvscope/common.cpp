@@ -22,15 +22,11 @@ std::string resolve_model_path(const std::string& given) {
   return std::string(KVSCOPE_SOURCE_DIR) + "/models/" + kDefaultModelName;
 }
 
-std::string existing_model_path(const std::string& given) {
+std::unique_ptr<Model> load_model(const std::string& given) {
   const std::string path = resolve_model_path(given);
   if (given.empty() && !std::filesystem::exists(path))
     fail("the default model is not there ({}); fetch it with: scripts/fetch_model.sh", path);
-  return path;
-}
-
-std::unique_ptr<Model> load_model(const std::string& given) {
-  return Model::load(existing_model_path(given));
+  return Model::load(path);
 }
 
 void add_model_option(CLI::App& app, std::string& path) {

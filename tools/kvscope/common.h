@@ -18,9 +18,7 @@ constexpr const char* kDefaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 // The model path given with -m, else $KVSCOPE_MODEL, else models/<default> in the source tree.
 std::string resolve_model_path(const std::string& given);
-// That path; a missing default model names the command that fetches it.
-std::string existing_model_path(const std::string& given);
-// Loads it.
+// Loads it; a missing default model names the command that fetches it.
 std::unique_ptr<Model> load_model(const std::string& given);
 // Adds the -m/--model option to a subcommand.
 void add_model_option(CLI::App& app, std::string& path);

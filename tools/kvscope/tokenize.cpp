@@ -29,7 +29,7 @@ void add_tokenize(CLI::App& app) {
   cmd->add_flag("--no-special", args->no_special, "Treat special-token text as plain text");
   cmd->add_flag("--no-bos", args->no_bos, "Do not add the BOS token the model asks for");
   cmd->callback([args] {
-    const auto file = open_model_file(existing_model_path(args->model == "-" ? "" : args->model));
+    const auto file = open_model_file(resolve_model_path(args->model == "-" ? "" : args->model));
     const auto tokenizer = Tokenizer::from_metadata(file->meta);
     const Tokenizer& tok = *tokenizer;
     const std::vector<int32_t> ids = tok.encode(args->text, !args->no_special, !args->no_bos);
