@@ -71,8 +71,11 @@ ServedResult serve_requests(const Model& model, const EngineOptions& options,
     result.outputs.push_back(out);
     result.cached_tokens += out.cached_tokens;
     result.prompt_tokens += out.prompt_tokens;
-    ttft.push_back(std::chrono::duration<double>(out.token_times.front() - out.arrival).count());
-    e2e.push_back(std::chrono::duration<double>(out.token_times.back() - out.arrival).count());
+    // Closed batches stand for requests that all arrived at the start and waited for their
+    // batch: their latencies count from then, not from when their batch was sent.
+    const Clock::time_point arrived = admission == Admission::kClosedBatches ? start : out.arrival;
+    ttft.push_back(std::chrono::duration<double>(out.token_times.front() - arrived).count());
+    e2e.push_back(std::chrono::duration<double>(out.token_times.back() - arrived).count());
   }
   result.ttft_s = summarize(ttft);
   result.e2e_s = summarize(e2e);

@@ -16,11 +16,12 @@ TraceResult run_trace(const Model& model, const TraceOptions& o,
   result.strategies.resize(m.strategies.size());
   std::vector<std::vector<std::vector<double>>> latencies(
       m.strategies.size());  // [strategy][run][token]
+  std::vector<std::unique_ptr<Session>> sessions(m.strategies.size());
   result.repetitions_done = run_alternating(
       static_cast<int>(m.strategies.size()), m.warmup, m.repetitions,
       [&](int s, bool measured) {
         const GenerationResult r =
-            generate_exactly(model, {prompt}, m.strategies[s], m, o.new_tokens);
+            generate_exactly(model, {prompt}, m.strategies[s], m, o.new_tokens, sessions[s]);
         if (measured)
           latencies[s].push_back(request_metrics(r.start, r.sequences[0]).token_latency_s);
       },

@@ -33,11 +33,11 @@ struct Run {
   uint64_t hash = kFnvOffset;
 };
 
-Run time_run(const Model& model, const Workload& w, CacheStrategy strategy,
-             const MeasureOptions& o) {
+Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, const MeasureOptions& o,
+             std::unique_ptr<Session>& session) {
   Run run;
   const GenerationResult r = generate_exactly(
-      model, w.prompts, strategy, o, w.new_tokens,
+      model, w.prompts, strategy, o, w.new_tokens, session,
       [&](int, std::span<const float> l) { run.hash = fnv1a_floats(run.hash, l.data(), l.size()); },
       &run.kv_reserved);
   Clock::time_point end = r.start, first = r.start;
@@ -77,6 +77,22 @@ Measurement summarize_runs(CacheStrategy strategy, const std::vector<Run>& runs)
   return m;
 }
 
+SessionOptions exact_session_options(const std::vector<std::vector<int32_t>>& prompts,
+                                     CacheStrategy cache, const MeasureOptions& o, int new_tokens) {
+  SessionOptions so;
+  so.cache = cache;
+  so.kv_type = o.kv_type;
+  so.precision = o.precision;
+  so.threads = o.threads;
+  so.block_size = o.block_size;
+  so.prefix_cache = o.prefix_cache;
+  so.n_seqs = static_cast<int>(prompts.size());
+  size_t longest = 0;
+  for (const auto& p : prompts) longest = std::max(longest, p.size());
+  so.n_ctx = static_cast<int>(longest) + new_tokens;
+  return so;
+}
+
 }  // namespace
 
 int run_alternating(int variants, int warmup, int repetitions,
@@ -107,25 +123,20 @@ bool verify_identical(std::vector<Measurement>& strategies) {
 GenerationResult generate_exactly(const Model& model,
                                   const std::vector<std::vector<int32_t>>& prompts,
                                   CacheStrategy cache, const MeasureOptions& o, int new_tokens,
+                                  std::unique_ptr<Session>& session,
                                   const LogitsCallback& on_logits, uint64_t* kv_bytes_reserved) {
-  SessionOptions so;
-  so.cache = cache;
-  so.kv_type = o.kv_type;
-  so.precision = o.precision;
-  so.threads = o.threads;
-  so.block_size = o.block_size;
-  so.prefix_cache = o.prefix_cache;
-  so.n_seqs = static_cast<int>(prompts.size());
-  size_t longest = 0;
-  for (const auto& p : prompts) longest = std::max(longest, p.size());
-  so.n_ctx = static_cast<int>(longest) + new_tokens;
-  Session session(model, so);
+  if (session && cache == CacheStrategy::kPagedPrefix) {
+    for (size_t s = 0; s < prompts.size(); ++s) session->reset(static_cast<int>(s));
+  } else {
+    session =
+        std::make_unique<Session>(model, exact_session_options(prompts, cache, o, new_tokens));
+  }
   GenerateOptions g;
   g.max_new_tokens = new_tokens;
   g.stop_at_end_token = false;  // every strategy generates exactly new_tokens
   g.on_logits = on_logits;
-  GenerationResult r = session.generate(prompts, g);
-  if (kv_bytes_reserved != nullptr) *kv_bytes_reserved = session.cache().peak_bytes_reserved();
+  GenerationResult r = session->generate(prompts, g);
+  if (kv_bytes_reserved != nullptr) *kv_bytes_reserved = session->cache().peak_bytes_reserved();
   return r;
 }
 
@@ -153,12 +164,14 @@ MeasureResult measure_workloads(const Model& model, const std::vector<Workload>&
   // runs[workload][strategy]; every run of a round goes workload by workload, strategy by strategy.
   std::vector<std::vector<std::vector<Run>>> runs(workloads.size(),
                                                   std::vector<std::vector<Run>>(n_strategies));
+  std::vector<std::vector<std::unique_ptr<Session>>> sessions(workloads.size());
+  for (auto& per_workload : sessions) per_workload.resize(n_strategies);
   MeasureResult result;
   result.repetitions_done = run_alternating(
       static_cast<int>(workloads.size() * n_strategies), o.warmup, o.repetitions,
       [&](int v, bool measured) {
         const size_t w = v / n_strategies, s = v % n_strategies;
-        Run run = time_run(model, workloads[w], o.strategies[s], o);
+        Run run = time_run(model, workloads[w], o.strategies[s], o, sessions[w][s]);
         if (measured) runs[w][s].push_back(std::move(run));
       },
       on_progress);

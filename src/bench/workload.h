@@ -68,12 +68,16 @@ int run_alternating(int variants, int warmup, int repetitions,
 // Marks each strategy identical or not to the first one; returns whether all are.
 bool verify_identical(std::vector<Measurement>& strategies);
 
-// Greedy generation of exactly new_tokens after each prompt, all in one batch, in a fresh session
-// with the given cache: the run every suite times. Reports the most bytes the cache reserved.
+// Greedy generation of exactly new_tokens after each prompt, all in one batch: the run every suite
+// times. Each run gets a fresh session with the given cache, except under paged+prefix, whose
+// session (kept in `session` between calls) lives on so that a run finds the blocks of the runs
+// before it cached: a repeated prompt on a warm prefix cache. Reports the most bytes the cache
+// reserved.
 GenerationResult generate_exactly(const Model& model,
                                   const std::vector<std::vector<int32_t>>& prompts,
                                   CacheStrategy cache, const MeasureOptions& options,
-                                  int new_tokens, const LogitsCallback& on_logits = {},
+                                  int new_tokens, std::unique_ptr<Session>& session,
+                                  const LogitsCallback& on_logits = {},
                                   uint64_t* kv_bytes_reserved = nullptr);
 
 // A prompt of exactly n tokens: a fixed English text, repeated as needed, starting `shift`

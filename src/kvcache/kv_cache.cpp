@@ -20,15 +20,22 @@ std::string_view strategy_name(CacheStrategy strategy) {
       return "prealloc";
     case CacheStrategy::kPaged:
       return "paged";
+    case CacheStrategy::kPagedPrefix:
+      return "paged+prefix";
   }
   return "?";
 }
 
+bool is_paged(CacheStrategy strategy) {
+  return strategy == CacheStrategy::kPaged || strategy == CacheStrategy::kPagedPrefix;
+}
+
 CacheStrategy parse_strategy(std::string_view name) {
   for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat, CacheStrategy::kPrealloc,
-                          CacheStrategy::kPaged})
+                          CacheStrategy::kPaged, CacheStrategy::kPagedPrefix})
     if (strategy_name(s) == name) return s;
-  fail("unknown cache strategy '{}' (expected none, concat, prealloc or paged)", name);
+  fail("unknown cache strategy '{}' (expected none, concat, prealloc, paged or paged+prefix)",
+       name);
 }
 
 std::string_view kv_type_name(KvType type) {
@@ -273,6 +280,11 @@ std::unique_ptr<KvCache> make_kv_cache(CacheStrategy strategy, const KvShape& sh
       return std::make_unique<PreallocCache>(shape);
     case CacheStrategy::kPaged:
       return make_paged_cache(shape);
+    case CacheStrategy::kPagedPrefix: {
+      KvShape with_prefix = shape;
+      with_prefix.prefix_cache = true;
+      return make_paged_cache(with_prefix);
+    }
     default:
       return std::make_unique<ConcatCache>(shape, strategy);
   }

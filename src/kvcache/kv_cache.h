@@ -18,11 +18,13 @@
 namespace kvscope {
 
 enum class CacheStrategy {
-  kNone,      // keeps nothing between steps: every step recomputes the whole sequence
-  kConcat,    // grows by reallocation and copy at every step (the torch.cat pattern)
-  kPrealloc,  // one contiguous buffer per request, reserved for its longest possible length
-  kPaged,     // blocks of block_size positions from one shared pool, taken as a sequence grows
+  kNone,         // keeps nothing between steps: every step recomputes the whole sequence
+  kConcat,       // grows by reallocation and copy at every step (the torch.cat pattern)
+  kPrealloc,     // one contiguous buffer per request, reserved for its longest possible length
+  kPaged,        // blocks of block_size positions from one shared pool, taken as a sequence grows
+  kPagedPrefix,  // paged, with full blocks kept for later prompts to reuse (prefix_cache on)
 };
+bool is_paged(CacheStrategy strategy);
 enum class KvType { kF32, kF16, kQ8_0 };
 
 std::string_view strategy_name(CacheStrategy strategy);
@@ -40,7 +42,7 @@ struct KvShape {
   int block_size = 16;  // positions per block (paged)
   size_t budget_bytes =
       0;  // memory the cache may hold for sequences; 0: n_seqs × n_ctx rows (whole blocks)
-  bool prefix_cache = false;  // paged: keep full blocks for reuse by later prompts
+  bool prefix_cache = false;  // paged: keep full blocks for reuse by later prompts (paged+prefix)
 
   size_t row_bytes() const;  // one layer's K (or V) row of one position, as stored
   // Bytes of K and V for one token across all layers.

@@ -27,7 +27,7 @@ uint64_t chain_hash(uint64_t parent, std::span<const int32_t> tokens) {
 class PagedCache : public KvCache {
  public:
   explicit PagedCache(const KvShape& shape)
-      : KvCache(shape, CacheStrategy::kPaged),
+      : KvCache(shape, shape.prefix_cache ? CacheStrategy::kPagedPrefix : CacheStrategy::kPaged),
         block_bytes_(static_cast<size_t>(shape.block_size) * shape.row_bytes()),
         seqs_(static_cast<size_t>(shape.n_seqs)) {
     if (shape.block_size < 1)

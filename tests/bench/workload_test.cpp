@@ -113,7 +113,8 @@ TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
   ASSERT_EQ(r.workloads.size(), 1u);
   uint64_t hash = 14695981039346656037ull;  // FNV-1a, byte by byte
   size_t logits = 0;
-  generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4,
+  std::unique_ptr<Session> session;
+  generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4, session,
                    [&](int, std::span<const float> l) {
                      const auto* bytes = reinterpret_cast<const uint8_t*>(l.data());
                      for (size_t i = 0; i < l.size_bytes(); ++i)
@@ -123,6 +124,36 @@ TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
   EXPECT_EQ(logits,
             2u * 4u * static_cast<size_t>(model->config().vocab_size));  // 2 sequences, 4 steps
   EXPECT_EQ(r.workloads[0].strategies[0].logits_hash, hash);
+}
+
+// paged+prefix keeps its session between runs: the second run finds the prompts' full blocks
+// cached, and gives the same bits as a fresh paged run, as every strategy must.
+TEST(MeasureWorkloads, PagedWithPrefixReuseKeepsItsPoolBetweenRuns) {
+  const auto model = tiny_model();
+  MeasureOptions o;
+  o.repetitions = 2;
+  o.warmup = 1;
+  o.strategies = {CacheStrategy::kNone, CacheStrategy::kPaged, CacheStrategy::kPagedPrefix};
+  const std::vector<Workload> workloads = sweep_workloads(*model, {40}, {5}, {1, 2});
+  const MeasureResult r = measure_workloads(*model, workloads, o);
+  EXPECT_TRUE(r.all_identical);
+  ASSERT_EQ(r.workloads.size(), 2u);
+  for (const WorkloadResult& w : r.workloads)
+    EXPECT_EQ(strategy_name(w.strategies[2].strategy), "paged+prefix");
+  std::unique_ptr<Session> kept, fresh;
+  const auto& prompts = workloads[1].prompts;
+  generate_exactly(*model, prompts, CacheStrategy::kPagedPrefix, o, 5, kept);
+  const Session* first = kept.get();
+  const GenerationResult again =
+      generate_exactly(*model, prompts, CacheStrategy::kPagedPrefix, o, 5, kept);
+  EXPECT_EQ(kept.get(), first);
+  // Two prompts of 40 tokens: two full blocks of 16 each reused.
+  EXPECT_EQ(kept->cache().pool_stats().prefix_hit_tokens, 2 * 32);
+  const GenerationResult paged =
+      generate_exactly(*model, prompts, CacheStrategy::kPaged, o, 5, fresh);
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(again.sequences[i].output, paged.sequences[i].output);
+  EXPECT_EQ(fresh->cache().pool_stats().prefix_hit_tokens, 0);
 }
 
 TEST(MeasureWorkloads, KeepsWhatWasMeasuredWhenInterrupted) {

@@ -56,7 +56,7 @@ struct MemoryArgs {
 std::string continuous_against_fixed(const MemoryBenchResult& r, nlohmann::json& j) {
   const MemoryStrategyResult *paged = nullptr, *best = nullptr;
   for (const MemoryStrategyResult& s : r.strategies) {
-    if (s.fixed_batch == 0 && s.strategy == CacheStrategy::kPaged) paged = &s;
+    if (!paged && s.fixed_batch == 0 && is_paged(s.strategy)) paged = &s;
     if (s.fixed_batch > 0 && (!best || s.throughput_tps.median > best->throughput_tps.median))
       best = &s;
   }

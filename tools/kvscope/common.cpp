@@ -219,8 +219,9 @@ void KvArgs::apply(SessionOptions& o) const {
 }
 
 void add_kv_options(CLI::App& app, KvArgs& a) {
-  app.add_option("--cache", a.cache, "KV cache strategy: none, concat, prealloc or paged")
-      ->check(CLI::IsMember({"none", "concat", "prealloc", "paged"}))
+  app.add_option("--cache", a.cache,
+                 "KV cache strategy: none, concat, prealloc, paged or paged+prefix")
+      ->check(CLI::IsMember({"none", "concat", "prealloc", "paged", "paged+prefix"}))
       ->capture_default_str();
   add_kv_type_option(app, a.kv_type);
   add_block_options(app, a.block_size, a.prefix_cache);
@@ -242,7 +243,7 @@ void add_block_options(CLI::App& app, int& block_size, bool& prefix_cache) {
 
 std::string pool_line(const KvCache& cache) {
   const PoolStats p = cache.pool_stats();
-  if (cache.strategy() != CacheStrategy::kPaged) return "";
+  if (!is_paged(cache.strategy())) return "";
   return fmt::format(
       "KV pool: {} blocks of {} positions, {} in use, {} cached; {} prompt tokens reused, {} "
       "evictions\n",
