@@ -2,6 +2,13 @@
 
 namespace kvscope {
 
+std::string chat_prompt(const Model& model, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt) {
+  const std::string source = model.file().meta.get_string("tokenizer.chat_template", "");
+  return apply_chat_template(detect_chat_style(source), messages, add_generation_prompt,
+                             default_system_prompt(source));
+}
+
 Chat::Chat(Session& session) : session_(session) {
   const std::string source = session.model().file().meta.get_string("tokenizer.chat_template", "");
   style_ = detect_chat_style(source);

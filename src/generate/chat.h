@@ -9,6 +9,11 @@
 
 namespace kvscope {
 
+// The prompt text of `messages` in the model's chat template (with its default system prompt);
+// Error when the model has no template of a known style.
+std::string chat_prompt(const Model& model, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt);
+
 class Chat {
  public:
   // Error when the model has no chat template of a known style.

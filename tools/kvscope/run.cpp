@@ -7,13 +7,13 @@
 
 #include "common.h"
 #include "core/error.h"
+#include "generate/chat.h"
 #include "generate/session.h"
 #include "metrics/memory.h"
 #include "metrics/op_profile.h"
 #include "metrics/request_metrics.h"
 #include "metrics/roofline.h"
 #include "metrics/system.h"
-#include "tokenizer/chat_template.h"
 
 namespace kvscope::cli {
 namespace {
@@ -49,10 +49,7 @@ std::vector<std::string> read_prompts(const RunArgs& args) {
 std::vector<int32_t> encode_prompt(const Model& model, const std::string& prompt, bool chat) {
   const Tokenizer& tok = model.tokenizer();
   if (!chat) return tok.encode(prompt, false, true);
-  const std::string source = model.file().meta.get_string("tokenizer.chat_template", "");
-  const std::string text = apply_chat_template(detect_chat_style(source), {{"user", prompt}}, true,
-                                               default_system_prompt(source));
-  return tok.encode(text, true, true);
+  return tok.encode(chat_prompt(model, {{"user", prompt}}, true), true, true);
 }
 
 void run(const RunArgs& args) {
