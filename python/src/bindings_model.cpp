@@ -68,7 +68,7 @@ nb::bytes as_bytes(const std::string& text) { return nb::bytes(text.data(), text
 }  // namespace
 
 void bind_model(nb::module_& m) {
-  nb::class_<Model>(m, "Model")
+  nb::class_<Model>(m, "Model", "A loaded model (kvscope.Model wraps it)")
       .def_static(
           "load", [](const std::string& path) { return load_model(path); }, "path"_a, Release(),
           "Loads a GGUF file or Hugging Face folder; '' for the default model.")
@@ -101,13 +101,15 @@ void bind_model(nb::module_& m) {
           "messages"_a, "add_generation_prompt"_a)
       .def("logits", &logits, "ids"_a, "precision"_a, "threads"_a);
 
-  nb::class_<Piece>(m, "Piece")
+  nb::class_<Piece>(m, "Piece", "Text that became showable with a token, as stream() yields it")
       .def_ro("seq", &Piece::seq)
       .def_ro("token", &Piece::token)
       .def_ro("text", &Piece::text)
       .def_ro("time", &Piece::time_s, "seconds since the generation started");
 
-  nb::class_<Generation>(m, "Generation")
+  nb::class_<Generation>(m, "Generation",
+                         "A batch generating on an engine of its own (Model.generate and "
+                         "Model.stream drive it)")
       .def(
           "__init__",
           [](Generation* self, const Model& model, const std::vector<std::vector<int32_t>>& prompts,

@@ -11,6 +11,13 @@ EngineOptions engine_options(const std::vector<std::vector<int32_t>>& prompts,
                              const GenerationSettings& s) {
   if (prompts.empty()) fail("no prompt given");
   if (s.max_new_tokens < 1) fail("max_new_tokens must be at least 1, not {}", s.max_new_tokens);
+  // The command line's checks of the same options.
+  const SamplingOptions& o = s.sampling;
+  if (o.temperature < 0) fail("temperature must be at least 0, not {}", o.temperature);
+  if (o.top_k < 0) fail("top_k must be at least 0, not {}", o.top_k);
+  if (o.top_p < 0 || o.top_p > 1) fail("top_p must be from 0 to 1, not {}", o.top_p);
+  if (o.min_p < 0 || o.min_p > 1) fail("min_p must be from 0 to 1, not {}", o.min_p);
+  if (o.repeat_penalty <= 0) fail("repeat_penalty must be above 0, not {}", o.repeat_penalty);
   EngineOptions e = s.engine;
   size_t longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, p.size());

@@ -27,6 +27,8 @@ def test_a_missing_default_model_names_the_fetch_script(monkeypatch):
     ("Hi", {"kv_type": "q4"}, "q4"),
     ("Hi", {"precision": "half"}, "unknown precision 'half'"),
     ("Hi", {"max_new_tokens": 0}, "max_new_tokens must be at least 1"),
+    ("Hi", {"temperature": -1}, "temperature must be at least 0, not -1"),
+    ("Hi", {"top_p": 1.5}, "top_p must be from 0 to 1, not 1.5"),
     ([1, 2, 10**7], {}, "outside the vocabulary"),
     (["Hi", ""], {}, "prompt 2: the prompt is empty"),
 ])
