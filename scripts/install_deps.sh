@@ -2,7 +2,7 @@
 # Installs the Debian packages kvscope builds and tests with; skips apt when all are present.
 set -euo pipefail
 
-packages=(g++ clang clang-format libclang-rt-14-dev cmake ninja-build pkg-config ccache python3 python3-pip
+packages=(g++ clang clang-format libclang-rt-14-dev cmake ninja-build pkg-config ccache python3 python3-pip python3-venv python3-dev
           libgtest-dev libgmock-dev libbenchmark-dev libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
           libcairo2-dev libfontconfig-dev libgif-dev fonts-dejavu-core chromium)
 missing=()

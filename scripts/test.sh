@@ -2,8 +2,9 @@
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model and
 # llama.cpp's vocabularies (the llama-cpp-python sdist from PyPI, cached), checks the C++
 # formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds and
-# runs every test in both, runs the threaded code's tests under ThreadSanitizer, then runs each
-# file-format fuzzer for a bounded time.
+# runs every test in both (after the release build, it also installs the Python package in a
+# virtual environment and runs its tests), runs the threaded code's tests under ThreadSanitizer,
+# then runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,10 @@ for kind in release sanitize tsan; do
   echo "=== $kind build ===" >&2
   scripts/build.sh "$kind"
   (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+  if [[ $kind == release ]]; then
+    echo "=== Python package ===" >&2
+    scripts/test_python.sh  # its tests compare with the release build's command line
+  fi
 done
 if [[ -x scripts/fuzz.sh ]]; then
   echo "=== fuzzing ===" >&2

@@ -2,6 +2,12 @@
 
 namespace kvscope {
 
+std::string chat_prompt(const Model& model, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt) {
+  return ChatTemplate::for_model(model.file().meta, model.tokenizer())
+      .render(messages, add_generation_prompt);
+}
+
 Chat::Chat(Session& session)
     : session_(session),
       template_(ChatTemplate::for_model(session.model().file().meta, session.model().tokenizer())),

@@ -9,6 +9,11 @@
 
 namespace kvscope {
 
+// The prompt text of `messages` in the model's chat template (its own Jinja template, or a
+// built-in one for files without); Error when it has none and fits no built-in one.
+std::string chat_prompt(const Model& model, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt);
+
 class Chat {
  public:
   // Error when the model has no chat template and fits no built-in one.

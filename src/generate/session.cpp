@@ -26,6 +26,18 @@ EngineOptions engine_options(const Model& model, const SessionOptions& o) {
 
 }  // namespace
 
+SequenceResult sequence_result(const RequestOutput& out, int max_new_tokens) {
+  SequenceResult s;
+  s.prompt_tokens = out.prompt_tokens - out.cached_tokens;
+  s.output = out.output;
+  s.text = out.text;
+  s.stop = out.stop;
+  if (s.stop == StopReason::kMaxTokens && static_cast<int>(out.output.size()) < max_new_tokens)
+    s.stop = StopReason::kContextFull;
+  s.token_times = out.token_times;
+  return s;
+}
+
 Session::Session(const Model& model, const SessionOptions& options)
     : engine_(model, engine_options(model, options)),
       n_seqs_(options.n_seqs),
@@ -119,15 +131,7 @@ GenerationResult Session::generate(const std::vector<std::vector<int32_t>>& prom
   last_prefill_tokens_ = 0;
   for (int i = 0; i < n; ++i) {
     const RequestOutput& out = engine_.output(ids[i]);
-    SequenceResult s;
-    s.prompt_tokens = out.prompt_tokens - out.cached_tokens;
-    s.output = out.output;
-    s.text = out.text;
-    s.stop = out.stop;
-    if (s.stop == StopReason::kMaxTokens &&
-        static_cast<int>(out.output.size()) < options.max_new_tokens)
-      s.stop = StopReason::kContextFull;
-    s.token_times = out.token_times;
+    SequenceResult s = sequence_result(out, options.max_new_tokens);
     last_prefill_tokens_ += s.prompt_tokens;
     result.sequences.push_back(std::move(s));
   }

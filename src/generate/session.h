@@ -49,6 +49,10 @@ struct GenerationResult {
   std::vector<SequenceResult> sequences;
 };
 
+// A finished request's output as a sequence's result: the prompt tokens it fed (those reused from
+// the cache left out), and a stop at max_new_tokens short of it counted as the context's end.
+SequenceResult sequence_result(const RequestOutput& out, int max_new_tokens);
+
 // Called as each token's text becomes available (whole UTF-8 characters only).
 using TokenCallback = std::function<void(int seq, int32_t token, const std::string& text)>;
 

@@ -71,7 +71,7 @@ RequestMetrics request_metrics(Clock::time_point start, const SequenceResult& se
 }
 
 std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory,
-                                   size_t index, size_t count) {
+                                   size_t index, size_t count, bool detailed) {
   const double mib = 1048576.0;
   const int64_t growth = static_cast<int64_t>(memory.after.peak_rss_bytes) -
                          static_cast<int64_t>(memory.before.rss_bytes);
@@ -84,12 +84,14 @@ std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& 
   out += fmt::format("  Time to first token   {:.1f} ms\n", m.ttft_s * 1e3);
   out += fmt::format("  Total time            {:.3f} s\n", m.e2e_s);
   out += fmt::format("  Time per output token {:.2f} ms\n", m.tpot_s * 1e3);
-  out += fmt::format(
-      "  Inter-token latency   p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
-      itl.p50 * 1e3, itl.p90 * 1e3, itl.p99 * 1e3, itl.max * 1e3);
+  if (detailed)
+    out += fmt::format(
+        "  Inter-token latency   p50 {:.2f} ms, p90 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms\n",
+        itl.p50 * 1e3, itl.p90 * 1e3, itl.p99 * 1e3, itl.max * 1e3);
   out += fmt::format(
       "  Tokens/s              input {:.1f}, output {:.1f}, overall {:.1f}, peak {:.1f}\n",
       m.input_tps, m.output_tps, m.overall_tps, m.peak_tps);
+  if (!detailed) return out;
   out += fmt::format("  Stability             std dev {:.1f} tok/s ({:.1f}% of the mean rate)\n",
                      m.rate_stddev, 100 * m.rate_relative_stddev);
   out += fmt::format(

@@ -38,9 +38,10 @@ struct MemoryReport {
   uint64_t packed_bytes = 0;  // weights repacked for the fast path, held besides the file
 };
 
-// seed 002's metrics block, and the same figures as JSON.
+// seed 002's metrics block (without `detailed`: tokens, times and rates only), and the same
+// figures as JSON.
 std::string format_request_metrics(const RequestMetrics& m, const MemoryReport& memory,
-                                   size_t index, size_t count);
+                                   size_t index, size_t count, bool detailed = true);
 nlohmann::json request_metrics_json(const RequestMetrics& m, const MemoryReport& memory);
 
 // `discard_first` drops that many leading output tokens from the decode figures (ITL, TPOT,

@@ -70,19 +70,6 @@ nlohmann::ordered_json workloads_records(const MeasureResult& r) {
   return records;
 }
 
-nlohmann::json suite_json(const std::string& suite, const Model& model, const MeasureOptions& o,
-                          const MeasureResult& r) {
-  return {{"suite", suite},
-          {"system", system_json(model, o.threads)},
-          {"kv_type", kv_type_name(o.kv_type)},
-          {"precision", precision_name(o.precision)},
-          {"repetitions", o.repetitions},
-          {"warmup", o.warmup},
-          {"repetitions_done", r.repetitions_done},
-          {"interrupted", r.interrupted},
-          {"all_identical", r.all_identical}};
-}
-
 void fail_unless_identical(bool identical) {
   if (!identical) fail("the strategies' outputs differ: this is a bug");
 }
@@ -140,26 +127,7 @@ void run_kv_compare_command(const KvCompareArgs& a) {
   console += fmt::format("\n{}{} on {}\n",
                          interrupted_note(r.interrupted, r.repetitions_done, o.measure.repetitions),
                          model->config().name, system_line(o.measure.threads));
-  nlohmann::json j = suite_json("kv-compare", *model, o.measure, as_workloads);
-  j["prompt_tokens"] = o.prompt_tokens;
-  j["new_tokens"] = o.new_tokens;
-  j["baseline"] = strategy_name(r.baseline);
-  j["complexity"] = {{"token_ops_without_cache", r.token_ops_without_cache},
-                     {"token_ops_with_cache", r.token_ops_with_cache},
-                     {"theoretical_speedup", r.theoretical_speedup},
-                     {"measured_speedup", r.measured_speedup},
-                     {"measured_strategy", r.measured_speedup > 0 ? strategy_name(r.fastest) : ""},
-                     {"efficiency", r.efficiency}};
-  j["strategies"] = nlohmann::json::array();
-  for (size_t i = 0; i < r.strategies.size(); ++i) {
-    const Measurement& m = r.strategies[i];
-    nlohmann::json s = measurement_json(workload, m);
-    s["speedup"] = r.speedups[i];
-    s["output_tps"] = s["throughput_tps"];  // one sequence: generated tokens / end-to-end time
-    s["output_ids"] = m.outputs.front();
-    s["logits_hash"] = fmt::format("{:016x}", m.logits_hash);
-    j["strategies"].push_back(std::move(s));
-  }
+  const nlohmann::json j = kv_compare_json(*model, r);
   emit(a.output, *model, o.measure.threads, "kv-compare", console, j,
        workloads_records(as_workloads));
   fail_unless_identical(r.all_identical);
@@ -282,15 +250,7 @@ void report_workloads(const Model& model, const MeasureArgs& args, const SuiteOu
           r, fmt::format("{}: {} runs each, strategies alternated", suite, r.repetitions_done)),
       interrupted_note(r.interrupted, r.repetitions_done, o.repetitions), model.config().name,
       system_line(o.threads));
-  nlohmann::json j = suite_json(suite, model, o, r);
-  j[entries] = nlohmann::json::array();
-  for (const WorkloadResult& w : r.workloads)
-    for (const Measurement& m : w.strategies) {
-      nlohmann::json entry = measurement_json(w.workload, m);
-      if (suite == "sweep")
-        entry["prompt_tokens"] = w.workload.prompts.front().size();  // one length a point
-      j[entries].push_back(std::move(entry));
-    }
+  const nlohmann::json j = workloads_json(suite, entries, model, o, r);
   emit(output, model, o.threads, suite, console, j, workloads_records(r));
   fail_unless_identical(r.all_identical);
 }

@@ -1,33 +1,19 @@
 #include "common.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
 #include <sstream>
 
+#include "bench/results_json.h"
 #include "core/error.h"
 #include "metrics/export.h"
 #include "metrics/system.h"
 #include "report/suite_report.h"
 
 namespace kvscope::cli {
-
-std::string resolve_model_path(const std::string& given) {
-  if (!given.empty()) return given;
-  if (const char* env = std::getenv("KVSCOPE_MODEL"); env != nullptr && *env != '\0') return env;
-  return std::string(KVSCOPE_SOURCE_DIR) + "/models/" + kDefaultModelName;
-}
-
-std::unique_ptr<Model> load_model(const std::string& given) {
-  const std::string path = resolve_model_path(given);
-  if (given.empty() && !std::filesystem::exists(path))
-    fail("the default model is not there ({}); fetch it with: scripts/fetch_model.sh", path);
-  return Model::load(path);
-}
 
 void add_model_option(CLI::App& app, std::string& path) {
   app.add_option("-m,--model", path,
@@ -195,18 +181,6 @@ std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   return out;
 }
 
-nlohmann::json summary_json(const Summary& s) {
-  return {{"count", s.count}, {"min", s.min}, {"median", s.median},
-          {"mean", s.mean},   {"max", s.max}, {"stddev", s.stddev},
-          {"p50", s.p50},     {"p90", s.p90}, {"p99", s.p99}};
-}
-
-nlohmann::json system_json(const Model& model, int threads) {
-  nlohmann::json j = provenance_json(model.file().path, threads);
-  j["model_name"] = model.config().name;
-  return j;
-}
-
 std::string system_line(int threads) {
   return fmt::format("{} ({} kernels, {} threads)", cpu_name(), kernel_isa_name(), threads);
 }
@@ -372,22 +346,6 @@ nlohmann::ordered_json measurement_record(const Workload& w, const Measurement& 
   r["kv_bytes_reserved"] = m.kv_bytes_reserved;
   r["identical"] = m.identical;
   return r;
-}
-
-nlohmann::json measurement_json(const Workload& w, const Measurement& m) {
-  std::vector<size_t> prompt_tokens;
-  for (const auto& p : w.prompts) prompt_tokens.push_back(p.size());
-  return {{"name", w.name},
-          {"batch", w.prompts.size()},
-          {"prompt_tokens", prompt_tokens},
-          {"new_tokens", w.new_tokens},
-          {"strategy", strategy_name(m.strategy)},
-          {"seconds", summary_json(m.seconds)},
-          {"ttft_s", summary_json(m.ttft_s)},
-          {"tpot_s", summary_json(m.tpot_s)},
-          {"throughput_tps", summary_json(m.throughput_tps)},
-          {"kv_bytes_reserved", m.kv_bytes_reserved},
-          {"identical", m.identical}};
 }
 
 }  // namespace kvscope::cli

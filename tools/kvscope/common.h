@@ -6,20 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/results_json.h"
 #include "bench/workload.h"
 #include "generate/session.h"
 #include "kernels/matmul.h"
 #include "metrics/stats.h"
+#include "models/default_model.h"
 #include "models/model.h"
 
 namespace kvscope::cli {
 
-constexpr const char* kDefaultModelName = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-// The model path given with -m, else $KVSCOPE_MODEL, else models/<default> in the source tree.
-std::string resolve_model_path(const std::string& given);
-// Loads it; a missing default model names the command that fetches it.
-std::unique_ptr<Model> load_model(const std::string& given);
 // Adds the -m/--model option to a subcommand.
 void add_model_option(CLI::App& app, std::string& path);
 // Writes generated text to stdout at once (a TokenCallback for streaming).
@@ -54,10 +50,7 @@ const std::string& command_line();
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag);
 std::vector<CacheStrategy> parse_strategy_list(const std::string& text);  // "none,paged"
-nlohmann::json summary_json(const Summary& s);
-// Every result's "system" object: its provenance (metrics/system.h) and the model's name; and the
-// CPU, kernels and threads as one line.
-nlohmann::json system_json(const Model& model, int threads);
+// The CPU, kernels and threads as one line.
 std::string system_line(int threads);
 
 // The options every measuring suite shares: repetitions, warm-up, strategies, threads, KV type
@@ -88,8 +81,6 @@ void emit_log(const SuiteOutput& output, const Model& model, int threads, const 
               const std::string& console, const nlohmann::json& result);
 // The flat record of one workload under one strategy: names, then every statistic of each figure.
 nlohmann::ordered_json measurement_record(const Workload& workload, const Measurement& m);
-// Its JSON: name, batch, new_tokens, strategy, a Summary per figure, KV bytes and identity.
-nlohmann::json measurement_json(const Workload& workload, const Measurement& m);
 
 // Registration of each subcommand: adds it to `app` and sets its callback.
 void add_inspect(CLI::App& app);

@@ -8,13 +8,13 @@
 
 #include "common.h"
 #include "core/error.h"
+#include "generate/chat.h"
 #include "generate/session.h"
 #include "metrics/memory.h"
 #include "metrics/op_profile.h"
 #include "metrics/request_metrics.h"
 #include "metrics/roofline.h"
 #include "metrics/system.h"
-#include "tokenizer/chat_template.h"
 
 namespace kvscope::cli {
 namespace {
