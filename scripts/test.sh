@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model,
 # checks the C++ formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer
-# builds and runs every test in both, runs the threaded code's tests under ThreadSanitizer, then
+# builds and runs every test in both (and the server's pytest tests against the release build),
+# runs the threaded code's tests under ThreadSanitizer, then
 # runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
@@ -14,6 +15,10 @@ for kind in release sanitize tsan; do
   echo "=== $kind build ===" >&2
   scripts/build.sh "$kind"
   (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+  if [[ $kind == release ]]; then
+    echo "=== server tests (pytest) ===" >&2
+    KVSCOPE_BIN="build/release/tools/kvscope/kvscope" python3 -m pytest -q tests/serve
+  fi
 done
 if [[ -x scripts/fuzz.sh ]]; then
   echo "=== fuzzing ===" >&2

@@ -24,8 +24,9 @@ void bad_field(const std::string& param, const std::string& message) {
 ApiError status_error(int status) {
   switch (status) {
     case 404:
-      return ApiError(404, "no such endpoint (POST /v1/completions, /v1/chat/completions; GET "
-                           "/v1/models, /health, /metrics)",
+      return ApiError(404,
+                      "no such endpoint (POST /v1/completions, /v1/chat/completions; GET "
+                      "/v1/models, /health, /metrics)",
                       "invalid_request_error", "", "unknown_url");
     case 405:
       return ApiError(405, "method not allowed on this endpoint");

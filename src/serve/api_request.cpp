@@ -80,7 +80,8 @@ std::string message_content(const json& content, size_t i) {
   const std::string param = fmt::format("messages[{}].content", i);
   if (content.is_null()) return "";
   if (content.is_string()) return content.get<std::string>();
-  if (!content.is_array()) bad_field(param, fmt::format("'{}' must be a string or a list of parts", param));
+  if (!content.is_array())
+    bad_field(param, fmt::format("'{}' must be a string or a list of parts", param));
   std::string text;
   for (const json& part : content) {
     if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||

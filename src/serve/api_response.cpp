@@ -109,7 +109,8 @@ json logprobs_json(Endpoint endpoint, const std::vector<TokenLogprob>& tokens,
     offsets.push_back(offset);
     offset += tokenizer.token_bytes(t.token).size();
   }
-  return {{"tokens", texts}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
+  return {
+      {"tokens", texts}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
 json response_json(const ReplyHeader& header, const RequestOutput& out, const json& logprobs) {

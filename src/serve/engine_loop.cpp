@@ -53,10 +53,11 @@ Submitted EngineLoop::submit(Request request, int top_logprobs) {
   std::lock_guard lock(mutex_);
   if (stopping_) throw ApiError(503, "the server is shutting down", "server_error");
   if (live_.size() >= max_in_flight_)
-    throw ApiError(429,
-                   fmt::format("the server's queue is full ({} requests in flight); try again later",
-                               live_.size()),
-                   "rate_limit_error", "", "rate_limit_exceeded");
+    throw ApiError(
+        429,
+        fmt::format("the server's queue is full ({} requests in flight); try again later",
+                    live_.size()),
+        "rate_limit_error", "", "rate_limit_exceeded");
   RequestId id;
   try {
     id = engine_.add(std::move(request));
@@ -154,9 +155,10 @@ void EngineLoop::on_finish(Tracked& t, const RequestOutput& out) {
     std::lock_guard lock(metrics_mutex_);
     const auto admitted = admitted_.find(out.id);
     if (out.stop != StopReason::kCancelled || admitted != admitted_.end())
-      queue_.observe(seconds_between(
-          out.arrival, admitted != admitted_.end() ? admitted->second : step_start_));
-    if (!out.token_times.empty()) e2e_.observe(seconds_between(out.arrival, out.token_times.back()));
+      queue_.observe(seconds_between(out.arrival,
+                                     admitted != admitted_.end() ? admitted->second : step_start_));
+    if (!out.token_times.empty())
+      e2e_.observe(seconds_between(out.arrival, out.token_times.back()));
   }
   if (t.failed) return;
   t.channel->push({Event::Kind::kFinish, "", {}, out});
@@ -169,8 +171,7 @@ std::string EngineLoop::metrics_text() const {
   return gauge("kvscope_requests_running", "Requests in the running batch", s.running) +
          gauge("kvscope_requests_waiting", "Requests queued for admission", s.waiting) +
          gauge("kvscope_kv_blocks_total", "KV cache blocks in the pool", p.blocks_total) +
-         gauge("kvscope_kv_blocks_used", "KV cache blocks referenced by a request",
-               p.blocks_used) +
+         gauge("kvscope_kv_blocks_used", "KV cache blocks referenced by a request", p.blocks_used) +
          gauge("kvscope_kv_blocks_cached", "Unreferenced KV blocks kept for prefix reuse",
                p.blocks_cached) +
          gauge("kvscope_kv_bytes_reserved", "KV cache bytes held for requests",

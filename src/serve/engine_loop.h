@@ -90,7 +90,7 @@ class EngineLoop {
   bool stopping_ = false;
 
   // The engine thread's own.
-  std::vector<RequestId> finished_;  // to forget after the step
+  std::vector<RequestId> finished_;                            // to forget after the step
   std::unordered_map<RequestId, Clock::time_point> admitted_;  // when each running one began
   Clock::time_point step_start_;
 

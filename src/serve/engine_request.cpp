@@ -17,7 +17,8 @@ std::vector<int32_t> chat_prompt(const ApiRequest& api, const Model& model) {
   try {
     style = detect_chat_style(source);
   } catch (const Error& e) {
-    throw ApiError(400, fmt::format("this model has no chat template kvscope can apply: {}", e.what()),
+    throw ApiError(400,
+                   fmt::format("this model has no chat template kvscope can apply: {}", e.what()),
                    "invalid_request_error", "messages");
   }
   const std::string text =
@@ -45,9 +46,8 @@ Request engine_request(const ApiRequest& api, const Model& model, int n_ctx) {
     bad_field(api.endpoint == Endpoint::kChat ? "messages" : "prompt", e.what());
   }
   const int prompt = static_cast<int>(r.prompt.size());
-  const int max_tokens =
-      api.max_tokens.value_or(api.endpoint == Endpoint::kChat ? std::max(n_ctx - prompt, 0)
-                                                              : kDefaultCompletionTokens);
+  const int max_tokens = api.max_tokens.value_or(
+      api.endpoint == Endpoint::kChat ? std::max(n_ctx - prompt, 0) : kDefaultCompletionTokens);
   if (static_cast<int64_t>(prompt) + max_tokens > n_ctx || prompt >= n_ctx) {
     const char* what = api.endpoint == Endpoint::kChat ? "messages" : "prompt";
     throw ApiError(400,

@@ -8,8 +8,8 @@ namespace kvscope::serve {
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> upper_bounds) : bounds_(std::move(upper_bounds)),
-                                                         counts_(bounds_.size(), 0) {}
+  explicit Histogram(std::vector<double> upper_bounds)
+      : bounds_(std::move(upper_bounds)), counts_(bounds_.size(), 0) {}
   void observe(double value);
   // The # HELP and # TYPE lines, cumulative buckets up to +Inf, _sum and _count.
   std::string render(const std::string& name, const std::string& help) const;

@@ -56,9 +56,9 @@ class Slots {
 };
 
 json summary_fields(const char* name, const Summary& s) {
-  return {{fmt::format("mean_{}_ms", name), s.mean},     {fmt::format("median_{}_ms", name), s.median},
-          {fmt::format("std_{}_ms", name), s.stddev},    {fmt::format("p50_{}_ms", name), s.p50},
-          {fmt::format("p90_{}_ms", name), s.p90},       {fmt::format("p99_{}_ms", name), s.p99}};
+  return {{fmt::format("mean_{}_ms", name), s.mean},  {fmt::format("median_{}_ms", name), s.median},
+          {fmt::format("std_{}_ms", name), s.stddev}, {fmt::format("p50_{}_ms", name), s.p50},
+          {fmt::format("p90_{}_ms", name), s.p90},    {fmt::format("p99_{}_ms", name), s.p99}};
 }
 
 bool meets_slos(const RequestTiming& t, double tpot_ms, const LoadOptions& o) {
@@ -124,8 +124,8 @@ std::vector<ClientRequest> sharegpt_requests(const std::string& path, const Toke
       continue;
     const std::string prompt = turns[0]["value"];
     const int prompt_len = static_cast<int>(tokenizer.encode(prompt, false, false).size());
-    const int output_len =
-        static_cast<int>(tokenizer.encode(turns[1]["value"].get<std::string>(), false, false).size());
+    const int output_len = static_cast<int>(
+        tokenizer.encode(turns[1]["value"].get<std::string>(), false, false).size());
     if (prompt_len < 4 || output_len < 4) continue;  // as vLLM filters them
     out.push_back({prompt, prompt_len, output_len, ignore_eos});
   }

@@ -65,11 +65,11 @@ void log_line(const Reply& r, int status, const std::string& note) {
 }
 
 std::string finished_note(const RequestOutput& out) {
-  const double ttft = out.token_times.empty()
-                          ? 0
-                          : std::chrono::duration<double, std::milli>(out.token_times.front() -
-                                                                      out.arrival)
-                                .count();
+  const double ttft =
+      out.token_times.empty()
+          ? 0
+          : std::chrono::duration<double, std::milli>(out.token_times.front() - out.arrival)
+                .count();
   return fmt::format("prompt {} (cached {}) generated {} ttft {:.1f} ms stop {}", out.prompt_tokens,
                      out.cached_tokens, out.token_times.size(), ttft, finish_reason(out.stop));
 }
@@ -86,7 +86,8 @@ struct Server::Handlers {
   explicit Handlers(const ServerOptions& o) : options(o) {}
 
   bool authorized(const httplib::Request& req, httplib::Response& res) const {
-    if (options.api_key.empty() || req.get_header_value("Authorization") == "Bearer " + options.api_key)
+    if (options.api_key.empty() ||
+        req.get_header_value("Authorization") == "Bearer " + options.api_key)
       return true;
     send_error(res, ApiError(401, "Incorrect or missing API key (send 'Authorization: Bearer KEY')",
                              "invalid_request_error", "", "invalid_api_key"));
@@ -243,8 +244,8 @@ Server::Server(ServerOptions options)
     h.complete(Endpoint::kChat, req, res);
   });
   // Statuses the library sets itself (404, 413, ...) get OpenAI's envelope too.
-  http_->set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
+  http_->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
         send_error(res, status_error(res.status));
         return httplib::Server::HandlerResponse::Handled;

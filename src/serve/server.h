@@ -19,7 +19,7 @@ class EngineLoop;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port
+  int port = 8080;      // 0: any free port
   std::string api_key;  // empty: none asked
   size_t max_body = 1 << 20;
   int max_queue = 64;

@@ -53,7 +53,8 @@ void parse_goodput(const std::vector<std::string>& slos, serve::LoadOptions& o) 
                      : name == "tpot" ? &o.goodput_tpot_ms
                      : name == "e2el" ? &o.goodput_e2el_ms
                                       : nullptr;
-    if (!target || !(ms > 0)) fail("--goodput: expected ttft:MS, tpot:MS or e2el:MS, got '{}'", slo);
+    if (!target || !(ms > 0))
+      fail("--goodput: expected ttft:MS, tpot:MS or e2el:MS, got '{}'", slo);
     *target = ms;
   }
 }
@@ -115,7 +116,8 @@ void run_bench_serve(ServeBenchArgs& a) {
   nlohmann::ordered_json record;
   for (const auto& [key, value] : j.items())
     if (!value.is_array() && !value.is_object()) record[key] = value;
-  emit(a.output, *model, 1, "serve", console_text(r, j), j, nlohmann::ordered_json::array({record}));
+  emit(a.output, *model, 1, "serve", console_text(r, j), j,
+       nlohmann::ordered_json::array({record}));
   if (r.completed == 0) fail("no request succeeded against {}", a.target.base_url);
 }
 
@@ -152,7 +154,8 @@ void add_bench_serve(CLI::App& bench) {
   cmd->add_option("--num-warmups", a->load.num_warmups, "Unmeasured requests first")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->load.seed, "Seed of the prompts and arrivals");
-  cmd->add_flag("--ignore-eos", a->ignore_eos, "Ask for exactly the output length (vLLM's extension)");
+  cmd->add_flag("--ignore-eos", a->ignore_eos,
+                "Ask for exactly the output length (vLLM's extension)");
   cmd->add_option("--dataset-name", a->dataset, "random, or sharegpt (with --dataset-path)")
       ->check(CLI::IsMember({"random", "sharegpt"}))
       ->capture_default_str();

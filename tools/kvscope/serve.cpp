@@ -1,12 +1,11 @@
 // kvscope serve: the OpenAI-compatible HTTP server, until SIGINT or SIGTERM.
-#include "serve/server.h"
-
 #include <fmt/format.h>
 
 #include <csignal>
 #include <filesystem>
 
 #include "common.h"
+#include "serve/server.h"
 
 namespace kvscope::cli {
 namespace {
