@@ -2,8 +2,8 @@
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model,
 # checks the C++ formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer
 # builds and runs every test in both (and the server's pytest tests against the release build),
-# runs the threaded code's tests under ThreadSanitizer, then
-# runs each file-format fuzzer for a bounded time.
+# runs the threaded code's tests under ThreadSanitizer, then runs each file-format fuzzer for a
+# bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
