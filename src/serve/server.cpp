@@ -192,7 +192,8 @@ struct Server::Handlers {
     if (events.empty()) return r.got_token || write(sink, ": ping\n\n");
     std::string out;
     for (const Event& e : events) out += event_text(r, e);
-    if (!write(sink, out)) return false;
+    // An empty chunk would end the chunked body: write only when there is text.
+    if (!out.empty() && !write(sink, out)) return false;
     if (r.ended) sink.done();
     return true;
   }

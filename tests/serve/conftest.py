@@ -47,12 +47,14 @@ class Server:
                 values[name] = float(value)
         return values
 
-    def wait_idle(self, timeout=30):
-        """Waits until no request runs and no KV block is in use; returns the metrics."""
+    def wait_idle(self, timeout=30, until=lambda m: True):
+        """Waits until no request runs or waits, no KV block is in use and `until` holds;
+        returns the metrics."""
         deadline = time.time() + timeout
         while True:
             m = self.metrics()
-            if m["kvscope_kv_blocks_used"] == 0 and m["kvscope_requests_running"] == 0:
+            if (m["kvscope_kv_blocks_used"] == 0 and m["kvscope_requests_running"] == 0
+                    and m["kvscope_requests_waiting"] == 0 and until(m)):
                 return m
             assert time.time() < deadline, f"blocks still in use: {m}"
             time.sleep(0.05)

@@ -85,28 +85,25 @@ def test_unknown_path(server):
     assert_error(status, body, 404, "unknown_url")
 
 
-def test_disconnect_mid_stream_frees_its_blocks(server):
+def assert_going_away_frees_blocks(server, body, events):
+    """A client that closes its stream after `events` data events cancels its request."""
     before = server.metrics()["kvscope_requests_aborted_total"]
-    conn, response = open_stream(server.url, {"prompt": "Tell me a long story.",
-                                              "max_tokens": 400, "ignore_eos": True})
+    conn, response = open_stream(server.url, body)
     assert response.status == 200
-    read_events(response, random.randint(1, 20))
+    read_events(response, events)
     conn.sock.close()
     conn.close()
-    m = server.wait_idle()
-    assert m["kvscope_requests_aborted_total"] == before + 1
+    server.wait_idle(until=lambda m: m["kvscope_requests_aborted_total"] == before + 1)
     assert health(server.url) == 200
+
+
+def test_disconnect_mid_stream_frees_its_blocks(server):
+    assert_going_away_frees_blocks(server, {"prompt": "Tell me a long story.", "max_tokens": 400,
+                                            "ignore_eos": True}, random.randint(1, 20))
 
 
 def test_cancel_during_prefill_frees_its_blocks(server):
-    before = server.metrics()["kvscope_requests_aborted_total"]
-    conn, response = open_stream(server.url, {"prompt": "word " * 900, "max_tokens": 100})
-    assert response.status == 200
-    conn.sock.close()
-    conn.close()
-    m = server.wait_idle()
-    assert m["kvscope_requests_aborted_total"] == before + 1
-    assert health(server.url) == 200
+    assert_going_away_frees_blocks(server, {"prompt": "word " * 900, "max_tokens": 100}, 0)
 
 
 def test_twice_max_seqs_streams_all_succeed(server):

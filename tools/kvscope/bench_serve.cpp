@@ -98,7 +98,7 @@ void run_bench_serve(ServeBenchArgs& a) {
   if (!a.output.plot_dir.empty()) fail("--plot: bench serve draws no charts yet");
   a.load.request_rate = parse_rate(a.request_rate);
   parse_goodput(a.goodput, a.load);
-  const auto model = load_model(a.model_path);  // for its tokenizer
+  const auto model = load_model(a.model_path);  // for its tokenizer, and the log
   if (a.target.model.empty()) a.target.model = served_model(a.target);
   const Tokenizer& tok = model->tokenizer();
   const std::vector<serve::ClientRequest> requests =
@@ -132,7 +132,9 @@ void add_bench_serve(CLI::App& bench) {
       "  kvscope bench serve --random-input-len 512 --random-output-len 128 --request-rate 4 "
       "--json serve.json");
   auto a = std::make_shared<ServeBenchArgs>();
-  add_model_option(*cmd, a->model_path);
+  cmd->add_option("--tokenizer", a->model_path,
+                  "Model file whose tokenizer makes and counts the prompts (default: the default "
+                  "model)");
   cmd->add_option("--base-url", a->target.base_url, "The server")->capture_default_str();
   cmd->add_option("--endpoint", a->target.endpoint, "The API to drive")
       ->check(CLI::IsMember({"/v1/completions", "/v1/chat/completions"}))
