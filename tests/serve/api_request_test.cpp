@@ -13,7 +13,7 @@ std::pair<int, std::string> refusal(Endpoint endpoint, const std::string& body) 
   try {
     parse_request(endpoint, body);
   } catch (const ApiError& e) {
-    const nlohmann::json& error = e.body()["error"];
+    const nlohmann::json error = e.body()["error"];
     return {e.status(), error["param"].is_null() ? "" : error["param"].get<std::string>()};
   }
   return {200, ""};

@@ -84,12 +84,12 @@ TEST_F(EngineLoopTest, RequestsFromManyThreadsEqualTheirRunsAlone) {
 }
 
 TEST_F(EngineLoopTest, CancelFromAnotherThreadFreesTheBlocks) {
-  EngineLoop loop(*model_, options(), 16);
-  const Submitted s = loop.submit(request(0, 100), -1);
-  ASSERT_FALSE(s.channel->take(milliseconds(5000)).empty());  // it is running
-  std::thread([&] { loop.cancel(s.id); }).join();
-  const std::vector<Event> events = drain(*s.channel);
-  EXPECT_EQ(events.back().output.stop, StopReason::kCancelled);
+  EngineLoop loop(*model_, options(1), 16);
+  const Submitted running = loop.submit(request(0, 100), -1);
+  const Submitted waiting = loop.submit(request(1, 100), -1);  // behind it: one runs at a time
+  std::thread([&] { loop.cancel(waiting.id); }).join();
+  EXPECT_EQ(drain(*waiting.channel).back().output.stop, StopReason::kCancelled);
+  EXPECT_EQ(drain(*running.channel).back().output.stop, StopReason::kMaxTokens);
   for (int i = 0; i < 100 && metric(loop, "kvscope_kv_blocks_used") != 0; ++i)
     std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(metric(loop, "kvscope_kv_blocks_used"), 0);
