@@ -2,9 +2,9 @@
 # The whole test suite on a fresh machine: installs what it needs, fetches the default model and
 # llama.cpp's vocabularies (the llama-cpp-python sdist from PyPI, cached), checks the C++
 # formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds and
-# runs every test in both (after the release build, it also installs the Python package in a
-# virtual environment and runs its tests), runs the threaded code's tests under ThreadSanitizer,
-# then runs each file-format fuzzer for a bounded time.
+# runs every test in both (after the release build, also the server's pytest tests against it, and
+# the Python package installed in a virtual environment with its tests), runs the threaded code's
+# tests under ThreadSanitizer, then runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +20,8 @@ for kind in release sanitize tsan; do
   scripts/build.sh "$kind"
   (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
   if [[ $kind == release ]]; then
+    echo "=== server tests (pytest) ===" >&2
+    KVSCOPE_BIN="build/release/tools/kvscope/kvscope" python3 -m pytest -q tests/serve
     echo "=== Python package ===" >&2
     scripts/test_python.sh  # its tests compare with the release build's command line
   fi

@@ -279,6 +279,7 @@ void add_bench(CLI::App& app) {
   add_speed(*bench);
   add_compare_suites(*bench);
   add_serving_suites(*bench);
+  add_bench_serve(*bench);
   add_faithfulness(*bench);
 }
 

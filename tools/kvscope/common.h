@@ -94,8 +94,10 @@ void add_bench(CLI::App& app);
 void spell_llama_bench_flags(std::vector<std::string>& args);
 void add_compare_suites(CLI::App& bench);  // kv-compare, trace, sweep, cases
 void add_serving_suites(CLI::App& bench);  // memory, prefix
+void add_bench_serve(CLI::App& bench);
 void add_report(CLI::App& app);
 void add_viz(CLI::App& app);
 void add_train(CLI::App& app);
+void add_serve(CLI::App& app);
 
 }  // namespace kvscope::cli

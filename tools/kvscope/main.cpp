@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   kvscope::cli::add_report(app);
   kvscope::cli::add_viz(app);
   kvscope::cli::add_train(app);
+  kvscope::cli::add_serve(app);
   kvscope::cli::explain_value_errors(app);
   kvscope::cli::set_command_line(argc, argv);
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,0 +1,35 @@
+"""`kvscope bench serve` against kvscope serve: every request completes, the token counts are the
+server's, and the JSON carries vLLM's field names."""
+import json
+import subprocess
+
+from conftest import BIN
+
+
+def bench(server, tmp_path, *args):
+    out = tmp_path / "serve.json"
+    subprocess.run([BIN, "bench", "serve", "--base-url", server.url, "--random-input-len", "32",
+                    "--random-output-len", "8", "--ignore-eos", "--json", str(out), "--no-log",
+                    *args], check=True, capture_output=True, text=True)
+    return json.loads(out.read_text())
+
+
+def test_bench_serve_at_a_fixed_concurrency(server, tmp_path):
+    r = bench(server, tmp_path, "--num-prompts", "8", "--max-concurrency", "4")
+    assert r["completed"] == 8 and r["failed"] == 0
+    assert r["total_output_tokens"] == 64
+    assert r["total_input_tokens"] >= 8 * 16
+    for key in ("request_throughput", "output_throughput", "total_token_throughput",
+                "mean_ttft_ms", "median_ttft_ms", "p99_ttft_ms", "mean_tpot_ms", "p99_itl_ms",
+                "median_e2el_ms", "std_e2el_ms"):
+        assert r[key] > 0, key
+    assert r["mean_ttft_ms"] <= r["mean_e2el_ms"]
+    assert r["max_concurrency"] == 4 and r["request_rate"] == "inf"
+
+
+def test_bench_serve_poisson_arrivals_on_chat(server, tmp_path):
+    r = bench(server, tmp_path, "--num-prompts", "6", "--request-rate", "20",
+              "--endpoint", "/v1/chat/completions", "--goodput", "e2el:60000")
+    assert r["completed"] == 6 and r["request_rate"] == 20
+    assert r["request_goodput"] == r["request_throughput"]
+    server.wait_idle()
