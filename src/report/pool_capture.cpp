@@ -63,7 +63,11 @@ PoolCapture capture_pool(const Model& model, const PoolMix& m) {
                         .kv_budget_bytes =
                             static_cast<size_t>(m.blocks) * m.block_size * shape.bytes_per_token(),
                         .prefix_cache = m.prefix_cache});
-  PoolCapture capture{c.name, m.requests, m.block_size, m.blocks};
+  PoolCapture capture;
+  capture.model_name = c.name;
+  capture.requests = m.requests;
+  capture.block_size = m.block_size;
+  capture.blocks = m.blocks;
   std::vector<Request> requests = mix_requests(model, m);
   std::vector<RequestId> ids;
   std::unordered_map<RequestId, int> index;
