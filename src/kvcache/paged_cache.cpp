@@ -207,7 +207,9 @@ class PagedCache : public KvCache {
       b = lru_.front();
       lru_.pop_front();
       index_.erase(blocks_[b].hash);
-      blocks_[b] = {.evictions = blocks_[b].evictions + 1};
+      const int64_t evicted = blocks_[b].evictions + 1;
+      blocks_[b] = {};
+      blocks_[b].evictions = evicted;
       ++evictions_;
     }
     blocks_[b].refs = 1;
