@@ -59,6 +59,13 @@ struct PoolStats {
   int64_t evictions = 0;
 };
 
+// One block of the paged pool, as the pool view draws it.
+struct BlockState {
+  int refs = 0;           // sequences holding it; above 1, a shared prefix
+  bool cached = false;    // unreferenced, kept for prefix reuse
+  int64_t evictions = 0;  // times its cached contents were dropped for another use
+};
+
 class KvCache {
  public:
   virtual ~KvCache() = default;
@@ -86,6 +93,8 @@ class KvCache {
   // The blocks of `seq` (paged only; empty otherwise), for the pool view.
   virtual std::span<const int32_t> block_table(int seq) const { return {}; }
   virtual PoolStats pool_stats() const { return {}; }
+  // Every block of the pool, by index (paged only; empty otherwise).
+  virtual std::vector<BlockState> block_states() const { return {}; }
 
   virtual size_t bytes_reserved() const = 0;  // memory held for sequences now
   virtual size_t bytes_used() const;          // of which holding live rows

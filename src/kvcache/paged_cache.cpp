@@ -154,6 +154,12 @@ class PagedCache : public KvCache {
     return p;
   }
 
+  std::vector<BlockState> block_states() const override {
+    std::vector<BlockState> out;
+    for (const Block& b : blocks_) out.push_back({b.refs, b.refs == 0 && b.indexed, b.evictions});
+    return out;
+  }
+
   size_t bytes_reserved() const override {
     return static_cast<size_t>(blocks_used_) * 2 * static_cast<size_t>(shape_.n_layers) *
            block_bytes_;
@@ -184,6 +190,7 @@ class PagedCache : public KvCache {
     uint64_t hash = 0, parent = 0;
     std::vector<int32_t> tokens;  // what an indexed block holds, to verify a hit
     std::list<int32_t>::iterator lru;
+    int64_t evictions = 0;
   };
   struct Seq {
     std::vector<int32_t> table;
@@ -200,7 +207,9 @@ class PagedCache : public KvCache {
       b = lru_.front();
       lru_.pop_front();
       index_.erase(blocks_[b].hash);
+      const int64_t evicted = blocks_[b].evictions + 1;
       blocks_[b] = {};
+      blocks_[b].evictions = evicted;
       ++evictions_;
     }
     blocks_[b].refs = 1;

@@ -185,6 +185,16 @@ double text_width(std::string_view text, double size, bool bold) {
   return measure(font_context(), text, size, bold);
 }
 
+void outline(Canvas& canvas, double left, double top, double width, double height, Colour colour,
+             double line_width) {
+  const Point box[] = {{left, top},
+                       {left + width, top},
+                       {left + width, top + height},
+                       {left, top + height},
+                       {left, top}};
+  canvas.polyline(box, colour, line_width, false);
+}
+
 std::string render_svg(int width, int height, const DrawFunction& draw) {
   SvgCanvas canvas;
   draw(canvas);

@@ -40,6 +40,10 @@ class Canvas {
   virtual void text(double x, double y, std::string_view text, const TextStyle& style) = 0;
 };
 
+// The border of a rectangle, drawn with polyline.
+void outline(Canvas& canvas, double left, double top, double width, double height, Colour colour,
+             double line_width);
+
 // Width of `text` in the charts' font, as Cairo lays it out; both backends use it for layout.
 double text_width(std::string_view text, double size, bool bold);
 

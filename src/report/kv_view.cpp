@@ -78,15 +78,6 @@ void heat_row(Canvas& canvas, double left, double top, double cell, double heigh
     canvas.rect(left + cell * i, top, cell, height, diverging(row[i] / scale));
 }
 
-void outline(Canvas& canvas, double left, double top, double width, double height) {
-  const Point box[] = {{left, top},
-                       {left + width, top},
-                       {left + width, top + height},
-                       {left, top + height},
-                       {left, top}};
-  canvas.polyline(box, kInk, 1.5, false);
-}
-
 void check_choice(const KvCapture& c, int layer, int head) {
   if (layer < 0 || layer >= c.n_layers)
     fail("--layer {} is out of range: the model has {} layers (0 to {})", layer, c.n_layers,
@@ -248,8 +239,8 @@ void draw_kv_frame(Canvas& canvas, const KvCapture& c, int layer, int head, int 
                     fmt::format("{:.2f}", scores[pos]), {.size = size, .colour = kInk});
     }
   }
-  outline(canvas, l.key_left, l.heat_top + p * rh, l.heat_width, rh);
-  outline(canvas, l.value_left, l.heat_top + p * rh, l.heat_width, rh);
+  outline(canvas, l.key_left, l.heat_top + p * rh, l.heat_width, rh, kInk, 1.5);
+  outline(canvas, l.value_left, l.heat_top + p * rh, l.heat_width, rh, kInk, 1.5);
 }
 
 void write_kv_gif(const std::string& path, const KvCapture& capture, int layer, int head) {

@@ -125,6 +125,8 @@ TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
   EXPECT_EQ(cache->block_table(1)[0], cache->block_table(0)[0]);
   EXPECT_EQ(cache->view(0, 1).key(5), cache->view(0, 0).key(5));
   EXPECT_EQ(cache->pool_stats().blocks_used, 3);
+  const int32_t first = cache->block_table(0)[0];
+  EXPECT_EQ(cache->block_states()[first].refs, 2);
   // A prompt that differs in its second block shares only the first; one of 8 tokens only one
   // block.
   cache->release(1);
@@ -135,9 +137,20 @@ TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
   cache->release(0);
   EXPECT_EQ(cache->pool_stats().blocks_used, 0);
   EXPECT_EQ(cache->pool_stats().blocks_cached, 2);
+  const std::vector<BlockState> kept = cache->block_states();
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_TRUE(kept[first].cached);
+  EXPECT_EQ(kept[first].refs, 0);
   // Taking all four blocks evicts both cached ones; the prefix is gone.
   ASSERT_TRUE(cache->reserve(0, 16));
   EXPECT_EQ(cache->pool_stats().evictions, 2);
+  int evicted = 0;
+  for (const BlockState& b : cache->block_states()) {
+    EXPECT_EQ(b.refs, 1);
+    EXPECT_FALSE(b.cached);
+    evicted += static_cast<int>(b.evictions);
+  }
+  EXPECT_EQ(evicted, 2);
   EXPECT_FALSE(cache->reserve(1, 1));
   cache->release(0);
   EXPECT_EQ(cache->reuse_prefix(1, tokens), 0);
