@@ -11,19 +11,20 @@
 namespace kvscope::serve {
 namespace {
 
-std::vector<int32_t> chat_prompt(const ApiRequest& api, const Model& model) {
-  const std::string source = model.file().meta.get_string("tokenizer.chat_template", "");
-  ChatStyle style;
+// The messages in the model's chat template (its own, or the built-in one its vocabulary fits).
+ChatTemplate chat_template(const Model& model) {
   try {
-    style = detect_chat_style(source);
+    return ChatTemplate::for_model(model.file().meta, model.tokenizer());
   } catch (const Error& e) {
     throw ApiError(400,
                    fmt::format("this model has no chat template kvscope can apply: {}", e.what()),
                    "invalid_request_error", "messages");
   }
-  const std::string text =
-      apply_chat_template(style, api.messages, true, default_system_prompt(source));
-  return model.tokenizer().encode(text, true, true);
+}
+
+std::vector<int32_t> chat_prompt(const ApiRequest& api, const Model& model) {
+  // The template writes the BOS text itself where the model wants one.
+  return model.tokenizer().encode(chat_template(model).render(api.messages, true), true, false);
 }
 
 std::vector<int32_t> prompt_tokens(const ApiRequest& api, const Model& model) {
@@ -62,6 +63,10 @@ Request engine_request(const ApiRequest& api, const Model& model, int n_ctx) {
   r.sampling = api.sampling;
   if (!api.seeded) r.sampling.seed = std::random_device{}();
   r.stop_strings = api.stop;
+  // A chat answer ends where the template ends a turn (unless told to ignore its end).
+  if (api.endpoint == Endpoint::kChat && !api.ignore_eos)
+    for (const std::string& end : chat_template(model).end_of_turn(model.tokenizer()))
+      r.stop_strings.push_back(end);
   r.stop_at_end_token = !api.ignore_eos;
   return r;
 }
