@@ -4,7 +4,9 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "core/error.h"
 #include "serve/api_error.h"
@@ -56,6 +58,7 @@ struct Reply {
   bool opened = false;     // chat's role chunk is out
   bool got_token = false;  // the first token has come: no more pings
   bool ended = false;
+  bool counted = false;  // among Handlers::open_streams
 };
 
 void log_line(const Reply& r, int status, const std::string& note) {
@@ -82,6 +85,7 @@ struct Server::Handlers {
   const Model* model = nullptr;
   std::unique_ptr<EngineLoop> loop;
   std::atomic<bool> ready{false};
+  std::atomic<int> open_streams{0};  // streams that have not written their end yet
 
   explicit Handlers(const ServerOptions& o) : options(o) {}
 
@@ -173,10 +177,13 @@ struct Server::Handlers {
   // Server-sent events as OpenAI sends them; a failed write cancels the request.
   void stream(const std::shared_ptr<Reply>& reply, httplib::Response& res) {
     res.set_header("Cache-Control", "no-cache");
+    ++open_streams;
+    reply->counted = true;
     res.set_chunked_content_provider(
         "text/event-stream",
         [this, reply](size_t, httplib::DataSink& sink) { return write_events(*reply, sink); },
         [this, reply](bool) {
+          uncount(*reply);
           if (reply->ended) return;
           loop->cancel(reply->submitted.id);
           log_line(*reply, 499, "client went away: cancelled");
@@ -194,8 +201,16 @@ struct Server::Handlers {
     for (const Event& e : events) out += event_text(r, e);
     // An empty chunk would end the chunked body: write only when there is text.
     if (!out.empty() && !write(sink, out)) return false;
-    if (r.ended) sink.done();
+    if (r.ended) {
+      sink.done();
+      uncount(r);
+    }
     return true;
+  }
+
+  void uncount(Reply& r) {
+    if (r.counted) --open_streams;
+    r.counted = false;
   }
 
   std::string event_text(Reply& r, const Event& e) {
@@ -289,6 +304,12 @@ void Server::attach(const Model& model) {
 
 void Server::stop() {
   if (handlers_->loop) handlers_->loop->stop();
+  // Every open stream has its error event by now: let them write it and end before the sockets
+  // close (for at most a few seconds, if a client stopped reading).
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (handlers_->open_streams.load() > 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // their last chunks go out
   if (listener_.joinable()) {
     http_->stop();
     listener_.join();
