@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <random>
 
 #include "core/error.h"
@@ -22,13 +23,12 @@ ChatTemplate chat_template(const Model& model) {
   }
 }
 
-std::vector<int32_t> chat_prompt(const ApiRequest& api, const Model& model) {
+// `chat`: the template of a chat request, null for a completion.
+std::vector<int32_t> prompt_tokens(const ApiRequest& api, const Model& model,
+                                   const ChatTemplate* chat) {
   // The template writes the BOS text itself where the model wants one.
-  return model.tokenizer().encode(chat_template(model).render(api.messages, true), true, false);
-}
-
-std::vector<int32_t> prompt_tokens(const ApiRequest& api, const Model& model) {
-  if (api.endpoint == Endpoint::kChat) return chat_prompt(api, model);
+  if (chat != nullptr)
+    return model.tokenizer().encode(chat->render(api.messages, true), true, false);
   if (api.prompt_ids.empty()) return model.tokenizer().encode(api.prompt, false, true);
   const int vocab = model.config().vocab_size;
   for (int32_t id : api.prompt_ids)
@@ -41,8 +41,10 @@ std::vector<int32_t> prompt_tokens(const ApiRequest& api, const Model& model) {
 
 Request engine_request(const ApiRequest& api, const Model& model, int n_ctx) {
   Request r;
+  std::optional<ChatTemplate> chat;
   try {
-    r.prompt = prompt_tokens(api, model);
+    if (api.endpoint == Endpoint::kChat) chat = chat_template(model);
+    r.prompt = prompt_tokens(api, model, chat ? &*chat : nullptr);
   } catch (const Error& e) {  // text the tokenizer refuses
     bad_field(api.endpoint == Endpoint::kChat ? "messages" : "prompt", e.what());
   }
@@ -64,8 +66,8 @@ Request engine_request(const ApiRequest& api, const Model& model, int n_ctx) {
   if (!api.seeded) r.sampling.seed = std::random_device{}();
   r.stop_strings = api.stop;
   // A chat answer ends where the template ends a turn (unless told to ignore its end).
-  if (api.endpoint == Endpoint::kChat && !api.ignore_eos)
-    for (const std::string& end : chat_template(model).end_of_turn(model.tokenizer()))
+  if (chat && !api.ignore_eos)
+    for (const std::string& end : chat->end_of_turn(model.tokenizer()))
       r.stop_strings.push_back(end);
   r.stop_at_end_token = !api.ignore_eos;
   return r;
