@@ -17,6 +17,8 @@ case "$kind" in
 esac
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Paths relative to the checkout, so that clones in other folders (CI's, a worktree) hit the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 cmake -S "$root" -B "$root/build/$kind" -G Ninja "${flags[@]}" "${launcher[@]}" >/dev/null
 # The build's progress (ninja's "[12/109] Building ..." lines) goes to stderr, so that it shows
 # even when a caller keeps stdout for itself.
