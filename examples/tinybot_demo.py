@@ -22,7 +22,7 @@ def ask(model, question, max_new_tokens, cache="paged", show=True):
         if show:
             print(piece.text, end="", flush=True)
     seconds = pieces[-1].time if pieces else 0.0
-    return "".join(p.text for p in pieces), len(pieces), seconds
+    return "".join(p.text for p in pieces), sum(p.tokens for p in pieces), seconds
 
 
 def main():
@@ -37,9 +37,9 @@ def main():
     speeds = []
     for q in questions:
         print(f"Q: {q}\nA: ", end="")
-        _, pieces, seconds = ask(model, q, args.max_new_tokens)
-        speeds.append(pieces / seconds if seconds > 0 else 0.0)
-        print(f"\n⚡ {speeds[-1]:.1f} tok/s | 📊 {pieces} pieces | ⏱️  {seconds:.3f}s\n")
+        _, tokens, seconds = ask(model, q, args.max_new_tokens)
+        speeds.append(tokens / seconds if seconds > 0 else 0.0)
+        print(f"\n⚡ {speeds[-1]:.1f} tok/s | 📊 {tokens} tokens | ⏱️  {seconds:.3f}s\n")
 
     print("⚡ Generation Performance Summary")
     print(f"  questions          {len(questions)}")

@@ -105,7 +105,9 @@ void bind_model(nb::module_& m) {
       .def_ro("seq", &Piece::seq)
       .def_ro("token", &Piece::token)
       .def_ro("text", &Piece::text)
-      .def_ro("time", &Piece::time_s, "seconds since the generation started");
+      .def_ro("time", &Piece::time_s, "seconds since the generation started")
+      .def_ro("tokens", &Piece::tokens,
+              "tokens generated since the sequence's last piece, this one's included");
 
   nb::class_<Generation>(m, "Generation",
                          "A batch generating on an engine of its own (Model.generate and "

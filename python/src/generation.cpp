@@ -38,6 +38,7 @@ Generation::Generation(const Model& model, const std::vector<std::vector<int32_t
   reset_peak_memory();
   before_ = read_memory();
   start_ = Clock::now();
+  unshown_tokens_.assign(prompts.size(), 0);
   for (size_t i = 0; i < prompts.size(); ++i) {
     Request r;
     r.prompt = prompts[i];
@@ -47,9 +48,11 @@ Generation::Generation(const Model& model, const std::vector<std::vector<int32_t
     r.keep_kv = true;  // the cache's bytes at the end are those `kvscope run` reports
     const int seq = static_cast<int>(i);
     r.on_token = [this, seq](const TokenEvent& e) {
-      if (!e.text.empty())
-        pieces_.push_back(
-            {seq, e.token, e.text, std::chrono::duration<double>(e.time - start_).count()});
+      ++unshown_tokens_[seq];
+      if (e.text.empty()) return;  // part of a character, or a token with no text
+      pieces_.push_back({seq, e.token, e.text,
+                         std::chrono::duration<double>(e.time - start_).count(),
+                         std::exchange(unshown_tokens_[seq], 0)});
     };
     try {
       ids_.push_back(engine_.add(std::move(r)));

@@ -24,6 +24,7 @@ struct Piece {
   int32_t token = 0;
   std::string text;
   double time_s = 0;  // since the generation started
+  int tokens = 1;     // tokens generated since the sequence's last piece, `token` included
 };
 
 // One sequence's figures: what `run --metrics-json` writes for it and `run --metrics` prints.
@@ -52,6 +53,7 @@ class Generation {
   MemoryUsage before_, after_;
   std::vector<RequestId> ids_;
   std::vector<Piece> pieces_;
+  std::vector<int> unshown_tokens_;  // per sequence: tokens since its last piece
 };
 
 }  // namespace kvscope::python

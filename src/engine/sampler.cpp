@@ -1,5 +1,7 @@
 #include "engine/sampler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
@@ -89,6 +91,24 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     if (r < cumulative) return candidates_[i].id;
   }
   return candidates_[keep - 1].id;
+}
+
+SamplingOptions recommended_sampling(const SamplingHints& hints) {
+  SamplingOptions s{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f};
+  s.temperature = hints.temperature.value_or(s.temperature);
+  s.top_k = hints.top_k.value_or(s.top_k);
+  s.top_p = hints.top_p.value_or(s.top_p);
+  s.min_p = hints.min_p.value_or(s.min_p);
+  s.repeat_penalty = hints.repeat_penalty.value_or(s.repeat_penalty);
+  return s;
+}
+
+std::string describe(const SamplingOptions& o) {
+  const std::string penalty =
+      o.repeat_penalty != 1.0f ? fmt::format(", repeat penalty {:g}", o.repeat_penalty) : "";
+  if (o.temperature <= 0.0f) return "greedy" + penalty;
+  return fmt::format("temperature {:g}, top-k {}, top-p {:g}, min-p {:g}{}, seed {}", o.temperature,
+                     o.top_k, o.top_p, o.min_p, penalty, o.seed);
 }
 
 }  // namespace kvscope

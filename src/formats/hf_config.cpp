@@ -1,5 +1,7 @@
 #include "formats/hf_config.h"
 
+#include <algorithm>
+
 namespace kvscope::hf {
 namespace {
 
@@ -110,6 +112,19 @@ ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metada
   set_string(m, "general.architecture", arch.arch);
   set_string(m, "general.name", model_name(folder, c));
   return arch;
+}
+
+void translate_generation_config(const JsonFile& file, Metadata& m) {
+  const JsonObject c(file.path, file.value);
+  if (const auto k = c.opt_int("top_k"))
+    set_u32(m, "general.sampling.top_k", std::max<int64_t>(*k, 0));
+  const std::pair<const char*, const char*> reals[] = {
+      {"temperature", "general.sampling.temp"},
+      {"top_p", "general.sampling.top_p"},
+      {"min_p", "general.sampling.min_p"},
+      {"repetition_penalty", "general.sampling.penalty_repeat"}};
+  for (const auto& [field, key] : reals)
+    if (const auto v = c.opt_real(field)) set_f32(m, key, *v);
 }
 
 }  // namespace kvscope::hf

@@ -18,4 +18,8 @@ struct ArchConfig {
 // name) in `m`; Error naming the field when config.json asks for what kvscope does not run.
 ArchConfig translate_config(const std::filesystem::path& folder, const JsonFile& file, Metadata& m);
 
+// generation_config.json's sampling (temperature, top_k, top_p, min_p, repetition_penalty) as
+// `general.sampling.*`, the keys llama.cpp's converter writes from the same file.
+void translate_generation_config(const JsonFile& file, Metadata& m);
+
 }  // namespace kvscope::hf

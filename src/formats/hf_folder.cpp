@@ -29,6 +29,8 @@ std::unique_ptr<ModelFile> read_folder(const std::string& folder_name) {
   const hf::ArchConfig arch = hf::translate_config(folder, config, out->meta);
   hf::read_weights(folder, *out);
   hf::rename_tensors(arch, *out);
+  if (fs::exists(folder / "generation_config.json"))
+    hf::translate_generation_config(hf::load_json(folder / "generation_config.json"), out->meta);
   if (fs::exists(folder / "tokenizer.json"))
     hf::translate_tokenizer(folder, config, arch.vocab_size, out->meta);
   return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <set>
 
 namespace kvscope {
 
@@ -29,6 +30,14 @@ Summary summarize(std::vector<double> values) {
   s.p90 = percentile(values, 90);
   s.p99 = percentile(values, 99);
   return s;
+}
+
+double distinct_ngram_share(std::span<const int32_t> ids, int n) {
+  if (n < 1 || ids.size() < static_cast<size_t>(n)) return 1.0;
+  std::set<std::vector<int32_t>> seen;
+  const size_t total = ids.size() - n + 1;
+  for (size_t i = 0; i < total; ++i) seen.emplace(ids.begin() + i, ids.begin() + i + n);
+  return static_cast<double>(seen.size()) / static_cast<double>(total);
 }
 
 }  // namespace kvscope

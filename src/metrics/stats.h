@@ -1,5 +1,7 @@
 #pragma once
-// Summary statistics of repeated measurements.
+// Summary statistics of repeated measurements, and how repetitive a generated text is.
+#include <cstdint>
+#include <span>
 #include <vector>
 
 namespace kvscope {
@@ -13,5 +15,9 @@ struct Summary {
 // deviation is the sample one (n - 1). An empty input gives all zeros.
 Summary summarize(std::vector<double> values);
 double percentile(const std::vector<double>& sorted, double p);
+
+// Distinct n-grams of `ids` over all its n-grams: 1 when no n-gram repeats, near 0 in a loop
+// (the "distinct-n" of text-generation papers). 1 for fewer than n ids.
+double distinct_ngram_share(std::span<const int32_t> ids, int n);
 
 }  // namespace kvscope

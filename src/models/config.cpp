@@ -15,6 +15,29 @@ int read_positive(const Metadata& meta, const std::string& key) {
   return positive(meta, key, meta.get_int(key));
 }
 
+std::optional<float> read_hint(const Metadata& meta, const std::string& key, double lo, double hi) {
+  if (!meta.has(key)) return std::nullopt;
+  const double v = meta.get_real(key);
+  if (!(v >= lo && v <= hi))
+    fail("{}: metadata '{}' = {} is out of range [{}, {}]", meta.source(), key, v, lo, hi);
+  return static_cast<float>(v);
+}
+
+SamplingHints read_sampling_hints(const Metadata& meta) {
+  SamplingHints h;
+  h.temperature = read_hint(meta, "general.sampling.temp", 0, 100);
+  h.top_p = read_hint(meta, "general.sampling.top_p", 0, 1);
+  h.min_p = read_hint(meta, "general.sampling.min_p", 0, 1);
+  h.repeat_penalty = read_hint(meta, "general.sampling.penalty_repeat", 1e-3, 100);
+  if (meta.has("general.sampling.top_k")) {
+    const int64_t k = meta.get_int("general.sampling.top_k");
+    if (k < 0 || k > (int64_t{1} << 30))
+      fail("{}: metadata 'general.sampling.top_k' = {} is out of range", meta.source(), k);
+    h.top_k = static_cast<int>(k);
+  }
+  return h;
+}
+
 }  // namespace
 
 ModelConfig read_config(const ModelFile& file) {
@@ -49,6 +72,7 @@ ModelConfig read_config(const ModelFile& file) {
     fail("{}: token_embd.weight is {}, expected [{}, {}]", file.path, shape_string(embedding),
          c.dim, c.vocab_size);
   c.tied_embeddings = file.find("output.weight") == nullptr;
+  c.sampling = read_sampling_hints(meta);
 
   if (c.arch == Architecture::kLlama) {
     c.norm = NormKind::kRmsNorm;

@@ -1,6 +1,7 @@
 #pragma once
 // A model's shape as plain data. Architecture differences are flags here, not class hierarchies.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "formats/model_file.h"
@@ -10,6 +11,14 @@ namespace kvscope {
 enum class Architecture { kLlama, kGpt2 };
 enum class NormKind { kRmsNorm, kLayerNorm };
 enum class Activation { kSwiGlu, kGeluTanh };
+
+// The sampling a model's file recommends (GGUF's general.sampling.*, which llama.cpp's converter
+// writes from generation_config.json); what it does not say is unset.
+struct SamplingHints {
+  std::optional<float> temperature, top_p, min_p, repeat_penalty;
+  std::optional<int> top_k;
+  bool any() const { return temperature || top_p || min_p || repeat_penalty || top_k; }
+};
 
 struct ModelConfig {
   Architecture arch = Architecture::kLlama;
@@ -35,6 +44,7 @@ struct ModelConfig {
   // permuted at conversion to pair neighbours. Same model, other layout.
   bool rope_neox = false;
   bool tied_embeddings = false;
+  SamplingHints sampling;
 
   int kv_dim() const { return n_kv_heads * head_dim; }
 };

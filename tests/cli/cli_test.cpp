@@ -124,6 +124,14 @@ TEST(Cli, ChatCarriesTheCacheAcrossTurns) {
   EXPECT_EQ(seen[0].second, seen[0].first - 4) << r.out;
   EXPECT_EQ(seen[1].second, seen[1].first - 4 - (seen[0].first - 1)) << r.out;
   EXPECT_LT(seen[1].second, seen[1].first / 2) << r.out;
+  // The default model's file recommends no sampling, so chat samples with llama.cpp's defaults.
+  EXPECT_NE(r.out.find("sampling: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, seed 0 "
+                       "(llama.cpp's defaults"),
+            std::string::npos)
+      << r.out;
+  const auto greedy = run_cli("chat -n 2 --temp 0 --repeat-penalty 1.2", "Hello!\n/stats\n");
+  EXPECT_NE(greedy.out.find("sampling: greedy, repeat penalty 1.2 ("), std::string::npos)
+      << greedy.out;
 }
 
 TEST(Cli, DemoRunsEndToEnd) {

@@ -15,6 +15,7 @@
 #include "formats/model_file.h"
 #include "formats/safetensors.h"
 #include "kernels/ref/dequantize.h"
+#include "models/config.h"
 
 namespace kvscope {
 namespace {
@@ -297,6 +298,27 @@ void edit_json(const std::string& path, const std::function<void(json&)>& edit) 
   json j = read_json(path);
   edit(j);
   write_text(path, j.dump(1));
+}
+
+// generation_config.json's sampling reaches the model's config under llama.cpp's keys.
+TEST(HfFolder, GenerationConfigGivesTheRecommendedSampling) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-llama-hf");
+  EXPECT_FALSE(read_config(*open_model_file(folder)).sampling.any());
+  const std::string generation = folder + "/generation_config.json";
+  write_text(generation, R"({"do_sample": true, "temperature": 0.2, "top_p": 0.9, "top_k": null,)"
+                         R"( "repetition_penalty": 1.1, "bos_token_id": 1})");
+  const auto file = open_model_file(folder);
+  EXPECT_FLOAT_EQ(static_cast<float>(file->meta.get_real("general.sampling.temp")), 0.2f);
+  const SamplingHints hints = read_config(*file).sampling;
+  EXPECT_FLOAT_EQ(hints.temperature.value_or(-1), 0.2f);
+  EXPECT_FLOAT_EQ(hints.top_p.value_or(-1), 0.9f);
+  EXPECT_FLOAT_EQ(hints.repeat_penalty.value_or(-1), 1.1f);
+  EXPECT_FALSE(hints.top_k.has_value());
+  EXPECT_FALSE(hints.min_p.has_value());
+  write_text(generation, R"({"top_p": 1.5})");
+  expect_error([&] { read_config(*open_model_file(folder)); },
+               {folder, "'general.sampling.top_p'", "1.5", "out of range"});
 }
 
 TEST(HfFolderErrors, MissingConfig) {

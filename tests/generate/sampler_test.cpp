@@ -108,5 +108,27 @@ TEST(Sampler, RepetitionPenaltyAvoidsSeenTokens) {
   EXPECT_EQ(s.sample(kLogits, history), 4);
 }
 
+// Chat and demo sample as the model file recommends, with llama.cpp's defaults for the rest.
+TEST(Sampler, RecommendedSamplingFillsWhatTheFileLeavesOut) {
+  const SamplingOptions defaults = recommended_sampling({});
+  EXPECT_FLOAT_EQ(defaults.temperature, 0.8f);
+  EXPECT_EQ(defaults.top_k, 40);
+  EXPECT_FLOAT_EQ(defaults.top_p, 0.95f);
+  EXPECT_FLOAT_EQ(defaults.min_p, 0.05f);
+  EXPECT_FLOAT_EQ(defaults.repeat_penalty, 1.0f);
+  EXPECT_EQ(describe(defaults), "temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, seed 0");
+
+  SamplingHints hints;
+  hints.temperature = 0.2f;
+  hints.top_k = 0;
+  hints.repeat_penalty = 1.1f;
+  const SamplingOptions s = recommended_sampling(hints);
+  EXPECT_FLOAT_EQ(s.temperature, 0.2f);
+  EXPECT_EQ(s.top_k, 0);
+  EXPECT_FLOAT_EQ(s.top_p, 0.95f);
+  EXPECT_FLOAT_EQ(s.repeat_penalty, 1.1f);
+  EXPECT_EQ(describe(SamplingOptions{}), "greedy");
+}
+
 }  // namespace
 }  // namespace kvscope

@@ -24,6 +24,16 @@ TEST(Stats, SummarizesKnownValues) {
   EXPECT_DOUBLE_EQ(summarize({7}).stddev, 0);
 }
 
+TEST(Stats, DistinctNgramsCountRepeats) {
+  const std::vector<int32_t> fresh = {1, 2, 3, 4, 5, 6};
+  EXPECT_DOUBLE_EQ(distinct_ngram_share(fresh, 2), 1.0);
+  // A loop of three tokens, four times over: of its 10 trigrams, only 3 are distinct.
+  const std::vector<int32_t> loop = {7, 8, 9, 7, 8, 9, 7, 8, 9, 7, 8, 9};
+  EXPECT_DOUBLE_EQ(distinct_ngram_share(loop, 3), 3.0 / 10.0);
+  EXPECT_DOUBLE_EQ(distinct_ngram_share(loop, 1), 3.0 / 12.0);
+  EXPECT_DOUBLE_EQ(distinct_ngram_share(std::vector<int32_t>{1, 1}, 3), 1.0);  // too short
+}
+
 SequenceResult synthetic(Clock::time_point start, const std::vector<double>& token_seconds,
                          int prompt) {
   SequenceResult r;

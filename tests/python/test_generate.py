@@ -53,7 +53,10 @@ def test_a_batch_gives_each_prompt_alone(model):
 
 def test_stream_pieces_join_to_the_text(model):
     pieces = list(model.stream(PROMPT, max_new_tokens=16))
-    assert "".join(p.text for p in pieces) == model.generate(PROMPT, max_new_tokens=16)
+    text, m = model.generate(PROMPT, max_new_tokens=16, return_metrics=True)
+    assert "".join(p.text for p in pieces) == text
+    # Each piece counts the tokens it took, so a stream's tok/s counts tokens, not pieces.
+    assert sum(p.tokens for p in pieces) == len(m.output_ids)
     times = [p.time for p in pieces]
     assert times == sorted(times) and times[0] > 0
     batch = list(model.stream(PROMPTS[:2], max_new_tokens=8))

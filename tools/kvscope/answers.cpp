@@ -19,7 +19,7 @@ const std::vector<std::string>& demo_questions() {
 }
 
 Answer answer(const Model& model, const std::string& question, CacheStrategy cache, int max_new,
-              int threads, const TokenCallback& on_token) {
+              int threads, const SamplingOptions& sampling, const TokenCallback& on_token) {
   SessionOptions so;
   so.cache = cache;
   so.threads = threads;
@@ -28,6 +28,7 @@ Answer answer(const Model& model, const std::string& question, CacheStrategy cac
   Chat chat(session);
   GenerateOptions g;
   g.max_new_tokens = max_new;
+  g.sampling = sampling;
   const GenerationResult r = chat.say(question, g, on_token);
   const SequenceResult& s = r.sequences[0];
   Answer a;

@@ -17,9 +17,9 @@ struct Answer {
   double tokens_per_s() const { return seconds > 0 ? tokens / seconds : 0.0; }
 };
 
-// Answers one question from an empty conversation with the given cache strategy.
+// Answers one question from an empty conversation with the given cache strategy and sampling.
 Answer answer(const Model& model, const std::string& question, CacheStrategy cache, int max_new,
-              int threads, const TokenCallback& on_token = {});
+              int threads, const SamplingOptions& sampling, const TokenCallback& on_token = {});
 // "⚡ 42.3 tok/s | 📊 12 tokens | ⏱️  0.284s"
 std::string speed_line(const Answer& a);
 

@@ -24,6 +24,15 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
 
+// The sampling options of run, chat and demo: --temp, --top-k, --top-p, --min-p,
+// --repeat-penalty, --seed. Each one given on the command line replaces the base's value.
+struct SamplingArgs {
+  SamplingOptions given;
+  std::vector<const CLI::Option*> options;  // in the order of the fields they set
+  SamplingOptions over(const SamplingOptions& base) const;
+};
+void add_sampling_options(CLI::App& app, SamplingArgs& args);
+
 // The KV cache options of run, chat, demo and viz: --cache, --kv-type, --block-size,
 // --prefix-cache.
 struct KvArgs {

@@ -28,7 +28,7 @@ struct RunArgs {
   SuiteOutput log;  // only the log options are offered
   int warmup = 0, discard_first = 0;
   Precision precision = Precision::kFast;
-  SamplingOptions sampling;
+  SamplingArgs sampling;  // greedy unless given
   std::vector<std::string> stops;
 };
 
@@ -78,7 +78,7 @@ void run(const RunArgs& args) {
 
   GenerateOptions options;
   options.max_new_tokens = args.max_new;
-  options.sampling = args.sampling;
+  options.sampling = args.sampling.over({});
   options.stop_strings = args.stops;
   if (chat)  // the answer ends with the template's turn
     for (const std::string& end : chat->end_of_turn(model->tokenizer()))
@@ -195,18 +195,7 @@ void add_run(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_kv_options(*cmd, args->kv);
   cmd->add_option("--ctx", args->ctx, "Context to reserve per sequence (default: prompt + -n)");
-  cmd->add_option("--temp", args->sampling.temperature, "Temperature; 0 is greedy")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-k", args->sampling.top_k, "Keep the k most likely tokens (0: off)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--top-p", args->sampling.top_p, "Keep the most likely tokens up to this mass")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--min-p", args->sampling.min_p, "Drop tokens below this share of the best one")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repeat-penalty", args->sampling.repeat_penalty,
-                  "Penalty for tokens already seen (1: off)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", args->sampling.seed, "Random seed for sampling");
+  add_sampling_options(*cmd, args->sampling);
   cmd->add_option("--stop", args->stops, "Stop when this text appears (repeatable)");
   cmd->add_flag("--chat", args->chat, "Wrap the prompt in the model's chat template");
   cmd->add_flag("--metrics", args->metrics,

@@ -102,7 +102,7 @@ json live_predictions(const std::string& dir, const TrainArgs& a) {
     fmt::print("Q: {}\nA: ", q);
     std::fflush(stdout);
     std::string text;
-    const Answer ans = answer(*model, q, CacheStrategy::kPrealloc, a.max_new, a.threads,
+    const Answer ans = answer(*model, q, CacheStrategy::kPrealloc, a.max_new, a.threads, {},
                               [&](int seq, int32_t token, const std::string& piece) {
                                 text += piece;
                                 stream_to_stdout(seq, token, piece);
