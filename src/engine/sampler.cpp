@@ -26,6 +26,18 @@ double keyed_uniform(uint64_t seed, uint64_t index) {
 
 }  // namespace
 
+// How many of the sorted probabilities top-p keeps: the fewest whose sum reaches it; all of the
+// `n` given when they fall short (the caller then gives more, if there are more).
+size_t Sampler::top_p_keep(const std::vector<double>& probs, size_t n) const {
+  if (options_.top_p >= 1.0f) return n;
+  double cumulative = 0;
+  for (size_t i = 0; i < n; ++i) {
+    cumulative += probs[i];
+    if (cumulative >= options_.top_p) return i + 1;
+  }
+  return n;
+}
+
 Sampler::Sampler(const SamplingOptions& options) : options_(options) {}
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
@@ -46,35 +58,42 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
                        [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
   if (options_.temperature <= 0.0f) return best->id;
 
-  // Sorted by logit, highest first (ties by id, so the order is deterministic); with top-k only
-  // the k best are sorted.
+  // Candidates sorted by logit, highest first (ties by id, so the order is deterministic), but
+  // only as many as the filters can keep: the k best with top-k; otherwise those min-p's cut
+  // leaves, and of them a head that grows until it holds top-p's mass. With no filter at all
+  // the draw walks them in id order, unsorted.
   const auto higher = [](const Candidate& a, const Candidate& b) {
     return a.logit != b.logit ? a.logit > b.logit : a.id < b.id;
   };
+  const double t = options_.temperature, max_logit = best->logit / t;
+  const auto weight = [&](const Candidate& c) { return std::exp(c.logit / t - max_logit); };
+  std::vector<double> probs;
+  size_t keep = 0;
   if (options_.top_k > 0 && static_cast<size_t>(options_.top_k) < candidates_.size()) {
     std::partial_sort(candidates_.begin(), candidates_.begin() + options_.top_k, candidates_.end(),
                       higher);
     candidates_.resize(options_.top_k);
+    double sum = 0;
+    for (const Candidate& c : candidates_) sum += probs.emplace_back(weight(c));
+    for (double& p : probs) p /= sum;
+    keep = top_p_keep(probs, probs.size());
   } else {
-    std::sort(candidates_.begin(), candidates_.end(), higher);
-  }
-  std::vector<double> probs(candidates_.size());
-  const double max_logit = candidates_[0].logit / options_.temperature;
-  double sum = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    probs[i] = std::exp(candidates_[i].logit / options_.temperature - max_logit);
-    sum += probs[i];
-  }
-  for (double& p : probs) p /= sum;
-  size_t keep = probs.size();
-  if (options_.top_p < 1.0f) {
-    double cumulative = 0;
-    for (size_t i = 0; i < probs.size(); ++i) {
-      cumulative += probs[i];
-      if (cumulative >= options_.top_p) {
-        keep = i + 1;
-        break;
-      }
+    double sum = 0;
+    for (const Candidate& c : candidates_) sum += weight(c);
+    auto end = candidates_.end();
+    if (options_.min_p > 0.0f) {  // a margin below the cut, which the exact check below applies
+      const double floor = max_logit + std::log(options_.min_p) - 1e-3;
+      end = std::partition(candidates_.begin(), end,
+                           [&](const Candidate& c) { return c.logit / t >= floor; });
+    }
+    const size_t n = static_cast<size_t>(end - candidates_.begin());
+    const bool ordered = options_.top_p < 1.0f || options_.min_p > 0.0f;
+    for (size_t head = ordered ? std::min<size_t>(64, n) : n;; head = std::min(4 * head, n)) {
+      if (ordered) std::partial_sort(candidates_.begin(), candidates_.begin() + head, end, higher);
+      probs.clear();
+      for (size_t i = 0; i < head; ++i) probs.push_back(weight(candidates_[i]) / sum);
+      keep = top_p_keep(probs, head);
+      if (keep < head || head == n) break;
     }
   }
   if (options_.min_p > 0.0f) {

@@ -32,6 +32,8 @@ class Sampler {
     int32_t id;
     float logit;
   };
+  size_t top_p_keep(const std::vector<double>& probs, size_t n) const;
+
   SamplingOptions options_;
   uint64_t draws_ = 0;  // tokens sampled so far: the index of the next draw
   std::vector<Candidate> candidates_;

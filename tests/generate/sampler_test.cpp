@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -70,6 +71,42 @@ TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
   EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{2, 0, 3}));
   o.top_p = 0.95f;  // all four
   EXPECT_EQ(drawable(o, logits), (std::set<int32_t>{0, 1, 2, 3}));
+}
+
+// On a vocabulary larger than the first head the sampler sorts (64), top-p and min-p keep exactly
+// the set a full sort keeps: the head grows until it holds the mass.
+TEST(Sampler, TopPAndMinPOnALargeVocabularyKeepWhatAFullSortKeeps) {
+  std::vector<float> logits(1000);
+  for (size_t i = 0; i < logits.size(); ++i)  // nearly flat, in a scrambled id order
+    logits[(i * 617) % logits.size()] = -0.002f * static_cast<float>(i);
+  // The reference: the ids by falling logit, as a full sort lists them.
+  std::vector<int32_t> order(logits.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b]; });
+  double sum = 0;
+  for (float l : logits) sum += std::exp(l);
+  SamplingOptions o;
+  o.temperature = 1.0f;
+  o.top_p = 0.5f;
+  size_t top_p_count = 0;
+  for (double cumulative = 0; cumulative < 0.5; ++top_p_count)
+    cumulative += std::exp(logits[order[top_p_count]]) / sum;
+  const std::set<int32_t> top_p_set(order.begin(), order.begin() + top_p_count);
+  const std::set<int32_t> drawn = drawable(o, logits);
+  EXPECT_GT(top_p_count, 250u);
+  EXPECT_GT(drawn.size(), 200u);  // far more than the first head of 64
+  for (int32_t id : drawn) EXPECT_TRUE(top_p_set.count(id)) << id;
+
+  o.top_p = 1.0f;
+  o.min_p = 0.6f;  // keeps logits within log(0.6) = -0.51 of the best: ranks 0 to 255
+  std::set<int32_t> min_p_set;
+  for (int32_t id : order)
+    if (std::exp(logits[id] - logits[order[0]]) >= 0.6) min_p_set.insert(id);
+  EXPECT_EQ(min_p_set.size(), 256u);
+  const std::set<int32_t> drawn_min_p = drawable(o, logits);
+  EXPECT_GT(drawn_min_p.size(), 150u);
+  for (int32_t id : drawn_min_p) EXPECT_TRUE(min_p_set.count(id)) << id;
 }
 
 TEST(Sampler, TopKKeepsOnlyTheKBest) {
