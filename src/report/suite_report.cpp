@@ -427,6 +427,53 @@ void read_train(const json& r, SuiteReport& report) {
   for (Chart* c : {&loss, &lr, &speed, &generation}) report.charts.push_back(std::move(*c));
 }
 
+// bench serve: vLLM's latency percentiles as grouped bars, then each request's TTFT and
+// end-to-end latency in the order it was sent (a queue shows as a rising line).
+void read_serve(const json& r, SuiteReport& report) {
+  const std::string target = fmt::format("{} at {}", r.at("model_id").get<std::string>(),
+                                         r.at("base_url").get<std::string>());
+  report.heading = fmt::format("bench serve: {} requests to {} ({} completed, {} failed)",
+                               r.at("num_prompts").get<int>(), target, r.at("completed").get<int>(),
+                               r.at("failed").get<int>());
+  report.system = target;
+  Chart latency =
+      new_chart(report, "serve_latency", ChartKind::kBars, "Latency percentiles over the requests");
+  latency.x_label = "metric";
+  latency.y_label = "milliseconds";
+  latency.categories = {"TTFT", "TPOT", "ITL", "E2EL"};
+  for (const char* p : {"p50", "p90", "p99"}) {
+    Series s;
+    s.name = p;
+    for (const char* metric : {"ttft", "tpot", "itl", "e2el"})
+      s.y.push_back(r.at(fmt::format("{}_{}_ms", p, metric)).get<double>());
+    latency.series.push_back(std::move(s));
+  }
+  Chart requests = new_chart(report, "serve_requests", ChartKind::kLines,
+                             "Each request's latency, in the order sent");
+  requests.x_label = "request";
+  requests.y_label = "milliseconds";
+  Series ttft, e2el;
+  ttft.name = "TTFT";
+  e2el.name = "end-to-end";
+  const json &outputs = r.at("output_lens"), &ttfts = r.at("ttfts"), &e2els = r.at("e2els");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs.at(i).get<int>() == 0) continue;  // failed
+    ttft.x.push_back(static_cast<double>(i + 1)), ttft.y.push_back(ttfts.at(i).get<double>() * 1e3);
+    e2el.x.push_back(static_cast<double>(i + 1)), e2el.y.push_back(e2els.at(i).get<double>() * 1e3);
+  }
+  requests.series = {std::move(ttft), std::move(e2el)};
+  ReportTable table{"Throughput", {"Metric", "Value"}, {}};
+  const std::pair<const char*, const char*> rates[] = {{"request_throughput", "requests/s"},
+                                                       {"output_throughput", "output tokens/s"},
+                                                       {"total_token_throughput", "total tokens/s"},
+                                                       {"request_goodput", "goodput, requests/s"}};
+  for (const auto& [key, name] : rates)
+    table.rows.push_back({name, fmt::format("{:.2f}", r.at(key).get<double>())});
+  report.tables.push_back(std::move(table));
+  report.charts.push_back(std::move(latency));
+  report.charts.push_back(std::move(requests));
+}
+
 }  // namespace
 
 SuiteReport read_suite_report(const json& result, const std::string& source) {
@@ -455,9 +502,11 @@ SuiteReport read_suite_report(const json& result, const std::string& source) {
       read_run(result, report);
     } else if (report.suite == "train") {
       read_train(result, report);
+    } else if (report.suite == "serve") {
+      read_serve(result, report);
     } else {
       fail(
-          "no report for suite '{}' (kv-compare, trace, sweep, cases, train, or a run's "
+          "no report for suite '{}' (kv-compare, trace, sweep, cases, train, serve, or a run's "
           "--metrics-json)",
           report.suite);
     }

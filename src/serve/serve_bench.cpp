@@ -191,6 +191,22 @@ json serve_bench_json(const ServeBenchResult& r, const LoadOptions& o) {
   j.update(summary_fields("tpot", r.tpot_ms));
   j.update(summary_fields("itl", r.itl_ms));
   j.update(summary_fields("e2el", r.e2el_ms));
+  // Each request in the order sent, as vLLM's --save-detailed writes them (seconds; a failed
+  // request has 0 output tokens), and its end-to-end latency beside.
+  json input_lens = json::array(), output_lens = json::array(), ttfts = json::array(),
+       itls = json::array(), e2els = json::array();
+  for (const RequestTiming& t : r.requests) {
+    input_lens.push_back(t.prompt_tokens);
+    output_lens.push_back(t.success ? t.output_tokens : 0);
+    ttfts.push_back(t.success ? t.ttft_s : 0.0);
+    itls.push_back(t.itl_s);
+    e2els.push_back(t.success ? t.latency_s : 0.0);
+  }
+  j["input_lens"] = std::move(input_lens);
+  j["output_lens"] = std::move(output_lens);
+  j["ttfts"] = std::move(ttfts);
+  j["itls"] = std::move(itls);
+  j["e2els"] = std::move(e2els);
   return j;
 }
 

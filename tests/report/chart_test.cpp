@@ -98,6 +98,23 @@ TEST(Charts, RunShowsTokensPerSecondAndTheOpsBreakdown) {
   EXPECT_EQ(chart_named(r, "run_ops_by_layer").series[0].y, (std::vector<double>{100, 150}));
 }
 
+TEST(Charts, ServeShowsThePercentilesAndEachCompletedRequest) {
+  const SuiteReport r = read_suite_report(serve_result(), "serve.json");
+  const Chart& latency = chart_named(r, "serve_latency");
+  EXPECT_EQ(latency.categories, (std::vector<std::string>{"TTFT", "TPOT", "ITL", "E2EL"}));
+  ASSERT_EQ(latency.series.size(), 3u);
+  EXPECT_EQ(latency.series[0].y, (std::vector<double>{10, 10, 10, 10}));
+  EXPECT_EQ(latency.series[2].name, "p99");
+  const Chart& requests = chart_named(r, "serve_requests");
+  ASSERT_EQ(requests.series.size(), 2u);
+  EXPECT_EQ(requests.series[0].x, (std::vector<double>{1, 3}));  // the failed one left out
+  EXPECT_EQ(requests.series[0].y, (std::vector<double>{100, 300}));
+  EXPECT_EQ(requests.series[1].y, (std::vector<double>{500, 900}));
+  EXPECT_EQ(latency.subtitle, "tiny at http://127.0.0.1:1");
+  ASSERT_EQ(r.tables.size(), 1u);
+  EXPECT_EQ(r.tables[0].rows[1][1], "12.00");
+}
+
 TEST(Charts, UnknownOrBrokenResultsAreOneLineErrorsNamingTheFile) {
   const auto message = [](const json& j) {
     try {

@@ -117,4 +117,25 @@ inline json run_result() {
               {{"layer", 1}, {"kind", "attention"}, {"seconds", 0.15}, {"calls", 4}}}}}}};
 }
 
+// What bench serve writes for three requests, the second of which failed.
+inline json serve_result() {
+  json r = {{"suite", "serve"},
+            {"model_id", "tiny"},
+            {"base_url", "http://127.0.0.1:1"},
+            {"num_prompts", 3},
+            {"completed", 2},
+            {"failed", 1},
+            {"request_throughput", 1.5},
+            {"output_throughput", 12.0},
+            {"total_token_throughput", 40.0},
+            {"request_goodput", 1.0},
+            {"output_lens", {8, 0, 8}},
+            {"ttfts", {0.1, 0.0, 0.3}},
+            {"e2els", {0.5, 0.0, 0.9}}};
+  for (const char* p : {"p50", "p90", "p99"})
+    for (const char* m : {"ttft", "tpot", "itl", "e2el"})
+      r[std::string(p) + "_" + m + "_ms"] = std::string(p) == "p50" ? 10.0 : 20.0;
+  return r;
+}
+
 }  // namespace kvscope::testing::samples

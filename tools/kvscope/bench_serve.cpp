@@ -95,7 +95,6 @@ std::string console_text(const serve::ServeBenchResult& r, const nlohmann::json&
 }
 
 void run_bench_serve(ServeBenchArgs& a) {
-  if (!a.output.plot_dir.empty()) fail("--plot: bench serve draws no charts yet");
   a.load.request_rate = parse_rate(a.request_rate);
   parse_goodput(a.goodput, a.load);
   const auto model = load_model(a.model_path);  // for its tokenizer, and the log
@@ -113,6 +112,8 @@ void run_bench_serve(ServeBenchArgs& a) {
   j["model_id"] = a.target.model;
   j["num_prompts"] = a.load.num_prompts;
   j["dataset"] = a.dataset;
+  j["suite"] = "serve";
+  j["system"] = system_json(*model, 1);  // the client's: the server may run elsewhere
   nlohmann::ordered_json record;
   for (const auto& [key, value] : j.items())
     if (!value.is_array() && !value.is_object()) record[key] = value;
