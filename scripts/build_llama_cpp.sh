@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's comparison tools from the llama-cpp-python sdist on PyPI (its vendor/llama.cpp
-# holds llama.cpp's source), outside the repo, cached. A comparison tool for
-# scripts/compare_llama_cpp.py and scripts/make_tokenizer_goldens.py, never a test dependency.
+# holds llama.cpp's source), outside the repo, cached. Comparison tools for
+# scripts/compare_llama_cpp.py, scripts/compare_llama_server.py and
+# scripts/make_tokenizer_goldens.py, never a test dependency.
 #
 #   scripts/build_llama_cpp.sh                   build once (about 15 minutes on 2 cores from cold), then
 #                                                exit at once while the pinned version matches
@@ -16,7 +17,7 @@
 #   llama.cpp/sdist/llama_cpp_python-VERSION.tar.gz   the downloaded sdist (sha256 checked)
 #   llama.cpp/src/                                    its vendor/llama.cpp
 #   llama.cpp/build-VERSION/                          the CMake build; llama.cpp/build links to it
-#   llama.cpp/build/bin/                              llama-bench, llama-batched-bench, ...
+#   llama.cpp/build/bin/                              llama-bench, llama-batched-bench, llama-server, ...
 #   llama.cpp/build/.kvscope-stamp                    version, configuration and targets built
 #   models/NAME.Q8_0.gguf, models/NAME.F16.gguf       --quantize's output (also linked into
 #                                                     llama.cpp/models, where compare_llama_cpp.py looks)
@@ -32,7 +33,7 @@ version="0.3.36"
 sdist_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 
 # llama-completion was called llama-cli before llama.cpp split the two; the first that exists is built.
-required=(llama-bench llama-batched-bench llama-tokenize llama-quantize llama-perplexity)
+required=(llama-bench llama-batched-bench llama-tokenize llama-quantize llama-perplexity llama-server)
 completion_candidates=(llama-completion llama-cli)
 quant_types=(Q8_0 F16)
 
@@ -51,7 +52,7 @@ cmake_args=(
   -DBUILD_SHARED_LIBS=OFF
   -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF
   -DLLAMA_BUILD_COMMON=ON -DLLAMA_BUILD_TOOLS=ON
-  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF
   -DGGML_CUDA=OFF -DGGML_HIP=OFF -DGGML_VULKAN=OFF -DGGML_METAL=OFF -DGGML_SYCL=OFF
   -DGGML_OPENCL=OFF -DGGML_MUSA=OFF -DGGML_CANN=OFF -DGGML_KOMPUTE=OFF -DGGML_RPC=OFF
 )
@@ -60,7 +61,7 @@ config_line="config=$(printf '%s\n' "${cmake_args[@]}" | sha256sum | cut -c1-16)
 say() { echo "build_llama_cpp: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 force=0
 source_only=0
