@@ -129,7 +129,7 @@ TEST(ReportCli, WritesPlotsAndThePageAndRefusesUnknownResults) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "kvscope: error: " + dir +
                        "/odd.json: no report for suite 'mystery' (kv-compare, trace, sweep, cases, "
-                       "train, or a run's --metrics-json)\n");
+                       "train, serve, or a run's --metrics-json)\n");
   r = run_cli("report /nonexistent/result.json");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "kvscope: error: /nonexistent/result.json: cannot open\n");
