@@ -101,7 +101,8 @@ def main():
     llama_cmd = [str(bin_dir / "llama-server"), "-m", str(DEFAULT_MODEL), "--host", "127.0.0.1",
                  "--port", str(llama_port), "-t", str(args.threads), "-np", str(slots), "-kvu",
                  "-c", str(slots * per_seq), "-fa", "on", "-ctk", "f16", "-ctv", "f16", "--no-webui"]
-    kv_mib = slots * per_seq * 30 * 2 * 192 * 2 // (1 << 20) + 64  # the default model's f16 rows
+    f16_row = json.loads(run([str(KVSCOPE), "inspect", str(DEFAULT_MODEL), "--json"]))["kv_bytes_per_token"]["f16"]
+    kv_mib = int(slots * per_seq * f16_row) // (1 << 20) + 64
     kvscope_cmd = [str(KVSCOPE), "serve", "-m", str(DEFAULT_MODEL), "--port", str(kvscope_port),
                    "-t", str(args.threads), "--max-seqs", str(slots), "--kv-type", "f16",
                    "--kv-cache-mib", str(kv_mib), "--max-queue", str(4 * slots)]

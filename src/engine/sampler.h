@@ -44,7 +44,8 @@ int32_t argmax(std::span<const float> logits);
 // What chat and demo sample with: llama.cpp's defaults (temperature 0.8, top-k 40, top-p 0.95,
 // min-p 0.05, no repetition penalty), each replaced by the value the model's file recommends.
 SamplingOptions recommended_sampling(const SamplingHints& hints);
-// "temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, repeat penalty 1, seed 0"; "greedy" at 0.
+// "temperature 0.8, top-k 40, top-p 0.95, min-p 0.05, seed 0" (a repeat penalty named when not
+// 1); "greedy" at temperature 0.
 std::string describe(const SamplingOptions& options);
 
 }  // namespace kvscope

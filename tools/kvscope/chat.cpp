@@ -82,9 +82,8 @@ void run_chat(const ChatArgs& args) {
     const double seconds = std::chrono::duration<double>(s.token_times.back() - r.start).count();
     // Distinct 4-grams fall far below 100% when the model loops.
     fmt::print(
-        "\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s | prefill {} tokens | distinct "
-        "4-grams "
-        "{:.0f}%\n",
+        "\n⚡ {:.1f} tok/s | 📊 {} tokens | ⏱️  {:.3f}s | prefill {} tokens | "
+        "distinct 4-grams {:.0f}%\n",
         s.token_times.size() / seconds, s.token_times.size(), seconds, prefilled,
         100.0 * distinct_ngram_share(s.output, 4));
   }

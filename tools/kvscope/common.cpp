@@ -37,31 +37,29 @@ void add_precision_option(CLI::App& app, Precision& precision) {
 
 void add_sampling_options(CLI::App& app, SamplingArgs& args) {
   SamplingOptions& s = args.given;
-  args.options = {
-      app.add_option("--temp", s.temperature, "Temperature; 0 is greedy")
-          ->check(CLI::NonNegativeNumber),
-      app.add_option("--top-k", s.top_k, "Keep the k most likely tokens (0: off)")
-          ->check(CLI::NonNegativeNumber),
-      app.add_option("--top-p", s.top_p, "Keep the most likely tokens up to this mass")
-          ->check(CLI::Range(0.0, 1.0)),
-      app.add_option("--min-p", s.min_p, "Drop tokens below this share of the best one")
-          ->check(CLI::Range(0.0, 1.0)),
-      app.add_option("--repeat-penalty", s.repeat_penalty,
-                     "Penalty for tokens already seen (1: off)")
-          ->check(CLI::PositiveNumber),
-      app.add_option("--seed", s.seed, "Random seed for sampling"),
-  };
+  args.temperature = app.add_option("--temp", s.temperature, "Temperature; 0 is greedy")
+                         ->check(CLI::NonNegativeNumber);
+  args.top_k = app.add_option("--top-k", s.top_k, "Keep the k most likely tokens (0: off)")
+                   ->check(CLI::NonNegativeNumber);
+  args.top_p = app.add_option("--top-p", s.top_p, "Keep the most likely tokens up to this mass")
+                   ->check(CLI::Range(0.0, 1.0));
+  args.min_p = app.add_option("--min-p", s.min_p, "Drop tokens below this share of the best one")
+                   ->check(CLI::Range(0.0, 1.0));
+  args.repeat_penalty = app.add_option("--repeat-penalty", s.repeat_penalty,
+                                       "Penalty for tokens already seen (1: off)")
+                            ->check(CLI::PositiveNumber);
+  args.seed = app.add_option("--seed", s.seed, "Random seed for sampling");
 }
 
 SamplingOptions SamplingArgs::over(const SamplingOptions& base) const {
+  const auto given_on = [](const CLI::Option* o) { return o != nullptr && o->count() > 0; };
   SamplingOptions s = base;
-  const auto given_set = [&](size_t i) { return options.size() > i && options[i]->count() > 0; };
-  if (given_set(0)) s.temperature = given.temperature;
-  if (given_set(1)) s.top_k = given.top_k;
-  if (given_set(2)) s.top_p = given.top_p;
-  if (given_set(3)) s.min_p = given.min_p;
-  if (given_set(4)) s.repeat_penalty = given.repeat_penalty;
-  if (given_set(5)) s.seed = given.seed;
+  if (given_on(temperature)) s.temperature = given.temperature;
+  if (given_on(top_k)) s.top_k = given.top_k;
+  if (given_on(top_p)) s.top_p = given.top_p;
+  if (given_on(min_p)) s.min_p = given.min_p;
+  if (given_on(repeat_penalty)) s.repeat_penalty = given.repeat_penalty;
+  if (given_on(seed)) s.seed = given.seed;
   return s;
 }
 

@@ -28,7 +28,8 @@ void add_precision_option(CLI::App& app, Precision& precision);
 // --repeat-penalty, --seed. Each one given on the command line replaces the base's value.
 struct SamplingArgs {
   SamplingOptions given;
-  std::vector<const CLI::Option*> options;  // in the order of the fields they set
+  const CLI::Option *temperature = nullptr, *top_k = nullptr, *top_p = nullptr, *min_p = nullptr,
+                    *repeat_penalty = nullptr, *seed = nullptr;
   SamplingOptions over(const SamplingOptions& base) const;
 };
 void add_sampling_options(CLI::App& app, SamplingArgs& args);
