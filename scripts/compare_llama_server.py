@@ -10,8 +10,11 @@ TPOT) beside `kvscope bench speed` decoding the same number of sequences offline
 depth; and prefix reuse through the server: requests sharing a --prefix-len system prompt, one at
 a time, to kvscope serve without and with --prefix-cache.
 
+Each bench serve result is kept in --out (default logs/compare-llama-server), and
+`kvscope report` draws them there: throughput and p99 TTFT against concurrency, a line a server.
+
 Usage: python3 scripts/compare_llama_server.py [--concurrency 1,8,32] [--reps 1] [--threads 2]
-                                               [--json out.json]"""
+                                               [--out DIR] [--json out.json]"""
 import argparse
 import contextlib
 import json
@@ -19,7 +22,6 @@ import pathlib
 import socket
 import statistics
 import subprocess
-import tempfile
 import time
 import urllib.request
 
@@ -53,13 +55,14 @@ def server(cmd, port):
         proc.wait(timeout=30)
 
 
-def bench_serve(url, concurrency, prompts, input_len, output_len, seed, prefix_len=0):
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        run([str(KVSCOPE), "bench", "serve", "--base-url", url, "--num-prompts", str(prompts),
-             "--max-concurrency", str(concurrency), "--random-input-len", str(input_len),
-             "--random-output-len", str(output_len), "--random-prefix-len", str(prefix_len),
-             "--ignore-eos", "--seed", str(seed), "--json", out.name, "--no-log"])
-        r = json.loads(pathlib.Path(out.name).read_text())
+def bench_serve(url, label, out, concurrency, prompts, input_len, output_len, seed, prefix_len=0):
+    """Runs kvscope bench serve, its JSON written to `out`; returns the figures compared."""
+    run([str(KVSCOPE), "bench", "serve", "--base-url", url, "--label", label,
+         "--num-prompts", str(prompts), "--max-concurrency", str(concurrency),
+         "--random-input-len", str(input_len), "--random-output-len", str(output_len),
+         "--random-prefix-len", str(prefix_len), "--ignore-eos", "--seed", str(seed),
+         "--json", str(out), "--no-log"])
+    r = json.loads(out.read_text())
     if r["failed"]:
         raise SystemExit(f"compare_llama_server: {r['failed']} requests failed at {url}: {r['errors']}")
     return {k: r[k] for k in ("output_throughput", "median_ttft_ms", "p99_ttft_ms", "median_tpot_ms",
@@ -86,8 +89,12 @@ def main():
     ap.add_argument("--output-len", type=int, default=128)
     ap.add_argument("--prefix-len", type=int, default=1024)
     ap.add_argument("--prefix-requests", type=int, default=32)
+    ap.add_argument("--out", default=str(ROOT / "logs" / "compare-llama-server"),
+                    help="folder for each bench serve result and the charts")
     ap.add_argument("--json", help="also write the measurements here")
     args = ap.parse_args()
+    out_dir = pathlib.Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
     levels = [int(c) for c in args.concurrency.split(",")]
     # 16 prompts at least, twice the concurrency above that: every level runs more than one wave.
     prompts = {c: max(16, 2 * c) for c in levels}
@@ -113,7 +120,8 @@ def main():
             for c in levels:
                 for name, url in (("llama-server", llama_url), ("kvscope", kvscope_url)):
                     progress(f"{name}, concurrency {c}: repetition {rep + 1}/{args.reps}")
-                    runs[(name, c)].append(bench_serve(url, c, prompts[c], args.input_len,
+                    out = out_dir / f"{name}-c{c}-r{rep + 1}.json"
+                    runs[(name, c)].append(bench_serve(url, name, out, c, prompts[c], args.input_len,
                                                        args.output_len, seed=rep))
     offline = {}
     for c in levels:
@@ -126,9 +134,13 @@ def main():
                "--kv-type", "f16"] + (["--prefix-cache"] if reuse else [])
         progress(f"prefix reuse {'on' if reuse else 'off'}: {args.prefix_requests} requests")
         with server(cmd, port) as url:
-            prefix[reuse] = bench_serve(url, 1, args.prefix_requests, 64, 16, seed=0,
+            label = f"kvscope, prefix cache {'on' if reuse else 'off'}"
+            prefix[reuse] = bench_serve(url, label, out_dir / f"prefix-{'on' if reuse else 'off'}.json",
+                                        1, args.prefix_requests, 64, 16, seed=0,
                                         prefix_len=args.prefix_len)
     progress("")
+    run([str(KVSCOPE), "report", *map(str, sorted(out_dir.glob("*-c*-r*.json"))),
+         "--out-dir", str(out_dir)])
 
     print(f"kvscope serve vs llama-server (llama-cpp-python's vendored llama.cpp), {cpu}, {args.threads} "
           f"threads, {slots} parallel sequences, f16 KV cache; `kvscope bench serve` random "
@@ -160,6 +172,7 @@ def main():
           f"{prefix[False]['median_ttft_ms']:.0f} ms without --prefix-cache, "
           f"{prefix[True]['median_ttft_ms']:.0f} ms with it "
           f"({prefix[True]['median_ttft_ms'] / prefix[False]['median_ttft_ms']:.3f}×)")
+    print(f"\nEach bench serve result and the charts (serve_throughput.png, serve_ttft.png) are in {out_dir}")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({
             "cpu": cpu, "threads": args.threads, "prompts": prompts,

@@ -3,7 +3,8 @@
 # llama.cpp's vocabularies (the llama-cpp-python sdist from PyPI, cached), checks the C++
 # formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds and
 # runs every test in both (after the release build, also the server's pytest tests against it, and
-# the Python package installed in a virtual environment with its tests), runs the threaded code's
+# the Python package installed in a virtual environment with its tests; after the sanitized build,
+# the server's fault tests against the sanitized server), runs the threaded code's
 # tests under ThreadSanitizer, then runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
@@ -24,6 +25,9 @@ for kind in release sanitize tsan; do
     KVSCOPE_BIN="build/release/tools/kvscope/kvscope" python3 -m pytest -q tests/serve
     echo "=== Python package ===" >&2
     scripts/test_python.sh  # its tests compare with the release build's command line
+  elif [[ $kind == sanitize ]]; then
+    echo "=== server fault tests under ASan/UBSan (pytest) ===" >&2
+    KVSCOPE_BIN="build/sanitize/tools/kvscope/kvscope" python3 -m pytest -q tests/serve/test_faults.py
   fi
 done
 if [[ -x scripts/fuzz.sh ]]; then

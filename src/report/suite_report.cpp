@@ -1,10 +1,13 @@
 #include "report/suite_report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "core/error.h"
 
@@ -429,9 +432,14 @@ void read_train(const json& r, SuiteReport& report) {
 
 // bench serve: vLLM's latency percentiles as grouped bars, then each request's TTFT and
 // end-to-end latency in the order it was sent (a queue shows as a rising line).
+std::string serve_target(const json& r) {
+  if (r.contains("label")) return r.at("label").get<std::string>();
+  return fmt::format("{} at {}", r.at("model_id").get<std::string>(),
+                     r.at("base_url").get<std::string>());
+}
+
 void read_serve(const json& r, SuiteReport& report) {
-  const std::string target = fmt::format("{} at {}", r.at("model_id").get<std::string>(),
-                                         r.at("base_url").get<std::string>());
+  const std::string target = serve_target(r);
   report.heading = fmt::format("bench serve: {} requests to {} ({} completed, {} failed)",
                                r.at("num_prompts").get<int>(), target, r.at("completed").get<int>(),
                                r.at("failed").get<int>());
@@ -519,16 +527,87 @@ SuiteReport read_suite_report(const json& result, const std::string& source) {
   return report;
 }
 
-SuiteReport load_suite_report(const std::string& path) {
+json load_result_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
-  json result;
   try {
-    result = json::parse(in);
+    return json::parse(in);
   } catch (const json::exception& e) {
     fail("{}: not JSON ({})", path, e.what());
   }
-  return read_suite_report(result, path);
+}
+
+SuiteReport load_suite_report(const std::string& path) {
+  return read_suite_report(load_result_json(path), path);
+}
+
+std::optional<SuiteReport> serve_concurrency_report(const std::vector<json>& serve_results) {
+  struct Level {
+    std::vector<double> throughput, p99_ttft_ms, median_ttft_ms, median_tpot_ms;
+  };
+  // server label -> concurrency -> its results; first-seen order of the labels kept for colours.
+  std::vector<std::string> labels;
+  std::map<std::string, std::map<int, Level>> servers;
+  std::set<int> levels;
+  try {
+    for (const json& r : serve_results) {
+      if (r.at("max_concurrency").is_null()) continue;  // unbounded: no level to place it at
+      const std::string label = serve_target(r);
+      if (!servers.count(label)) labels.push_back(label);
+      const int c = r.at("max_concurrency").get<int>();
+      levels.insert(c);
+      Level& l = servers[label][c];
+      l.throughput.push_back(r.at("output_throughput").get<double>());
+      l.p99_ttft_ms.push_back(r.at("p99_ttft_ms").get<double>());
+      l.median_ttft_ms.push_back(r.at("median_ttft_ms").get<double>());
+      l.median_tpot_ms.push_back(r.at("median_tpot_ms").get<double>());
+    }
+  } catch (const json::exception& e) {
+    fail("bench serve results: not the serve result expected: {}", e.what());
+  }
+  if (levels.size() < 2) return std::nullopt;
+  SuiteReport report;
+  report.suite = "serve";
+  report.source = "the bench serve results together";
+  report.heading = fmt::format("bench serve: {} against concurrency", fmt::join(labels, ", "));
+  report.system =
+      fmt::format("{} results, max concurrency {}", serve_results.size(), fmt::join(levels, ", "));
+  Chart throughput = new_chart(report, "serve_throughput", ChartKind::kLines,
+                               "Output throughput against concurrency");
+  Chart ttft = new_chart(report, "serve_ttft", ChartKind::kLines,
+                         "p99 time to first token against concurrency");
+  for (Chart* c : {&throughput, &ttft}) c->x_label = "max concurrency (requests in flight)";
+  throughput.y_label = "output tokens/s";
+  ttft.y_label = "milliseconds";
+  ReportTable table{"Against concurrency (medians over repeated results)",
+                    {"Server", "Concurrency", "Results", "Output tokens/s", "TTFT median",
+                     "TTFT p99", "TPOT median"},
+                    {}};
+  const auto median_of = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  for (const std::string& label : labels) {
+    Series tput, p99;
+    tput.name = p99.name = label;
+    tput.markers = p99.markers = true;
+    for (const auto& [c, l] : servers.at(label)) {
+      tput.x.push_back(c), tput.y.push_back(median_of(l.throughput));
+      p99.x.push_back(c), p99.y.push_back(median_of(l.p99_ttft_ms));
+      table.rows.push_back({label, std::to_string(c), std::to_string(l.throughput.size()),
+                            fmt::format("{:.1f}", tput.y.back()),
+                            fmt::format("{:.0f} ms", median_of(l.median_ttft_ms)),
+                            fmt::format("{:.0f} ms", p99.y.back()),
+                            fmt::format("{:.1f} ms", median_of(l.median_tpot_ms))});
+    }
+    throughput.series.push_back(std::move(tput));
+    ttft.series.push_back(std::move(p99));
+  }
+  report.tables.push_back(std::move(table));
+  report.charts.push_back(std::move(throughput));
+  report.charts.push_back(std::move(ttft));
+  return report;
 }
 
 std::vector<std::string> write_charts(const SuiteReport& report, const std::string& dir,

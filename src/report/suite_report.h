@@ -3,6 +3,7 @@
 // report shows of it: a heading, what it ran on, tables and charts. Which suite is read from
 // "suite" (a run's JSON has none: a top-level "sequences" array marks it).
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,15 @@ struct SuiteReport {
 
 // Error naming `source` when the JSON is no result kvscope knows or lacks a field.
 SuiteReport read_suite_report(const nlohmann::json& result, const std::string& source);
-// Reads and parses the file first (Error when it cannot, or when it is not JSON).
+// Reads and parses a result file (Error when it cannot, or when it is not JSON).
+nlohmann::json load_result_json(const std::string& path);
 SuiteReport load_suite_report(const std::string& path);
+
+// bench serve results at several --max-concurrency levels, of one server or several (told apart by
+// their "label"), as one report: output throughput and p99 TTFT against concurrency, the median
+// over results that repeat a server and level. Empty when fewer than two levels are present.
+std::optional<SuiteReport> serve_concurrency_report(
+    const std::vector<nlohmann::json>& serve_results);
 
 // Writes each chart into dir as <prefix><chart name>.png/.svg; returns the paths written.
 std::vector<std::string> write_charts(const SuiteReport& report, const std::string& dir,

@@ -115,6 +115,32 @@ TEST(Charts, ServeShowsThePercentilesAndEachCompletedRequest) {
   EXPECT_EQ(r.tables[0].rows[1][1], "12.00");
 }
 
+TEST(Charts, ServeResultsAtSeveralConcurrenciesMakeOneChartALinePerServer) {
+  const auto at = [](const char* label, int concurrency, double throughput) {
+    json r = serve_result();
+    r["label"] = label;
+    r["max_concurrency"] = concurrency;
+    r["output_throughput"] = throughput;
+    r["median_ttft_ms"] = r["median_tpot_ms"] = 1.0;
+    r["p99_ttft_ms"] = 10.0 * concurrency;
+    return r;
+  };
+  EXPECT_FALSE(serve_concurrency_report({at("a", 8, 1), at("b", 8, 2)}));  // one level only
+  const std::optional<SuiteReport> r = serve_concurrency_report(
+      {at("kvscope", 8, 300), at("llama-server", 1, 90), at("kvscope", 1, 100),
+       at("llama-server", 8, 200), at("kvscope", 8, 320), at("kvscope", 8, 310)});
+  ASSERT_TRUE(r);
+  const Chart& throughput = chart_named(*r, "serve_throughput");
+  ASSERT_EQ(throughput.series.size(), 2u);
+  EXPECT_EQ(throughput.series[0].name, "kvscope");  // in the order first seen
+  EXPECT_EQ(throughput.series[0].x, (std::vector<double>{1, 8}));
+  EXPECT_EQ(throughput.series[0].y, (std::vector<double>{100, 310}));  // the median of three
+  EXPECT_EQ(throughput.series[1].y, (std::vector<double>{90, 200}));
+  EXPECT_EQ(chart_named(*r, "serve_ttft").series[1].y, (std::vector<double>{10, 80}));
+  ASSERT_EQ(r->tables.size(), 1u);
+  EXPECT_EQ(r->tables[0].rows[1][2], "3");  // kvscope at 8: three results
+}
+
 TEST(Charts, UnknownOrBrokenResultsAreOneLineErrorsNamingTheFile) {
   const auto message = [](const json& j) {
     try {

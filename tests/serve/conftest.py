@@ -6,6 +6,7 @@ default model must be fetched (scripts/fetch_model.sh).
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -31,6 +32,9 @@ class Server:
         deadline = time.time() + 60
         while "ready" not in self._line():
             assert time.time() < deadline, "the server did not get ready"
+        # It logs a line a request: read them as they come, so a long run never fills the pipe.
+        self._drain = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
+        self._drain.start()
 
     def _line(self):
         line = self.proc.stderr.readline()
@@ -59,11 +63,15 @@ class Server:
             assert time.time() < deadline, f"blocks still in use: {m}"
             time.sleep(0.05)
 
+    def exited(self, timeout=30):
+        """Waits for the server to end; returns its exit status and everything it logged."""
+        self.proc.wait(timeout=timeout)
+        self._drain.join(timeout=timeout)
+        return self.proc.returncode, "".join(self.log)
+
     def stop(self):
         self.proc.terminate()
-        _, rest = self.proc.communicate(timeout=30)
-        self.log.append(rest)
-        return self.proc.returncode
+        return self.exited()[0]
 
 
 @pytest.fixture(scope="session")

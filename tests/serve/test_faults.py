@@ -158,8 +158,8 @@ def test_sigterm_ends_streams_with_an_error_and_exits_cleanly():
     reader = threading.Thread(target=lambda: events.append(response.read().decode()))
     reader.start()
     s.proc.send_signal(signal.SIGTERM)
-    _, rest = s.proc.communicate(timeout=30)
+    status, log = s.exited()
     reader.join(timeout=30)
-    assert s.proc.returncode == 0
+    assert status == 0
     assert '"error"' in events[0] and "shutting down" in events[0]
-    assert "SIGTERM: stopping" in rest
+    assert "SIGTERM: stopping" in log

@@ -13,7 +13,7 @@ namespace kvscope::cli {
 namespace {
 
 struct ServeBenchArgs {
-  std::string model_path, dataset = "random", dataset_path, request_rate = "inf";
+  std::string model_path, dataset = "random", dataset_path, request_rate = "inf", label;
   std::vector<std::string> goodput;
   serve::Target target;
   serve::LoadOptions load;
@@ -110,6 +110,8 @@ void run_bench_serve(ServeBenchArgs& a) {
   j["base_url"] = a.target.base_url;
   j["endpoint"] = a.target.endpoint;
   j["model_id"] = a.target.model;
+  j["label"] =
+      a.label.empty() ? fmt::format("{} at {}", a.target.model, a.target.base_url) : a.label;
   j["num_prompts"] = a.load.num_prompts;
   j["dataset"] = a.dataset;
   j["suite"] = "serve";
@@ -141,6 +143,9 @@ void add_bench_serve(CLI::App& bench) {
       ->check(CLI::IsMember({"/v1/completions", "/v1/chat/completions"}))
       ->capture_default_str();
   cmd->add_option("--model", a->target.model, "Model name sent (default: the server's first)");
+  cmd->add_option("--label", a->label,
+                  "The server's name in the result and in kvscope report's charts (default: MODEL "
+                  "at BASE_URL)");
   cmd->add_option("--api-key", a->target.api_key, "Sent as 'Authorization: Bearer KEY'");
   cmd->add_option("--num-prompts", a->load.num_prompts, "Requests to send")
       ->check(CLI::PositiveNumber)
