@@ -249,11 +249,12 @@ def randomize_norms(model: torch.nn.Module, gen: torch.Generator) -> None:
 
 
 def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidden: int = 64,
-               ffn: int = 128) -> LlamaForCausalLM:
+               ffn: int = 128, rope_scaling: dict | None = None) -> LlamaForCausalLM:
     torch.manual_seed(seed)
+    rope = {"rope_type": "default", "rope_theta": 10000.0, **(rope_scaling or {})}
     config = LlamaConfig(num_hidden_layers=layers, hidden_size=hidden, intermediate_size=ffn,
                          num_attention_heads=4, num_key_value_heads=2, vocab_size=vocab_size,
-                         max_position_embeddings=256, rope_theta=10000.0, rms_norm_eps=1e-5,
+                         max_position_embeddings=256, rope_parameters=rope, rms_norm_eps=1e-5,
                          tie_word_embeddings=False, initializer_range=0.1, bos_token_id=bos,
                          eos_token_id=eos)
     model = LlamaForCausalLM(config).eval()
@@ -337,10 +338,32 @@ def gguf_name(arch: str, hf: str) -> str | None:
 FILE_TYPES = {Q.F32: 0, Q.F16: 1, Q.Q4_0: 2, Q.Q4_1: 3, Q.Q8_0: 7, "Q4_K_M": 15, Q.BF16: 32}
 
 
+def llama3_rope_factors(cfg) -> np.ndarray:
+    """convert_hf_to_gguf.py's rope_freqs.weight for Llama 3's RoPE scaling."""
+    p = cfg.rope_parameters
+    dim = cfg.head_dim
+    freqs = 1.0 / (p["rope_theta"] ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+    factor, low, high = p["factor"], p.get("low_freq_factor", 1.0), p.get("high_freq_factor", 4.0)
+    old = p.get("original_max_position_embeddings", 8192)
+    out = []
+    for freq in freqs.tolist():
+        wavelen = 2 * np.pi / freq
+        if wavelen < old / high:
+            out.append(1.0)
+        elif wavelen > old / low:
+            out.append(factor)
+        else:
+            smooth = (old / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
+
+
 def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
     """The tensors in GGUF names and numpy (outermost first) layout, as convert writes them."""
     cfg = model.config
     out = []
+    if arch == "llama" and cfg.rope_parameters.get("rope_type") == "llama3":
+        out.append(("rope_freqs.weight", llama3_rope_factors(cfg)))
     for hf, w in state(model).items():
         name = gguf_name(arch, hf)
         if name is None:
@@ -483,6 +506,7 @@ def load_dequantized(model, arch: str, stored: dict[str, np.ndarray]):
         if name is None:
             continue
         w = stored[name]
+
         if arch == "llama" and name.endswith("attn_q.weight"):
             w = unpermute(w, cfg.num_attention_heads)
         if arch == "llama" and name.endswith("attn_k.weight"):
@@ -732,6 +756,25 @@ def main() -> None:
     index["tiny-llama-q4_k_m"] = {
         "arch": "llama", "files": ["tiny-llama-q4_k_m.gguf"], "vocab_size": kq.config.vocab_size,
         "weights": "Q4_K and Q6_K", **write_reference("tiny-llama-q4_k_m", result)}
+
+    # Tiny Llama 3.1 style: RoPE scaling of type llama3 over an original context of 32, so that the
+    # 8 rotary pairs hold all three cases (kept, blended, slowed 8 times). The GGUF carries the
+    # factors as rope_freqs.weight, as convert_hf_to_gguf.py writes them; the folder, the scaling.
+    tok = llama3_tokenizer()
+    vocab, added = vocab_entries(tok)
+    bos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|begin_of_text|>")
+    eos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|end_of_text|>")
+    scaled = make_llama(max(vocab) + 1, 1, bos, eos, seed=3131, rope_scaling={
+        "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 32})
+    folder = MODELS / "tiny-llama3-rope-hf"
+    save_hf(scaled, folder, tok, None, {})
+    write_gguf(MODELS / "tiny-llama3-rope-f32.gguf", scaled, "llama", folder, Q.F32)
+    result = references({"r": scaled}, vocab, added, seed=15)["r"]
+    index["tiny-llama3-rope-f32"] = {
+        "arch": "llama", "files": ["tiny-llama3-rope-f32.gguf", "tiny-llama3-rope-hf"],
+        "vocab_size": scaled.config.vocab_size, "weights": "F32",
+        **write_reference("tiny-llama3-rope-f32", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

@@ -20,7 +20,8 @@ constexpr const char* kPromptText =
     "size and a chain driving the rear wheel, changed everything. ";
 
 // The one definition of "the same output", for repetitions of a strategy and across strategies:
-// every sequence's token ids, and the hash of every step's logits.
+// every sequence's token ids, and the hash of every sequence's logits, step by step (sequences
+// hashed apart, so that the order in which the scheduler runs them does not count).
 bool same_output(const std::vector<std::vector<int32_t>>& a, uint64_t a_hash,
                  const std::vector<std::vector<int32_t>>& b, uint64_t b_hash) {
   return a == b && a_hash == b_hash;
@@ -36,10 +37,15 @@ struct Run {
 Run time_run(const Model& model, const Workload& w, CacheStrategy strategy, const MeasureOptions& o,
              std::unique_ptr<Session>& session) {
   Run run;
+  std::vector<uint64_t> sequence_hashes(w.prompts.size(), kFnvOffset);
   const GenerationResult r = generate_exactly(
       model, w.prompts, strategy, o, w.new_tokens, session,
-      [&](int, std::span<const float> l) { run.hash = fnv1a_floats(run.hash, l.data(), l.size()); },
+      [&](int seq, std::span<const float> l) {
+        sequence_hashes.at(static_cast<size_t>(seq)) =
+            fnv1a_floats(sequence_hashes[static_cast<size_t>(seq)], l.data(), l.size());
+      },
       &run.kv_reserved);
+  for (uint64_t h : sequence_hashes) run.hash = fnv1a(run.hash, &h, sizeof h);
   Clock::time_point end = r.start, first = r.start;
   int64_t generated = 0;
   for (const SequenceResult& s : r.sequences) {

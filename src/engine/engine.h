@@ -100,6 +100,7 @@ class Engine {
   void preempt(Live& victim, std::vector<Planned>& plan);
   bool drop_parked();
   int reservation(const Live& live, int length) const;  // positions to reserve for `length` fed
+  bool growth_fits(const Live& candidate) const;
   void execute(const std::vector<Planned>& plan);
   void sample(Live& live, std::span<const float> logits);
   void finish(Live& live, StopReason reason);
@@ -125,6 +126,10 @@ class Engine {
   std::deque<Live*> parked_;    // oldest first
   std::vector<int> free_slots_;
   EngineStats stats_;
+  // The share of its remaining max_new_tokens a running request is expected to still generate,
+  // when deciding whether a waiting one fits beside them (scheduler.cpp).
+  static constexpr double kInitialNewTokenRatio = 0.7;
+  double new_token_ratio_ = kInitialNewTokenRatio;
 };
 
 // Error if a KV budget of `bytes` exceeds the memory available.

@@ -4,14 +4,28 @@
 // step's token budget and the request limit allow. When the KV memory runs out, requests kept
 // for continuation are dropped first, then the newest running request is preempted: it gives its
 // memory back and is recomputed later, with the same output.
+//
+// On the paged pool a waiting request is admitted only while the pool can also hold what the
+// running ones are expected to grow by: their remaining max_new_tokens times a ratio that starts
+// cautious, falls a little every step while nothing is preempted, and goes back up when something
+// is (SGLang's new_token_ratio). Admitting on free blocks alone fills the pool with prompts whose
+// outputs then do not fit, and every preempted request is computed again.
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "engine/engine.h"
 
 namespace kvscope {
+namespace {
+
+constexpr double kMinNewTokenRatio = 0.1;
+constexpr double kNewTokenRatioDecay = 0.001;  // per step: from 0.7 to 0.1 in 600 steps
+
+}  // namespace
 
 std::vector<Engine::Planned> Engine::schedule() {
+  new_token_ratio_ = std::max(kMinNewTokenRatio, new_token_ratio_ - kNewTokenRatioDecay);
   std::vector<Planned> plan;
   const auto budget_left = [&] {
     int used = 0;
@@ -67,6 +81,30 @@ void Engine::preempt(Live& victim, std::vector<Planned>& plan) {
   waiting_.push_front(&victim);
   ++victim.out.preemptions;
   ++stats_.preemptions;
+  new_token_ratio_ = std::max(new_token_ratio_, kInitialNewTokenRatio);  // the estimate was low
+}
+
+// Whether the paged pool's free blocks hold what `candidate` and every running request are
+// expected to grow by beyond the blocks they hold: the rest of their prompt, and their remaining
+// max_new_tokens times the ratio (always true for the other strategies, and when nothing runs,
+// so that a request that fits alone always starts).
+bool Engine::growth_fits(const Live& candidate) const {
+  const PoolStats pool = cache_->pool_stats();
+  if (pool.blocks_total == 0 || running_.empty()) return true;
+  const auto beyond_held = [&](const Live& l) {
+    const auto length = static_cast<int64_t>(l.tokens.size());
+    const int64_t generated = length - l.out.prompt_tokens;
+    const int64_t remaining =
+        std::max<int64_t>(0, std::min(l.request.max_new_tokens - generated, n_ctx_ - length));
+    const auto expected = length + static_cast<int64_t>(std::ceil(remaining * new_token_ratio_));
+    const auto held =
+        static_cast<int64_t>(cache_->block_table(l.slot).size()) * options_.block_size;
+    return std::max<int64_t>(0, expected - held);
+  };
+  int64_t positions = beyond_held(candidate);
+  for (const Live* l : running_) positions += beyond_held(*l);
+  const int64_t free_blocks = pool.blocks_total - pool.blocks_used;  // cached blocks are evictable
+  return positions <= free_blocks * options_.block_size;
 }
 
 bool Engine::drop_parked() {
@@ -101,6 +139,8 @@ bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
       }
     }
   }
+  // A continuation already holds its history's blocks: like a running request it grows from them.
+  const bool resumed = live.slot >= 0;
   if (live.slot < 0) {
     if (free_slots_.empty() && !drop_parked()) return false;
     live.slot = free_slots_.back();
@@ -108,6 +148,10 @@ bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
     live.computed = cache_->reuse_prefix(live.slot, live.tokens);
   }
   const int n = std::min(static_cast<int>(live.tokens.size()) - live.computed, budget);
+  if (!resumed && !growth_fits(live)) {
+    free_slot(live);  // waits, holding nothing, for the running ones to finish
+    return false;
+  }
   while (!cache_->reserve(live.slot, reservation(live, live.computed + n)))
     if (!drop_parked()) {
       free_slot(live);  // waits, holding nothing, for memory to come back

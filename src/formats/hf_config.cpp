@@ -27,10 +27,20 @@ void translate_rope(const JsonObject& c, Metadata& m) {
     if (!factor) s->missing("factor", "the linear scaling factor");
     set_string(m, "llama.rope.scaling.type", "linear");
     set_f32(m, "llama.rope.scaling.factor", *factor);
+  } else if (type == "llama3") {
+    const auto factor = s->opt_real("factor");
+    if (!factor) s->missing("factor", "the llama3 scaling factor");
+    set_string(m, "llama.rope.scaling.type", "llama3");
+    set_f32(m, "llama.rope.scaling.factor", *factor);
+    set_f32(m, "llama.rope.scaling.low_freq_factor", s->opt_real("low_freq_factor").value_or(1.0));
+    set_f32(m, "llama.rope.scaling.high_freq_factor",
+            s->opt_real("high_freq_factor").value_or(4.0));
+    set_f32(m, "llama.rope.scaling.original_context_length",
+            s->opt_real("original_max_position_embeddings").value_or(8192));
   } else if (type != "default") {
     fail(
-        "{}: field '{}' is '{}', expected 'default' or 'linear' (no other RoPE scaling is "
-        "supported)",
+        "{}: field '{}' is '{}', expected 'default', 'linear' or 'llama3' (no other RoPE scaling "
+        "is supported)",
         c.path(), s->name(type_key), type);
   }
 }

@@ -90,7 +90,7 @@ class KvCache {
   // Tells the cache which tokens positions [0, tokens.size()) of `seq` hold, all written, so
   // that its full blocks can be found by later prompts.
   virtual void commit(int seq, std::span<const int32_t> tokens) {}
-  // The blocks of `seq` (paged only; empty otherwise), for the pool view.
+  // The blocks of `seq` (paged only; empty otherwise), for the scheduler and the pool view.
   virtual std::span<const int32_t> block_table(int seq) const { return {}; }
   virtual PoolStats pool_stats() const { return {}; }
   // Every block of the pool, by index (paged only; empty otherwise).

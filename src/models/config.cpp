@@ -1,5 +1,8 @@
 #include "models/config.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "core/error.h"
 
 namespace kvscope {
@@ -21,6 +24,35 @@ std::optional<float> read_hint(const Metadata& meta, const std::string& key, dou
   if (!(v >= lo && v <= hi))
     fail("{}: metadata '{}' = {} is out of range [{}, {}]", meta.source(), key, v, lo, hi);
   return static_cast<float>(v);
+}
+
+// Llama 3.1's RoPE scaling as transformers and llama.cpp's converter compute it: pairs whose
+// wavelength is under original_context / high_freq_factor keep their frequency, those over
+// original_context / low_freq_factor turn `factor` times slower, and those between blend the two.
+std::vector<float> llama3_freq_factors(const Metadata& meta, const std::string& a, double base,
+                                       int rope_dims) {
+  const std::string k = a + ".rope.scaling.";
+  const double factor = meta.get_real(k + "factor"), low = meta.get_real(k + "low_freq_factor", 1),
+               high = meta.get_real(k + "high_freq_factor", 4),
+               context = meta.get_real(k + "original_context_length", 8192);
+  if (!(factor >= 1 && low > 0 && high > low && context > 0))
+    fail(
+        "{}: llama3 RoPE scaling factor {}, low_freq_factor {}, high_freq_factor {}, "
+        "original context {} are out of range",
+        meta.source(), factor, low, high, context);
+  std::vector<float> factors;
+  for (int i = 0; i < rope_dims / 2; ++i) {
+    const double wavelength = 2 * M_PI * std::pow(base, 2.0 * i / rope_dims);
+    if (wavelength < context / high) {
+      factors.push_back(1.0f);
+    } else if (wavelength > context / low) {
+      factors.push_back(static_cast<float>(factor));
+    } else {
+      const double smooth = (context / wavelength - low) / (high - low);
+      factors.push_back(static_cast<float>(1 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return factors;
 }
 
 SamplingHints read_sampling_hints(const Metadata& meta) {
@@ -88,8 +120,22 @@ ModelConfig read_config(const ModelFile& file) {
     const std::string scaling = meta.get_string(a + ".rope.scaling.type", "none");
     if (scaling == "linear") {
       c.rope_scale = static_cast<float>(meta.get_real(a + ".rope.scaling.factor", 1.0));
+    } else if (scaling == "llama3") {
+      c.rope_freq_factors = llama3_freq_factors(meta, a, c.rope_base, c.rope_dims);
     } else if (scaling != "none") {
-      fail("{}: rope scaling '{}' is not supported (supported: none, linear)", file.path, scaling);
+      fail("{}: rope scaling '{}' is not supported (supported: none, linear, llama3)", file.path,
+           scaling);
+    }
+    // llama.cpp's converter writes Llama 3's scaling as this tensor, with no scaling type.
+    if (const TensorView* factors = file.find("rope_freqs.weight")) {
+      if (factors->type != DType::kF32 || factors->elements() != c.rope_dims / 2)
+        fail("{}: rope_freqs.weight is {} {}, expected F32 [{}]", file.path,
+             dtype_name(factors->type), shape_string(*factors), c.rope_dims / 2);
+      c.rope_freq_factors.resize(static_cast<size_t>(c.rope_dims / 2));
+      std::memcpy(c.rope_freq_factors.data(), factors->data, c.rope_freq_factors.size() * 4);
+      for (float f : c.rope_freq_factors)
+        if (!(f > 0.0f && std::isfinite(f)))
+          fail("{}: rope_freqs.weight holds {}, expected positive factors", file.path, f);
     }
     c.rope_neox = file.format == FileFormat::kSafetensors;
   } else {

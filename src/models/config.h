@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "formats/model_file.h"
 
@@ -40,6 +41,9 @@ struct ModelConfig {
   int rope_dims = 0;
   float rope_base = 10000.0f;
   float rope_scale = 1.0f;  // linear position scaling: positions are divided by this
+  // Llama 3's scaling: rotary pair i's frequency is divided by rope_freq_factors[i] (rope_dims / 2
+  // of them; GGUF's rope_freqs.weight, or computed from config.json's rope_scaling). Empty: none.
+  std::vector<float> rope_freq_factors;
   // Hugging Face Llama checkpoints pair dimension i with i + d/2 ("NeoX" order); GGUF files were
   // permuted at conversion to pair neighbours. Same model, other layout.
   bool rope_neox = false;

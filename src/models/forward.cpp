@@ -115,10 +115,11 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   if (c.rope) {
     for (int64_t t = 0; t < n_; ++t) {
       const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
+      const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
       ref::rope(&q_[t * c.dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base,
-                c.rope_neox);
+                c.rope_neox, factors);
       ref::rope(&k_[t * c.kv_dim()], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
-                c.rope_neox);
+                c.rope_neox, factors);
     }
   }
   if (observer_ != nullptr)

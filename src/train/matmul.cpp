@@ -1,29 +1,33 @@
 #include "train/matmul.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace kvscope::train {
 namespace {
 
-// Eight f32 lanes; GCC and Clang turn arithmetic on it into one AVX register operation where the
-// target has AVX, into SSE pairs elsewhere.
-typedef float Lanes __attribute__((vector_size(32)));
+// Eight or sixteen f32 lanes; GCC turns arithmetic on them into one AVX or AVX-512 register
+// operation in the functions compiled for those targets, into SSE pairs in the scalar build.
+typedef float Lanes8 __attribute__((vector_size(32)));
+typedef float Lanes16 __attribute__((vector_size(64)));
 constexpr int kTileRows = 6;
-constexpr int kTileCols = 16;  // two vectors: 6 × 2 accumulators, 2 operands and a broadcast fill
-                               // 15 of AVX2's 16 registers
+// A tile is two vectors wide: 6 × 2 accumulators, 2 operands and a broadcast fill 15 of AVX2's 16
+// registers (AVX-512's 32 leave room, but 6 rows measured best there too).
+template <class V>
+constexpr int64_t kTileCols = 2 * sizeof(V) / sizeof(float);
 
 float a_at(const GemmArgs& g, int64_t i, int64_t k) { return g.a[i * g.a_row + k * g.a_col]; }
 
-// Rows [i0, i0 + Rows) × columns [j0, j0 + 16) of c, summing k in order.
-template <int Rows>
+// Rows [i0, i0 + Rows) × columns [j0, j0 + kTileCols<V>) of c, summing k in order.
+template <class V, int Rows>
 [[gnu::always_inline]] inline void full_tile(const GemmArgs& g, int64_t i0, int64_t j0) {
-  // (Loads and stores are memcpy: a function taking or returning Lanes would change the ABI.)
-  Lanes acc[Rows][2] = {};
+  // (Loads and stores are memcpy: a function taking or returning vectors would change the ABI.)
+  V acc[Rows][2] = {};
   if (g.accumulate)
     for (int r = 0; r < Rows; ++r) std::memcpy(acc[r], g.c + (i0 + r) * g.n + j0, sizeof acc[r]);
   for (int64_t k = 0; k < g.k; ++k) {
-    Lanes b[2];
+    V b[2];
     std::memcpy(b, g.b + k * g.n + j0, sizeof b);
     for (int r = 0; r < Rows; ++r) {
       const float a = a_at(g, i0 + r, k);
@@ -35,17 +39,32 @@ template <int Rows>
 }
 
 // The last block of rows may have fewer than kTileRows.
-template <int Rows>
+template <class V, int Rows>
 [[gnu::always_inline]] inline void partial_tile(const GemmArgs& g, int64_t i0, int64_t j0,
                                                 int64_t rows) {
   if constexpr (Rows > 1)
-    if (rows < Rows) return partial_tile<Rows - 1>(g, i0, j0, rows);
-  full_tile<Rows>(g, i0, j0);
+    if (rows < Rows) return partial_tile<V, Rows - 1>(g, i0, j0, rows);
+  full_tile<V, Rows>(g, i0, j0);
 }
 
-// The columns past the last full tile, one element at a time, in the same k order.
-void edge_columns(const GemmArgs& g, int64_t i0, int64_t rows, int64_t j0) {
-  for (int64_t i = i0; i < i0 + rows; ++i)
+// Row blocks [begin, end) of c over the whole column strips of width kTileCols<V> from column j0,
+// strip by strip, so that a strip of b stays in cache while the blocks' rows of a stream past it.
+// Returns the first column left.
+template <class V>
+[[gnu::always_inline]] inline int64_t column_strips(const GemmArgs& g, int64_t begin, int64_t end,
+                                                    int64_t j0) {
+  constexpr int64_t cols = kTileCols<V>;
+  for (; j0 + cols <= g.n; j0 += cols)
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t i0 = block * kTileRows;
+      partial_tile<V, kTileRows>(g, i0, j0, std::min<int64_t>(kTileRows, g.m - i0));
+    }
+  return j0;
+}
+
+// The columns from j0 on, one element at a time, in the same k order.
+void edge_columns(const GemmArgs& g, int64_t begin, int64_t end, int64_t j0) {
+  for (int64_t i = begin * kTileRows; i < std::min(end * kTileRows, g.m); ++i)
     for (int64_t j = j0; j < g.n; ++j) {
       float sum = g.accumulate ? g.c[i * g.n + j] : 0.0f;
       for (int64_t k = 0; k < g.k; ++k) sum += a_at(g, i, k) * g.b[k * g.n + j];
@@ -53,30 +72,31 @@ void edge_columns(const GemmArgs& g, int64_t i0, int64_t rows, int64_t j0) {
     }
 }
 
-// Row blocks [begin, end) of c: column strip by column strip, so that a strip of b stays in
-// cache while the blocks' rows of a stream past it.
-__attribute__((target_clones("default", "arch=x86-64-v3"))) void gemm_blocks(const GemmArgs& g,
-                                                                             int64_t begin,
-                                                                             int64_t end) {
-  const int64_t full_cols = g.n / kTileCols * kTileCols;
-  for (int64_t j0 = 0; j0 < full_cols; j0 += kTileCols)
-    for (int64_t block = begin; block < end; ++block) {
-      const int64_t i0 = block * kTileRows;
-      partial_tile<kTileRows>(g, i0, j0, std::min<int64_t>(kTileRows, g.m - i0));
-    }
-  if (full_cols == g.n) return;
-  for (int64_t block = begin; block < end; ++block) {
-    const int64_t i0 = block * kTileRows;
-    edge_columns(g, i0, std::min<int64_t>(kTileRows, g.m - i0), full_cols);
-  }
+void gemm_blocks_scalar(const GemmArgs& g, int64_t begin, int64_t end) {
+  edge_columns(g, begin, end, column_strips<Lanes8>(g, begin, end, 0));
+}
+
+[[gnu::target("avx2,fma")]] void gemm_blocks_avx2(const GemmArgs& g, int64_t begin, int64_t end) {
+  edge_columns(g, begin, end, column_strips<Lanes8>(g, begin, end, 0));
+}
+
+[[gnu::target("avx512f,avx2,fma")]] void gemm_blocks_avx512(const GemmArgs& g, int64_t begin,
+                                                            int64_t end) {
+  const int64_t j0 = column_strips<Lanes16>(g, begin, end, 0);
+  edge_columns(g, begin, end, column_strips<Lanes8>(g, begin, end, j0));
 }
 
 }  // namespace
 
-void gemm(ThreadPool& pool, const GemmArgs& args) {
+void gemm(ThreadPool& pool, const GemmArgs& args, Isa isa) {
+  const auto blocks_fn = isa == Isa::kAvx512 ? gemm_blocks_avx512
+                         : isa == Isa::kAvx2 ? gemm_blocks_avx2
+                                             : gemm_blocks_scalar;
   const int64_t blocks = (args.m + kTileRows - 1) / kTileRows;
-  pool.parallel_for(blocks, [&](int64_t begin, int64_t end) { gemm_blocks(args, begin, end); });
+  pool.parallel_for(blocks, [&](int64_t begin, int64_t end) { blocks_fn(args, begin, end); });
 }
+
+void gemm(ThreadPool& pool, const GemmArgs& args) { gemm(pool, args, kernels().isa); }
 
 void gemm_reference(const GemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i)

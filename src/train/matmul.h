@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/dispatch.h"
 
 namespace kvscope::train {
 
@@ -29,7 +30,9 @@ struct GemmArgs {
   float* c = nullptr;
   bool accumulate = false;
 };
+// On the instruction set the kernels chose (kernels(); KVSCOPE_ISA forces one), or on `isa`.
 void gemm(ThreadPool& pool, const GemmArgs& args);
+void gemm(ThreadPool& pool, const GemmArgs& args, Isa isa);
 // The definition: plain loops, one thread (for tests).
 void gemm_reference(const GemmArgs& args);
 

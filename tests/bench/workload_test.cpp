@@ -102,7 +102,9 @@ TEST(MeasureWorkloads, OneRunsFiguresAgreeWithEachOther) {
 // The identity check compares a hash of every logit of every step: recomputed here from the
 // logits themselves, it must match the measured one (a hash of less, such as each step's first
 // logit, would not).
-TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
+// Each sequence's logits are hashed byte by byte in step order, then the sequences' hashes in
+// sequence order, so the hash covers every logit but not the order the scheduler ran them in.
+TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEverySequenceAndStep) {
   const auto model = tiny_model();
   MeasureOptions o;
   o.repetitions = 1;
@@ -111,18 +113,24 @@ TEST(MeasureWorkloads, TheLogitsHashCoversEveryLogitOfEveryStep) {
   const std::vector<Workload> workloads = sweep_workloads(*model, {5}, {4}, {2});
   const MeasureResult r = measure_workloads(*model, workloads, o);
   ASSERT_EQ(r.workloads.size(), 1u);
-  uint64_t hash = 14695981039346656037ull;  // FNV-1a, byte by byte
+  const auto fnv = [](uint64_t hash, const void* data, size_t n) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < n; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+    return hash;
+  };
+  constexpr uint64_t kOffset = 14695981039346656037ull;  // FNV-1a
+  std::vector<uint64_t> per_sequence(2, kOffset);
   size_t logits = 0;
   std::unique_ptr<Session> session;
   generate_exactly(*model, workloads[0].prompts, CacheStrategy::kPrealloc, o, 4, session,
-                   [&](int, std::span<const float> l) {
-                     const auto* bytes = reinterpret_cast<const uint8_t*>(l.data());
-                     for (size_t i = 0; i < l.size_bytes(); ++i)
-                       hash = (hash ^ bytes[i]) * 1099511628211ull;
+                   [&](int seq, std::span<const float> l) {
+                     per_sequence.at(seq) = fnv(per_sequence[seq], l.data(), l.size_bytes());
                      logits += l.size();
                    });
   EXPECT_EQ(logits,
             2u * 4u * static_cast<size_t>(model->config().vocab_size));  // 2 sequences, 4 steps
+  uint64_t hash = kOffset;
+  for (uint64_t h : per_sequence) hash = fnv(hash, &h, sizeof h);
   EXPECT_EQ(r.workloads[0].strategies[0].logits_hash, hash);
 }
 

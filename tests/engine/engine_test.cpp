@@ -194,6 +194,36 @@ TEST_F(EngineTest, PreemptedRequestsRecomputeToTheSameTokens) {
   EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
 }
 
+// Two requests that fit the pool's 12 blocks of 8 one at a time but not together: the second
+// waits, although its prompt would fit now, until the first is done, so nothing is preempted.
+// (On free blocks alone both would start, grow to 9 blocks each, and one be recomputed.)
+TEST_F(EngineTest, AdmissionLeavesRoomForTheRunningRequestsGrowth) {
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.block_size = 8;
+  o.max_seqs = 4;
+  o.kv_budget_bytes =
+      12 *
+      KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}
+          .bytes_per_token() *
+      8;
+  Engine engine(*model_, o);
+  std::vector<Trace> got(2);
+  const std::vector<Request> requests = {request(prompt(8, 1), 60), request(prompt(8, 2), 60)};
+  const RequestId first = add(engine, requests[0], got[0]);
+  add(engine, requests[1], got[1]);
+  engine.step();
+  EXPECT_EQ(engine.stats().running, 1);
+  EXPECT_EQ(engine.stats().waiting, 1);
+  while (!engine.output(first).finished) {
+    EXPECT_EQ(engine.stats().running, 1);
+    engine.step();
+  }
+  engine.run_until_idle();
+  EXPECT_EQ(engine.stats().preemptions, 0);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(got[i], alone(requests[i])) << "request " << i;
+}
+
 // Thousands of steps of random arrivals, lengths and cancellations: every request that was not
 // cancelled gives its tokens alone; nothing stays referenced; the pool ends empty.
 TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {

@@ -143,6 +143,23 @@ TEST(HfFolder, TinyLlamaMatchesItsGguf) {
   for (const auto& [name, t] : hf->tensors) EXPECT_EQ(t.type, DType::kF32) << name;
 }
 
+// The folder's rope_scaling (type llama3) gives the factors llama.cpp's converter writes into the
+// GGUF as rope_freqs.weight: the fastest pair kept, one blended, the slow ones 8 times slower.
+TEST(HfFolder, Llama3RopeScalingGivesTheConvertersFrequencyFactors) {
+  const ModelConfig folder = read_config(*open_model_file(fixture("models/tiny-llama3-rope-hf")));
+  const ModelConfig gguf = read_config(*read_gguf(fixture("models/tiny-llama3-rope-f32.gguf")));
+  ASSERT_EQ(gguf.rope_freq_factors.size(), 8u);
+  ASSERT_EQ(folder.rope_freq_factors.size(), 8u);
+  for (size_t i = 0; i < 8; ++i)
+    EXPECT_NEAR(folder.rope_freq_factors[i], gguf.rope_freq_factors[i], 1e-6f) << i;
+  EXPECT_EQ(gguf.rope_freq_factors[0], 1.0f);
+  EXPECT_GT(gguf.rope_freq_factors[1], 1.0f);
+  EXPECT_LT(gguf.rope_freq_factors[1], 8.0f);
+  for (size_t i = 2; i < 8; ++i) EXPECT_EQ(gguf.rope_freq_factors[i], 8.0f) << i;
+  EXPECT_TRUE(
+      read_config(*read_gguf(fixture("models/tiny-llama-f32.gguf"))).rope_freq_factors.empty());
+}
+
 TEST(HfFolder, TinyGpt2MatchesItsGguf) {
   auto hf = open_model_file(fixture("models/tiny-gpt2-hf"));
   auto gguf = read_gguf(fixture("models/tiny-gpt2-f32.gguf"));
@@ -364,6 +381,8 @@ TEST(HfFolderErrors, BadConfig) {
   with([](json& j) { j["rope_parameters"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; });
   expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.rope_type'", "'yarn'"});
   with([](json& j) { j["rope_parameters"] = {{"rope_type", "linear"}}; });
+  expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.factor'", "missing"});
+  with([](json& j) { j["rope_parameters"] = {{"rope_type", "llama3"}}; });
   expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.factor'", "missing"});
   with([](json& j) { j["hidden_act"] = "gelu"; });
   expect_error([&] { open_model_file(folder); }, {config, "'hidden_act'", "silu"});

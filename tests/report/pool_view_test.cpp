@@ -1,5 +1,5 @@
-// The pool view on the tiny fixture model: the default mix, in a pool this small, shares the
-// system prompt's blocks, evicts cached blocks and preempts a request; one frame per engine step;
+// The pool view on the tiny fixture model: a mix in a pool this small shares the system prompt's
+// blocks, evicts cached blocks and preempts a request; one frame per engine step;
 // the GIF and the page hold every frame; `viz --pool` refuses what it cannot draw.
 #include "report/pool_view.h"
 
@@ -21,7 +21,9 @@ class PoolView : public ::testing::Test {
 };
 
 TEST_F(PoolView, CaptureShowsSharedBlocksAnEvictionAndAPreemption) {
-  const PoolCapture c = capture_pool(*model_, {});
+  // Longer outputs in a smaller pool than the default mix's: the scheduler leaves room for the
+  // growth it expects, so only outputs beyond that estimate preempt.
+  const PoolCapture c = capture_pool(*model_, {.new_tokens = 48, .blocks = 16});
   ASSERT_FALSE(c.frames.empty());
   EXPECT_EQ(static_cast<int64_t>(c.frames.size()), c.steps);
   bool shared = false, evicted = false, cached = false;

@@ -12,9 +12,16 @@ namespace {
 using testing::random_floats;
 using testing::relative_error;
 
-TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShape) {
+TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShapeAndInstructionSet) {
   ThreadPool pool(2);
-  for (auto [m, n, k] : {std::tuple{1, 1, 1}, {4, 16, 8}, {5, 17, 3}, {13, 40, 29}, {64, 48, 96}}) {
+  // Widths with and without AVX-512's 32-column strips, AVX2's 16-column ones and single columns.
+  for (auto [m, n, k] : {std::tuple{1, 1, 1},
+                         {4, 16, 8},
+                         {5, 17, 3},
+                         {13, 40, 29},
+                         {64, 48, 96},
+                         {7, 57, 11},
+                         {12, 64, 5}}) {
     for (bool transposed : {false, true}) {
       for (bool accumulate : {false, true}) {
         const auto a = random_floats(static_cast<size_t>(m * k), 1),
@@ -27,13 +34,17 @@ TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShape) {
                    .a_row = transposed ? 1 : k,
                    .a_col = transposed ? m : 1,
                    .b = b.data(),
-                   .c = c.data(),
+                   .c = expected.data(),
                    .accumulate = accumulate};
-        gemm(pool, g);
-        g.c = expected.data();
         gemm_reference(g);
-        EXPECT_LE(relative_error(c.data(), expected.data(), m * n), 1e-5)
-            << m << "x" << n << "x" << k << (transposed ? " aT" : "") << (accumulate ? " +=" : "");
+        for (Isa isa : supported_isas()) {
+          auto out = c;
+          g.c = out.data();
+          gemm(pool, g, isa);
+          EXPECT_LE(relative_error(out.data(), expected.data(), m * n), 1e-5)
+              << isa_name(isa) << " " << m << "x" << n << "x" << k << (transposed ? " aT" : "")
+              << (accumulate ? " +=" : "");
+        }
       }
     }
   }

@@ -255,11 +255,6 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 namespace {
 
-// How far ahead of the block being read the packed kernels prefetch: the hardware prefetcher alone
-// left one-sequence decode about 10-15% slower on an AVX2 AMD EPYC (family 23; tried 4, 8, 16, 26
-// and 52 blocks ahead: 16 to 26 best).
-constexpr int kPrefetchBlocks = 16;
-
 // C activation rows against one packed group of 8 rows (kernels/packed.h). Per block and column
 // group, one load of 8 rows' quants serves every activation row, which broadcasts 4 bytes:
 // - Q4: two maddubs per group; 16-bit lanes sum 16 products of at most 15 x 127 each, so they
@@ -278,8 +273,9 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = group + b * block_bytes;
     for (int line = 0; line < block_bytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchBlocks * block_bytes + line),
-                   _MM_HINT_T0);
+      _mm_prefetch(
+          reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
+          _MM_HINT_T0);
     auto broadcast4 = [&](int c, int offset) {
       int32_t four;
       std::memcpy(&four, q8_rows[c] + b * kQ8Block + offset, 4);

@@ -10,6 +10,7 @@
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
+#include "kernels/packed.h"
 #include "kernels/ref/quantized.h"
 
 namespace kvscope::avx512 {
@@ -142,6 +143,100 @@ void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_
                  int nc, int64_t n, float* out, int64_t out_stride) {
   with_tile_shape<kQ8TileMax, kQ8TileMax>(nr, nc, [&]<int R, int C>() {
     dot_q8_tile_impl<R, C>(type, weights, q8_rows, n, out, out_stride);
+  });
+}
+
+namespace {
+
+// C activation rows against one packed group of 8 rows (kernels/packed.h), two of the layout's
+// 32-byte column groups per 512-bit register: its low half holds group 2j's 4 columns of the 8
+// rows, its high half group 2j+1's, and dpbusd against the matching activation bytes (each half
+// its own 4, spread by one permute) sums them into 8 rows × 2 int32 lanes. The halves add up
+// once per block, so every block's integer sum, and all that follows, is exactly the AVX2
+// kernel's: bitwise equal to the scalar twin, whatever C.
+template <DType type, int C>
+void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
+                     float* out, int64_t out_stride) {
+  constexpr bool q8 = type == DType::kQ8_0;
+  constexpr int block_bytes = q8 ? 16 + 8 * 32 : 32 + 4 * 32;
+  // Dwords (activation bytes 4i..4i+3) 2j and 2j+1 spread over the low and the high half.
+  alignas(64) static constexpr int32_t kSpread[4][16] = {
+      {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
+      {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+      {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},
+      {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7}};
+  __m512i pairs[4];
+  for (int j = 0; j < 4; ++j) pairs[j] = _mm512_load_si512(kSpread[j]);
+  const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
+  __m256 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const uint8_t* block = group + b * block_bytes;
+    for (int line = 0; line < block_bytes; line += 64)
+      _mm_prefetch(
+          reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
+          _MM_HINT_T0);
+    __m512i x[C];
+    for (int c = 0; c < C; ++c)
+      x[c] = _mm512_castsi256_si512(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_rows[c] + b * kQ8Block)));
+    __m512i sums[C];
+    for (int c = 0; c < C; ++c) sums[c] = _mm512_setzero_si512();
+    if constexpr (q8) {
+      // Column groups 2j, 2j+1 against activation dwords 2j, 2j+1; dpbusd multiplies unsigned by
+      // signed bytes, so the weights' signs move onto the activations.
+      for (int j = 0; j < 4; ++j) {
+        const __m512i w = _mm512_loadu_si512(block + 16 + 64 * j);
+        const __mmask64 negative = _mm512_movepi8_mask(w);
+        const __m512i magnitudes = _mm512_abs_epi8(w);
+        for (int c = 0; c < C; ++c) {
+          const __m512i xj = _mm512_permutexvar_epi32(pairs[j], x[c]);
+          sums[c] = _mm512_dpbusd_epi32(
+              sums[c], magnitudes, _mm512_mask_sub_epi8(xj, negative, _mm512_setzero_si512(), xj));
+        }
+      }
+    } else {
+      // Nibble groups k = 2j, 2j+1: low nibbles against activation dwords 2j, 2j+1 (columns
+      // 8j..8j+7), high nibbles against dwords 4+2j, 5+2j (columns 16+8j..).
+      for (int j = 0; j < 2; ++j) {
+        const __m512i raw = _mm512_loadu_si512(block + 32 + 64 * j);
+        const __m512i lo = _mm512_and_si512(raw, low_nibbles);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
+        for (int c = 0; c < C; ++c) {
+          sums[c] = _mm512_dpbusd_epi32(sums[c], lo, _mm512_permutexvar_epi32(pairs[j], x[c]));
+          sums[c] = _mm512_dpbusd_epi32(sums[c], hi, _mm512_permutexvar_epi32(pairs[2 + j], x[c]));
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    for (int c = 0; c < C; ++c) {
+      const __m256i total =
+          _mm256_add_epi32(_mm512_castsi512_si256(sums[c]), _mm512_extracti64x4_epi64(sums[c], 1));
+      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, acc[c]);
+      if constexpr (!q8) {
+        const __m256 m =
+            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
+        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+      }
+    }
+  }
+  for (int c = 0; c < C; ++c) {
+    float lanes[kPackedRows];
+    _mm256_storeu_ps(lanes, acc[c]);
+    std::memcpy(out + c * out_stride, lanes, sizeof(float) * static_cast<size_t>(nr));
+  }
+}
+
+}  // namespace
+
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride) {
+  with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
+    if (type == DType::kQ8_0)
+      return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
+    // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min.
+    return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
   });
 }
 

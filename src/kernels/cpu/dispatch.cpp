@@ -74,7 +74,7 @@ const Kernels& kernels_for(Isa isa) {
       Isa::kAvx512,          avx512::dot,          avx2::axpy,
       avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
       avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
-      avx512::dot_q8_0_q16};
+      avx512::dot_q8_0_q16,  avx512::dot_packed};
   switch (isa) {
     case Isa::kAvx2:
       return kAvx2Kernels;

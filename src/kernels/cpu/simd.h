@@ -28,4 +28,6 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
                  int nc, int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
+void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride);
 }  // namespace kvscope::avx512

@@ -26,8 +26,9 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 // In place, GPT-2's tanh approximation.
 void gelu_tanh(float* x, int64_t n);
 // Rotates `n_heads` heads of `head_dim` values for one position. Pairs are neighbours
-// (i, i+1), or (i, i + rope_dims/2) in NeoX order.
-void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base,
-          bool neox);
+// (i, i+1), or (i, i + rope_dims/2) in NeoX order. Pair i turns at base^(-2i / rope_dims) per
+// position, divided by freq_factors[i] when given (rope_dims / 2 of them: Llama 3's scaling).
+void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
+          const float* freq_factors = nullptr);
 
 }  // namespace kvscope::ref
