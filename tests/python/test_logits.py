@@ -10,12 +10,17 @@ import kvscope
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 
 
-def fnv1a(rows: np.ndarray) -> str:
-    """The suites' logits hash (src/bench/serving.cpp's fnv1a_floats), over rows in order."""
-    h = 0xCBF29CE484222325
-    for byte in np.ascontiguousarray(rows, dtype=np.float32).tobytes():
+def fnv1a(data: bytes, h: int = 0xCBF29CE484222325) -> int:
+    for byte in data:
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"
+    return h
+
+
+def logits_hash(*sequences: np.ndarray) -> str:
+    """The suites' logits hash (src/bench/workload.cpp): each sequence's rows in order, then the
+    sequences' hashes as little-endian 64-bit words."""
+    per_sequence = [fnv1a(np.ascontiguousarray(rows, dtype=np.float32).tobytes()) for rows in sequences]
+    return f"{fnv1a(b''.join(h.to_bytes(8, 'little') for h in per_sequence)):016x}"
 
 
 def test_exact_logits_match_the_goldens(model):
@@ -39,5 +44,5 @@ def test_fast_logits_are_the_engines_bitwise(model):
     ids = prompt + s["output_ids"][:-1]
     logits = model.logits(ids)  # every step's logits, recomputed in one teacher-forced pass
     assert list(logits[len(prompt) - 1:].argmax(axis=1)) == s["output_ids"]
-    assert fnv1a(logits[len(prompt) - 1:]) == s["logits_hash"]
+    assert logits_hash(logits[len(prompt) - 1:]) == s["logits_hash"]
     assert np.array_equal(model.logits(ids), logits)
