@@ -235,7 +235,7 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
   o.max_seqs = 6;
   o.max_batch_tokens = 24;
   o.kv_budget_bytes =
-      40 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+      24 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
   Engine engine(*model_, o);
 #ifdef KVSCOPE_SANITIZED
   const int kRequests = 100;
