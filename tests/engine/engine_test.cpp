@@ -70,6 +70,11 @@ class EngineTest : public ::testing::Test {
     engine.run_until_idle();
     return t;
   }
+  // The KV memory of `positions` f32 rows of the model, every layer's keys and values.
+  static size_t budget_for(int positions) {
+    return static_cast<size_t>(positions) *
+           KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  }
   static Model* model_;
 };
 Model* EngineTest::model_ = nullptr;
@@ -176,11 +181,7 @@ TEST_F(EngineTest, PreemptedRequestsRecomputeToTheSameTokens) {
   o.max_seqs = 6;
   o.max_batch_tokens = 32;
   // 12 blocks of 8 positions for six requests that grow to 50 positions each.
-  o.kv_budget_bytes =
-      12 *
-      KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}
-          .bytes_per_token() *
-      8;
+  o.kv_budget_bytes = budget_for(12 * 8);
   Engine engine(*model_, o);
   std::vector<Trace> got(6);
   std::vector<Request> requests;
@@ -202,11 +203,7 @@ TEST_F(EngineTest, AdmissionLeavesRoomForTheRunningRequestsGrowth) {
   o.cache = CacheStrategy::kPaged;
   o.block_size = 8;
   o.max_seqs = 4;
-  o.kv_budget_bytes =
-      12 *
-      KvShape{model_->config().n_layers, model_->config().kv_dim(), 1, 0, KvType::kF32, 8}
-          .bytes_per_token() *
-      8;
+  o.kv_budget_bytes = budget_for(12 * 8);
   Engine engine(*model_, o);
   std::vector<Trace> got(2);
   const std::vector<Request> requests = {request(prompt(8, 1), 60), request(prompt(8, 2), 60)};
@@ -234,8 +231,7 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
   o.block_size = 4;
   o.max_seqs = 6;
   o.max_batch_tokens = 24;
-  o.kv_budget_bytes =
-      24 * 4 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  o.kv_budget_bytes = budget_for(24 * 4);
   Engine engine(*model_, o);
 #ifdef KVSCOPE_SANITIZED
   const int kRequests = 100;
@@ -288,8 +284,7 @@ TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
 TEST_F(EngineTest, RefusesRequestsThatCanNeverRun) {
   EngineOptions o;
   o.n_ctx = 64;
-  o.kv_budget_bytes =
-      32 * KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
+  o.kv_budget_bytes = budget_for(32);
   Engine engine(*model_, o);
   EXPECT_THROW(engine.add(request({}, 4)), Error);
   EXPECT_THROW(engine.add(request(prompt(60, 0), 8)), Error);  // over the context
