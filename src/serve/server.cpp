@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -249,6 +253,10 @@ Server::Server(ServerOptions options)
   const size_t threads = static_cast<size_t>(options_.engine.max_seqs + options_.max_queue + 8);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_body);
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = sock;
+  });
   http_->Get("/health", [&h](const httplib::Request&, httplib::Response& res) { h.health(res); });
   http_->Get("/metrics", [&h](const httplib::Request&, httplib::Response& res) { h.metrics(res); });
   http_->Get("/v1/models",
@@ -291,6 +299,11 @@ int Server::start() {
   if (port <= 0)
     fail("cannot listen on {}:{} (is the port taken, or the address not this machine's?)",
          options_.host, options_.port);
+  // The library listens with a backlog of 5: a burst of clients (32 streams starting at once)
+  // overflows it, and the kernel's SYN cookies then lose some connections. Listening again on
+  // the bound socket raises the backlog to the system's limit.
+  if (::listen(listen_socket_, SOMAXCONN) != 0)
+    fail("cannot listen on {}:{}: {}", options_.host, port, std::strerror(errno));
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   return port;
 }

@@ -46,6 +46,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<Handlers> handlers_;
   std::thread listener_;
+  int listen_socket_ = -1;  // the socket the library bound, to widen its backlog
 };
 
 }  // namespace kvscope::serve
