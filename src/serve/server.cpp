@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
-
 #include <sys/socket.h>
 
 #include <atomic>
