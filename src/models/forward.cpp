@@ -126,13 +126,28 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     for (int64_t i = 0; i < n_; ++i)
       observer_->on_query(layer, token_seq_[i], token_pos_[i],
                           std::span<const float>(&q_[i * c.dim], c.dim));
+  // A q8_0 cache holds each head's keys and values turned by a Walsh-Hadamard rotation, as
+  // llama.cpp's does: an outlier no longer sets the scale of its whole block of 32 values. The
+  // queries turn alike, so the scores are the same, and the attention output turns back.
+  const bool rotate = cache.shape().type == KvType::kQ8_0;
+  const int rotation = c.head_dim & -c.head_dim;  // the largest power of two in a head
+  if (rotate)
+    pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
+      ref::hadamard(&q_[begin * c.dim], (end - begin) * c.dim, rotation);
+      ref::hadamard(&k_[begin * c.kv_dim()], (end - begin) * c.kv_dim(), rotation);
+      ref::hadamard(&v_[begin * c.kv_dim()], (end - begin) * c.kv_dim(), rotation);
+    });
   int64_t t = 0;
   for (const ForwardChunk& chunk : chunks) {
     const int count = static_cast<int>(chunk.tokens.size());
     cache.write(layer, chunk.seq, chunk.start_pos, count, &k_[t * c.kv_dim()], &v_[t * c.kv_dim()]);
     t += count;
   }
-  attend(layer, cache);                                           // att: [n][dim]
+  attend(layer, cache);  // att: [n][dim]
+  if (rotate)
+    pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
+      ref::hadamard(&att_[begin * c.dim], (end - begin) * c.dim, rotation);
+    });
   matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);

@@ -503,5 +503,55 @@ TEST(Rope, PartialRotaryMatchesADoublePrecisionFormula) {
   }
 }
 
+// The rotation a q8_0 KV cache stores rows through: each run of `block` values times Sylvester's
+// Hadamard matrix (H_2k = [[H_k, H_k], [H_k, -H_k]]) over sqrt(block), built here in double.
+TEST(Hadamard, MatchesSylvestersMatrixAndIsItsOwnInverse) {
+  for (int block : {1, 2, 8, 64, 128}) {
+    std::vector<double> h = {1};
+    for (int size = 1; size < block; size *= 2) {
+      std::vector<double> next(4 * size * size);
+      for (int i = 0; i < size; ++i)
+        for (int j = 0; j < size; ++j) {
+          const double v = h[i * size + j];
+          next[i * 2 * size + j] = next[i * 2 * size + j + size] = next[(i + size) * 2 * size + j] = v;
+          next[(i + size) * 2 * size + j + size] = -v;
+        }
+      h = std::move(next);
+    }
+    const std::vector<float> x = random_floats(3 * static_cast<size_t>(block), 7 + block);
+    std::vector<float> got = x;
+    ref::hadamard(got.data(), static_cast<int64_t>(got.size()), block);
+    for (int run = 0; run < 3; ++run)
+      for (int i = 0; i < block; ++i) {
+        double want = 0;
+        for (int j = 0; j < block; ++j) want += h[i * block + j] * x[run * block + j];
+        EXPECT_NEAR(got[run * block + i], want / std::sqrt(block), 1e-5) << block << " " << i;
+      }
+    ref::hadamard(got.data(), static_cast<int64_t>(got.size()), block);
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(got[i], x[i], 1e-5) << block << " " << i;
+  }
+}
+
+// Why the q8_0 cache rotates: one outlier in a head sets the scale of its block of 32 and rounds
+// the other 31 values coarsely; turned, the outlier is spread over all 64 values and every block
+// keeps a finer scale. A key with one large channel, as attention keys have, comes back closer.
+TEST(Hadamard, RotatedQ8_0RowsComeBackCloser) {
+  constexpr int kHeadDim = 64;
+  std::vector<float> key = random_floats(kHeadDim, 11);
+  key[5] = 40.0f;
+  auto q8_0_error = [&](bool rotate) {
+    std::vector<float> row = key;
+    if (rotate) ref::hadamard(row.data(), kHeadDim, kHeadDim);
+    std::vector<uint8_t> stored(kHeadDim / 32 * 34);
+    ref::quantize_row_q8_0(row.data(), stored.data(), kHeadDim);
+    ref::dequantize_row(DType::kQ8_0, stored.data(), row.data(), kHeadDim);
+    if (rotate) ref::hadamard(row.data(), kHeadDim, kHeadDim);
+    double squared = 0;
+    for (int i = 0; i < kHeadDim; ++i) squared += (row[i] - key[i]) * (row[i] - key[i]);
+    return std::sqrt(squared);
+  };
+  EXPECT_LT(q8_0_error(true), 0.5 * q8_0_error(false));
+}
+
 }  // namespace
 }  // namespace kvscope

@@ -96,4 +96,18 @@ void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, fl
   }
 }
 
+void hadamard(float* x, int64_t n, int block) {
+  const float norm = 1.0f / std::sqrt(static_cast<float>(block));
+  for (float* run = x; run < x + n; run += block) {
+    for (int half = 1; half < block; half *= 2)  // butterflies of growing span
+      for (int i = 0; i < block; i += 2 * half)
+        for (int j = i; j < i + half; ++j) {
+          const float a = run[j], b = run[j + half];
+          run[j] = a + b;
+          run[j + half] = a - b;
+        }
+    for (int i = 0; i < block; ++i) run[i] *= norm;
+  }
+}
+
 }  // namespace kvscope::ref

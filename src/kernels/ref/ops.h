@@ -30,5 +30,9 @@ void gelu_tanh(float* x, int64_t n);
 // position, divided by freq_factors[i] when given (rope_dims / 2 of them: Llama 3's scaling).
 void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
           const float* freq_factors = nullptr);
+// In place, the orthonormal Walsh-Hadamard transform H / sqrt(block) of each run of `block`
+// values (a power of two) in x[0..n). It is its own inverse and keeps dot products, so a query
+// and a key turned alike score as before, while an outlier is spread over the whole run.
+void hadamard(float* x, int64_t n, int block);
 
 }  // namespace kvscope::ref
