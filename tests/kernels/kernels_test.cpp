@@ -513,7 +513,8 @@ TEST(Hadamard, MatchesSylvestersMatrixAndIsItsOwnInverse) {
       for (int i = 0; i < size; ++i)
         for (int j = 0; j < size; ++j) {
           const double v = h[i * size + j];
-          next[i * 2 * size + j] = next[i * 2 * size + j + size] = next[(i + size) * 2 * size + j] = v;
+          next[i * 2 * size + j] = next[i * 2 * size + j + size] = next[(i + size) * 2 * size + j] =
+              v;
           next[(i + size) * 2 * size + j + size] = -v;
         }
       h = std::move(next);
