@@ -1,13 +1,17 @@
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -25,7 +29,8 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 // How long a stream may stay silent before the first token: then a comment line (": ping")
-// goes out, and a client that has gone is noticed by the failed write, during prefill too.
+// goes out, and a client that has gone is noticed by the failed write, during prefill too. A
+// request that is not streamed looks at its connection as often.
 constexpr milliseconds kPingInterval{250};
 
 void send_json(httplib::Response& res, int status, const json& body) {
@@ -48,6 +53,58 @@ bool write(httplib::DataSink& sink, const std::string& text) {
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The port and address text of a socket's end, as the library writes Request::remote_addr.
+std::pair<std::string, int> address_of(const sockaddr_storage& a) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (a.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+    inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
+    return {text, ntohs(in.sin_port)};
+  }
+  if (a.ss_family == AF_INET6) {
+    const auto& in = reinterpret_cast<const sockaddr_in6&>(a);
+    inet_ntop(AF_INET6, &in.sin6_addr, text, sizeof text);
+    return {text, ntohs(in.sin6_port)};
+  }
+  return {"", -1};
+}
+
+// The socket of a request's connection, or -1. cpp-httplib 0.11 (Debian's) does not hand a
+// handler its connection, so it is found among the process's sockets by its two ends (the
+// client's address and the server's port), which no other open connection shares. Used once per
+// request that is not streamed.
+int connection_socket(const httplib::Request& req, int server_port) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_size = sizeof peer, local_size = sizeof local;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0)
+      continue;
+    if (address_of(peer) == std::pair(req.remote_addr, req.remote_port) &&
+        address_of(local).second == server_port)
+      return fd;
+  }
+  return -1;
+}
+
+// Whether the client closed its end: a read that would not block finds the end of the stream
+// (or a reset). A request body is read whole before the handler runs, so nothing else is there
+// but a pipelined next request, which means the client is still there.
+bool client_closed(int fd) {
+  char byte;
+  const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 // One request from submission to its last byte, shared by the handler and a stream's writer.
@@ -89,6 +146,7 @@ struct Server::Handlers {
   std::unique_ptr<EngineLoop> loop;
   std::atomic<bool> ready{false};
   std::atomic<int> open_streams{0};  // streams that have not written their end yet
+  int port = 0;                      // the port it listens on
 
   explicit Handlers(const ServerOptions& o) : options(o) {}
 
@@ -152,13 +210,15 @@ struct Server::Handlers {
     if (reply->api.stream)
       stream(reply, res);
     else
-      answer(*reply, res);
+      answer(*reply, req, res);
   }
 
-  // Waits for the whole output, then answers at once.
-  void answer(Reply& r, httplib::Response& res) {
+  // Waits for the whole output, then answers at once; a client that closes its connection in
+  // the meantime cancels the request, as a stream's failed write does.
+  void answer(Reply& r, const httplib::Request& req, httplib::Response& res) {
+    const int fd = connection_socket(req, port);
     for (;;) {
-      for (Event& e : r.submitted.channel->take(milliseconds(1000))) {
+      for (const Event& e : r.submitted.channel->take(kPingInterval)) {
         if (e.kind == Event::Kind::kToken && e.logprob) r.logprobs.push_back(*e.logprob);
         if (e.kind == Event::Kind::kError) {
           const ApiError error(503, e.text, "server_error");
@@ -173,6 +233,11 @@ struct Server::Handlers {
           log_line(r, 200, finished_note(e.output));
           return;
         }
+      }
+      if (fd >= 0 && client_closed(fd)) {
+        loop->cancel(r.submitted.id);
+        log_line(r, 499, "client went away: cancelled");
+        return;
       }
     }
   }
@@ -303,6 +368,7 @@ int Server::start() {
   // the bound socket raises the backlog to the system's limit.
   if (::listen(listen_socket_, SOMAXCONN) != 0)
     fail("cannot listen on {}:{}: {}", options_.host, port, std::strerror(errno));
+  handlers_->port = port;
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   return port;
 }

@@ -7,6 +7,7 @@ import random
 import signal
 import socket
 import threading
+import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -105,6 +106,28 @@ def test_disconnect_mid_stream_frees_its_blocks(server):
 
 def test_cancel_during_prefill_frees_its_blocks(server):
     assert_going_away_frees_blocks(server, {"prompt": "word " * 900, "max_tokens": 100}, 0)
+
+
+def test_going_away_from_a_request_not_streamed_frees_its_blocks(server):
+    """A client that closes its connection while it waits for a whole answer cancels it, long
+    before its 400 tokens would have ended it."""
+    before = server.metrics()
+    u = urllib.parse.urlparse(server.url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.request("POST", "/v1/completions", json.dumps({"prompt": "Tell me a long story.",
+                                                         "max_tokens": 400, "ignore_eos": True}),
+                 {"Content-Type": "application/json"})
+    generated_before = before["kvscope_generation_tokens_total"]
+    deadline = time.time() + 30
+    while server.metrics()["kvscope_generation_tokens_total"] == generated_before:
+        assert time.time() < deadline, "the request never started decoding"
+        time.sleep(0.02)
+    conn.sock.close()
+    conn.close()
+    aborted = before["kvscope_requests_aborted_total"] + 1
+    m = server.wait_idle(until=lambda m: m["kvscope_requests_aborted_total"] == aborted)
+    assert m["kvscope_generation_tokens_total"] - generated_before < 400
+    assert health(server.url) == 200
 
 
 def test_twice_max_seqs_streams_all_succeed(server):
