@@ -4,7 +4,8 @@
 # formatting, builds the release and the AddressSanitizer + UndefinedBehaviorSanitizer builds and
 # runs every test in both (after the release build, also the server's pytest tests against it, and
 # the Python package installed in a virtual environment with its tests; after the sanitized build,
-# the server's fault tests against the sanitized server), runs the threaded code's
+# the server's fault tests against the sanitized server and the Python package's tests on the
+# package built with the same sanitizers), runs the threaded code's
 # tests under ThreadSanitizer, then runs each file-format fuzzer for a bounded time.
 set -euo pipefail
 
@@ -28,6 +29,8 @@ for kind in release sanitize tsan; do
   elif [[ $kind == sanitize ]]; then
     echo "=== server fault tests under ASan/UBSan (pytest) ===" >&2
     KVSCOPE_BIN="build/sanitize/tools/kvscope/kvscope" python3 -m pytest -q tests/serve/test_faults.py
+    echo "=== Python package under ASan/UBSan ===" >&2
+    scripts/test_python.sh --asan
   fi
 done
 if [[ -x scripts/fuzz.sh ]]; then
