@@ -121,8 +121,10 @@ def main():
                 for name, url in (("llama-server", llama_url), ("kvscope", kvscope_url)):
                     progress(f"{name}, concurrency {c}: repetition {rep + 1}/{args.reps}")
                     out = out_dir / f"{name}-c{c}-r{rep + 1}.json"
+                    # Prompts of their own at each level and repetition: llama-server keeps
+                    # each slot's last prompt and would otherwise reuse one sent before.
                     runs[(name, c)].append(bench_serve(url, name, out, c, prompts[c], args.input_len,
-                                                       args.output_len, seed=rep))
+                                                       args.output_len, seed=1000 * rep + c))
     offline = {}
     for c in levels:
         progress(f"kvscope bench speed: {c} sequences at depth {args.input_len}")

@@ -25,7 +25,7 @@ cmake -S "$root" -B "$build" -G Ninja "${flags[@]}" >/dev/null
 
 fuzzers=(fuzz_gguf fuzz_safetensors fuzz_hf_config)
 targets="$(ninja -C "$build" -t targets all)"
-for fuzzer in fuzz_tokenizer_metadata fuzz_hf_tokenizer; do
+for fuzzer in fuzz_tokenizer_metadata fuzz_hf_tokenizer fuzz_model; do
   if [[ "$targets" == *$'\n'"$fuzzer: "* ]]; then fuzzers+=("$fuzzer"); fi
 done
 cmake --build "$build" -j "$(nproc)" --target "${fuzzers[@]}" >&2  # progress on stderr, as build.sh
@@ -44,12 +44,14 @@ seeds_of() {
     fuzz_safetensors) echo safetensors ;;
     fuzz_hf_config) echo hf_config ;;
     fuzz_hf_tokenizer) echo hf_tokenizer ;;
+    fuzz_model) echo model ;;  # a complete tiny model, so that mutations reach the forward pass
     *) echo gguf ;;  # the tokenizer is built from a GGUF file's metadata
   esac
 }
 dict_of() {
   case "$1" in
     fuzz_hf_*) echo json ;;
+    fuzz_model) echo gguf ;;
     *) seeds_of "$1" ;;
   esac
 }

@@ -47,7 +47,7 @@ measure trace k bench trace -r 3 --json "$out/trace.json" --plot "$out/plots"
 measure sweep k bench sweep --prompt-tokens 8,32 --new-tokens 8 --batch 1,4 -r 2 --warmup 0 \
   --strategies none,paged --json "$out/sweep.json" --plot "$out/plots"
 measure memory k bench memory -r 1 --warmup 0 --json "$out/memory.json"
-measure memory64 k bench memory --requests 64 --strategies paged -r 1 --warmup 0 \
+measure memory64 k bench memory --requests 64 --strategies paged -r 3 --warmup 0 \
   --json "$out/memory64.json"
 measure prefix k bench prefix -r 2 --warmup 1 --json "$out/prefix.json"
 measure paged_speed k bench speed -p 0 -n 128 -d 0,512 --cache prealloc,paged -r 5

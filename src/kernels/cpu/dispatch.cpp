@@ -25,6 +25,7 @@ std::string_view isa_name(Isa isa) {
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out = {Isa::kScalar};
+#ifdef KVSCOPE_SIMD_KERNELS
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
       __builtin_cpu_supports("f16c"))
@@ -32,6 +33,7 @@ std::vector<Isa> supported_isas() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
     out.push_back(Isa::kAvx512);
+#endif
   return out;
 }
 
@@ -58,6 +60,7 @@ const Kernels& kernels_for(Isa isa) {
                                       ref::dot_q8,
                                       tile_by_pairs<ref::dot_q8>,
                                       ref::dot_q8_0_q16};
+#ifdef KVSCOPE_SIMD_KERNELS
   static const Kernels kAvx2Kernels{Isa::kAvx2,
                                     avx2::dot,
                                     avx2::axpy,
@@ -75,14 +78,10 @@ const Kernels& kernels_for(Isa isa) {
       avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
       avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
       avx512::dot_q8_0_q16,  avx512::dot_packed};
-  switch (isa) {
-    case Isa::kAvx2:
-      return kAvx2Kernels;
-    case Isa::kAvx512:
-      return kAvx512Kernels;
-    default:
-      return kScalarKernels;
-  }
+  if (isa == Isa::kAvx2) return kAvx2Kernels;
+  if (isa == Isa::kAvx512) return kAvx512Kernels;
+#endif
+  return kScalarKernels;
 }
 
 const Kernels& kernels() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "core/half.h"
@@ -60,6 +61,14 @@ std::pair<float, float> block_scale(const float* x, float limit) {
   return {scale, scale != 0.0f ? 1.0f / scale : 0.0f};
 }
 
+// A scaled activation rounded to the nearest T. A value that is not finite (a NaN from a broken
+// weight upstream, or the infinite inverse scale of a block of denormals) becomes T's lowest, as
+// the SIMD kernels' conversion then saturation make it, not undefined behaviour.
+template <typename T>
+T round_to(float v) {
+  return std::isfinite(v) ? static_cast<T>(std::nearbyint(v)) : std::numeric_limits<T>::min();
+}
+
 }  // namespace
 
 void quantize_row_q8_0(const float* x, uint8_t* out, int64_t n) {
@@ -80,7 +89,7 @@ void quantize_row_q16(const float* x, uint8_t* out, int64_t n) {
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const auto [scale, inverse] = block_scale(x + b * kQ8Block, 32767.0f);
     for (int j = 0; j < kQ8Block; ++j)
-      q[b * kQ8Block + j] = static_cast<int16_t>(std::nearbyint(x[b * kQ8Block + j] * inverse));
+      q[b * kQ8Block + j] = round_to<int16_t>(x[b * kQ8Block + j] * inverse);
     d[b] = scale;
   }
 }
@@ -108,7 +117,7 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
     const auto [scale, inverse] = block_scale(xb, 127.0f);
     int32_t sum = 0;
     for (int j = 0; j < kQ8Block; ++j) {
-      const auto v = static_cast<int8_t>(std::nearbyint(xb[j] * inverse));
+      const auto v = round_to<int8_t>(xb[j] * inverse);
       q[b * kQ8Block + j] = v;
       sum += v;
     }
