@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernels/attention.h"
 #include "kernels/cpu/dispatch.h"
@@ -185,6 +186,29 @@ TEST(FastPath, QuantizeMatchesScalarBitwiseOnEveryIsa) {
       ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n + 8 * (n / 32)))
           << isa_name(isa) << " n=" << n;
     }
+  }
+}
+
+// A broken weight makes NaN or infinite activations, and a block of denormals an infinite inverse
+// scale: the scalar quantizer must give the lowest value there, as the SIMD conversions do, where
+// a plain cast would be undefined (the sanitized build runs this).
+TEST(FastPath, NonFiniteActivationsQuantizeToTheLowestOnEveryIsa) {
+  const int64_t n = 96;
+  std::vector<float> x = testing::random_floats(n, 5, 3.0f);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  x[40] = std::numeric_limits<float>::infinity();
+  std::fill(x.begin() + 64, x.end(), 0.0f);
+  x[70] = 1e-40f;  // a denormal: its block's inverse scale overflows
+  std::vector<uint8_t> want(q8_row_bytes(n));
+  ref::quantize_row_q8(x.data(), want.data(), n);
+  const auto* q = reinterpret_cast<const int8_t*>(want.data());
+  EXPECT_EQ(q[3], -128);
+  EXPECT_EQ(q[40], -128);
+  EXPECT_EQ(q[70], -128);
+  for (Isa isa : supported_isas()) {
+    std::vector<uint8_t> got(q8_row_bytes(n));
+    kernels_for(isa).quantize_row_q8(x.data(), got.data(), n);
+    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), n)) << isa_name(isa);
   }
 }
 
