@@ -5,10 +5,11 @@ Both servers load the default model with the same threads, parallel sequences (t
 concurrency) and an f16 KV cache; llama-server with flash attention and one unified KV buffer,
 kvscope serve with its paged pool. For each repetition and concurrency the same prompts (random
 tokens, --input-len in, --output-len out, the end token ignored) go to each server in turn.
-Then kvscope against itself: one stream's TPOT and the decode rate of C streams (C × 1000 /
-TPOT) beside `kvscope bench speed` decoding the same number of sequences offline at the prompt's
-depth; and prefix reuse through the server: requests sharing a --prefix-len system prompt, one at
-a time, to kvscope serve without and with --prefix-cache.
+Then kvscope against itself: one stream's TPOT beside `kvscope bench speed` decoding one
+sequence offline at the prompt's depth, and C streams' output throughput beside a closed batch
+of C prompts prefilled and decoded offline (`bench speed -pg IN,OUT -npl C`); and prefix reuse
+through the server: requests sharing a --prefix-len system prompt, one at a time, to kvscope
+serve without and with --prefix-cache.
 
 Each bench serve result is kept in --out (default logs/compare-llama-server), and
 `kvscope report` draws them there: throughput and p99 TTFT against concurrency, a line a server.
@@ -69,11 +70,19 @@ def bench_serve(url, label, out, concurrency, prompts, input_len, output_len, se
                               "mean_tpot_ms")}
 
 
-def offline_decode(batch, depth, output_len, threads):
-    """kvscope's own decode of `batch` sequences at `depth`, tokens/s over all of them."""
-    args = [str(KVSCOPE), "bench", "speed", "-p", "0", "-n", str(output_len), "-d", str(depth),
-            "-t", str(threads), "-r", "3", "-ctk", "f16", "-ctv", "f16", "-o", "json"]
-    return json.loads(run(args + (["-npl", str(batch)] if batch > 1 else [])))[0]["avg_ts"]
+def offline(batch, input_len, output_len, threads):
+    """kvscope's engine offline on the same shapes, the mean of 3 as llama-bench reports it: for
+    one sequence its decode TPOT in ms at the prompt's depth; for a batch, the output tokens/s
+    of a closed batch that prefills `batch` prompts and then decodes them together
+    (llama-batched-bench's test)."""
+    args = [str(KVSCOPE), "bench", "speed", "-t", str(threads), "-r", "3", "-ctk", "f16", "-ctv",
+            "f16", "-o", "json"]
+    if batch == 1:
+        record = json.loads(run(args + ["-p", "0", "-n", str(output_len), "-d", str(input_len)]))[0]
+        return 1000 / record["avg_ts"]
+    record = json.loads(run(args + ["-p", "0", "-n", "0", "-pg", f"{input_len},{output_len}",
+                                    "-npl", str(batch)]))[0]
+    return batch * output_len / (record["avg_ns"] / 1e9)
 
 
 def median_of(runs, key):
@@ -125,10 +134,10 @@ def main():
                     # each slot's last prompt and would otherwise reuse one sent before.
                     runs[(name, c)].append(bench_serve(url, name, out, c, prompts[c], args.input_len,
                                                        args.output_len, seed=1000 * rep + c))
-    offline = {}
+    offline_figure = {}
     for c in levels:
-        progress(f"kvscope bench speed: {c} sequences at depth {args.input_len}")
-        offline[c] = offline_decode(c, args.input_len, args.output_len, args.threads)
+        progress(f"kvscope bench speed: {c} sequences, {args.input_len} in / {args.output_len} out")
+        offline_figure[c] = offline(c, args.input_len, args.output_len, args.threads)
     prefix = {}
     for reuse in (False, True):
         port = free_port()
@@ -161,14 +170,22 @@ def main():
         ours, theirs = runs[("kvscope", c)], runs[("llama-server", c)]
         print(f"| {c} | {median_of(ours, 'output_throughput') / median_of(theirs, 'output_throughput'):.2f}× | "
               f"{median_of(ours, 'p99_ttft_ms') / median_of(theirs, 'p99_ttft_ms'):.2f}× |")
-    print(f"\nkvscope serve against kvscope offline (`kvscope bench speed -p 0 -n {args.output_len} "
-          f"-d {args.input_len} [-npl C]`): decode rate C × 1000 / mean TPOT\n")
-    print("| concurrency | served decode tok/s | offline decode tok/s | served / offline |")
-    print("| ---: | ---: | ---: | ---: |")
+    print(f"\nkvscope serve against kvscope offline: one stream's median TPOT against decode at depth "
+          f"{args.input_len} (`kvscope bench speed -p 0 -n {args.output_len} -d {args.input_len}`), and "
+          f"C streams' output tokens/s against a closed batch of C (`kvscope bench speed -p 0 -n 0 "
+          f"-pg {args.input_len},{args.output_len} -npl C`: C × {args.output_len} / its time)\n")
+    print("| concurrency | figure | served | offline | served / offline |")
+    print("| ---: | --- | ---: | ---: | ---: |")
     served = {}
     for c in levels:
-        served[c] = c * 1000 / median_of(runs[("kvscope", c)], "mean_tpot_ms")
-        print(f"| {c} | {served[c]:.1f} | {offline[c]:.1f} | {served[c] / offline[c]:.2f}× |")
+        if c == 1:
+            served[c] = median_of(runs[("kvscope", c)], "median_tpot_ms")
+            figure, unit = "TPOT", " ms"
+        else:
+            served[c] = median_of(runs[("kvscope", c)], "output_throughput")
+            figure, unit = "output tok/s", ""
+        print(f"| {c} | {figure} | {served[c]:.1f}{unit} | {offline_figure[c]:.1f}{unit} | "
+              f"{served[c] / offline_figure[c]:.2f}× |")
     print(f"\nPrefix reuse through kvscope serve: {args.prefix_requests} requests, one at a time, sharing "
           f"{args.prefix_len} tokens plus 64 of their own, 16 out: median TTFT "
           f"{prefix[False]['median_ttft_ms']:.0f} ms without --prefix-cache, "
@@ -178,8 +195,8 @@ def main():
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({
             "cpu": cpu, "threads": args.threads, "prompts": prompts,
-            "runs": {f"{n}@{c}": r for (n, c), r in runs.items()}, "offline_decode_ts": offline,
-            "served_decode_ts": served, "prefix": {"off": prefix[False], "on": prefix[True]}}, indent=2))
+            "runs": {f"{n}@{c}": r for (n, c), r in runs.items()},
+            "offline": offline_figure, "served": served, "prefix": {"off": prefix[False], "on": prefix[True]}}, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
 # come from one commit and one sitting: the cache comparison, the per-token trace, the sweep, the
 # memory and prefix suites, paged against prealloc decode, the chat loop measurement, then
 # kvscope against llama.cpp (speed and faithfulness; scripts/compare_llama_cpp.py builds
-# llama.cpp's tools once, cached). Keep the machine otherwise idle while it runs (about 45
-# minutes on 2 cores).
+# llama.cpp's tools once, cached) and kvscope serve against llama-server. Keep the machine
+# otherwise idle while it runs (about an hour on 2 cores).
 #
 #   scripts/measure_all.sh [OUT_DIR]        default: logs/measure-COMMIT
-#   KVSCOPE_SKIP_LLAMA_CPP=1 scripts/measure_all.sh   without the llama.cpp comparison
+#   KVSCOPE_SKIP_LLAMA_CPP=1 scripts/measure_all.sh   without the llama.cpp comparisons
 #
 # Each measurement's console output goes to OUT_DIR/NAME.txt (its JSON beside it), headed by the
 # command, the commit and the CPU; progress goes to stderr.
@@ -56,5 +56,7 @@ measure chat_greedy chat_with --temp 0
 measure chat_default chat_with
 if [[ -z ${KVSCOPE_SKIP_LLAMA_CPP:-} ]]; then
   measure llama_cpp python3 scripts/compare_llama_cpp.py --reps 3 --json "$out/llama_cpp.json"
+  measure llama_server python3 scripts/compare_llama_server.py --out "$out/llama_server" \
+    --json "$out/llama_server.json"
 fi
 echo "measure_all: everything is in $out" >&2
