@@ -34,8 +34,7 @@ void translate_rope(const JsonObject& c, const std::string& a, Metadata& m) {
     set_string(m, a + ".rope.scaling.type", "llama3");
     set_f32(m, a + ".rope.scaling.factor", *factor);
     set_f32(m, a + ".rope.scaling.low_freq_factor", s->opt_real("low_freq_factor").value_or(1.0));
-    set_f32(m, a + ".rope.scaling.high_freq_factor",
-            s->opt_real("high_freq_factor").value_or(4.0));
+    set_f32(m, a + ".rope.scaling.high_freq_factor", s->opt_real("high_freq_factor").value_or(4.0));
     set_f32(m, a + ".rope.scaling.original_context_length",
             s->opt_real("original_max_position_embeddings").value_or(8192));
   } else if (type != "default") {

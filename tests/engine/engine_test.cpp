@@ -98,8 +98,10 @@ void expect_the_same_bits_everywhere(const std::vector<KvType>& types) {
   for (KvType type : types) {
     std::vector<Trace> want;
     for (size_t i = 0; i < lengths.size(); ++i)
-      want.push_back(EngineTest::alone(
-          EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), type));
+      want.push_back(
+          EngineTest::alone(EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)),
+                                                12, i % 2 ? 7 + i : 0),
+                            type));
     for (const Variant& v : variants)
       for (int budget : {1, 7, 16, 4096}) {
         EngineOptions o;
@@ -113,8 +115,8 @@ void expect_the_same_bits_everywhere(const std::vector<KvType>& types) {
         std::vector<Trace> got(lengths.size());
         for (size_t i = 0; i < lengths.size(); ++i)
           EngineTest::add(engine,
-                          EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)), 12,
-                                              i % 2 ? 7 + i : 0),
+                          EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)),
+                                              12, i % 2 ? 7 + i : 0),
                           got[i]);
         engine.run_until_idle();
         for (size_t i = 0; i < lengths.size(); ++i)

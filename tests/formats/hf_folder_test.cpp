@@ -177,9 +177,8 @@ TEST(HfFolder, TinyGpt2MatchesItsGguf) {
 // that wrote the other fixtures) writes add_eos_token false for a ByteLevel post-processor, where
 // the folder says nothing and kvscope adds no EOS either. Everything else must agree, and q and k
 // are not permuted (Qwen keeps NeoX order in GGUF).
-const std::set<std::string> kConverterNaming = {"general.name", "general.type",
-                                                "general.size_label",
-                                                "tokenizer.ggml.add_eos_token"};
+const std::set<std::string> kConverterNaming = {
+    "general.name", "general.type", "general.size_label", "tokenizer.ggml.add_eos_token"};
 
 TEST(HfFolder, TinyQwen2MatchesTheConvertersGguf) {
   auto hf = open_model_file(fixture("models/tiny-qwen2-hf"));
@@ -222,6 +221,29 @@ TEST(HfFolder, TinyQwen3MatchesTheConvertersGguf) {
     EXPECT_EQ(c.kv_dim(), 64);
     EXPECT_EQ(c.rope_dims, 32);
   }
+}
+
+// Bad head metadata in a Qwen GGUF: one line naming the file and the key.
+TEST(QwenGgufErrors, HeadMetadata) {
+  const std::string path = fixture("models/tiny-qwen3-bf16.gguf");
+  auto with = [&](const char* key, MetaValue value) {
+    auto f = read_gguf(path);
+    f->meta.set(key, std::move(value));
+    return f;
+  };
+  expect_error([&] { read_config(*with("qwen3.attention.value_length", MetaValue::of_int(16))); },
+               {path, "'qwen3.attention.value_length'", "16", "32"});
+  expect_error([&] { read_config(*with("qwen3.attention.key_length", MetaValue::of_int(0))); },
+               {path, "'qwen3.attention.key_length'", "out of range"});
+  expect_error([&] { read_config(*with("qwen3.attention.head_count_kv", MetaValue::of_int(3))); },
+               {path, "3 K/V heads", "4 query heads"});
+  expect_error([&] { read_config(*with("general.architecture", MetaValue::of_string("qwen35"))); },
+               {path, "'qwen35'", "qwen2, qwen3"});
+  // Without key_length the head size is the width over the heads, which must divide it.
+  const std::string qwen2 = fixture("models/tiny-qwen2-bf16.gguf");
+  auto f = read_gguf(qwen2);
+  f->meta.set("qwen2.attention.head_count", MetaValue::of_int(6));
+  expect_error([&] { read_config(*f); }, {qwen2, "6 heads", "64", "'qwen2.attention.key_length'"});
 }
 
 TEST(HfFolder, SentencePieceBf16MatchesItsGguf) {
