@@ -576,9 +576,11 @@ runpy.run_path(src + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> None:
-    """Converts `folder` with llama.cpp's own converter, then checks that the GGUF holds the
-    model's weights unpermuted (Qwen's q and k rows keep their NeoX order in GGUF)."""
+def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dict[str, np.ndarray]:
+    """Converts `folder` with llama.cpp's own converter and returns the stored weights dequantized
+    (gguf-py), in GGUF names and layout, having checked that they are the model's unpermuted
+    (Qwen's q and k rows keep their NeoX order in GGUF): equal for BF16, within Q8_0's rounding
+    for Q8_0."""
     subprocess.run([sys.executable, "-c", CONVERT, str(llama_cpp_source()), str(folder), str(path),
                     outtype], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reader = gguf.GGUFReader(str(path))
@@ -587,11 +589,19 @@ def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> Non
         data = np.array(t.data)
         if t.tensor_type == Q.BF16:
             data = (data.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        elif t.tensor_type not in (Q.F32, Q.F16):
+            data = gguf.quants.dequantize(data, t.tensor_type)
         stored[t.name] = data.astype(np.float32).reshape(list(reversed([int(d) for d in t.shape])))
     want = dict(gguf_tensors(model, "qwen"))
     assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
     for name, w in want.items():
-        assert np.array_equal(stored[name], w), name
+        if outtype == "bf16":
+            assert np.array_equal(stored[name], w), name
+        else:  # Q8_0: per 32 values, about half a step of max|w| / 127 (the step an f16)
+            step = np.abs(w).reshape(-1, 32).max(axis=1) / 127 if w.ndim == 2 else 0
+            err = np.abs(stored[name] - w).reshape(-1, 32 if w.ndim == 2 else w.size).max(axis=1)
+            assert np.all(err <= 0.6 * step + 1e-6), name
+    return stored
 
 
 def load_dequantized(model, arch: str, stored: dict[str, np.ndarray]):
@@ -893,6 +903,14 @@ def main() -> None:
             "arch": f"qwen{version}", "files": [f"{name}-bf16.gguf", f"{name}-hf"],
             "vocab_size": qwen.config.vocab_size, "weights": "BF16",
             **write_reference(f"{name}-bf16", result)}
+    # Qwen 3 in Q8_0 as the converter quantizes it, so that the fast path's packed kernels run the
+    # 128-wide q and the 128 → 64 output projection; the reference on gguf-py's dequantization.
+    stored = convert_with_llama_cpp(folder, MODELS / "tiny-qwen3-q8_0.gguf", "q8_0", qwen)
+    q8 = load_dequantized(qwen, "qwen", stored)
+    result = references({"q8": q8}, vocab, added, seed=20)["q8"]
+    index["tiny-qwen3-q8_0"] = {
+        "arch": "qwen3", "files": ["tiny-qwen3-q8_0.gguf"], "vocab_size": qwen.config.vocab_size,
+        "weights": "Q8_0", **write_reference("tiny-qwen3-q8_0", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(
