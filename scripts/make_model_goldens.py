@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +28,8 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
-from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen2Config,
+                          Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 from transformers.utils import logging as hf_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,14 @@ The model reads the tokens, the attention heads look back, and the logits pick t
 GPT2_REGEX = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 LLAMA3_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"""
                 r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+QWEN2_REGEX = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
+               r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] "
+    "+ '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
 LLAMA3_CHAT_TEMPLATE = (
     "{{- bos_token }}{% for message in messages %}{{ '<|start_header_id|>' + message['role'] + "
@@ -104,6 +114,21 @@ def llama3_tokenizer() -> dict:
     tok.post_processor = processors.TemplateProcessing(
         single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B",
         special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])
+    return json.loads(tok.to_str())
+
+
+def qwen2_tokenizer() -> dict:
+    """Qwen 2 style: Qwen 2's Split regex (digits one by one) then ByteLevel without regex, the
+    ChatML specials, no BOS."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    train(tok, 330, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+          pre_tokenizers.ByteLevel.alphabet())
     return json.loads(tok.to_str())
 
 
@@ -262,6 +287,27 @@ def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidd
     return model
 
 
+def make_qwen(version: int, vocab_size: int, eos: int, seed: int):
+    """Qwen 2 (biases on q, k, v; tied head) or Qwen 3 (per-head q/k RMSNorm, heads of 32 under a
+    width of 64; untied head): 2 blocks, GQA, a large RoPE base as the real ones have."""
+    torch.manual_seed(seed)
+    common = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                  num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
+                  rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+                  rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
+    if version == 2:
+        model = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=True, **common))
+    else:
+        model = Qwen3ForCausalLM(Qwen3Config(head_dim=32, tie_word_embeddings=False, **common))
+    model = model.eval()
+    randomize_norms(model, torch.Generator().manual_seed(seed + 1))
+    # Weights of BF16 values, stored as BF16 in the folder and the GGUF, computed in float32.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
+    return model
+
+
 def make_gpt2(vocab_size: int, eos: int, seed: int) -> GPT2LMHeadModel:
     torch.manual_seed(seed)
     config = GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=128, vocab_size=vocab_size,
@@ -318,7 +364,19 @@ GPT2_BLOCK = {
 }
 
 
+QWEN_BLOCK = {
+    "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias", "self_attn.q_norm.weight": "attn_q_norm.weight",
+    "self_attn.k_norm.weight": "attn_k_norm.weight",
+}
+
+
 def gguf_name(arch: str, hf: str) -> str | None:
+    if arch == "qwen":
+        m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", hf)
+        if m:
+            return f"blk.{m[1]}.{QWEN_BLOCK.get(m[2]) or LLAMA_BLOCK[m[2]]}"
+        arch = "llama"
     if arch == "llama":
         if hf in LLAMA_NAMES:
             return LLAMA_NAMES[hf]
@@ -366,7 +424,7 @@ def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
         out.append(("rope_freqs.weight", llama3_rope_factors(cfg)))
     for hf, w in state(model).items():
         name = gguf_name(arch, hf)
-        if name is None:
+        if name is None or (arch == "qwen" and name == "output.weight" and cfg.tie_word_embeddings):
             continue
         if arch == "llama" and name.endswith("attn_q.weight"):
             w = permute(w, cfg.num_attention_heads)
@@ -493,6 +551,56 @@ def write_gguf(path: Path, model, arch: str, folder: Path, qtype,
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+    return stored
+
+
+def llama_cpp_source() -> Path:
+    """llama.cpp's source (convert_hf_to_gguf.py and its gguf-py), as scripts/build_llama_cpp.sh
+    fetches it from the llama-cpp-python sdist on PyPI."""
+    out = subprocess.run([str(ROOT / "scripts" / "build_llama_cpp.sh"), "--source"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
+# convert_hf_to_gguf.py run unchanged, but for one thing: it names a BPE pre-tokenizer by hashing
+# the ids a fixed text gets, which only works for the real vocabularies it lists. The tiny ones
+# use Qwen 2's pre-tokenizer, so that hash is replaced by its answer for Qwen 2, "qwen2".
+CONVERT = """
+import runpy, sys
+src, folder, out, outtype = sys.argv[1:5]
+sys.path[:0] = [src + "/gguf-py", src]
+from conversion import base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "qwen2"
+sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", out, "--outtype", outtype]
+runpy.run_path(src + "/convert_hf_to_gguf.py", run_name="__main__")
+"""
+
+
+def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dict[str, np.ndarray]:
+    """Converts `folder` with llama.cpp's own converter and returns the stored weights dequantized
+    (gguf-py), in GGUF names and layout, having checked that they are the model's unpermuted
+    (Qwen's q and k rows keep their NeoX order in GGUF): equal for BF16, within Q8_0's rounding
+    for Q8_0."""
+    subprocess.run([sys.executable, "-c", CONVERT, str(llama_cpp_source()), str(folder), str(path),
+                    outtype], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    reader = gguf.GGUFReader(str(path))
+    stored = {}
+    for t in reader.tensors:
+        data = np.array(t.data)
+        if t.tensor_type == Q.BF16:
+            data = (data.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        elif t.tensor_type not in (Q.F32, Q.F16):
+            data = gguf.quants.dequantize(data, t.tensor_type)
+        stored[t.name] = data.astype(np.float32).reshape(list(reversed([int(d) for d in t.shape])))
+    want = dict(gguf_tensors(model, "qwen"))
+    assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
+    for name, w in want.items():
+        if outtype == "bf16":
+            assert np.array_equal(stored[name], w), name
+        else:  # Q8_0: per 32 values, about half a step of max|w| / 127 (the step an f16)
+            step = np.abs(w).reshape(-1, 32).max(axis=1) / 127 if w.ndim == 2 else 0
+            err = np.abs(stored[name] - w).reshape(-1, 32 if w.ndim == 2 else w.size).max(axis=1)
+            assert np.all(err <= 0.6 * step + 1e-6), name
     return stored
 
 
@@ -775,6 +883,34 @@ def main() -> None:
         "arch": "llama", "files": ["tiny-llama3-rope-f32.gguf", "tiny-llama3-rope-hf"],
         "vocab_size": scaled.config.vocab_size, "weights": "F32",
         **write_reference("tiny-llama3-rope-f32", result)}
+
+    # Tiny Qwen 2 and Qwen 3 with a Qwen-2-style tokenizer, BF16 weights; the GGUF files are
+    # written by llama.cpp's convert_hf_to_gguf.py from the folders.
+    tok = qwen2_tokenizer()
+    vocab, added = vocab_entries(tok)
+    eos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|im_end|>")
+    tok_config = {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
+                  "add_bos_token": False, "chat_template": CHATML_TEMPLATE,
+                  "tokenizer_class": "PreTrainedTokenizerFast"}
+    for version, seed in ((2, 2020), (3, 3030)):
+        name = f"tiny-qwen{version}"
+        qwen = make_qwen(version, max(vocab) + 1, eos, seed)
+        folder = MODELS / f"{name}-hf"
+        save_hf(copy.deepcopy(qwen).to(torch.bfloat16), folder, tok, tok_config, {})
+        convert_with_llama_cpp(folder, MODELS / f"{name}-bf16.gguf", "bf16", qwen)
+        result = references({"q": qwen}, vocab, added, seed=16 + version)["q"]
+        index[f"{name}-bf16"] = {
+            "arch": f"qwen{version}", "files": [f"{name}-bf16.gguf", f"{name}-hf"],
+            "vocab_size": qwen.config.vocab_size, "weights": "BF16",
+            **write_reference(f"{name}-bf16", result)}
+    # Qwen 3 in Q8_0 as the converter quantizes it, so that the fast path's packed kernels run the
+    # 128-wide q and the 128 → 64 output projection; the reference on gguf-py's dequantization.
+    stored = convert_with_llama_cpp(folder, MODELS / "tiny-qwen3-q8_0.gguf", "q8_0", qwen)
+    q8 = load_dequantized(qwen, "qwen", stored)
+    result = references({"q8": q8}, vocab, added, seed=20)["q8"]
+    index["tiny-qwen3-q8_0"] = {
+        "arch": "qwen3", "files": ["tiny-qwen3-q8_0.gguf"], "vocab_size": qwen.config.vocab_size,
+        "weights": "Q8_0", **write_reference("tiny-qwen3-q8_0", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

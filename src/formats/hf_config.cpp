@@ -1,13 +1,14 @@
 #include "formats/hf_config.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace kvscope::hf {
 namespace {
 
 namespace fs = std::filesystem;
 
-void translate_rope(const JsonObject& c, Metadata& m) {
+void translate_rope(const JsonObject& c, const std::string& a, Metadata& m) {
   // Transformers 5 gathers rope_theta and the scaling into one rope_parameters object.
   const auto params = c.opt_object("rope_parameters");
   double theta = 10000.0;
@@ -15,7 +16,7 @@ void translate_rope(const JsonObject& c, Metadata& m) {
     theta = *v;
   else if (params && params->opt_real("rope_theta"))
     theta = *params->opt_real("rope_theta");
-  set_f32(m, "llama.rope.freq_base", theta);
+  set_f32(m, a + ".rope.freq_base", theta);
 
   const auto scaling = c.opt_object("rope_scaling");
   const JsonObject* s = scaling ? &*scaling : params ? &*params : nullptr;
@@ -25,17 +26,16 @@ void translate_rope(const JsonObject& c, Metadata& m) {
   if (type == "linear") {
     const auto factor = s->opt_real("factor");
     if (!factor) s->missing("factor", "the linear scaling factor");
-    set_string(m, "llama.rope.scaling.type", "linear");
-    set_f32(m, "llama.rope.scaling.factor", *factor);
+    set_string(m, a + ".rope.scaling.type", "linear");
+    set_f32(m, a + ".rope.scaling.factor", *factor);
   } else if (type == "llama3") {
     const auto factor = s->opt_real("factor");
     if (!factor) s->missing("factor", "the llama3 scaling factor");
-    set_string(m, "llama.rope.scaling.type", "llama3");
-    set_f32(m, "llama.rope.scaling.factor", *factor);
-    set_f32(m, "llama.rope.scaling.low_freq_factor", s->opt_real("low_freq_factor").value_or(1.0));
-    set_f32(m, "llama.rope.scaling.high_freq_factor",
-            s->opt_real("high_freq_factor").value_or(4.0));
-    set_f32(m, "llama.rope.scaling.original_context_length",
+    set_string(m, a + ".rope.scaling.type", "llama3");
+    set_f32(m, a + ".rope.scaling.factor", *factor);
+    set_f32(m, a + ".rope.scaling.low_freq_factor", s->opt_real("low_freq_factor").value_or(1.0));
+    set_f32(m, a + ".rope.scaling.high_freq_factor", s->opt_real("high_freq_factor").value_or(4.0));
+    set_f32(m, a + ".rope.scaling.original_context_length",
             s->opt_real("original_max_position_embeddings").value_or(8192));
   } else if (type != "default") {
     fail(
@@ -45,32 +45,43 @@ void translate_rope(const JsonObject& c, Metadata& m) {
   }
 }
 
-ArchConfig translate_llama(const JsonObject& c, Metadata& m) {
+// Llama and the Qwen models built on its blocks, under GGUF's keys for `a` (llama, qwen2, qwen3).
+ArchConfig translate_llama(const JsonObject& c, const std::string& a, Metadata& m) {
   if (auto act = c.opt_string("hidden_act"); act && *act != "silu")
     fail("{}: field 'hidden_act' is '{}', expected 'silu'", c.path(), *act);
-  for (const char* key : {"attention_bias", "mlp_bias"})
+  // Qwen 2 always has its q/k/v biases (and no other); elsewhere attention_bias would add them to
+  // the output projection too, which kvscope does not run.
+  std::vector<const char*> no_bias = {"mlp_bias"};
+  if (a != "qwen2") no_bias.push_back("attention_bias");
+  for (const char* key : no_bias)
     if (c.opt_bool(key).value_or(false))
-      fail("{}: field '{}' is true, expected false (Llama biases are not supported)", c.path(),
+      fail("{}: field '{}' is true, expected false (these biases are not supported)", c.path(),
            key);
+  if (c.opt_bool("use_sliding_window").value_or(false))
+    fail("{}: field 'use_sliding_window' is true, expected false (no sliding window is supported)",
+         c.path());
   const int64_t hidden = c.count("hidden_size");
   const int64_t heads = c.count("num_attention_heads");
   const int64_t vocab = c.count("vocab_size");
-  set_u32(m, "llama.block_count", c.count("num_hidden_layers"));
-  set_u32(m, "llama.context_length", c.opt_count("max_position_embeddings").value_or(2048));
-  set_u32(m, "llama.embedding_length", hidden);
-  set_u32(m, "llama.feed_forward_length", c.count("intermediate_size"));
-  set_u32(m, "llama.attention.head_count", heads);
-  set_u32(m, "llama.attention.head_count_kv", c.opt_count("num_key_value_heads").value_or(heads));
-  set_f32(m, "llama.attention.layer_norm_rms_epsilon", c.opt_real("rms_norm_eps").value_or(1e-6));
-  set_u32(m, "llama.vocab_size", vocab);
+  set_u32(m, a + ".block_count", c.count("num_hidden_layers"));
+  set_u32(m, a + ".context_length", c.opt_count("max_position_embeddings").value_or(2048));
+  set_u32(m, a + ".embedding_length", hidden);
+  set_u32(m, a + ".feed_forward_length", c.count("intermediate_size"));
+  set_u32(m, a + ".attention.head_count", heads);
+  set_u32(m, a + ".attention.head_count_kv", c.opt_count("num_key_value_heads").value_or(heads));
+  set_f32(m, a + ".attention.layer_norm_rms_epsilon", c.opt_real("rms_norm_eps").value_or(1e-6));
   const auto head_dim = c.opt_count("head_dim");
-  set_u32(m, "llama.rope.dimension_count", head_dim.value_or(hidden / heads));
-  if (head_dim) {
-    set_u32(m, "llama.attention.key_length", *head_dim);
-    set_u32(m, "llama.attention.value_length", *head_dim);
+  if (a == "llama") {
+    // What kvscope's Llama files always carried; llama.cpp's converter writes these for Llama.
+    set_u32(m, a + ".vocab_size", vocab);
+    set_u32(m, a + ".rope.dimension_count", head_dim.value_or(hidden / heads));
   }
-  translate_rope(c, m);
-  return {"llama", vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
+  if (head_dim) {
+    set_u32(m, a + ".attention.key_length", *head_dim);
+    set_u32(m, a + ".attention.value_length", *head_dim);
+  }
+  translate_rope(c, a, m);
+  return {a, vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
 }
 
 ArchConfig translate_gpt2(const JsonObject& c, Metadata& m) {
@@ -110,14 +121,15 @@ std::string model_name(const fs::path& folder, const JsonObject& c) {
 ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metadata& m) {
   const JsonObject c(file.path, file.value);
   const auto type = c.opt_string("model_type");
-  if (!type) c.missing("model_type", "'llama' or 'gpt2'");
+  if (!type) c.missing("model_type", "'llama', 'qwen2', 'qwen3' or 'gpt2'");
   ArchConfig arch;
-  if (*type == "llama") {
-    arch = translate_llama(c, m);
+  if (*type == "llama" || *type == "qwen2" || *type == "qwen3") {
+    arch = translate_llama(c, *type, m);
   } else if (*type == "gpt2") {
     arch = translate_gpt2(c, m);
   } else {
-    fail("{}: field 'model_type' is '{}', expected 'llama' or 'gpt2'", file.path, *type);
+    fail("{}: field 'model_type' is '{}', expected 'llama', 'qwen2', 'qwen3' or 'gpt2'", file.path,
+         *type);
   }
   set_string(m, "general.architecture", arch.arch);
   set_string(m, "general.name", model_name(folder, c));

@@ -1,5 +1,6 @@
 #pragma once
-// config.json → a model's hyperparameters under GGUF's keys (`llama.*`, `gpt2.*`).
+// config.json → a model's hyperparameters under GGUF's keys (`llama.*`, `qwen2.*`, `qwen3.*`,
+// `gpt2.*`), as llama.cpp's converter writes them.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -9,7 +10,7 @@
 namespace kvscope::hf {
 
 struct ArchConfig {
-  std::string arch;  // "llama" or "gpt2"
+  std::string arch;  // "llama", "qwen2", "qwen3" or "gpt2"
   int64_t vocab_size = 0;
   bool tied = false;  // lm_head shares the token embedding
 };

@@ -44,6 +44,26 @@ const ArchTensors& llama_tensors() {
   return spec;
 }
 
+// Qwen 2 is Llama with biases on q, k and v; Qwen 3 is Llama with a norm of each head of q and k.
+ArchTensors llama_with(std::vector<TensorRule> extra) {
+  ArchTensors spec = llama_tensors();
+  spec.block.insert(spec.block.end(), extra.begin(), extra.end());
+  return spec;
+}
+
+const ArchTensors& qwen2_tensors() {
+  static const ArchTensors spec = llama_with({{"self_attn.q_proj.bias", "attn_q.bias"},
+                                              {"self_attn.k_proj.bias", "attn_k.bias"},
+                                              {"self_attn.v_proj.bias", "attn_v.bias"}});
+  return spec;
+}
+
+const ArchTensors& qwen3_tensors() {
+  static const ArchTensors spec = llama_with({{"self_attn.q_norm.weight", "attn_q_norm.weight"},
+                                              {"self_attn.k_norm.weight", "attn_k_norm.weight"}});
+  return spec;
+}
+
 const ArchTensors& gpt2_tensors() {
   static const ArchTensors spec{"transformer.",
                                 "h.",
@@ -159,7 +179,10 @@ void read_shards(const fs::path& folder, const fs::path& index_path, ModelFile& 
 }  // namespace
 
 void rename_tensors(const ArchConfig& arch, ModelFile& out) {
-  const ArchTensors& spec = arch.arch == "llama" ? llama_tensors() : gpt2_tensors();
+  const ArchTensors& spec = arch.arch == "llama"   ? llama_tensors()
+                            : arch.arch == "qwen2" ? qwen2_tensors()
+                            : arch.arch == "qwen3" ? qwen3_tensors()
+                                                   : gpt2_tensors();
   std::map<std::string, TensorView> hf = std::move(out.tensors);
   out.tensors.clear();
   for (auto& [hf_name, view] : hf) {

@@ -14,8 +14,8 @@ Roofline decode_roofline(const Model& model, KvType kv_type, double mean_context
       static_cast<double>(dtype_bytes(kv_dtype(kv_type), static_cast<size_t>(c.kv_dim()))) *
       mean_context;
   r.bytes_per_token = r.weight_bytes_per_token + r.kv_bytes_per_token;
-  r.flops_per_token =
-      2.0 * static_cast<double>(model.matmul_weights()) + 4.0 * c.n_layers * c.dim * mean_context;
+  r.flops_per_token = 2.0 * static_cast<double>(model.matmul_weights()) +
+                      4.0 * c.n_layers * c.q_dim() * mean_context;
   r.tokens_per_s = tokens_per_s;
   r.achieved_gbs = r.bytes_per_token * tokens_per_s / 1e9;
   r.achieved_gflops = r.flops_per_token * tokens_per_s / 1e9;

@@ -55,6 +55,21 @@ std::vector<float> llama3_freq_factors(const Metadata& meta, const std::string& 
   return factors;
 }
 
+// What each architecture kvscope runs is, as data: its family of blocks and what it adds to it.
+struct ArchSpec {
+  const char* name;
+  Architecture family;
+  bool gguf_rope_neox;  // llama.cpp's converter leaves q and k unpermuted: NeoX order in GGUF too
+  bool qkv_bias;
+  bool qk_norm;
+};
+constexpr ArchSpec kArchitectures[] = {
+    {"llama", Architecture::kLlama, false, false, false},
+    {"qwen2", Architecture::kLlama, true, true, false},
+    {"qwen3", Architecture::kLlama, true, false, true},
+    {"gpt2", Architecture::kGpt2, false, false, false},
+};
+
 SamplingHints read_sampling_hints(const Metadata& meta) {
   SamplingHints h;
   h.temperature = read_hint(meta, "general.sampling.temp", 0, 100);
@@ -78,13 +93,15 @@ ModelConfig read_config(const ModelFile& file) {
   c.arch_name = meta.get_string("general.architecture");
   c.name = meta.get_string("general.name", "");
   const std::string& a = c.arch_name;
-  if (a == "llama") {
-    c.arch = Architecture::kLlama;
-  } else if (a == "gpt2") {
-    c.arch = Architecture::kGpt2;
-  } else {
-    fail("{}: architecture '{}' is not supported (supported: llama, gpt2)", file.path, a);
-  }
+  const ArchSpec* spec = nullptr;
+  for (const ArchSpec& s : kArchitectures)
+    if (a == s.name) spec = &s;
+  if (spec == nullptr)
+    fail("{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, gpt2)", file.path,
+         a);
+  c.arch = spec->family;
+  c.qkv_bias = spec->qkv_bias;
+  c.qk_norm = spec->qk_norm;
   c.n_layers = read_positive(meta, a + ".block_count");
   c.dim = read_positive(meta, a + ".embedding_length");
   c.n_heads = read_positive(meta, a + ".attention.head_count");
@@ -92,10 +109,27 @@ ModelConfig read_config(const ModelFile& file) {
                           meta.get_int(a + ".attention.head_count_kv", c.n_heads));
   c.ffn_dim = read_positive(meta, a + ".feed_forward_length");
   c.context_length = read_positive(meta, a + ".context_length");
-  if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0)
-    fail("{}: {} heads ({} for K/V) do not divide the width {}", file.path, c.n_heads, c.n_kv_heads,
-         c.dim);
-  c.head_dim = c.dim / c.n_heads;
+  if (c.n_heads % c.n_kv_heads != 0)
+    fail("{}: {} K/V heads do not divide the {} query heads", file.path, c.n_kv_heads, c.n_heads);
+  // The head size: key_length when the file gives it (Qwen 3's need not be dim / n_heads).
+  const std::string key_length = a + ".attention.key_length";
+  if (meta.has(key_length)) {
+    c.head_dim = read_positive(meta, key_length);
+  } else {
+    if (c.dim % c.n_heads != 0)
+      fail("{}: {} heads do not divide the width {} and '{}' is missing", file.path, c.n_heads,
+           c.dim, key_length);
+    c.head_dim = c.dim / c.n_heads;
+  }
+  if (int64_t{c.n_heads} * c.head_dim > (int64_t{1} << 30))
+    fail("{}: {} heads of {} are out of range", file.path, c.n_heads, c.head_dim);
+  const std::string value_length = a + ".attention.value_length";
+  if (meta.has(value_length) && meta.get_int(value_length) != c.head_dim)
+    fail("{}: metadata '{}' = {} differs from the key length {} (supported: equal)", file.path,
+         value_length, meta.get_int(value_length), c.head_dim);
+  if (c.arch == Architecture::kGpt2 && c.q_dim() != c.dim)
+    fail("{}: metadata '{}' = {} times {} heads is not the width {} (GPT-2's fused projection)",
+         file.path, key_length, c.head_dim, c.n_heads, c.dim);
 
   const TensorView& embedding = file.require("token_embd.weight");
   c.vocab_size =
@@ -137,7 +171,7 @@ ModelConfig read_config(const ModelFile& file) {
         if (!(f > 0.0f && std::isfinite(f)))
           fail("{}: rope_freqs.weight holds {}, expected positive factors", file.path, f);
     }
-    c.rope_neox = file.format == FileFormat::kSafetensors;
+    c.rope_neox = spec->gguf_rope_neox || file.format == FileFormat::kSafetensors;
   } else {
     c.norm = NormKind::kLayerNorm;
     c.activation = Activation::kGeluTanh;

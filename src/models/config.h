@@ -9,6 +9,9 @@
 
 namespace kvscope {
 
+// The family of blocks: kLlama is RMSNorm, SwiGLU and RoPE with separate q, k, v projections
+// (Llama, Qwen 2, Qwen 3; the flags below say what each adds); kGpt2 is LayerNorm, GELU, learned
+// positions and one fused q/k/v projection.
 enum class Architecture { kLlama, kGpt2 };
 enum class NormKind { kRmsNorm, kLayerNorm };
 enum class Activation { kSwiGlu, kGeluTanh };
@@ -29,7 +32,7 @@ struct ModelConfig {
   int dim = 0;  // width of the residual stream
   int n_heads = 0;
   int n_kv_heads = 0;
-  int head_dim = 0;
+  int head_dim = 0;  // dim / n_heads unless the file says otherwise (Qwen 3: key_length)
   int ffn_dim = 0;
   int vocab_size = 0;
   int context_length = 0;
@@ -45,11 +48,18 @@ struct ModelConfig {
   // of them; GGUF's rope_freqs.weight, or computed from config.json's rope_scaling). Empty: none.
   std::vector<float> rope_freq_factors;
   // Hugging Face Llama checkpoints pair dimension i with i + d/2 ("NeoX" order); GGUF files were
-  // permuted at conversion to pair neighbours. Same model, other layout.
+  // permuted at conversion to pair neighbours. Same model, other layout. Qwen's GGUF files are
+  // not permuted, so they keep NeoX order in both formats.
   bool rope_neox = false;
+  // Biases on the q, k and v projections (Qwen 2; GPT-2's sit on its fused projection).
+  bool qkv_bias = false;
+  // An RMSNorm over each head of q and of k, after the projection and before RoPE (Qwen 3), with
+  // weights of head_dim shared by the heads.
+  bool qk_norm = false;
   bool tied_embeddings = false;
   SamplingHints sampling;
 
+  int q_dim() const { return n_heads * head_dim; }  // the width of q and of attention's output
   int kv_dim() const { return n_kv_heads * head_dim; }
 };
 

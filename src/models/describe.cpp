@@ -41,6 +41,8 @@ nlohmann::json describe_model(const Model& model) {
         {"heads", c.n_heads},
         {"kv_heads", c.n_kv_heads},
         {"head_dim", c.head_dim},
+        {"qkv_bias", c.qkv_bias},
+        {"qk_norm", c.qk_norm},
         {"ffn_width", c.ffn_dim},
         {"vocab_size", c.vocab_size},
         {"context_length", c.context_length},

@@ -17,6 +17,13 @@ void add_bias(float* rows, const Vector& bias, int64_t n) {
     for (size_t j = 0; j < width; ++j) rows[i * width + j] += bias[j];
 }
 
+// RMSNorm of every `width`-wide run of `rows` (each head of each token) in place.
+void norm_runs(float* rows, const Vector& weight, int64_t runs, float eps) {
+  const auto width = static_cast<int64_t>(weight.size());
+  for (int64_t i = 0; i < runs; ++i)
+    ref::rms_norm(rows + i * width, weight.data(), rows + i * width, width, eps);
+}
+
 void add_into(float* x, const float* delta, size_t count) {
   for (size_t i = 0; i < count; ++i) x[i] += delta[i];
 }
@@ -38,13 +45,13 @@ const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvC
   const auto rows = static_cast<size_t>(n_);
   x_.resize(rows * c.dim);
   xb_.resize(rows * c.dim);
-  q_.resize(rows * c.dim);
+  q_.resize(rows * c.q_dim());
   k_.resize(rows * c.kv_dim());
   v_.resize(rows * c.kv_dim());
-  att_.resize(rows * c.dim);
+  att_.resize(rows * c.q_dim());
   gate_.resize(rows * c.ffn_dim);
   up_.resize(rows * c.ffn_dim);
-  if (c.arch == Architecture::kGpt2) qkv_.resize(rows * 3 * c.dim);
+  if (c.arch == Architecture::kGpt2) qkv_.resize(rows * (c.q_dim() + 2 * c.kv_dim()));
 
   {
     ScopedOp op(observer_, OpKind::kEmbedding, -1);
@@ -98,34 +105,43 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     norm(w.attn_norm, w.attn_norm_bias, x_.data(), xb_.data(), n_);  // xb: [n][dim]
   }
   ScopedOp op(observer_, OpKind::kAttention, layer);
+  const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
   if (w.wqkv != nullptr) {
-    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(), precision_);  // qkv: [n][3 dim]
+    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(), precision_);  // qkv: [n][q + 2 kv]
     add_bias(qkv_.data(), w.qkv_bias, n_);
     for (int64_t t = 0; t < n_; ++t) {
-      const float* row = &qkv_[t * 3 * c.dim];
-      std::memcpy(&q_[t * c.dim], row, c.dim * sizeof(float));
-      std::memcpy(&k_[t * c.kv_dim()], row + c.dim, c.kv_dim() * sizeof(float));
-      std::memcpy(&v_[t * c.kv_dim()], row + 2 * c.dim, c.kv_dim() * sizeof(float));
+      const float* row = &qkv_[t * (q_dim + 2 * kv_dim)];
+      std::memcpy(&q_[t * q_dim], row, q_dim * sizeof(float));
+      std::memcpy(&k_[t * kv_dim], row + q_dim, kv_dim * sizeof(float));
+      std::memcpy(&v_[t * kv_dim], row + q_dim + kv_dim, kv_dim * sizeof(float));
     }
   } else {
-    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(), precision_);  // q: [n][dim]
+    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(), precision_);  // q: [n][n_heads head_dim]
     matmul(pool_, *w.wk, xb_.data(), n_, k_.data(), precision_);  // k: [n][kv_dim]
     matmul(pool_, *w.wv, xb_.data(), n_, v_.data(), precision_);  // v: [n][kv_dim]
   }
+  if (!w.q_bias.empty()) add_bias(q_.data(), w.q_bias, n_);
+  if (!w.k_bias.empty()) add_bias(k_.data(), w.k_bias, n_);
+  if (!w.v_bias.empty()) add_bias(v_.data(), w.v_bias, n_);
+  if (!w.q_norm.empty())  // each head of q and of k RMS-normed alone, before RoPE
+    pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
+      norm_runs(&q_[begin * q_dim], w.q_norm, (end - begin) * c.n_heads, c.norm_eps);
+      norm_runs(&k_[begin * kv_dim], w.k_norm, (end - begin) * c.n_kv_heads, c.norm_eps);
+    });
   if (c.rope) {
     for (int64_t t = 0; t < n_; ++t) {
       const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
       const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
-      ref::rope(&q_[t * c.dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base,
+      ref::rope(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base,
                 c.rope_neox, factors);
-      ref::rope(&k_[t * c.kv_dim()], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
+      ref::rope(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
                 c.rope_neox, factors);
     }
   }
   if (observer_ != nullptr)
     for (int64_t i = 0; i < n_; ++i)
       observer_->on_query(layer, token_seq_[i], token_pos_[i],
-                          std::span<const float>(&q_[i * c.dim], c.dim));
+                          std::span<const float>(&q_[i * q_dim], q_dim));
   // A q8_0 cache holds each head's keys and values turned by a Walsh-Hadamard rotation, as
   // llama.cpp's does: an outlier no longer sets the scale of its whole block of 32 values. The
   // queries turn alike, so the scores are the same, and the attention output turns back.
@@ -133,20 +149,20 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   const int rotation = c.head_dim & -c.head_dim;  // the largest power of two in a head
   if (rotate)
     pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
-      ref::hadamard(&q_[begin * c.dim], (end - begin) * c.dim, rotation);
-      ref::hadamard(&k_[begin * c.kv_dim()], (end - begin) * c.kv_dim(), rotation);
-      ref::hadamard(&v_[begin * c.kv_dim()], (end - begin) * c.kv_dim(), rotation);
+      ref::hadamard(&q_[begin * q_dim], (end - begin) * q_dim, rotation);
+      ref::hadamard(&k_[begin * kv_dim], (end - begin) * kv_dim, rotation);
+      ref::hadamard(&v_[begin * kv_dim], (end - begin) * kv_dim, rotation);
     });
   int64_t t = 0;
   for (const ForwardChunk& chunk : chunks) {
     const int count = static_cast<int>(chunk.tokens.size());
-    cache.write(layer, chunk.seq, chunk.start_pos, count, &k_[t * c.kv_dim()], &v_[t * c.kv_dim()]);
+    cache.write(layer, chunk.seq, chunk.start_pos, count, &k_[t * kv_dim], &v_[t * kv_dim]);
     t += count;
   }
-  attend(layer, cache);  // att: [n][dim]
+  attend(layer, cache);  // att: [n][n_heads head_dim]
   if (rotate)
     pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
-      ref::hadamard(&att_[begin * c.dim], (end - begin) * c.dim, rotation);
+      ref::hadamard(&att_[begin * q_dim], (end - begin) * q_dim, rotation);
     });
   matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
@@ -170,7 +186,8 @@ void Forward::attend(int layer, const KvCache& cache) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
-      const int64_t first_query = t * c.dim + static_cast<int64_t>(kv_head) * group * c.head_dim;
+      const int64_t first_query =
+          t * c.q_dim() + static_cast<int64_t>(kv_head) * group * c.head_dim;
       const AttentionHeads heads{&q_[first_query],
                                  cached_rows_[token_seq_[t]],
                                  dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim),

@@ -46,13 +46,22 @@ LayerWeights load_layer(const WeightLoader& w, const ModelConfig& c, int index) 
   LayerWeights l;
   l.attn_norm = w.vector(p + "attn_norm.weight", c.dim);
   l.ffn_norm = w.vector(p + "ffn_norm.weight", c.dim);
-  l.wo = w.matrix(p + "attn_output.weight", c.dim, c.dim);
+  l.wo = w.matrix(p + "attn_output.weight", c.q_dim(), c.dim);
   l.w_up = w.matrix(p + "ffn_up.weight", c.dim, c.ffn_dim);
   l.w_down = w.matrix(p + "ffn_down.weight", c.ffn_dim, c.dim);
   if (c.arch == Architecture::kLlama) {
-    l.wq = w.matrix(p + "attn_q.weight", c.dim, c.dim);
+    l.wq = w.matrix(p + "attn_q.weight", c.dim, c.q_dim());
     l.wk = w.matrix(p + "attn_k.weight", c.dim, c.kv_dim());
     l.wv = w.matrix(p + "attn_v.weight", c.dim, c.kv_dim());
+    if (c.qkv_bias) {
+      l.q_bias = w.vector(p + "attn_q.bias", c.q_dim());
+      l.k_bias = w.vector(p + "attn_k.bias", c.kv_dim());
+      l.v_bias = w.vector(p + "attn_v.bias", c.kv_dim());
+    }
+    if (c.qk_norm) {
+      l.q_norm = w.vector(p + "attn_q_norm.weight", c.head_dim);
+      l.k_norm = w.vector(p + "attn_k_norm.weight", c.head_dim);
+    }
     l.w_gate = w.matrix(p + "ffn_gate.weight", c.dim, c.ffn_dim);
   } else {
     l.attn_norm_bias = w.vector(p + "attn_norm.bias", c.dim);

@@ -20,6 +20,8 @@ struct LayerWeights {
   const TensorView* wq = nullptr;  // Llama: separate projections
   const TensorView* wk = nullptr;
   const TensorView* wv = nullptr;
+  Vector q_bias, k_bias, v_bias;     // Qwen 2; empty where the model has none
+  Vector q_norm, k_norm;             // Qwen 3: per-head RMSNorm weights [head_dim]; empty: none
   const TensorView* wqkv = nullptr;  // GPT-2: one fused projection, Q then K then V
   Vector qkv_bias;
   const TensorView* wo = nullptr;

@@ -27,7 +27,8 @@ struct Trace {
 };
 
 class EngineTest : public ::testing::Test {
- protected:
+ public:  // the helpers serve the free functions below too
+  static const Model& model() { return *model_; }
   static void SetUpTestSuite() {
     model_ = Model::load(testing::fixture("models/tiny-llama-f32.gguf")).release();
   }
@@ -85,18 +86,22 @@ struct Variant {
   bool prefix_cache;
 };
 
-TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+// Every strategy, block size and batch budget gives each request the tokens and logits it gets
+// alone, bit for bit.
+void expect_the_same_bits_everywhere(const std::vector<KvType>& types) {
   const std::vector<int> lengths = {15, 16, 17, 33, 5};
   const Variant variants[] = {
       {CacheStrategy::kNone, 16, false},     {CacheStrategy::kConcat, 16, false},
       {CacheStrategy::kPrealloc, 16, false}, {CacheStrategy::kPaged, 1, false},
       {CacheStrategy::kPaged, 16, false},    {CacheStrategy::kPaged, 32, false},
       {CacheStrategy::kPaged, 16, true}};
-  for (KvType type : {KvType::kF32, KvType::kF16}) {
+  for (KvType type : types) {
     std::vector<Trace> want;
     for (size_t i = 0; i < lengths.size(); ++i)
       want.push_back(
-          alone(request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0), type));
+          EngineTest::alone(EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)),
+                                                12, i % 2 ? 7 + i : 0),
+                            type));
     for (const Variant& v : variants)
       for (int budget : {1, 7, 16, 4096}) {
         EngineOptions o;
@@ -106,11 +111,13 @@ TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
         o.prefix_cache = v.prefix_cache;
         o.max_batch_tokens = budget;
         o.max_seqs = 8;
-        Engine engine(*model_, o);
+        Engine engine(EngineTest::model(), o);
         std::vector<Trace> got(lengths.size());
         for (size_t i = 0; i < lengths.size(); ++i)
-          add(engine, request(prompt(lengths[i], static_cast<int>(i)), 12, i % 2 ? 7 + i : 0),
-              got[i]);
+          EngineTest::add(engine,
+                          EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)),
+                                              12, i % 2 ? 7 + i : 0),
+                          got[i]);
         engine.run_until_idle();
         for (size_t i = 0; i < lengths.size(); ++i)
           EXPECT_EQ(got[i], want[i])
@@ -119,6 +126,36 @@ TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
         EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
       }
   }
+}
+
+TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16});
+}
+
+// The same on Qwen 3 (q/k norms, heads of 32 under a width of 64, so q is wider than the residual
+// stream) and Qwen 2 (q/k/v biases).
+class QwenEngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-qwen3-bf16.gguf")).release();
+  }
+};
+
+TEST_F(QwenEngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_NE(model().config().q_dim(), model().config().dim);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16, KvType::kQ8_0});
+}
+
+class Qwen2EngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-qwen2-hf")).release();
+  }
+};
+
+TEST_F(Qwen2EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_TRUE(model().config().qkv_bias);
+  expect_the_same_bits_everywhere({KvType::kF32});
 }
 
 TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {

@@ -16,6 +16,7 @@
 #include "formats/safetensors.h"
 #include "kernels/ref/dequantize.h"
 #include "models/config.h"
+#include "models/model.h"
 
 namespace kvscope {
 namespace {
@@ -169,6 +170,80 @@ TEST(HfFolder, TinyGpt2MatchesItsGguf) {
   EXPECT_EQ(shape_string(hf->require("blk.0.attn_qkv.weight")), "[64, 192]");
   EXPECT_EQ(shape_string(hf->require("blk.1.ffn_down.weight")), "[256, 64]");
   EXPECT_EQ(hf->converted.size(), 8u);  // 4 Conv1D weights in each of 2 blocks
+}
+
+// The Qwen GGUF files come from llama.cpp's convert_hf_to_gguf.py itself, which names the model
+// from the folder ("Tiny Qwen2 Hf") and records its size, and whose gguf-py (newer than the one
+// that wrote the other fixtures) writes add_eos_token false for a ByteLevel post-processor, where
+// the folder says nothing and kvscope adds no EOS either. Everything else must agree, and q and k
+// are not permuted (Qwen keeps NeoX order in GGUF).
+const std::set<std::string> kConverterNaming = {
+    "general.name", "general.type", "general.size_label", "tokenizer.ggml.add_eos_token"};
+
+TEST(HfFolder, TinyQwen2MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-qwen2-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-qwen2-bf16.gguf"));
+  expect_same_metadata(*hf, *gguf, kConverterNaming);
+  expect_same_tensors(*hf, *gguf, 0);
+  EXPECT_EQ(hf->find("output.weight"), nullptr);  // tied
+  EXPECT_EQ(shape_string(hf->require("blk.1.attn_k.bias")), "[32]");
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "qwen2");
+    EXPECT_TRUE(c.qkv_bias);
+    EXPECT_FALSE(c.qk_norm);
+    EXPECT_TRUE(c.rope_neox);
+    EXPECT_TRUE(c.tied_embeddings);
+    EXPECT_EQ(c.head_dim, 16);
+    EXPECT_EQ(c.rope_dims, 16);
+    EXPECT_EQ(c.rope_base, 1e6f);
+  }
+}
+
+TEST(HfFolder, TinyQwen3MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-qwen3-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-qwen3-bf16.gguf"));
+  expect_same_metadata(*hf, *gguf, kConverterNaming);
+  expect_same_tensors(*hf, *gguf, 0);
+  EXPECT_EQ(shape_string(hf->require("blk.0.attn_q.weight")), "[64, 128]");
+  EXPECT_EQ(shape_string(hf->require("blk.0.attn_output.weight")), "[128, 64]");
+  EXPECT_EQ(shape_string(hf->require("blk.0.attn_q_norm.weight")), "[32]");
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "qwen3");
+    EXPECT_FALSE(c.qkv_bias);
+    EXPECT_TRUE(c.qk_norm);
+    EXPECT_TRUE(c.rope_neox);
+    EXPECT_FALSE(c.tied_embeddings);
+    EXPECT_EQ(c.dim, 64);
+    EXPECT_EQ(c.head_dim, 32);  // not 64 / 4
+    EXPECT_EQ(c.q_dim(), 128);
+    EXPECT_EQ(c.kv_dim(), 64);
+    EXPECT_EQ(c.rope_dims, 32);
+  }
+}
+
+// Bad head metadata in a Qwen GGUF: one line naming the file and the key.
+TEST(QwenGgufErrors, HeadMetadata) {
+  const std::string path = fixture("models/tiny-qwen3-bf16.gguf");
+  auto with = [&](const char* key, MetaValue value) {
+    auto f = read_gguf(path);
+    f->meta.set(key, std::move(value));
+    return f;
+  };
+  expect_error([&] { read_config(*with("qwen3.attention.value_length", MetaValue::of_int(16))); },
+               {path, "'qwen3.attention.value_length'", "16", "32"});
+  expect_error([&] { read_config(*with("qwen3.attention.key_length", MetaValue::of_int(0))); },
+               {path, "'qwen3.attention.key_length'", "out of range"});
+  expect_error([&] { read_config(*with("qwen3.attention.head_count_kv", MetaValue::of_int(3))); },
+               {path, "3 K/V heads", "4 query heads"});
+  expect_error([&] { read_config(*with("general.architecture", MetaValue::of_string("qwen35"))); },
+               {path, "'qwen35'", "qwen2, qwen3"});
+  // Without key_length the head size is the width over the heads, which must divide it.
+  const std::string qwen2 = fixture("models/tiny-qwen2-bf16.gguf");
+  auto f = read_gguf(qwen2);
+  f->meta.set("qwen2.attention.head_count", MetaValue::of_int(6));
+  expect_error([&] { read_config(*f); }, {qwen2, "6 heads", "64", "'qwen2.attention.key_length'"});
 }
 
 TEST(HfFolder, SentencePieceBf16MatchesItsGguf) {
@@ -388,6 +463,29 @@ TEST(HfFolderErrors, BadConfig) {
   expect_error([&] { open_model_file(folder); }, {config, "'hidden_act'", "silu"});
   with([](json& j) { j["attention_bias"] = true; });
   expect_error([&] { open_model_file(folder); }, {config, "'attention_bias'"});
+}
+
+TEST(HfFolderErrors, BadQwenConfig) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-qwen3-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["attention_bias"] = true; });
+  expect_error([&] { open_model_file(folder); }, {config, "'attention_bias'"});
+  with([](json& j) { j["use_sliding_window"] = true; });
+  expect_error([&] { open_model_file(folder); }, {config, "'use_sliding_window'"});
+  with([](json& j) { j["head_dim"] = 0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'head_dim'"});
+  // A head size the weights do not have: the loader names the tensor and both shapes.
+  with([](json& j) { j["head_dim"] = 16; });
+  expect_error([&] { Model::load(folder); },
+               {folder, "attn_output.weight", "[128, 64]", "[64, 64]"});
+  with([](json& j) { j["model_type"] = "qwen2"; });  // Qwen 2 has no q/k norms
+  expect_error([&] { open_model_file(folder); }, {folder, "_norm.weight", "qwen2"});
 }
 
 TEST(HfFolder, RopeAndHeadSettings) {
