@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -85,9 +86,17 @@ TEST_F(EngineLoopTest, RequestsFromManyThreadsEqualTheirRunsAlone) {
 
 TEST_F(EngineLoopTest, CancelFromAnotherThreadFreesTheBlocks) {
   EngineLoop loop(*model_, options(1), 16);
-  const Submitted running = loop.submit(request(0, 100), -1);
+  // The first request holds the engine thread at its first sampling until the cancel is sent,
+  // so that it cannot end, and let the second one run to its end, before the cancel arrives.
+  std::promise<void> cancel_sent;
+  Request first = request(0, 100);
+  first.on_logits = [sent = cancel_sent.get_future().share()](std::span<const float>) {
+    sent.wait();
+  };
+  const Submitted running = loop.submit(std::move(first), -1);
   const Submitted waiting = loop.submit(request(1, 100), -1);  // behind it: one runs at a time
   std::thread([&] { loop.cancel(waiting.id); }).join();
+  cancel_sent.set_value();
   EXPECT_EQ(drain(*waiting.channel).back().output.stop, StopReason::kCancelled);
   EXPECT_EQ(drain(*running.channel).back().output.stop, StopReason::kMaxTokens);
   for (int i = 0; i < 100 && metric(loop, "kvscope_kv_blocks_used") != 0; ++i)
