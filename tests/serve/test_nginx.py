@@ -66,7 +66,10 @@ def streamed_ok(port, i):
         r = conn.getresponse()
         text = r.read().decode()
         conn.close()
-        return r.status == 200 and "data: [DONE]" in text and '"error"' not in text
+        # An error event is an object with an "error" key; a generated token may be the word.
+        events = [json.loads(line[6:]) for line in text.splitlines()
+                  if line.startswith("data: ") and line != "data: [DONE]"]
+        return r.status == 200 and "data: [DONE]" in text and not any("error" in e for e in events)
     except (OSError, http.client.HTTPException):
         return False
 
