@@ -107,14 +107,22 @@ TEST_F(EngineLoopTest, CancelFromAnotherThreadFreesTheBlocks) {
 
 TEST_F(EngineLoopTest, RefusesBeyondTheQueue) {
   EngineLoop loop(*model_, options(1), 1);
-  const Submitted a = loop.submit(request(0, 100), -1);
+  // The first request is held at its first sampling until the third is refused, so that it
+  // cannot end and make room (on a fast machine its 100 tokens took under 4 ms).
+  std::promise<void> third_refused;
+  Request first = request(0, 100);
+  first.on_logits = [refused = third_refused.get_future().share()](std::span<const float>) {
+    refused.wait();
+  };
+  const Submitted a = loop.submit(std::move(first), -1);
   const Submitted b = loop.submit(request(1, 100), -1);
   try {
     loop.submit(request(2, 1), -1);
-    FAIL() << "a third request was queued";
+    ADD_FAILURE() << "a third request was queued";
   } catch (const ApiError& e) {
     EXPECT_EQ(e.status(), 429);
   }
+  third_refused.set_value();
   loop.cancel(a.id);
   loop.cancel(b.id);
 }
@@ -122,7 +130,12 @@ TEST_F(EngineLoopTest, RefusesBeyondTheQueue) {
 TEST_F(EngineLoopTest, StoppingEndsRequestsInFlightWithAnError) {
   EngineLoop loop(*model_, options(), 16);
   std::vector<Submitted> in_flight;
-  for (int i = 0; i < 3; ++i) in_flight.push_back(loop.submit(request(i, 100), -1));
+  for (int i = 0; i < 3; ++i) {
+    // Each sampling waits, so that 100 tokens take seconds and cannot end before the stop.
+    Request r = request(i, 100);
+    r.on_logits = [](std::span<const float>) { std::this_thread::sleep_for(milliseconds(20)); };
+    in_flight.push_back(loop.submit(std::move(r), -1));
+  }
   loop.stop();
   for (const Submitted& s : in_flight) {
     const std::vector<Event> events = drain(*s.channel);
