@@ -22,8 +22,11 @@ std::vector<int32_t> random_tokens(std::mt19937& rng, int vocab, int n) {
   return out;
 }
 
-// One repetition: returns the nanoseconds of the timed part.
+// One repetition: returns the nanoseconds of the timed part. Each timed step computes every
+// sequence's last logits, as llama_decode does for llama-bench's batches: the output head is
+// part of what a prompt or a token costs.
 uint64_t run_once(Session& session, const SpeedTest& test, std::mt19937& rng, int vocab) {
+  const LogitsCallback computed = [](int, std::span<const float>) {};
   for (int s = 0; s < test.n_parallel; ++s) session.reset(s);
   if (test.n_depth > 0) {
     std::vector<std::vector<int32_t>> fill(static_cast<size_t>(test.n_parallel));
@@ -34,12 +37,12 @@ uint64_t run_once(Session& session, const SpeedTest& test, std::mt19937& rng, in
   if (test.n_prompt > 0) {
     std::vector<std::vector<int32_t>> prompt(static_cast<size_t>(test.n_parallel));
     for (auto& p : prompt) p = random_tokens(rng, vocab, test.n_prompt);
-    session.feed(prompt);
+    session.feed(prompt, computed);
   }
   for (int i = 0; i < test.n_gen; ++i) {
     std::vector<std::vector<int32_t>> step(static_cast<size_t>(test.n_parallel));
     for (auto& s : step) s = random_tokens(rng, vocab, 1);
-    session.feed(step);
+    session.feed(step, computed);
   }
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());

@@ -181,8 +181,9 @@ void Engine::execute(const std::vector<Planned>& plan) {
     chunk.tokens.assign(live.tokens.begin() + chunk.start_pos,
                         live.tokens.begin() + live.computed + p.n);
     const bool completes = live.computed + p.n == static_cast<int>(live.tokens.size());
-    chunk.logits = completes && live.request.max_new_tokens > 0 ? ForwardChunk::Logits::kLast
-                                                                : ForwardChunk::Logits::kNone;
+    const bool wants_logits = live.request.max_new_tokens > 0 || live.request.on_logits;
+    chunk.logits = completes && wants_logits ? ForwardChunk::Logits::kLast
+                                             : ForwardChunk::Logits::kNone;
     chunks.push_back(std::move(chunk));
   }
   const std::vector<float>& logits = forward_.run(chunks, *cache_);
@@ -196,11 +197,17 @@ void Engine::execute(const std::vector<Planned>& plan) {
                                                          static_cast<size_t>(live.computed)));
     else
       cache_->release(live.slot);  // nothing survives the step
-    if (chunks[i].logits == ForwardChunk::Logits::kLast) {
-      sample(live, std::span<const float>(&logits[row * vocab], vocab));
-      ++row;
-    } else if (live.computed == static_cast<int>(live.tokens.size())) {
-      finish(live, StopReason::kMaxTokens);  // a prompt to prefill only
+    if (chunks[i].logits == ForwardChunk::Logits::kNone) {
+      if (live.computed == static_cast<int>(live.tokens.size()))
+        finish(live, StopReason::kMaxTokens);  // a prompt to prefill only
+      continue;
+    }
+    const std::span<const float> last(&logits[row++ * vocab], vocab);
+    if (live.request.max_new_tokens > 0) {
+      sample(live, last);
+    } else {
+      live.request.on_logits(last);  // a prompt to prefill only, whose logits are wanted
+      finish(live, StopReason::kMaxTokens);
     }
   }
 }

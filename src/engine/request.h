@@ -43,7 +43,8 @@ struct RequestOutput {
 
 struct Request {
   std::vector<int32_t> prompt;
-  int max_new_tokens = 128;  // 0: only prefill the prompt
+  // 0: only prefill the prompt; its last position's logits are then computed only for on_logits
+  int max_new_tokens = 128;
   SamplingOptions sampling;
   std::vector<std::string> stop_strings;
   bool stop_at_end_token = true;
@@ -53,7 +54,8 @@ struct Request {
   // rather than recomputed (0: none).
   RequestId continue_from = 0;
   std::function<void(const TokenEvent&)> on_token;
-  // Sees the logits each token is sampled from (for verification).
+  // Sees the logits each token is sampled from (for verification), or a prompt-only request's
+  // last logits.
   std::function<void(std::span<const float>)> on_logits;
   std::function<void(const RequestOutput&)> on_finish;
 };

@@ -99,7 +99,8 @@ std::vector<RequestId> Session::run(const std::vector<std::vector<int32_t>>& add
   return ids;
 }
 
-void Session::feed(const std::vector<std::vector<int32_t>>& tokens) {
+void Session::feed(const std::vector<std::vector<int32_t>>& tokens,
+                   const LogitsCallback& on_logits) {
   if (tokens.size() > static_cast<size_t>(n_seqs_))
     fail("{} sequences fed, the session holds {}", tokens.size(), n_seqs_);
   for (size_t i = 0; i < tokens.size(); ++i)
@@ -108,6 +109,7 @@ void Session::feed(const std::vector<std::vector<int32_t>>& tokens) {
            history_[i].size() + tokens[i].size(), engine_.n_ctx());
   GenerateOptions prefill_only;
   prefill_only.max_new_tokens = 0;
+  prefill_only.on_logits = on_logits;
   run(tokens, prefill_only, {});
 }
 

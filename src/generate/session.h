@@ -66,8 +66,9 @@ class Session {
                             const GenerateOptions& options, const TokenCallback& on_token = {});
 
   // Appends tokens[i] to sequence i and runs them through the model in one step, without
-  // sampling (the benchmarks' prefill and decode steps).
-  void feed(const std::vector<std::vector<int32_t>>& tokens);
+  // sampling (the benchmarks' prefill and decode steps). With on_logits, each sequence's last
+  // position also goes through the output head and is passed to it.
+  void feed(const std::vector<std::vector<int32_t>>& tokens, const LogitsCallback& on_logits = {});
 
   // Logits of every position of `tokens` fed as one new sequence (teacher forcing),
   // [tokens][vocab].

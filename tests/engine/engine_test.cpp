@@ -372,6 +372,50 @@ TEST_F(EngineTest, NoCacheFeedsTheWholeHistoryAtEveryStep) {
   }
 }
 
+// A prompt-only request runs the output head only when its caller takes the logits (the speed
+// benchmark times the head, as llama-bench does); they are the first a generating request on the
+// same prompt is sampled from, also when the prompt spans several steps.
+TEST_F(EngineTest, APromptOnlyRequestComputesItsLastLogitsOnlyWhenAsked) {
+  struct HeadCounter : Observer {
+    void on_op(OpKind kind, int, Clock::time_point, Clock::time_point) override {
+      heads += kind == OpKind::kOutputHead;
+    }
+    int heads = 0;
+  } counter;
+  Trace generating;
+  {
+    EngineOptions o;
+    o.max_batch_tokens = 7;
+    Engine engine(*model_, o);
+    add(engine, request(prompt(17, 3), 1), generating);
+    engine.run_until_idle();
+  }
+  for (bool wants_logits : {false, true}) {
+    EngineOptions o;
+    o.max_batch_tokens = 7;
+    o.observer = &counter;
+    Engine engine(*model_, o);
+    counter.heads = 0;
+    Request r = request(prompt(17, 3), 0);
+    uint64_t hash = kFnvOffset;
+    int calls = 0;
+    if (wants_logits)
+      r.on_logits = [&](std::span<const float> l) {
+        hash = fnv1a_floats(hash, l.data(), l.size());
+        ++calls;
+      };
+    const RequestId id = engine.add(std::move(r));
+    engine.run_until_idle();
+    EXPECT_EQ(counter.heads, wants_logits ? 1 : 0);
+    EXPECT_EQ(calls, wants_logits ? 1 : 0);
+    if (wants_logits) {
+      EXPECT_EQ(hash, generating.logits_hash);
+    }
+    EXPECT_TRUE(engine.output(id).output.empty());
+    EXPECT_EQ(engine.output(id).stop, StopReason::kMaxTokens);
+  }
+}
+
 TEST_F(EngineTest, ContinuingAKeptRequestFeedsOnlyItsNewTokens) {
   for (CacheStrategy s :
        {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
