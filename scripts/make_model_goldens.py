@@ -28,8 +28,9 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
-from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen2Config,
-                          Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config,
+                          Qwen3ForCausalLM)
 from transformers.utils import logging as hf_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -287,25 +288,43 @@ def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidd
     return model
 
 
-def make_qwen(version: int, vocab_size: int, eos: int, seed: int):
-    """Qwen 2 (biases on q, k, v; tied head) or Qwen 3 (per-head q/k RMSNorm, heads of 32 under a
-    width of 64; untied head): 2 blocks, GQA, a large RoPE base as the real ones have."""
+def small_config(vocab_size: int, eos: int, theta: float = 1000000.0) -> dict:
+    """2 blocks, a width of 64, 4 query heads over 2 K/V heads."""
+    return dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
+                rope_parameters={"rope_type": "default", "rope_theta": theta},
+                rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
+
+
+def bf16_model(model_class, config, seed: int):
+    """`model_class(config)` with random weights (norms too) of BF16 values, stored as BF16 in the
+    folder and the GGUF, computed in float32."""
     torch.manual_seed(seed)
-    common = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
-                  num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
-                  rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
-                  rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
-    if version == 2:
-        model = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=True, **common))
-    else:
-        model = Qwen3ForCausalLM(Qwen3Config(head_dim=32, tie_word_embeddings=False, **common))
-    model = model.eval()
+    model = model_class(config).eval()
     randomize_norms(model, torch.Generator().manual_seed(seed + 1))
-    # Weights of BF16 values, stored as BF16 in the folder and the GGUF, computed in float32.
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).float())
     return model
+
+
+def make_qwen(version: int, vocab_size: int, eos: int, seed: int):
+    """Qwen 2 (biases on q, k, v; tied head) or Qwen 3 (per-head q/k RMSNorm, heads of 32 under a
+    width of 64; untied head): GQA, a large RoPE base as the real ones have."""
+    common = small_config(vocab_size, eos)
+    if version == 2:
+        return bf16_model(Qwen2ForCausalLM, Qwen2Config(tie_word_embeddings=True, **common), seed)
+    return bf16_model(Qwen3ForCausalLM,
+                      Qwen3Config(head_dim=32, tie_word_embeddings=False, **common), seed)
+
+
+def make_mistral(vocab_size: int, eos: int, seed: int):
+    """Mistral: Llama with a sliding window of 8 positions, so that the longer prompts and their
+    continuations (up to 39 positions) attend through it; heads of 32 under a width of 64, as
+    Mistral Nemo's are 128 under 5120 (and as a q8_0 KV cache needs)."""
+    config = MistralConfig(sliding_window=8, head_dim=32, tie_word_embeddings=False,
+                           **small_config(vocab_size, eos, theta=10000.0))
+    return bf16_model(MistralForCausalLM, config, seed)
 
 
 def make_gpt2(vocab_size: int, eos: int, seed: int) -> GPT2LMHeadModel:
@@ -562,21 +581,31 @@ def llama_cpp_source() -> Path:
     return Path(out.strip().splitlines()[-1])
 
 
-# convert_hf_to_gguf.py run unchanged, but for one thing: it names a BPE pre-tokenizer by hashing
-# the ids a fixed text gets, which only works for the real vocabularies it lists. The tiny ones
-# use Qwen 2's pre-tokenizer, so that hash is replaced by its answer for Qwen 2, "qwen2".
+# convert_hf_to_gguf.py run unchanged, but for two things. It names a BPE pre-tokenizer by hashing
+# the ids a fixed text gets, which only works for the real vocabularies it lists; the tiny ones
+# use Qwen 2's pre-tokenizer, so that hash is replaced by its answer for Qwen 2, "qwen2". And it
+# writes MistralForCausalLM as a plain llama, without its sliding window (llama.cpp runs Mistral 7B
+# v0.1 with full attention); here it also writes config.json's window as
+# llama.attention.sliding_window, the key llama.cpp uses for the window of other architectures.
 CONVERT = """
 import runpy, sys
 src, folder, out, outtype = sys.argv[1:5]
 sys.path[:0] = [src + "/gguf-py", src]
-from conversion import base
+from conversion import base, llama
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "qwen2"
+plain = llama.LlamaModel.set_gguf_parameters
+def with_window(self):
+    plain(self)
+    if self.hparams.get("model_type") == "mistral" and self.hparams.get("sliding_window"):
+        self.gguf_writer.add_sliding_window(self.hparams["sliding_window"])
+llama.LlamaModel.set_gguf_parameters = with_window
 sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", out, "--outtype", outtype]
 runpy.run_path(src + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dict[str, np.ndarray]:
+def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model,
+                           arch: str = "qwen") -> dict[str, np.ndarray]:
     """Converts `folder` with llama.cpp's own converter and returns the stored weights dequantized
     (gguf-py), in GGUF names and layout, having checked that they are the model's unpermuted
     (Qwen's q and k rows keep their NeoX order in GGUF): equal for BF16, within Q8_0's rounding
@@ -592,7 +621,7 @@ def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dic
         elif t.tensor_type not in (Q.F32, Q.F16):
             data = gguf.quants.dequantize(data, t.tensor_type)
         stored[t.name] = data.astype(np.float32).reshape(list(reversed([int(d) for d in t.shape])))
-    want = dict(gguf_tensors(model, "qwen"))
+    want = dict(gguf_tensors(model, arch))
     assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
     for name, w in want.items():
         if outtype == "bf16":
@@ -911,6 +940,18 @@ def main() -> None:
     index["tiny-qwen3-q8_0"] = {
         "arch": "qwen3", "files": ["tiny-qwen3-q8_0.gguf"], "vocab_size": qwen.config.vocab_size,
         "weights": "Q8_0", **write_reference("tiny-qwen3-q8_0", result)}
+
+    # Tiny Mistral (a sliding window of 8) with the same tokenizer; the converter writes it as a
+    # llama, q and k permuted as for Llama.
+    mistral = make_mistral(max(vocab) + 1, eos, seed=4040)
+    folder = MODELS / "tiny-mistral-hf"
+    save_hf(copy.deepcopy(mistral).to(torch.bfloat16), folder, tok, tok_config, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-mistral-bf16.gguf", "bf16", mistral, "llama")
+    result = references({"m": mistral}, vocab, added, seed=21)["m"]
+    index["tiny-mistral-bf16"] = {
+        "arch": "llama", "files": ["tiny-mistral-bf16.gguf", "tiny-mistral-hf"],
+        "vocab_size": mistral.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-mistral-bf16", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

@@ -45,8 +45,10 @@ void translate_rope(const JsonObject& c, const std::string& a, Metadata& m) {
   }
 }
 
-// Llama and the Qwen models built on its blocks, under GGUF's keys for `a` (llama, qwen2, qwen3).
-ArchConfig translate_llama(const JsonObject& c, const std::string& a, Metadata& m) {
+// Llama and the models built on its blocks (Mistral, Qwen 2, Qwen 3), under GGUF's keys for the
+// architecture llama.cpp's converter gives `type`: Mistral is written as llama.
+ArchConfig translate_llama(const JsonObject& c, const std::string& type, Metadata& m) {
+  const std::string a = type == "mistral" ? "llama" : type;
   if (auto act = c.opt_string("hidden_act"); act && *act != "silu")
     fail("{}: field 'hidden_act' is '{}', expected 'silu'", c.path(), *act);
   // Qwen 2 always has its q/k/v biases (and no other); elsewhere attention_bias would add them to
@@ -80,6 +82,11 @@ ArchConfig translate_llama(const JsonObject& c, const std::string& a, Metadata& 
     set_u32(m, a + ".attention.key_length", *head_dim);
     set_u32(m, a + ".attention.value_length", *head_dim);
   }
+  // Mistral's window (null in the later Mistrals, which have none). The converter drops it, so
+  // kvscope's key is llama.cpp's name for it, which its runtime reads for other architectures.
+  if (type == "mistral")
+    if (const auto window = c.opt_count("sliding_window"))
+      set_u32(m, "llama.attention.sliding_window", *window);
   translate_rope(c, a, m);
   return {a, vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
 }
@@ -121,15 +128,15 @@ std::string model_name(const fs::path& folder, const JsonObject& c) {
 ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metadata& m) {
   const JsonObject c(file.path, file.value);
   const auto type = c.opt_string("model_type");
-  if (!type) c.missing("model_type", "'llama', 'qwen2', 'qwen3' or 'gpt2'");
+  constexpr const char* kTypes = "'llama', 'mistral', 'qwen2', 'qwen3' or 'gpt2'";
+  if (!type) c.missing("model_type", kTypes);
   ArchConfig arch;
-  if (*type == "llama" || *type == "qwen2" || *type == "qwen3") {
+  if (*type == "llama" || *type == "mistral" || *type == "qwen2" || *type == "qwen3") {
     arch = translate_llama(c, *type, m);
   } else if (*type == "gpt2") {
     arch = translate_gpt2(c, m);
   } else {
-    fail("{}: field 'model_type' is '{}', expected 'llama', 'qwen2', 'qwen3' or 'gpt2'", file.path,
-         *type);
+    fail("{}: field 'model_type' is '{}', expected {}", file.path, *type, kTypes);
   }
   set_string(m, "general.architecture", arch.arch);
   set_string(m, "general.name", model_name(folder, c));

@@ -138,6 +138,9 @@ ModelConfig read_config(const ModelFile& file) {
     fail("{}: token_embd.weight is {}, expected [{}, {}]", file.path, shape_string(embedding),
          c.dim, c.vocab_size);
   c.tied_embeddings = file.find("output.weight") == nullptr;
+  // llama.cpp writes 0 for "no window" (and its converter writes no window at all for Mistral).
+  const std::string window = a + ".attention.sliding_window";
+  if (meta.has(window) && meta.get_int(window) != 0) c.sliding_window = read_positive(meta, window);
   c.sampling = read_sampling_hints(meta);
 
   if (c.arch == Architecture::kLlama) {

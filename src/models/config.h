@@ -1,5 +1,6 @@
 #pragma once
 // A model's shape as plain data. Architecture differences are flags here, not class hierarchies.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,11 +57,18 @@ struct ModelConfig {
   // An RMSNorm over each head of q and of k, after the projection and before RoPE (Qwen 3), with
   // weights of head_dim shared by the heads.
   bool qk_norm = false;
+  // Sliding-window attention (Mistral): the query at position q sees the key at p iff
+  // q - p < sliding_window, as transformers masks it. 0: the whole past.
+  int sliding_window = 0;
   bool tied_embeddings = false;
   SamplingHints sampling;
 
   int q_dim() const { return n_heads * head_dim; }  // the width of q and of attention's output
   int kv_dim() const { return n_kv_heads * head_dim; }
+  // The oldest position the query at `pos` attends to in `layer`.
+  int first_visible(int layer, int pos) const {
+    return sliding_window > 0 ? std::max(0, pos + 1 - sliding_window) : 0;
+  }
 };
 
 // Reads the hyperparameters from metadata; an unknown architecture or a missing or inconsistent

@@ -169,8 +169,9 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
 
-// Causal attention of every token over its own sequence's cached positions [0, pos], one task per
-// (token, KV head), reading the cache as stored through its block table.
+// Causal attention of every token over its own sequence's cached positions [first, pos] (first > 0
+// under a sliding window), one task per (token, KV head), reading the cache as stored through its
+// block table.
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
@@ -193,7 +194,8 @@ void Forward::attend(int layer, const KvCache& cache) {
                                  dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim),
                                  group,
                                  c.head_dim,
-                                 token_pos_[t] + 1};
+                                 token_pos_[t] + 1,
+                                 c.first_visible(layer, token_pos_[t])};
       attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
   });

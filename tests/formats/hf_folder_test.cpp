@@ -223,6 +223,24 @@ TEST(HfFolder, TinyQwen3MatchesTheConvertersGguf) {
   }
 }
 
+// Mistral: the converter writes a llama (q and k permuted as for Llama) and, with the one line
+// scripts/make_model_goldens.py adds to it, the window as llama.attention.sliding_window.
+TEST(HfFolder, TinyMistralMatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-mistral-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-mistral-bf16.gguf"));
+  expect_same_metadata(*hf, *gguf, kConverterNaming);
+  expect_same_tensors(*hf, *gguf, 32);  // q and k rows permuted
+  EXPECT_EQ(hf->meta.get_int("llama.attention.sliding_window"), 8);
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "llama");
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.first_visible(1, 7), 0);
+    EXPECT_EQ(c.first_visible(1, 8), 1);  // 8 - 0 is not under the window
+  }
+  EXPECT_FALSE(folder.rope_neox == file.rope_neox);
+}
+
 // Bad head metadata in a Qwen GGUF: one line naming the file and the key.
 TEST(QwenGgufErrors, HeadMetadata) {
   const std::string path = fixture("models/tiny-qwen3-bf16.gguf");
@@ -441,8 +459,8 @@ TEST(HfFolderErrors, BadConfig) {
   expect_error([&] { open_model_file(folder); }, {config, "not valid JSON"});
   write_text(config, "[1, 2]");
   expect_error([&] { open_model_file(folder); }, {config, "object"});
-  with([](json& j) { j["model_type"] = "mistral"; });
-  expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "'mistral'", "llama"});
+  with([](json& j) { j["model_type"] = "mamba"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "'mamba'", "mistral"});
   with([](json& j) { j.erase("model_type"); });
   expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "missing"});
   with([](json& j) { j.erase("hidden_size"); });
@@ -486,6 +504,27 @@ TEST(HfFolderErrors, BadQwenConfig) {
                {folder, "attn_output.weight", "[128, 64]", "[64, 64]"});
   with([](json& j) { j["model_type"] = "qwen2"; });  // Qwen 2 has no q/k norms
   expect_error([&] { open_model_file(folder); }, {folder, "_norm.weight", "qwen2"});
+}
+
+TEST(HfFolderErrors, BadMistralWindow) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-mistral-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["sliding_window"] = 0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "positive"});
+  with([](json& j) { j["sliding_window"] = "8"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "integer"});
+  with([](json& j) { j["sliding_window"] = nullptr; });  // the later Mistrals: no window
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_window, 0);
+  const std::string path = fixture("models/tiny-mistral-bf16.gguf");
+  auto f = read_gguf(path);
+  f->meta.set("llama.attention.sliding_window", MetaValue::of_int(-3));
+  expect_error([&] { read_config(*f); }, {path, "'llama.attention.sliding_window'", "-3"});
 }
 
 TEST(HfFolder, RopeAndHeadSettings) {
