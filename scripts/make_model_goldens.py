@@ -29,8 +29,8 @@ from gguf import GGMLQuantizationType as Q
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
 from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, MistralConfig,
-                          MistralForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config,
-                          Qwen3ForCausalLM)
+                          MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
+                          Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 from transformers.utils import logging as hf_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -327,6 +327,16 @@ def make_mistral(vocab_size: int, eos: int, seed: int):
     return bf16_model(MistralForCausalLM, config, seed)
 
 
+def make_phi3(vocab_size: int, eos: int, seed: int):
+    """Phi-3: Llama with q, k, v in one projection and gate, up in another, and (as Phi-3-mini's
+    2047) a sliding window, here of 8; no long-context RoPE scaling."""
+    common = small_config(vocab_size, eos, theta=10000.0)
+    common["rope_parameters"]["original_max_position_embeddings"] = 256
+    config = Phi3Config(sliding_window=8, original_max_position_embeddings=256,
+                        tie_word_embeddings=False, pad_token_id=eos, **common)
+    return bf16_model(Phi3ForCausalLM, config, seed)
+
+
 def make_gpt2(vocab_size: int, eos: int, seed: int) -> GPT2LMHeadModel:
     torch.manual_seed(seed)
     config = GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=128, vocab_size=vocab_size,
@@ -383,6 +393,8 @@ GPT2_BLOCK = {
 }
 
 
+PHI3_BLOCK = {"self_attn.qkv_proj.weight": "attn_qkv.weight", "mlp.gate_up_proj.weight": "ffn_up.weight"}
+
 QWEN_BLOCK = {
     "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
     "self_attn.v_proj.bias": "attn_v.bias", "self_attn.q_norm.weight": "attn_q_norm.weight",
@@ -391,10 +403,11 @@ QWEN_BLOCK = {
 
 
 def gguf_name(arch: str, hf: str) -> str | None:
-    if arch == "qwen":
+    if arch in ("qwen", "phi3"):
         m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", hf)
         if m:
-            return f"blk.{m[1]}.{QWEN_BLOCK.get(m[2]) or LLAMA_BLOCK[m[2]]}"
+            extra = QWEN_BLOCK if arch == "qwen" else PHI3_BLOCK
+            return f"blk.{m[1]}.{extra.get(m[2]) or LLAMA_BLOCK[m[2]]}"
         arch = "llama"
     if arch == "llama":
         if hf in LLAMA_NAMES:
@@ -952,6 +965,20 @@ def main() -> None:
         "arch": "llama", "files": ["tiny-mistral-bf16.gguf", "tiny-mistral-hf"],
         "vocab_size": mistral.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-mistral-bf16", result)}
+
+    # Tiny Phi-3 (fused projections, a sliding window of 8) with the same tokenizer, which the
+    # converter reads as a GPT-2-style BPE when tokenizer_config.json says GPT2Tokenizer (Phi-4's
+    # way; Phi-3's own tokenizer.model is SentencePiece).
+    phi3 = make_phi3(max(vocab) + 1, eos, seed=5050)
+    folder = MODELS / "tiny-phi3-hf"
+    save_hf(copy.deepcopy(phi3).to(torch.bfloat16), folder, tok,
+            {**tok_config, "tokenizer_class": "GPT2Tokenizer"}, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-phi3-bf16.gguf", "bf16", phi3, "phi3")
+    result = references({"p": phi3}, vocab, added, seed=22)["p"]
+    index["tiny-phi3-bf16"] = {
+        "arch": "phi3", "files": ["tiny-phi3-bf16.gguf", "tiny-phi3-hf"],
+        "vocab_size": phi3.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-phi3-bf16", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

@@ -82,11 +82,26 @@ ArchConfig translate_llama(const JsonObject& c, const std::string& type, Metadat
     set_u32(m, a + ".attention.key_length", *head_dim);
     set_u32(m, a + ".attention.value_length", *head_dim);
   }
-  // Mistral's window (null in the later Mistrals, which have none). The converter drops it, so
-  // kvscope's key is llama.cpp's name for it, which its runtime reads for other architectures.
-  if (type == "mistral")
-    if (const auto window = c.opt_count("sliding_window"))
-      set_u32(m, "llama.attention.sliding_window", *window);
+  // The sliding window (null: none). llama.cpp's converter writes Phi-3's (0 for none) but drops
+  // Mistral's; kvscope writes that under the same key, which llama.cpp reads for other models.
+  if (type == "mistral" || type == "phi3") {
+    const auto window = c.opt_count("sliding_window");
+    if (window || type == "phi3") set_u32(m, a + ".attention.sliding_window", window.value_or(0));
+  }
+  if (type == "phi3") {
+    // As the converter writes them: the rotary width of partial_rotary_factor and the original
+    // context that long-context scaling (not supported) would stretch.
+    const auto params = c.opt_object("rope_parameters");
+    double partial = c.opt_real("partial_rotary_factor").value_or(1.0);
+    if (params && params->opt_real("partial_rotary_factor"))
+      partial = *params->opt_real("partial_rotary_factor");
+    if (!(partial > 0 && partial <= 1))
+      fail("{}: field 'partial_rotary_factor' is {}, expected a fraction in (0, 1]", c.path(),
+           partial);
+    set_u32(m, a + ".rope.dimension_count", static_cast<int64_t>(partial * hidden) / heads);
+    if (const auto original = c.opt_count("original_max_position_embeddings"))
+      set_u32(m, a + ".rope.scaling.original_context_length", *original);
+  }
   translate_rope(c, a, m);
   return {a, vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
 }
@@ -128,10 +143,11 @@ std::string model_name(const fs::path& folder, const JsonObject& c) {
 ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metadata& m) {
   const JsonObject c(file.path, file.value);
   const auto type = c.opt_string("model_type");
-  constexpr const char* kTypes = "'llama', 'mistral', 'qwen2', 'qwen3' or 'gpt2'";
+  constexpr const char* kTypes = "'llama', 'mistral', 'qwen2', 'qwen3', 'phi3' or 'gpt2'";
   if (!type) c.missing("model_type", kTypes);
   ArchConfig arch;
-  if (*type == "llama" || *type == "mistral" || *type == "qwen2" || *type == "qwen3") {
+  if (*type == "llama" || *type == "mistral" || *type == "qwen2" || *type == "qwen3" ||
+      *type == "phi3") {
     arch = translate_llama(c, *type, m);
   } else if (*type == "gpt2") {
     arch = translate_gpt2(c, m);

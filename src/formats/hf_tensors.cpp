@@ -64,6 +64,13 @@ const ArchTensors& qwen3_tensors() {
   return spec;
 }
 
+// Phi-3 is Llama with q, k, v fused into one projection and gate, up into another.
+const ArchTensors& phi3_tensors() {
+  static const ArchTensors spec = llama_with({{"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+                                              {"mlp.gate_up_proj.weight", "ffn_up.weight"}});
+  return spec;
+}
+
 const ArchTensors& gpt2_tensors() {
   static const ArchTensors spec{"transformer.",
                                 "h.",
@@ -182,6 +189,7 @@ void rename_tensors(const ArchConfig& arch, ModelFile& out) {
   const ArchTensors& spec = arch.arch == "llama"   ? llama_tensors()
                             : arch.arch == "qwen2" ? qwen2_tensors()
                             : arch.arch == "qwen3" ? qwen3_tensors()
+                            : arch.arch == "phi3"  ? phi3_tensors()
                                                    : gpt2_tensors();
   std::map<std::string, TensorView> hf = std::move(out.tensors);
   out.tensors.clear();

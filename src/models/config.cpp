@@ -62,12 +62,14 @@ struct ArchSpec {
   bool gguf_rope_neox;  // llama.cpp's converter leaves q and k unpermuted: NeoX order in GGUF too
   bool qkv_bias;
   bool qk_norm;
+  bool fused;  // q, k, v in one attn_qkv tensor and gate, up in one ffn_up
 };
 constexpr ArchSpec kArchitectures[] = {
-    {"llama", Architecture::kLlama, false, false, false},
-    {"qwen2", Architecture::kLlama, true, true, false},
-    {"qwen3", Architecture::kLlama, true, false, true},
-    {"gpt2", Architecture::kGpt2, false, false, false},
+    {"llama", Architecture::kLlama, false, false, false, false},
+    {"qwen2", Architecture::kLlama, true, true, false, false},
+    {"qwen3", Architecture::kLlama, true, false, true, false},
+    {"phi3", Architecture::kLlama, true, false, false, true},
+    {"gpt2", Architecture::kGpt2, false, false, false, false},
 };
 
 SamplingHints read_sampling_hints(const Metadata& meta) {
@@ -97,11 +99,12 @@ ModelConfig read_config(const ModelFile& file) {
   for (const ArchSpec& s : kArchitectures)
     if (a == s.name) spec = &s;
   if (spec == nullptr)
-    fail("{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, gpt2)", file.path,
-         a);
+    fail("{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, phi3, gpt2)",
+         file.path, a);
   c.arch = spec->family;
   c.qkv_bias = spec->qkv_bias;
   c.qk_norm = spec->qk_norm;
+  c.fused_projections = spec->fused;
   c.n_layers = read_positive(meta, a + ".block_count");
   c.dim = read_positive(meta, a + ".embedding_length");
   c.n_heads = read_positive(meta, a + ".attention.head_count");

@@ -11,8 +11,8 @@
 namespace kvscope {
 
 // The family of blocks: kLlama is RMSNorm, SwiGLU and RoPE with separate q, k, v projections
-// (Llama, Qwen 2, Qwen 3; the flags below say what each adds); kGpt2 is LayerNorm, GELU, learned
-// positions and one fused q/k/v projection.
+// (Llama, Mistral, Qwen 2, Qwen 3, Phi-3; the flags below say what each adds); kGpt2 is LayerNorm,
+// GELU, learned positions and one fused q/k/v projection.
 enum class Architecture { kLlama, kGpt2 };
 enum class NormKind { kRmsNorm, kLayerNorm };
 enum class Activation { kSwiGlu, kGeluTanh };
@@ -57,7 +57,10 @@ struct ModelConfig {
   // An RMSNorm over each head of q and of k, after the projection and before RoPE (Qwen 3), with
   // weights of head_dim shared by the heads.
   bool qk_norm = false;
-  // Sliding-window attention (Mistral): the query at position q sees the key at p iff
+  // Phi-3's checkpoints fuse q, k and v into one attn_qkv and gate and up (in that order) into one
+  // ffn_up; the loader splits them into the separate projections (views, nothing copied).
+  bool fused_projections = false;
+  // Sliding-window attention (Mistral, Phi-3): the query at position q sees the key at p iff
   // q - p < sliding_window, as transformers masks it. 0: the whole past.
   int sliding_window = 0;
   bool tied_embeddings = false;

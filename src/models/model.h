@@ -17,7 +17,7 @@ using Vector = std::vector<float>;
 
 struct LayerWeights {
   Vector attn_norm, attn_norm_bias;
-  const TensorView* wq = nullptr;  // Llama: separate projections
+  const TensorView* wq = nullptr;  // Llama: separate projections (Phi-3: views of its fused ones)
   const TensorView* wk = nullptr;
   const TensorView* wv = nullptr;
   Vector q_bias, k_bias, v_bias;     // Qwen 2; empty where the model has none
@@ -70,6 +70,7 @@ class Model {
   const TensorView* output_ = nullptr;
   Vector output_norm_, output_norm_bias_;
   std::vector<LayerWeights> layers_;
+  std::deque<TensorView> parts_;         // views of the projections fused tensors hold (Phi-3)
   std::deque<TensorView> packed_views_;  // views with their packed copies (stable addresses)
   std::vector<std::vector<uint8_t>> packed_;
 };

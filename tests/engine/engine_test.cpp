@@ -177,6 +177,20 @@ TEST_F(MistralEngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16}, Precision::kExact);
 }
 
+// Phi-3's fused projections, read as views of their rows, and its window of 8.
+class Phi3EngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-phi3-hf")).release();
+  }
+};
+
+TEST_F(Phi3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_TRUE(model().config().fused_projections);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16});
+  expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
+}
+
 TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {
   EngineOptions o;
   o.cache = CacheStrategy::kPaged;

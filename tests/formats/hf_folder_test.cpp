@@ -241,6 +241,33 @@ TEST(HfFolder, TinyMistralMatchesTheConvertersGguf) {
   EXPECT_FALSE(folder.rope_neox == file.rope_neox);
 }
 
+// Phi-3: the converter keeps q, k, v fused in attn_qkv and gate, up fused in ffn_up, unpermuted
+// (NeoX order in GGUF too), and writes the window; the loader splits them into views.
+TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-phi3-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-phi3-bf16.gguf"));
+  expect_same_metadata(*hf, *gguf, kConverterNaming);
+  expect_same_tensors(*hf, *gguf, 0);
+  EXPECT_EQ(shape_string(hf->require("blk.0.attn_qkv.weight")), "[64, 128]");
+  EXPECT_EQ(shape_string(hf->require("blk.0.ffn_up.weight")), "[64, 256]");
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "phi3");
+    EXPECT_TRUE(c.fused_projections);
+    EXPECT_TRUE(c.rope_neox);
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.rope_dims, 16);
+  }
+  const auto model = Model::load(fixture("models/tiny-phi3-bf16.gguf"));
+  const LayerWeights& l = model->layers()[1];
+  const TensorView& qkv = model->file().require("blk.1.attn_qkv.weight");
+  EXPECT_EQ(l.wq->data, qkv.data);
+  EXPECT_EQ(l.wk->data, qkv.row(64));
+  EXPECT_EQ(l.wv->data, qkv.row(96));
+  EXPECT_EQ(shape_string(*l.wv), "[64, 32]");
+  EXPECT_EQ(l.w_up->data, model->file().require("blk.1.ffn_up.weight").row(128));  // after gate
+}
+
 // Bad head metadata in a Qwen GGUF: one line naming the file and the key.
 TEST(QwenGgufErrors, HeadMetadata) {
   const std::string path = fixture("models/tiny-qwen3-bf16.gguf");
@@ -525,6 +552,28 @@ TEST(HfFolderErrors, BadMistralWindow) {
   auto f = read_gguf(path);
   f->meta.set("llama.attention.sliding_window", MetaValue::of_int(-3));
   expect_error([&] { read_config(*f); }, {path, "'llama.attention.sliding_window'", "-3"});
+}
+
+TEST(HfFolderErrors, BadPhi3Config) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-phi3-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["rope_parameters"]["partial_rotary_factor"] = 1.5; });
+  expect_error([&] { open_model_file(folder); }, {config, "'partial_rotary_factor'", "1.5"});
+  with([](json& j) { j["rope_parameters"]["rope_type"] = "longrope"; });
+  expect_error([&] { open_model_file(folder); },
+               {config, "'rope_parameters.rope_type'", "'longrope'"});
+  with([](json& j) { j["sliding_window"] = -1; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "-1"});
+  with([](json& j) { j["sliding_window"] = nullptr; });  // Phi-3.5 and Phi-4 style: none
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_window, 0);
+  with([](json& j) { j["num_key_value_heads"] = 4; });  // qkv_proj holds 64 + 2 x 32 rows
+  expect_error([&] { Model::load(folder); }, {folder, "attn_qkv.weight", "[64, 128]", "[64, 192]"});
 }
 
 TEST(HfFolder, RopeAndHeadSettings) {
