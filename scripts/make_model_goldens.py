@@ -28,7 +28,8 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
-from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, MistralConfig,
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel,
+                          LlamaConfig, LlamaForCausalLM, MistralConfig,
                           MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 from transformers.utils import logging as hf_logging
@@ -337,6 +338,30 @@ def make_phi3(vocab_size: int, eos: int, seed: int):
     return bf16_model(Phi3ForCausalLM, config, seed)
 
 
+def make_gemma3(vocab_size: int, eos: int, seed: int):
+    """Gemma 3 text: 6 blocks, the default pattern of 5 local (sliding window 8, RoPE base 1e4)
+    then 1 global (RoPE base 1e6), heads of 32 under a width of 64 with query_pre_attn_scalar 32
+    (as the 270M-12B models: their head size), GeGLU, norms before and after attention and the
+    feed-forward, q/k norms, embeddings scaled by sqrt(64), a tied head, and a final logit
+    soft-cap of 5 (Gemma 3's own configs have none; Gemma 2's had 30) so that it matters."""
+    config = Gemma3TextConfig(
+        num_hidden_layers=6, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, query_pre_attn_scalar=32, vocab_size=vocab_size,
+        max_position_embeddings=256, sliding_window=8, final_logit_softcapping=5.0,
+        rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+        rms_norm_eps=1e-6, initializer_range=0.1, tie_word_embeddings=True, bos_token_id=eos,
+        eos_token_id=eos, pad_token_id=eos)
+    model = bf16_model(Gemma3ForCausalLM, config, seed)
+    # Norm weights w (Gemma scales by 1 + w) on a grid of 1/64, so that the converter's w + 1 is
+    # exact in BF16 too and the folder and the GGUF hold the same model.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(torch.round((p - 1.0) * 64) / 64)
+    return model
+
+
 def make_gpt2(vocab_size: int, eos: int, seed: int) -> GPT2LMHeadModel:
     torch.manual_seed(seed)
     config = GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=128, vocab_size=vocab_size,
@@ -395,6 +420,13 @@ GPT2_BLOCK = {
 
 PHI3_BLOCK = {"self_attn.qkv_proj.weight": "attn_qkv.weight", "mlp.gate_up_proj.weight": "ffn_up.weight"}
 
+GEMMA3_BLOCK = {
+    "post_attention_layernorm.weight": "post_attention_norm.weight",
+    "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+    "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+    "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+}
+
 QWEN_BLOCK = {
     "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
     "self_attn.v_proj.bias": "attn_v.bias", "self_attn.q_norm.weight": "attn_q_norm.weight",
@@ -403,10 +435,10 @@ QWEN_BLOCK = {
 
 
 def gguf_name(arch: str, hf: str) -> str | None:
-    if arch in ("qwen", "phi3"):
+    if arch in ("qwen", "phi3", "gemma3"):
         m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", hf)
         if m:
-            extra = QWEN_BLOCK if arch == "qwen" else PHI3_BLOCK
+            extra = {"qwen": QWEN_BLOCK, "phi3": PHI3_BLOCK, "gemma3": GEMMA3_BLOCK}[arch]
             return f"blk.{m[1]}.{extra.get(m[2]) or LLAMA_BLOCK[m[2]]}"
         arch = "llama"
     if arch == "llama":
@@ -456,8 +488,10 @@ def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
         out.append(("rope_freqs.weight", llama3_rope_factors(cfg)))
     for hf, w in state(model).items():
         name = gguf_name(arch, hf)
-        if name is None or (arch == "qwen" and name == "output.weight" and cfg.tie_word_embeddings):
+        if name is None or (arch != "llama" and name == "output.weight" and cfg.tie_word_embeddings):
             continue
+        if arch == "gemma3" and name.endswith("norm.weight"):
+            w = w + 1.0  # the converter stores Gemma's 1 + w
         if arch == "llama" and name.endswith("attn_q.weight"):
             w = permute(w, cfg.num_attention_heads)
         if arch == "llama" and name.endswith("attn_k.weight"):
@@ -979,6 +1013,17 @@ def main() -> None:
         "arch": "phi3", "files": ["tiny-phi3-bf16.gguf", "tiny-phi3-hf"],
         "vocab_size": phi3.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-phi3-bf16", result)}
+
+    # Tiny Gemma 3 with the same tokenizer (no tokenizer.model: the converter reads it as a BPE).
+    gemma = make_gemma3(max(vocab) + 1, eos, seed=6060)
+    folder = MODELS / "tiny-gemma3-hf"
+    save_hf(copy.deepcopy(gemma).to(torch.bfloat16), folder, tok, tok_config, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-gemma3-bf16.gguf", "bf16", gemma, "gemma3")
+    result = references({"g": gemma}, vocab, added, seed=23)["g"]
+    index["tiny-gemma3-bf16"] = {
+        "arch": "gemma3", "files": ["tiny-gemma3-bf16.gguf", "tiny-gemma3-hf"],
+        "vocab_size": gemma.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-gemma3-bf16", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

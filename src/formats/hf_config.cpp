@@ -1,6 +1,7 @@
 #include "formats/hf_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace kvscope::hf {
@@ -106,6 +107,89 @@ ArchConfig translate_llama(const JsonObject& c, const std::string& type, Metadat
   return {a, vocab, c.opt_bool("tie_word_embeddings").value_or(false)};
 }
 
+// The RoPE base of one kind of Gemma 3 layer ("full_attention", "sliding_attention"), which
+// transformers 5 keeps under rope_parameters and older configs at the top level.
+double gemma_rope_base(const JsonObject& c, const std::string& kind, const std::string& old_key,
+                       double fallback) {
+  if (const auto params = c.opt_object("rope_parameters"))
+    if (const auto layer = params->opt_object(kind)) {
+      const std::string type = layer->opt_string("rope_type").value_or("default");
+      if (type != "default")
+        fail("{}: field '{}' is '{}', expected 'default' (no RoPE scaling is supported for Gemma)",
+             c.path(), layer->name("rope_type"), type);
+      if (const auto theta = layer->opt_real("rope_theta")) return *theta;
+    }
+  if (c.opt_object("rope_scaling"))
+    fail("{}: field 'rope_scaling' is set (no RoPE scaling is supported for Gemma)", c.path());
+  return c.opt_real(old_key).value_or(fallback);
+}
+
+// Gemma 3's text model under llama.cpp's gemma3 keys. Its layers must alternate with a period
+// (every p-th global), written as attention.sliding_window_pattern unless it is llama.cpp's 6;
+// query_pre_attn_scalar becomes attention.scale, which llama.cpp derives from the head size.
+ArchConfig translate_gemma3(const JsonObject& c, Metadata& m) {
+  const std::string a = "gemma3";
+  const std::string act = c.opt_string("hidden_activation").value_or("gelu_pytorch_tanh");
+  if (act != "gelu_pytorch_tanh")
+    fail("{}: field 'hidden_activation' is '{}', expected 'gelu_pytorch_tanh'", c.path(), act);
+  if (c.opt_real("attn_logit_softcapping"))
+    fail(
+        "{}: field 'attn_logit_softcapping' is set, expected null (Gemma 2's attention "
+        "soft-capping is not supported)",
+        c.path());
+  for (const char* key : {"attention_bias", "use_bidirectional_attention"})
+    if (c.opt_bool(key).value_or(false))
+      fail("{}: field '{}' is true, expected false", c.path(), key);
+  const int64_t layers = c.count("num_hidden_layers");
+  const int64_t vocab = c.count("vocab_size");
+  const int64_t heads = c.opt_count("num_attention_heads").value_or(8);
+  const int64_t head_dim = c.opt_count("head_dim").value_or(256);
+  set_u32(m, a + ".block_count", layers);
+  set_u32(m, a + ".context_length", c.opt_count("max_position_embeddings").value_or(131072));
+  set_u32(m, a + ".embedding_length", c.count("hidden_size"));
+  set_u32(m, a + ".feed_forward_length", c.count("intermediate_size"));
+  set_u32(m, a + ".attention.head_count", heads);
+  set_u32(m, a + ".attention.head_count_kv", c.opt_count("num_key_value_heads").value_or(4));
+  set_f32(m, a + ".attention.layer_norm_rms_epsilon", c.opt_real("rms_norm_eps").value_or(1e-6));
+  set_u32(m, a + ".attention.key_length", head_dim);
+  set_u32(m, a + ".attention.value_length", head_dim);
+  const double scalar = c.opt_real("query_pre_attn_scalar").value_or(256);
+  if (!(scalar > 0))
+    fail("{}: field 'query_pre_attn_scalar' is {}, expected a positive number", c.path(), scalar);
+  set_f32(m, a + ".attention.scale", 1.0 / std::sqrt(scalar));
+  if (const auto cap = c.opt_real("final_logit_softcapping")) {
+    if (!(*cap > 0))
+      fail("{}: field 'final_logit_softcapping' is {}, expected a positive number or null",
+           c.path(), *cap);
+    set_f32(m, a + ".final_logit_softcapping", *cap);
+  }
+  set_f32(m, a + ".rope.freq_base", gemma_rope_base(c, "full_attention", "rope_theta", 1e6));
+  set_f32(m, a + ".rope.freq_base_swa",
+          gemma_rope_base(c, "sliding_attention", "rope_local_base_freq", 1e4));
+  if (const auto window = c.opt_count("sliding_window")) {
+    set_u32(m, a + ".attention.sliding_window", *window);
+    int64_t pattern = c.opt_count("sliding_window_pattern").value_or(6);
+    if (const json* types = c.find("layer_types")) {
+      // The period: the first global layer's number (one past the last layer if none is).
+      std::vector<bool> global;
+      for (const json& t : *types) global.push_back(t == "full_attention");
+      const auto first = std::find(global.begin(), global.end(), true);
+      pattern = first - global.begin() + 1;
+      bool periodic = types->is_array() && static_cast<int64_t>(global.size()) == layers;
+      for (size_t i = 0; periodic && i < global.size(); ++i)
+        periodic = global[i] == ((static_cast<int64_t>(i) + 1) % pattern == 0) &&
+                   ((*types)[i] == "full_attention" || (*types)[i] == "sliding_attention");
+      if (!periodic)
+        fail(
+            "{}: field 'layer_types' is not {} of 'sliding_attention' with every p-th layer "
+            "'full_attention' (the only interleaving supported)",
+            c.path(), layers);
+    }
+    if (pattern != 6) set_u32(m, a + ".attention.sliding_window_pattern", pattern);
+  }
+  return {a, vocab, c.opt_bool("tie_word_embeddings").value_or(true)};
+}
+
 ArchConfig translate_gpt2(const JsonObject& c, Metadata& m) {
   const std::string act = c.opt_string("activation_function").value_or("gelu_new");
   if (act != "gelu_new" && act != "gelu_pytorch_tanh" && act != "gelu_fast")
@@ -143,12 +227,15 @@ std::string model_name(const fs::path& folder, const JsonObject& c) {
 ArchConfig translate_config(const fs::path& folder, const JsonFile& file, Metadata& m) {
   const JsonObject c(file.path, file.value);
   const auto type = c.opt_string("model_type");
-  constexpr const char* kTypes = "'llama', 'mistral', 'qwen2', 'qwen3', 'phi3' or 'gpt2'";
+  constexpr const char* kTypes =
+      "'llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gemma3_text' or 'gpt2'";
   if (!type) c.missing("model_type", kTypes);
   ArchConfig arch;
   if (*type == "llama" || *type == "mistral" || *type == "qwen2" || *type == "qwen3" ||
       *type == "phi3") {
     arch = translate_llama(c, *type, m);
+  } else if (*type == "gemma3_text") {
+    arch = translate_gemma3(c, m);
   } else if (*type == "gpt2") {
     arch = translate_gpt2(c, m);
   } else {

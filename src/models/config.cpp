@@ -63,14 +63,40 @@ struct ArchSpec {
   bool qkv_bias;
   bool qk_norm;
   bool fused;  // q, k, v in one attn_qkv tensor and gate, up in one ffn_up
+  bool gemma;  // Gemma 3's blocks: GeGLU, post-norms, scaled embeddings, 1 + w norms, local layers
 };
 constexpr ArchSpec kArchitectures[] = {
-    {"llama", Architecture::kLlama, false, false, false, false},
-    {"qwen2", Architecture::kLlama, true, true, false, false},
-    {"qwen3", Architecture::kLlama, true, false, true, false},
-    {"phi3", Architecture::kLlama, true, false, false, true},
-    {"gpt2", Architecture::kGpt2, false, false, false, false},
+    {"llama", Architecture::kLlama, false, false, false, false, false},
+    {"qwen2", Architecture::kLlama, true, true, false, false, false},
+    {"qwen3", Architecture::kLlama, true, false, true, false, false},
+    {"phi3", Architecture::kLlama, true, false, false, true, false},
+    {"gemma3", Architecture::kLlama, true, false, true, false, true},
+    {"gpt2", Architecture::kGpt2, false, false, false, false, false},
 };
+
+// Gemma 3 as llama.cpp runs it: every 6th layer global unless the file says otherwise, the local
+// layers' RoPE base apart, queries scaled by 1/sqrt(head size) (by 1/sqrt(width / heads) for the
+// 62-layer 27B, as llama.cpp does) unless kvscope's folder reader gives query_pre_attn_scalar.
+void read_gemma(const Metadata& meta, const std::string& a, bool folder, ModelConfig& c) {
+  c.activation = Activation::kGeGlu;
+  c.post_norms = true;
+  c.embed_scale = std::sqrt(static_cast<float>(c.dim));
+  c.norm_weight_offset = folder ? 1.0f : 0.0f;
+  if (c.sliding_window > 0)
+    c.sliding_pattern = positive(meta, a + ".attention.sliding_window_pattern",
+                                 meta.get_int(a + ".attention.sliding_window_pattern", 6));
+  c.rope_base_local = static_cast<float>(meta.get_real(a + ".rope.freq_base_swa", 10000.0));
+  const int scale_dim = c.n_layers == 62 ? c.dim / c.n_heads : c.head_dim;
+  c.attn_scale = static_cast<float>(
+      meta.get_real(a + ".attention.scale", 1.0 / std::sqrt(static_cast<double>(scale_dim))));
+  c.logit_softcap = static_cast<float>(meta.get_real(a + ".final_logit_softcapping", 0.0));
+  if (!(c.attn_scale > 0 && std::isfinite(c.attn_scale) && c.logit_softcap >= 0 &&
+        std::isfinite(c.logit_softcap) && c.rope_base_local > 0))
+    fail(
+        "{}: metadata '{}.attention.scale' = {}, '{}.final_logit_softcapping' = {} or "
+        "'{}.rope.freq_base_swa' = {} is out of range",
+        meta.source(), a, c.attn_scale, a, c.logit_softcap, a, c.rope_base_local);
+}
 
 SamplingHints read_sampling_hints(const Metadata& meta) {
   SamplingHints h;
@@ -99,8 +125,10 @@ ModelConfig read_config(const ModelFile& file) {
   for (const ArchSpec& s : kArchitectures)
     if (a == s.name) spec = &s;
   if (spec == nullptr)
-    fail("{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, phi3, gpt2)",
-         file.path, a);
+    fail(
+        "{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, phi3, gemma3, "
+        "gpt2)",
+        file.path, a);
   c.arch = spec->family;
   c.qkv_bias = spec->qkv_bias;
   c.qk_norm = spec->qk_norm;
@@ -178,6 +206,7 @@ ModelConfig read_config(const ModelFile& file) {
           fail("{}: rope_freqs.weight holds {}, expected positive factors", file.path, f);
     }
     c.rope_neox = spec->gguf_rope_neox || file.format == FileFormat::kSafetensors;
+    if (spec->gemma) read_gemma(meta, a, file.format == FileFormat::kSafetensors, c);
   } else {
     c.norm = NormKind::kLayerNorm;
     c.activation = Activation::kGeluTanh;

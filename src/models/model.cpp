@@ -48,6 +48,13 @@ class WeightLoader {
     return out;
   }
 
+  // A norm's weights as the forward pass multiplies by them (Gemma's folders store them less 1).
+  Vector norm(const std::string& name, int64_t n, const ModelConfig& c) const {
+    Vector out = vector(name, n);
+    for (float& x : out) x += c.norm_weight_offset;
+    return out;
+  }
+
  private:
   const ModelFile& file_;
   std::deque<TensorView>& parts_;
@@ -56,8 +63,8 @@ class WeightLoader {
 LayerWeights load_layer(const WeightLoader& w, const ModelConfig& c, int index) {
   const std::string p = fmt::format("blk.{}.", index);
   LayerWeights l;
-  l.attn_norm = w.vector(p + "attn_norm.weight", c.dim);
-  l.ffn_norm = w.vector(p + "ffn_norm.weight", c.dim);
+  l.attn_norm = w.norm(p + "attn_norm.weight", c.dim, c);
+  l.ffn_norm = w.norm(p + "ffn_norm.weight", c.dim, c);
   l.wo = w.matrix(p + "attn_output.weight", c.q_dim(), c.dim);
   l.w_down = w.matrix(p + "ffn_down.weight", c.ffn_dim, c.dim);
   if (c.arch == Architecture::kGpt2) {
@@ -92,8 +99,12 @@ LayerWeights load_layer(const WeightLoader& w, const ModelConfig& c, int index) 
     l.v_bias = w.vector(p + "attn_v.bias", c.kv_dim());
   }
   if (c.qk_norm) {
-    l.q_norm = w.vector(p + "attn_q_norm.weight", c.head_dim);
-    l.k_norm = w.vector(p + "attn_k_norm.weight", c.head_dim);
+    l.q_norm = w.norm(p + "attn_q_norm.weight", c.head_dim, c);
+    l.k_norm = w.norm(p + "attn_k_norm.weight", c.head_dim, c);
+  }
+  if (c.post_norms) {
+    l.post_attn_norm = w.norm(p + "post_attention_norm.weight", c.dim, c);
+    l.post_ffn_norm = w.norm(p + "post_ffw_norm.weight", c.dim, c);
   }
   return l;
 }
@@ -112,7 +123,7 @@ std::unique_ptr<Model> Model::load(const std::string& path) {
   if (c.arch == Architecture::kGpt2)
     model->position_embedding_ = w.matrix("position_embd.weight", c.dim, c.context_length);
   for (int i = 0; i < c.n_layers; ++i) model->layers_.push_back(load_layer(w, c, i));
-  model->output_norm_ = w.vector("output_norm.weight", c.dim);
+  model->output_norm_ = w.norm("output_norm.weight", c.dim, c);
   if (c.norm == NormKind::kLayerNorm)
     model->output_norm_bias_ = w.vector("output_norm.bias", c.dim);
   model->output_ =

@@ -27,7 +27,8 @@ struct LayerWeights {
   const TensorView* wo = nullptr;
   Vector wo_bias;
   Vector ffn_norm, ffn_norm_bias;
-  const TensorView* w_gate = nullptr;  // Llama only
+  Vector post_attn_norm, post_ffn_norm;  // Gemma 3: on each block's output; empty: none
+  const TensorView* w_gate = nullptr;    // Llama only
   const TensorView* w_up = nullptr;
   Vector up_bias;
   const TensorView* w_down = nullptr;

@@ -191,6 +191,20 @@ TEST_F(Phi3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
 }
 
+// Gemma 3's interleaved local (window 8) and global layers, each with its own RoPE base.
+class Gemma3EngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-gemma3-bf16.gguf")).release();
+  }
+};
+
+TEST_F(Gemma3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_EQ(model().config().sliding_pattern, 6);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16, KvType::kQ8_0});
+  expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
+}
+
 TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {
   EngineOptions o;
   o.cache = CacheStrategy::kPaged;

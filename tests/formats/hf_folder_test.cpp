@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -266,6 +267,46 @@ TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
   EXPECT_EQ(l.wv->data, qkv.row(96));
   EXPECT_EQ(shape_string(*l.wv), "[64, 32]");
   EXPECT_EQ(l.w_up->data, model->file().require("blk.1.ffn_up.weight").row(128));  // after gate
+}
+
+// Gemma 3: the converter stores its norms as 1 + w and writes no query scale (llama.cpp derives it
+// from the head size) and no layer pattern (llama.cpp's default, every 6th layer global).
+TEST(HfFolder, TinyGemma3MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-gemma3-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-gemma3-bf16.gguf"));
+  std::set<std::string> differ = kConverterNaming;
+  differ.insert("gemma3.attention.scale");
+  expect_same_metadata(*hf, *gguf, differ);
+  EXPECT_NEAR(hf->meta.get_real("gemma3.attention.scale"), 1 / std::sqrt(32.0), 1e-7);
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "gemma3");
+    EXPECT_EQ(c.activation, Activation::kGeGlu);
+    EXPECT_TRUE(c.post_norms && c.qk_norm && c.rope_neox && c.tied_embeddings);
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.sliding_pattern, 6);
+    for (int layer = 0; layer < 6; ++layer) EXPECT_EQ(c.slides(layer), layer != 5) << layer;
+    EXPECT_EQ(c.layer_rope_base(0), 1e4f);
+    EXPECT_EQ(c.layer_rope_base(5), 1e6f);
+    EXPECT_NEAR(c.attn_scale, 1 / std::sqrt(32.0f), 1e-7f);
+    EXPECT_EQ(c.embed_scale, 8.0f);
+    EXPECT_EQ(c.logit_softcap, 5.0f);
+  }
+  EXPECT_EQ(folder.norm_weight_offset, 1.0f);
+  EXPECT_EQ(file.norm_weight_offset, 0.0f);
+  // Either way the forward pass multiplies by the same 1 + w.
+  const auto a = Model::load(fixture("models/tiny-gemma3-hf"));
+  const auto b = Model::load(fixture("models/tiny-gemma3-bf16.gguf"));
+  for (int layer : {0, 5}) {
+    const LayerWeights &x = a->layers()[layer], &y = b->layers()[layer];
+    EXPECT_EQ(x.attn_norm, y.attn_norm);
+    EXPECT_EQ(x.post_attn_norm, y.post_attn_norm);
+    EXPECT_EQ(x.ffn_norm, y.ffn_norm);
+    EXPECT_EQ(x.post_ffn_norm, y.post_ffn_norm);
+    EXPECT_EQ(x.q_norm, y.q_norm);
+    EXPECT_EQ(x.k_norm, y.k_norm);
+  }
+  EXPECT_EQ(a->output_norm(), b->output_norm());
 }
 
 // Bad head metadata in a Qwen GGUF: one line naming the file and the key.
@@ -574,6 +615,33 @@ TEST(HfFolderErrors, BadPhi3Config) {
   EXPECT_EQ(read_config(*open_model_file(folder)).sliding_window, 0);
   with([](json& j) { j["num_key_value_heads"] = 4; });  // qkv_proj holds 64 + 2 x 32 rows
   expect_error([&] { Model::load(folder); }, {folder, "attn_qkv.weight", "[64, 128]", "[64, 192]"});
+}
+
+TEST(HfFolderErrors, BadGemma3Config) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-gemma3-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["layer_types"][1] = "full_attention"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'layer_types'", "every p-th"});
+  with([](json& j) { j["attn_logit_softcapping"] = 50.0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'attn_logit_softcapping'"});
+  with([](json& j) { j["hidden_activation"] = "relu"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'hidden_activation'", "'relu'"});
+  with([](json& j) { j["query_pre_attn_scalar"] = 0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'query_pre_attn_scalar'"});
+  with([](json& j) { j["rope_parameters"]["full_attention"]["rope_type"] = "linear"; });
+  expect_error([&] { open_model_file(folder); },
+               {config, "'rope_parameters.full_attention.rope_type'", "'linear'"});
+  with([](json& j) {
+    j["layer_types"] = {"sliding_attention", "full_attention",    "sliding_attention",
+                        "full_attention",    "sliding_attention", "full_attention"};
+  });
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_pattern, 2);
 }
 
 TEST(HfFolder, RopeAndHeadSettings) {
