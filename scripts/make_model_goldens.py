@@ -329,10 +329,18 @@ def make_mistral(vocab_size: int, eos: int, seed: int):
 
 
 def make_phi3(vocab_size: int, eos: int, seed: int):
-    """Phi-3: Llama with q, k, v in one projection and gate, up in another, and (as Phi-3-mini's
-    2047) a sliding window, here of 8; no long-context RoPE scaling."""
+    """Phi-3.5: Llama with q, k, v in one projection and gate, up in another, a sliding window
+    (Phi-3-mini's 2047, here 8), and longrope as Phi-3.5-mini's 128k over an original 4k, here
+    1024 over 256: random short and long factors per rotary pair, and the attention factor
+    sqrt(1 + ln 4 / ln 256) on cos and sin. Within the original context transformers uses the
+    short factors, as llama.cpp does for a context no longer than it."""
     common = small_config(vocab_size, eos, theta=10000.0)
-    common["rope_parameters"]["original_max_position_embeddings"] = 256
+    gen = torch.Generator().manual_seed(seed + 2)
+    common["max_position_embeddings"] = 1024
+    common["rope_parameters"] = {
+        "rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 256,
+        "short_factor": [round(1 + float(x), 3) for x in torch.rand(8, generator=gen)],
+        "long_factor": [round(1 + 7 * float(x), 3) for x in torch.rand(8, generator=gen)]}
     config = Phi3Config(sliding_window=8, original_max_position_embeddings=256,
                         tie_word_embeddings=False, pad_token_id=eos, **common)
     return bf16_model(Phi3ForCausalLM, config, seed)
@@ -486,6 +494,10 @@ def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
     out = []
     if arch == "llama" and cfg.rope_parameters.get("rope_type") == "llama3":
         out.append(("rope_freqs.weight", llama3_rope_factors(cfg)))
+    if arch == "phi3" and cfg.rope_parameters.get("rope_type") == "longrope":
+        for kind in ("long", "short"):
+            factors = cfg.rope_parameters[f"{kind}_factor"]
+            out.append((f"rope_factors_{kind}.weight", np.array(factors, dtype=np.float32)))
     for hf, w in state(model).items():
         name = gguf_name(arch, hf)
         if name is None or (arch != "llama" and name == "output.weight" and cfg.tie_word_embeddings):

@@ -9,6 +9,33 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Phi-3's longrope as kvscope runs it, within the original context: the short factors (under a
+// key of kvscope's own; llama.cpp's converter writes them as the tensor rope_factors_short.weight)
+// and the attention factor, as transformers and the converter compute it.
+void translate_longrope(const JsonObject& c, const JsonObject& s, const std::string& a,
+                        Metadata& m) {
+  const json* factors = s.find("short_factor");
+  if (factors == nullptr || !factors->is_array() || factors->empty())
+    s.missing("short_factor", "a list of positive numbers");
+  std::vector<MetaValue> items;
+  for (const json& f : *factors) {
+    if (!f.is_number() || !(f.get<double>() > 0))
+      fail("{}: field '{}' holds {}, expected positive numbers", c.path(), s.name("short_factor"),
+           f.dump());
+    items.push_back(MetaValue::of_real(f.get<double>(), MetaType::kF32));
+  }
+  m.set(a + ".rope.scaling.short_factor", MetaValue::of_array(MetaType::kF32, std::move(items)));
+  const auto original = c.opt_count("original_max_position_embeddings")
+                            .value_or(s.opt_count("original_max_position_embeddings").value_or(0));
+  if (original == 0) c.missing("original_max_position_embeddings", "the context longrope extends");
+  const double scale =
+      static_cast<double>(c.opt_count("max_position_embeddings").value_or(original)) / original;
+  const double attn =
+      s.opt_real("attention_factor")
+          .value_or(scale > 1 ? std::sqrt(1 + std::log(scale) / std::log(original)) : 1.0);
+  set_f32(m, a + ".rope.scaling.attn_factor", attn);
+}
+
 void translate_rope(const JsonObject& c, const std::string& a, Metadata& m) {
   // Transformers 5 gathers rope_theta and the scaling into one rope_parameters object.
   const auto params = c.opt_object("rope_parameters");
@@ -38,10 +65,12 @@ void translate_rope(const JsonObject& c, const std::string& a, Metadata& m) {
     set_f32(m, a + ".rope.scaling.high_freq_factor", s->opt_real("high_freq_factor").value_or(4.0));
     set_f32(m, a + ".rope.scaling.original_context_length",
             s->opt_real("original_max_position_embeddings").value_or(8192));
+  } else if (type == "longrope" && a == "phi3") {
+    translate_longrope(c, *s, a, m);
   } else if (type != "default") {
     fail(
-        "{}: field '{}' is '{}', expected 'default', 'linear' or 'llama3' (no other RoPE scaling "
-        "is supported)",
+        "{}: field '{}' is '{}', expected 'default', 'linear' or 'llama3' (or 'longrope' for "
+        "Phi-3; no other RoPE scaling is supported)",
         c.path(), s->name(type_key), type);
   }
 }

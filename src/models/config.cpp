@@ -55,6 +55,19 @@ std::vector<float> llama3_freq_factors(const Metadata& meta, const std::string& 
   return factors;
 }
 
+// RoPE frequency factors stored as a tensor of rope_dims / 2 positive F32 values.
+std::vector<float> read_factors(const ModelFile& file, const TensorView& t, int rope_dims) {
+  if (t.type != DType::kF32 || t.elements() != rope_dims / 2)
+    fail("{}: {} is {} {}, expected F32 [{}]", file.path, t.name, dtype_name(t.type),
+         shape_string(t), rope_dims / 2);
+  std::vector<float> factors(static_cast<size_t>(rope_dims / 2));
+  std::memcpy(factors.data(), t.data, factors.size() * 4);
+  for (float f : factors)
+    if (!(f > 0.0f && std::isfinite(f)))
+      fail("{}: {} holds {}, expected positive factors", file.path, t.name, f);
+  return factors;
+}
+
 // What each architecture kvscope runs is, as data: its family of blocks and what it adds to it.
 struct ArchSpec {
   const char* name;
@@ -195,15 +208,31 @@ ModelConfig read_config(const ModelFile& file) {
            scaling);
     }
     // llama.cpp's converter writes Llama 3's scaling as this tensor, with no scaling type.
-    if (const TensorView* factors = file.find("rope_freqs.weight")) {
-      if (factors->type != DType::kF32 || factors->elements() != c.rope_dims / 2)
-        fail("{}: rope_freqs.weight is {} {}, expected F32 [{}]", file.path,
-             dtype_name(factors->type), shape_string(*factors), c.rope_dims / 2);
-      c.rope_freq_factors.resize(static_cast<size_t>(c.rope_dims / 2));
-      std::memcpy(c.rope_freq_factors.data(), factors->data, c.rope_freq_factors.size() * 4);
+    if (const TensorView* factors = file.find("rope_freqs.weight"))
+      c.rope_freq_factors = read_factors(file, *factors, c.rope_dims);
+    // Phi-3's longrope within its original context: the short factors, and the attention factor
+    // on cos and sin. Beyond that context transformers and llama.cpp switch to the long factors;
+    // kvscope's context stops there instead.
+    const TensorView* short_factors = file.find("rope_factors_short.weight");
+    const std::string short_key = a + ".rope.scaling.short_factor";  // kvscope's, from a folder
+    if (short_factors != nullptr || meta.has(short_key)) {
+      if (short_factors != nullptr) {
+        c.rope_freq_factors = read_factors(file, *short_factors, c.rope_dims);
+      } else {
+        for (double f : meta.get_reals(short_key)) c.rope_freq_factors.push_back(f);
+        if (c.rope_freq_factors.size() != static_cast<size_t>(c.rope_dims / 2))
+          fail("{}: metadata '{}' holds {} factors, expected {}", file.path, short_key,
+               c.rope_freq_factors.size(), c.rope_dims / 2);
+      }
       for (float f : c.rope_freq_factors)
         if (!(f > 0.0f && std::isfinite(f)))
-          fail("{}: rope_freqs.weight holds {}, expected positive factors", file.path, f);
+          fail("{}: the longrope short factors hold {}, expected positive factors", file.path, f);
+      c.rope_mscale = static_cast<float>(meta.get_real(a + ".rope.scaling.attn_factor", 1.0));
+      if (!(c.rope_mscale > 0 && std::isfinite(c.rope_mscale)))
+        fail("{}: metadata '{}.rope.scaling.attn_factor' = {} is out of range", file.path, a,
+             c.rope_mscale);
+      c.context_length = std::min(c.context_length,
+                                  read_positive(meta, a + ".rope.scaling.original_context_length"));
     }
     c.rope_neox = spec->gguf_rope_neox || file.format == FileFormat::kSafetensors;
     if (spec->gemma) read_gemma(meta, a, file.format == FileFormat::kSafetensors, c);

@@ -49,6 +49,8 @@ struct ModelConfig {
   // Llama 3's scaling: rotary pair i's frequency is divided by rope_freq_factors[i] (rope_dims / 2
   // of them; GGUF's rope_freqs.weight, or computed from config.json's rope_scaling). Empty: none.
   std::vector<float> rope_freq_factors;
+  // Phi-3's longrope multiplies cos and sin by this attention factor (the short factors above).
+  float rope_mscale = 1.0f;
   // Hugging Face Llama checkpoints pair dimension i with i + d/2 ("NeoX" order); GGUF files were
   // permuted at conversion to pair neighbours. Same model, other layout. Qwen's GGUF files are
   // not permuted, so they keep NeoX order in both formats.

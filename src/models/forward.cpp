@@ -136,9 +136,9 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
       const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
       const float base = c.layer_rope_base(layer);
       ref::rope(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
-                factors);
+                factors, c.rope_mscale);
       ref::rope(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
-                factors);
+                factors, c.rope_mscale);
     }
   }
   if (observer_ != nullptr)

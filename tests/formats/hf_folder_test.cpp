@@ -247,8 +247,12 @@ TEST(HfFolder, TinyMistralMatchesTheConvertersGguf) {
 TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
   auto hf = open_model_file(fixture("models/tiny-phi3-hf"));
   auto gguf = read_gguf(fixture("models/tiny-phi3-bf16.gguf"));
-  expect_same_metadata(*hf, *gguf, kConverterNaming);
-  expect_same_tensors(*hf, *gguf, 0);
+  // longrope's short factors: a tensor in the GGUF (with the long ones, unused), a key of
+  // kvscope's own from the folder.
+  std::set<std::string> differ = kConverterNaming;
+  differ.insert("phi3.rope.scaling.short_factor");
+  expect_same_metadata(*hf, *gguf, differ);
+  expect_same_tensors(*hf, *gguf, 0, {"rope_factors_long.weight", "rope_factors_short.weight"});
   EXPECT_EQ(shape_string(hf->require("blk.0.attn_qkv.weight")), "[64, 128]");
   EXPECT_EQ(shape_string(hf->require("blk.0.ffn_up.weight")), "[64, 256]");
   const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
@@ -258,7 +262,11 @@ TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
     EXPECT_TRUE(c.rope_neox);
     EXPECT_EQ(c.sliding_window, 8);
     EXPECT_EQ(c.rope_dims, 16);
+    EXPECT_EQ(c.context_length, 256);  // longrope's original context, not 1024
+    EXPECT_NEAR(c.rope_mscale, std::sqrt(1 + std::log(4.0) / std::log(256.0)), 1e-6);
   }
+  ASSERT_EQ(folder.rope_freq_factors.size(), 8u);
+  EXPECT_EQ(folder.rope_freq_factors, file.rope_freq_factors);  // the short factors
   const auto model = Model::load(fixture("models/tiny-phi3-bf16.gguf"));
   const LayerWeights& l = model->layers()[1];
   const TensorView& qkv = model->file().require("blk.1.attn_qkv.weight");
@@ -606,9 +614,16 @@ TEST(HfFolderErrors, BadPhi3Config) {
   };
   with([](json& j) { j["rope_parameters"]["partial_rotary_factor"] = 1.5; });
   expect_error([&] { open_model_file(folder); }, {config, "'partial_rotary_factor'", "1.5"});
-  with([](json& j) { j["rope_parameters"]["rope_type"] = "longrope"; });
+  with([](json& j) { j["rope_parameters"]["rope_type"] = "yarn"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.rope_type'", "'yarn'"});
+  with([](json& j) { j["rope_parameters"]["short_factor"][2] = -1; });
   expect_error([&] { open_model_file(folder); },
-               {config, "'rope_parameters.rope_type'", "'longrope'"});
+               {config, "'rope_parameters.short_factor'", "-1", "positive"});
+  with([](json& j) { j["rope_parameters"].erase("short_factor"); });
+  expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.short_factor'"});
+  with([](json& j) { j["rope_parameters"]["short_factor"].erase(0); });
+  expect_error([&] { read_config(*open_model_file(folder)); },
+               {folder, "'phi3.rope.scaling.short_factor'", "7 factors", "8"});
   with([](json& j) { j["sliding_window"] = -1; });
   expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "-1"});
   with([](json& j) { j["sliding_window"] = nullptr; });  // Phi-3.5 and Phi-4 style: none
