@@ -28,7 +28,9 @@ import gguf
 from gguf import GGMLQuantizationType as Q
 from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
-from transformers import (GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen2Config,
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config, GPT2LMHeadModel,
+                          LlamaConfig, LlamaForCausalLM, MistralConfig,
+                          MistralForCausalLM, Phi3Config, Phi3ForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 from transformers.utils import logging as hf_logging
 
@@ -287,24 +289,84 @@ def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidd
     return model
 
 
-def make_qwen(version: int, vocab_size: int, eos: int, seed: int):
-    """Qwen 2 (biases on q, k, v; tied head) or Qwen 3 (per-head q/k RMSNorm, heads of 32 under a
-    width of 64; untied head): 2 blocks, GQA, a large RoPE base as the real ones have."""
+def small_config(vocab_size: int, eos: int, theta: float = 1000000.0) -> dict:
+    """2 blocks, a width of 64, 4 query heads over 2 K/V heads."""
+    return dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+                num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
+                rope_parameters={"rope_type": "default", "rope_theta": theta},
+                rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
+
+
+def bf16_model(model_class, config, seed: int):
+    """`model_class(config)` with random weights (norms too) of BF16 values, stored as BF16 in the
+    folder and the GGUF, computed in float32."""
     torch.manual_seed(seed)
-    common = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
-                  num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
-                  rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
-                  rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
-    if version == 2:
-        model = Qwen2ForCausalLM(Qwen2Config(tie_word_embeddings=True, **common))
-    else:
-        model = Qwen3ForCausalLM(Qwen3Config(head_dim=32, tie_word_embeddings=False, **common))
-    model = model.eval()
+    model = model_class(config).eval()
     randomize_norms(model, torch.Generator().manual_seed(seed + 1))
-    # Weights of BF16 values, stored as BF16 in the folder and the GGUF, computed in float32.
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).float())
+    return model
+
+
+def make_qwen(version: int, vocab_size: int, eos: int, seed: int):
+    """Qwen 2 (biases on q, k, v; tied head) or Qwen 3 (per-head q/k RMSNorm, heads of 32 under a
+    width of 64; untied head): GQA, a large RoPE base as the real ones have."""
+    common = small_config(vocab_size, eos)
+    if version == 2:
+        return bf16_model(Qwen2ForCausalLM, Qwen2Config(tie_word_embeddings=True, **common), seed)
+    return bf16_model(Qwen3ForCausalLM,
+                      Qwen3Config(head_dim=32, tie_word_embeddings=False, **common), seed)
+
+
+def make_mistral(vocab_size: int, eos: int, seed: int):
+    """Mistral: Llama with a sliding window of 8 positions, so that the longer prompts and their
+    continuations (up to 39 positions) attend through it; heads of 32 under a width of 64, as
+    Mistral Nemo's are 128 under 5120 (and as a q8_0 KV cache needs)."""
+    config = MistralConfig(sliding_window=8, head_dim=32, tie_word_embeddings=False,
+                           **small_config(vocab_size, eos, theta=10000.0))
+    return bf16_model(MistralForCausalLM, config, seed)
+
+
+def make_phi3(vocab_size: int, eos: int, seed: int):
+    """Phi-3.5: Llama with q, k, v in one projection and gate, up in another, a sliding window
+    (Phi-3-mini's 2047, here 8), and longrope as Phi-3.5-mini's 128k over an original 4k, here
+    1024 over 256: random short and long factors per rotary pair, and the attention factor
+    sqrt(1 + ln 4 / ln 256) on cos and sin. Within the original context transformers uses the
+    short factors, as llama.cpp does for a context no longer than it."""
+    common = small_config(vocab_size, eos, theta=10000.0)
+    gen = torch.Generator().manual_seed(seed + 2)
+    common["max_position_embeddings"] = 1024
+    common["rope_parameters"] = {
+        "rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 256,
+        "short_factor": [round(1 + float(x), 3) for x in torch.rand(8, generator=gen)],
+        "long_factor": [round(1 + 7 * float(x), 3) for x in torch.rand(8, generator=gen)]}
+    config = Phi3Config(sliding_window=8, original_max_position_embeddings=256,
+                        tie_word_embeddings=False, pad_token_id=eos, **common)
+    return bf16_model(Phi3ForCausalLM, config, seed)
+
+
+def make_gemma3(vocab_size: int, eos: int, seed: int):
+    """Gemma 3 text: 6 blocks, the default pattern of 5 local (sliding window 8, RoPE base 1e4)
+    then 1 global (RoPE base 1e6), heads of 32 under a width of 64 with query_pre_attn_scalar 32
+    (as the 270M-12B models: their head size), GeGLU, norms before and after attention and the
+    feed-forward, q/k norms, embeddings scaled by sqrt(64), a tied head, and a final logit
+    soft-cap of 5 (Gemma 3's own configs have none; Gemma 2's had 30) so that it matters."""
+    config = Gemma3TextConfig(
+        num_hidden_layers=6, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, query_pre_attn_scalar=32, vocab_size=vocab_size,
+        max_position_embeddings=256, sliding_window=8, final_logit_softcapping=5.0,
+        rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+        rms_norm_eps=1e-6, initializer_range=0.1, tie_word_embeddings=True, bos_token_id=eos,
+        eos_token_id=eos, pad_token_id=eos)
+    model = bf16_model(Gemma3ForCausalLM, config, seed)
+    # Norm weights w (Gemma scales by 1 + w) on a grid of 1/64, so that the converter's w + 1 is
+    # exact in BF16 too and the folder and the GGUF hold the same model.
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(torch.round((p - 1.0) * 64) / 64)
     return model
 
 
@@ -364,6 +426,15 @@ GPT2_BLOCK = {
 }
 
 
+PHI3_BLOCK = {"self_attn.qkv_proj.weight": "attn_qkv.weight", "mlp.gate_up_proj.weight": "ffn_up.weight"}
+
+GEMMA3_BLOCK = {
+    "post_attention_layernorm.weight": "post_attention_norm.weight",
+    "pre_feedforward_layernorm.weight": "ffn_norm.weight",
+    "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+    "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+}
+
 QWEN_BLOCK = {
     "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
     "self_attn.v_proj.bias": "attn_v.bias", "self_attn.q_norm.weight": "attn_q_norm.weight",
@@ -372,10 +443,11 @@ QWEN_BLOCK = {
 
 
 def gguf_name(arch: str, hf: str) -> str | None:
-    if arch == "qwen":
+    if arch in ("qwen", "phi3", "gemma3"):
         m = re.fullmatch(r"model\.layers\.(\d+)\.(.+)", hf)
         if m:
-            return f"blk.{m[1]}.{QWEN_BLOCK.get(m[2]) or LLAMA_BLOCK[m[2]]}"
+            extra = {"qwen": QWEN_BLOCK, "phi3": PHI3_BLOCK, "gemma3": GEMMA3_BLOCK}[arch]
+            return f"blk.{m[1]}.{extra.get(m[2]) or LLAMA_BLOCK[m[2]]}"
         arch = "llama"
     if arch == "llama":
         if hf in LLAMA_NAMES:
@@ -422,10 +494,16 @@ def gguf_tensors(model, arch: str) -> list[tuple[str, np.ndarray]]:
     out = []
     if arch == "llama" and cfg.rope_parameters.get("rope_type") == "llama3":
         out.append(("rope_freqs.weight", llama3_rope_factors(cfg)))
+    if arch == "phi3" and cfg.rope_parameters.get("rope_type") == "longrope":
+        for kind in ("long", "short"):
+            factors = cfg.rope_parameters[f"{kind}_factor"]
+            out.append((f"rope_factors_{kind}.weight", np.array(factors, dtype=np.float32)))
     for hf, w in state(model).items():
         name = gguf_name(arch, hf)
-        if name is None or (arch == "qwen" and name == "output.weight" and cfg.tie_word_embeddings):
+        if name is None or (arch != "llama" and name == "output.weight" and cfg.tie_word_embeddings):
             continue
+        if arch == "gemma3" and name.endswith("norm.weight"):
+            w = w + 1.0  # the converter stores Gemma's 1 + w
         if arch == "llama" and name.endswith("attn_q.weight"):
             w = permute(w, cfg.num_attention_heads)
         if arch == "llama" and name.endswith("attn_k.weight"):
@@ -562,21 +640,31 @@ def llama_cpp_source() -> Path:
     return Path(out.strip().splitlines()[-1])
 
 
-# convert_hf_to_gguf.py run unchanged, but for one thing: it names a BPE pre-tokenizer by hashing
-# the ids a fixed text gets, which only works for the real vocabularies it lists. The tiny ones
-# use Qwen 2's pre-tokenizer, so that hash is replaced by its answer for Qwen 2, "qwen2".
+# convert_hf_to_gguf.py run unchanged, but for two things. It names a BPE pre-tokenizer by hashing
+# the ids a fixed text gets, which only works for the real vocabularies it lists; the tiny ones
+# use Qwen 2's pre-tokenizer, so that hash is replaced by its answer for Qwen 2, "qwen2". And it
+# writes MistralForCausalLM as a plain llama, without its sliding window (llama.cpp runs Mistral 7B
+# v0.1 with full attention); here it also writes config.json's window as
+# llama.attention.sliding_window, the key llama.cpp uses for the window of other architectures.
 CONVERT = """
 import runpy, sys
 src, folder, out, outtype = sys.argv[1:5]
 sys.path[:0] = [src + "/gguf-py", src]
-from conversion import base
+from conversion import base, llama
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "qwen2"
+plain = llama.LlamaModel.set_gguf_parameters
+def with_window(self):
+    plain(self)
+    if self.hparams.get("model_type") == "mistral" and self.hparams.get("sliding_window"):
+        self.gguf_writer.add_sliding_window(self.hparams["sliding_window"])
+llama.LlamaModel.set_gguf_parameters = with_window
 sys.argv = ["convert_hf_to_gguf.py", folder, "--outfile", out, "--outtype", outtype]
 runpy.run_path(src + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dict[str, np.ndarray]:
+def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model,
+                           arch: str = "qwen") -> dict[str, np.ndarray]:
     """Converts `folder` with llama.cpp's own converter and returns the stored weights dequantized
     (gguf-py), in GGUF names and layout, having checked that they are the model's unpermuted
     (Qwen's q and k rows keep their NeoX order in GGUF): equal for BF16, within Q8_0's rounding
@@ -592,7 +680,7 @@ def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model) -> dic
         elif t.tensor_type not in (Q.F32, Q.F16):
             data = gguf.quants.dequantize(data, t.tensor_type)
         stored[t.name] = data.astype(np.float32).reshape(list(reversed([int(d) for d in t.shape])))
-    want = dict(gguf_tensors(model, "qwen"))
+    want = dict(gguf_tensors(model, arch))
     assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
     for name, w in want.items():
         if outtype == "bf16":
@@ -911,6 +999,43 @@ def main() -> None:
     index["tiny-qwen3-q8_0"] = {
         "arch": "qwen3", "files": ["tiny-qwen3-q8_0.gguf"], "vocab_size": qwen.config.vocab_size,
         "weights": "Q8_0", **write_reference("tiny-qwen3-q8_0", result)}
+
+    # Tiny Mistral (a sliding window of 8) with the same tokenizer; the converter writes it as a
+    # llama, q and k permuted as for Llama.
+    mistral = make_mistral(max(vocab) + 1, eos, seed=4040)
+    folder = MODELS / "tiny-mistral-hf"
+    save_hf(copy.deepcopy(mistral).to(torch.bfloat16), folder, tok, tok_config, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-mistral-bf16.gguf", "bf16", mistral, "llama")
+    result = references({"m": mistral}, vocab, added, seed=21)["m"]
+    index["tiny-mistral-bf16"] = {
+        "arch": "llama", "files": ["tiny-mistral-bf16.gguf", "tiny-mistral-hf"],
+        "vocab_size": mistral.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-mistral-bf16", result)}
+
+    # Tiny Phi-3 (fused projections, a sliding window of 8) with the same tokenizer, which the
+    # converter reads as a GPT-2-style BPE when tokenizer_config.json says GPT2Tokenizer (Phi-4's
+    # way; Phi-3's own tokenizer.model is SentencePiece).
+    phi3 = make_phi3(max(vocab) + 1, eos, seed=5050)
+    folder = MODELS / "tiny-phi3-hf"
+    save_hf(copy.deepcopy(phi3).to(torch.bfloat16), folder, tok,
+            {**tok_config, "tokenizer_class": "GPT2Tokenizer"}, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-phi3-bf16.gguf", "bf16", phi3, "phi3")
+    result = references({"p": phi3}, vocab, added, seed=22)["p"]
+    index["tiny-phi3-bf16"] = {
+        "arch": "phi3", "files": ["tiny-phi3-bf16.gguf", "tiny-phi3-hf"],
+        "vocab_size": phi3.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-phi3-bf16", result)}
+
+    # Tiny Gemma 3 with the same tokenizer (no tokenizer.model: the converter reads it as a BPE).
+    gemma = make_gemma3(max(vocab) + 1, eos, seed=6060)
+    folder = MODELS / "tiny-gemma3-hf"
+    save_hf(copy.deepcopy(gemma).to(torch.bfloat16), folder, tok, tok_config, {})
+    convert_with_llama_cpp(folder, MODELS / "tiny-gemma3-bf16.gguf", "bf16", gemma, "gemma3")
+    result = references({"g": gemma}, vocab, added, seed=23)["g"]
+    index["tiny-gemma3-bf16"] = {
+        "arch": "gemma3", "files": ["tiny-gemma3-bf16.gguf", "tiny-gemma3-hf"],
+        "vocab_size": gemma.config.vocab_size, "weights": "BF16",
+        **write_reference("tiny-gemma3-bf16", result)}
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

@@ -64,6 +64,28 @@ const ArchTensors& qwen3_tensors() {
   return spec;
 }
 
+// Phi-3 is Llama with q, k, v fused into one projection and gate, up into another.
+const ArchTensors& phi3_tensors() {
+  static const ArchTensors spec = llama_with({{"self_attn.qkv_proj.weight", "attn_qkv.weight"},
+                                              {"mlp.gate_up_proj.weight", "ffn_up.weight"}});
+  return spec;
+}
+
+// Gemma 3 has a norm before and after each of attention and the feed-forward (so its
+// post_attention_layernorm is not Llama's pre-feed-forward one), and q/k norms.
+const ArchTensors& gemma3_tensors() {
+  static const ArchTensors spec = [] {
+    ArchTensors t = llama_with({{"self_attn.q_norm.weight", "attn_q_norm.weight"},
+                                {"self_attn.k_norm.weight", "attn_k_norm.weight"},
+                                {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+                                {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"}});
+    for (TensorRule& rule : t.block)
+      if (rule.hf == "post_attention_layernorm.weight") rule.gguf = "post_attention_norm.weight";
+    return t;
+  }();
+  return spec;
+}
+
 const ArchTensors& gpt2_tensors() {
   static const ArchTensors spec{"transformer.",
                                 "h.",
@@ -179,10 +201,12 @@ void read_shards(const fs::path& folder, const fs::path& index_path, ModelFile& 
 }  // namespace
 
 void rename_tensors(const ArchConfig& arch, ModelFile& out) {
-  const ArchTensors& spec = arch.arch == "llama"   ? llama_tensors()
-                            : arch.arch == "qwen2" ? qwen2_tensors()
-                            : arch.arch == "qwen3" ? qwen3_tensors()
-                                                   : gpt2_tensors();
+  const ArchTensors& spec = arch.arch == "llama"    ? llama_tensors()
+                            : arch.arch == "qwen2"  ? qwen2_tensors()
+                            : arch.arch == "qwen3"  ? qwen3_tensors()
+                            : arch.arch == "phi3"   ? phi3_tensors()
+                            : arch.arch == "gemma3" ? gemma3_tensors()
+                                                    : gpt2_tensors();
   std::map<std::string, TensorView> hf = std::move(out.tensors);
   out.tensors.clear();
   for (auto& [hf_name, view] : hf) {

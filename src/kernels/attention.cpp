@@ -9,7 +9,8 @@ namespace kvscope {
 
 void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
                   std::vector<float>& scratch, float* out) {
-  const auto length = static_cast<size_t>(a.length);
+  const auto first = static_cast<size_t>(a.first);
+  const auto length = static_cast<size_t>(a.length) - first;  // positions first + j
   const auto head_dim = static_cast<size_t>(a.head_dim);
   const bool q8 = a.rows.type == DType::kQ8_0;
   scratch.resize(static_cast<size_t>(a.group) * length + (1 + kDotTileRows) * head_dim);
@@ -22,7 +23,7 @@ void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
     const int nr = static_cast<int>(std::min<size_t>(kDotTileRows, length - j));
     const void* keys[kDotTileRows];
     for (int r = 0; r < nr; ++r) {
-      const uint8_t* row = a.rows.key(static_cast<int>(j) + r) + a.head_offset;
+      const uint8_t* row = a.rows.key(static_cast<int>(first + j) + r) + a.head_offset;
       keys[r] = row;
       if (q8) {
         k.dequantize_row(DType::kQ8_0, row, key_tile + r * head_dim, a.head_dim);
@@ -40,11 +41,11 @@ void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
   }
   for (int g = 0; g < a.group; ++g) {
     for (size_t j = 0; j < length; ++j) scores[g * length + j] *= scale;
-    ref::softmax(&scores[g * length], a.length);
+    ref::softmax(&scores[g * length], static_cast<int64_t>(length));
   }
   std::memset(out, 0, static_cast<size_t>(a.group) * head_dim * sizeof(float));
   for (size_t j = 0; j < length; ++j) {
-    const uint8_t* row = a.rows.value(static_cast<int>(j)) + a.head_offset;
+    const uint8_t* row = a.rows.value(static_cast<int>(first + j)) + a.head_offset;
     const float* value = reinterpret_cast<const float*>(row);
     if (a.rows.type != DType::kF32) {
       if (q8)

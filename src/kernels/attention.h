@@ -1,9 +1,9 @@
 #pragma once
 // Attention of one token's query heads that share a KV head (grouped-query attention) over that
-// head's cached rows [0, length): out[g] = softmax(q[g] · K^T · scale) · V. Each cached row is
-// read once for the whole group, straight from an f32, f16 or q8_0 cache, through the cache's
-// block table, and every output is reduced in position order, whatever the batch, the block
-// layout or the cache strategy.
+// head's cached rows [first, length) (first > 0 under a sliding window): out[g] = softmax(q[g] ·
+// K^T · scale) · V. Each cached row is read once for the whole group, straight from an f32, f16 or
+// q8_0 cache, through the cache's block table, and every output is reduced in position order,
+// whatever the batch, the block layout or the cache strategy.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -37,7 +37,8 @@ struct AttentionHeads {
   size_t head_offset;  // bytes from the start of a row to this KV head's values
   int group;
   int head_dim;
-  int length;  // cached positions attended to
+  int length;     // attends to cached positions [first, length)
+  int first = 0;  // the oldest position a sliding window leaves visible
 };
 
 // out: [group][head_dim]; scratch is resized as needed.

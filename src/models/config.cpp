@@ -55,6 +55,19 @@ std::vector<float> llama3_freq_factors(const Metadata& meta, const std::string& 
   return factors;
 }
 
+// RoPE frequency factors stored as a tensor of rope_dims / 2 positive F32 values.
+std::vector<float> read_factors(const ModelFile& file, const TensorView& t, int rope_dims) {
+  if (t.type != DType::kF32 || t.elements() != rope_dims / 2)
+    fail("{}: {} is {} {}, expected F32 [{}]", file.path, t.name, dtype_name(t.type),
+         shape_string(t), rope_dims / 2);
+  std::vector<float> factors(static_cast<size_t>(rope_dims / 2));
+  std::memcpy(factors.data(), t.data, factors.size() * 4);
+  for (float f : factors)
+    if (!(f > 0.0f && std::isfinite(f)))
+      fail("{}: {} holds {}, expected positive factors", file.path, t.name, f);
+  return factors;
+}
+
 // What each architecture kvscope runs is, as data: its family of blocks and what it adds to it.
 struct ArchSpec {
   const char* name;
@@ -62,13 +75,41 @@ struct ArchSpec {
   bool gguf_rope_neox;  // llama.cpp's converter leaves q and k unpermuted: NeoX order in GGUF too
   bool qkv_bias;
   bool qk_norm;
+  bool fused;  // q, k, v in one attn_qkv tensor and gate, up in one ffn_up
+  bool gemma;  // Gemma 3's blocks: GeGLU, post-norms, scaled embeddings, 1 + w norms, local layers
 };
 constexpr ArchSpec kArchitectures[] = {
-    {"llama", Architecture::kLlama, false, false, false},
-    {"qwen2", Architecture::kLlama, true, true, false},
-    {"qwen3", Architecture::kLlama, true, false, true},
-    {"gpt2", Architecture::kGpt2, false, false, false},
+    {"llama", Architecture::kLlama, false, false, false, false, false},
+    {"qwen2", Architecture::kLlama, true, true, false, false, false},
+    {"qwen3", Architecture::kLlama, true, false, true, false, false},
+    {"phi3", Architecture::kLlama, true, false, false, true, false},
+    {"gemma3", Architecture::kLlama, true, false, true, false, true},
+    {"gpt2", Architecture::kGpt2, false, false, false, false, false},
 };
+
+// Gemma 3 as llama.cpp runs it: every 6th layer global unless the file says otherwise, the local
+// layers' RoPE base apart, queries scaled by 1/sqrt(head size) (by 1/sqrt(width / heads) for the
+// 62-layer 27B, as llama.cpp does) unless kvscope's folder reader gives query_pre_attn_scalar.
+void read_gemma(const Metadata& meta, const std::string& a, bool folder, ModelConfig& c) {
+  c.activation = Activation::kGeGlu;
+  c.post_norms = true;
+  c.embed_scale = std::sqrt(static_cast<float>(c.dim));
+  c.norm_weight_offset = folder ? 1.0f : 0.0f;
+  if (c.sliding_window > 0)
+    c.sliding_pattern = positive(meta, a + ".attention.sliding_window_pattern",
+                                 meta.get_int(a + ".attention.sliding_window_pattern", 6));
+  c.rope_base_local = static_cast<float>(meta.get_real(a + ".rope.freq_base_swa", 10000.0));
+  const int scale_dim = c.n_layers == 62 ? c.dim / c.n_heads : c.head_dim;
+  c.attn_scale = static_cast<float>(
+      meta.get_real(a + ".attention.scale", 1.0 / std::sqrt(static_cast<double>(scale_dim))));
+  c.logit_softcap = static_cast<float>(meta.get_real(a + ".final_logit_softcapping", 0.0));
+  if (!(c.attn_scale > 0 && std::isfinite(c.attn_scale) && c.logit_softcap >= 0 &&
+        std::isfinite(c.logit_softcap) && c.rope_base_local > 0))
+    fail(
+        "{}: metadata '{}.attention.scale' = {}, '{}.final_logit_softcapping' = {} or "
+        "'{}.rope.freq_base_swa' = {} is out of range",
+        meta.source(), a, c.attn_scale, a, c.logit_softcap, a, c.rope_base_local);
+}
 
 SamplingHints read_sampling_hints(const Metadata& meta) {
   SamplingHints h;
@@ -97,11 +138,14 @@ ModelConfig read_config(const ModelFile& file) {
   for (const ArchSpec& s : kArchitectures)
     if (a == s.name) spec = &s;
   if (spec == nullptr)
-    fail("{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, gpt2)", file.path,
-         a);
+    fail(
+        "{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, phi3, gemma3, "
+        "gpt2)",
+        file.path, a);
   c.arch = spec->family;
   c.qkv_bias = spec->qkv_bias;
   c.qk_norm = spec->qk_norm;
+  c.fused_projections = spec->fused;
   c.n_layers = read_positive(meta, a + ".block_count");
   c.dim = read_positive(meta, a + ".embedding_length");
   c.n_heads = read_positive(meta, a + ".attention.head_count");
@@ -138,6 +182,9 @@ ModelConfig read_config(const ModelFile& file) {
     fail("{}: token_embd.weight is {}, expected [{}, {}]", file.path, shape_string(embedding),
          c.dim, c.vocab_size);
   c.tied_embeddings = file.find("output.weight") == nullptr;
+  // llama.cpp writes 0 for "no window" (and its converter writes no window at all for Mistral).
+  const std::string window = a + ".attention.sliding_window";
+  if (meta.has(window) && meta.get_int(window) != 0) c.sliding_window = read_positive(meta, window);
   c.sampling = read_sampling_hints(meta);
 
   if (c.arch == Architecture::kLlama) {
@@ -161,17 +208,34 @@ ModelConfig read_config(const ModelFile& file) {
            scaling);
     }
     // llama.cpp's converter writes Llama 3's scaling as this tensor, with no scaling type.
-    if (const TensorView* factors = file.find("rope_freqs.weight")) {
-      if (factors->type != DType::kF32 || factors->elements() != c.rope_dims / 2)
-        fail("{}: rope_freqs.weight is {} {}, expected F32 [{}]", file.path,
-             dtype_name(factors->type), shape_string(*factors), c.rope_dims / 2);
-      c.rope_freq_factors.resize(static_cast<size_t>(c.rope_dims / 2));
-      std::memcpy(c.rope_freq_factors.data(), factors->data, c.rope_freq_factors.size() * 4);
+    if (const TensorView* factors = file.find("rope_freqs.weight"))
+      c.rope_freq_factors = read_factors(file, *factors, c.rope_dims);
+    // Phi-3's longrope within its original context: the short factors, and the attention factor
+    // on cos and sin. Beyond that context transformers and llama.cpp switch to the long factors;
+    // kvscope's context stops there instead.
+    const TensorView* short_factors = file.find("rope_factors_short.weight");
+    const std::string short_key = a + ".rope.scaling.short_factor";  // kvscope's, from a folder
+    if (short_factors != nullptr || meta.has(short_key)) {
+      if (short_factors != nullptr) {
+        c.rope_freq_factors = read_factors(file, *short_factors, c.rope_dims);
+      } else {
+        for (double f : meta.get_reals(short_key)) c.rope_freq_factors.push_back(f);
+        if (c.rope_freq_factors.size() != static_cast<size_t>(c.rope_dims / 2))
+          fail("{}: metadata '{}' holds {} factors, expected {}", file.path, short_key,
+               c.rope_freq_factors.size(), c.rope_dims / 2);
+      }
       for (float f : c.rope_freq_factors)
         if (!(f > 0.0f && std::isfinite(f)))
-          fail("{}: rope_freqs.weight holds {}, expected positive factors", file.path, f);
+          fail("{}: the longrope short factors hold {}, expected positive factors", file.path, f);
+      c.rope_mscale = static_cast<float>(meta.get_real(a + ".rope.scaling.attn_factor", 1.0));
+      if (!(c.rope_mscale > 0 && std::isfinite(c.rope_mscale)))
+        fail("{}: metadata '{}.rope.scaling.attn_factor' = {} is out of range", file.path, a,
+             c.rope_mscale);
+      c.context_length = std::min(c.context_length,
+                                  read_positive(meta, a + ".rope.scaling.original_context_length"));
     }
     c.rope_neox = spec->gguf_rope_neox || file.format == FileFormat::kSafetensors;
+    if (spec->gemma) read_gemma(meta, a, file.format == FileFormat::kSafetensors, c);
   } else {
     c.norm = NormKind::kLayerNorm;
     c.activation = Activation::kGeluTanh;

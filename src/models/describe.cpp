@@ -43,6 +43,7 @@ nlohmann::json describe_model(const Model& model) {
         {"head_dim", c.head_dim},
         {"qkv_bias", c.qkv_bias},
         {"qk_norm", c.qk_norm},
+        {"sliding_window", c.sliding_window},
         {"ffn_width", c.ffn_dim},
         {"vocab_size", c.vocab_size},
         {"context_length", c.context_length},

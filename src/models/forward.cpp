@@ -74,6 +74,8 @@ void Forward::embed(std::span<const ForwardChunk> chunks) {
       float* row = &x_[t * c.dim];
       const TensorView& embedding = model_.token_embedding();
       k.dequantize_row(embedding.type, embedding.row(token), row, c.dim);
+      if (c.embed_scale != 1.0f)
+        for (int i = 0; i < c.dim; ++i) row[i] *= c.embed_scale;
       if (const TensorView* positions = model_.position_embedding()) {
         std::vector<float> position_row(c.dim);
         k.dequantize_row(positions->type, positions->row(token_pos_[t]), position_row.data(),
@@ -132,10 +134,11 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     for (int64_t t = 0; t < n_; ++t) {
       const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
       const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
-      ref::rope(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, position, c.rope_base,
-                c.rope_neox, factors);
-      ref::rope(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, position, c.rope_base,
-                c.rope_neox, factors);
+      const float base = c.layer_rope_base(layer);
+      ref::rope(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
+                factors, c.rope_mscale);
+      ref::rope(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
+                factors, c.rope_mscale);
     }
   }
   if (observer_ != nullptr)
@@ -166,16 +169,19 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     });
   matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
+  if (!w.post_attn_norm.empty()) norm(w.post_attn_norm, {}, xb_.data(), xb_.data(), n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
 
-// Causal attention of every token over its own sequence's cached positions [0, pos], one task per
-// (token, KV head), reading the cache as stored through its block table.
+// Causal attention of every token over its own sequence's cached positions [first, pos] (first > 0
+// under a sliding window), one task per (token, KV head), reading the cache as stored through its
+// block table.
 void Forward::attend(int layer, const KvCache& cache) {
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
   const int group = c.n_heads / c.n_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const float scale =
+      c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const DType type = kv_dtype(cache.shape().type);
   cached_rows_.resize(static_cast<size_t>(cache.shape().n_seqs));
   for (int64_t t = 0; t < n_; ++t)  // a chunk's tokens are adjacent: one view per chunk
@@ -193,7 +199,8 @@ void Forward::attend(int layer, const KvCache& cache) {
                                  dtype_bytes(type, static_cast<size_t>(kv_head) * c.head_dim),
                                  group,
                                  c.head_dim,
-                                 token_pos_[t] + 1};
+                                 token_pos_[t] + 1,
+                                 c.first_visible(layer, token_pos_[t])};
       attend_heads(k, heads, scale, scores, &att_[first_query]);
     }
   });
@@ -212,12 +219,17 @@ void Forward::feed_forward_block(int layer) {
   if (c.activation == Activation::kSwiGlu) {
     matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);  // gate: [n][ffn]
     ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
+  } else if (c.activation == Activation::kGeGlu) {
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);  // gate: [n][ffn]
+    ref::gelu_tanh(gate_.data(), static_cast<int64_t>(hidden));
+    for (size_t i = 0; i < hidden; ++i) up_[i] *= gate_[i];
   } else {
     add_bias(up_.data(), w.up_bias, n_);
     ref::gelu_tanh(up_.data(), static_cast<int64_t>(hidden));
   }
   matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
   if (!w.down_bias.empty()) add_bias(xb_.data(), w.down_bias, n_);
+  if (!w.post_ffn_norm.empty()) norm(w.post_ffn_norm, {}, xb_.data(), xb_.data(), n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
 }
 
@@ -249,6 +261,8 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
   // the fast path's KL divergence from the exact one (bench faithfulness).
   matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data(),
          precision_ == Precision::kFast ? Precision::kWide : precision_);
+  if (c.logit_softcap > 0)  // Gemma: cap * tanh(logits / cap)
+    for (float& l : logits_) l = c.logit_softcap * std::tanh(l / c.logit_softcap);
 }
 
 }  // namespace kvscope

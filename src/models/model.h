@@ -17,7 +17,7 @@ using Vector = std::vector<float>;
 
 struct LayerWeights {
   Vector attn_norm, attn_norm_bias;
-  const TensorView* wq = nullptr;  // Llama: separate projections
+  const TensorView* wq = nullptr;  // Llama: separate projections (Phi-3: views of its fused ones)
   const TensorView* wk = nullptr;
   const TensorView* wv = nullptr;
   Vector q_bias, k_bias, v_bias;     // Qwen 2; empty where the model has none
@@ -27,7 +27,8 @@ struct LayerWeights {
   const TensorView* wo = nullptr;
   Vector wo_bias;
   Vector ffn_norm, ffn_norm_bias;
-  const TensorView* w_gate = nullptr;  // Llama only
+  Vector post_attn_norm, post_ffn_norm;  // Gemma 3: on each block's output; empty: none
+  const TensorView* w_gate = nullptr;    // Llama only
   const TensorView* w_up = nullptr;
   Vector up_bias;
   const TensorView* w_down = nullptr;
@@ -70,6 +71,7 @@ class Model {
   const TensorView* output_ = nullptr;
   Vector output_norm_, output_norm_bias_;
   std::vector<LayerWeights> layers_;
+  std::deque<TensorView> parts_;         // views of the projections fused tensors hold (Phi-3)
   std::deque<TensorView> packed_views_;  // views with their packed copies (stable addresses)
   std::vector<std::vector<uint8_t>> packed_;
 };

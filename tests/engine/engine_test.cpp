@@ -59,10 +59,12 @@ class EngineTest : public ::testing::Test {
     r.on_token = [&trace](const TokenEvent& e) { trace.tokens.push_back(e.token); };
     return engine.add(std::move(r));
   }
-  static Trace alone(const Request& r, KvType type = KvType::kF32) {
+  static Trace alone(const Request& r, KvType type = KvType::kF32,
+                     Precision precision = Precision::kFast) {
     EngineOptions o;
     o.cache = CacheStrategy::kPrealloc;
     o.kv_type = type;
+    o.precision = precision;
     o.max_seqs = 1;
     o.max_batch_tokens = 4096;
     Engine engine(*model_, o);
@@ -88,7 +90,8 @@ struct Variant {
 
 // Every strategy, block size and batch budget gives each request the tokens and logits it gets
 // alone, bit for bit.
-void expect_the_same_bits_everywhere(const std::vector<KvType>& types) {
+void expect_the_same_bits_everywhere(const std::vector<KvType>& types,
+                                     Precision precision = Precision::kFast) {
   const std::vector<int> lengths = {15, 16, 17, 33, 5};
   const Variant variants[] = {
       {CacheStrategy::kNone, 16, false},     {CacheStrategy::kConcat, 16, false},
@@ -101,12 +104,13 @@ void expect_the_same_bits_everywhere(const std::vector<KvType>& types) {
       want.push_back(
           EngineTest::alone(EngineTest::request(EngineTest::prompt(lengths[i], static_cast<int>(i)),
                                                 12, i % 2 ? 7 + i : 0),
-                            type));
+                            type, precision));
     for (const Variant& v : variants)
       for (int budget : {1, 7, 16, 4096}) {
         EngineOptions o;
         o.cache = v.cache;
         o.kv_type = type;
+        o.precision = precision;
         o.block_size = v.block_size;
         o.prefix_cache = v.prefix_cache;
         o.max_batch_tokens = budget;
@@ -156,6 +160,49 @@ class Qwen2EngineTest : public EngineTest {
 TEST_F(Qwen2EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   ASSERT_TRUE(model().config().qkv_bias);
   expect_the_same_bits_everywhere({KvType::kF32});
+}
+
+// Mistral's sliding window of 8 under prompts of up to 33 and 12 new tokens: every strategy reads
+// the same window of rows, whatever its blocks.
+class MistralEngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-mistral-bf16.gguf")).release();
+  }
+};
+
+TEST_F(MistralEngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_EQ(model().config().sliding_window, 8);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16, KvType::kQ8_0});
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16}, Precision::kExact);
+}
+
+// Phi-3's fused projections, read as views of their rows, and its window of 8.
+class Phi3EngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-phi3-hf")).release();
+  }
+};
+
+TEST_F(Phi3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_TRUE(model().config().fused_projections);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16});
+  expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
+}
+
+// Gemma 3's interleaved local (window 8) and global layers, each with its own RoPE base.
+class Gemma3EngineTest : public EngineTest {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = Model::load(testing::fixture("models/tiny-gemma3-bf16.gguf")).release();
+  }
+};
+
+TEST_F(Gemma3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
+  ASSERT_EQ(model().config().sliding_pattern, 6);
+  expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16, KvType::kQ8_0});
+  expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
 }
 
 TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {

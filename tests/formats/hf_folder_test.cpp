@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -221,6 +222,99 @@ TEST(HfFolder, TinyQwen3MatchesTheConvertersGguf) {
     EXPECT_EQ(c.kv_dim(), 64);
     EXPECT_EQ(c.rope_dims, 32);
   }
+}
+
+// Mistral: the converter writes a llama (q and k permuted as for Llama) and, with the one line
+// scripts/make_model_goldens.py adds to it, the window as llama.attention.sliding_window.
+TEST(HfFolder, TinyMistralMatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-mistral-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-mistral-bf16.gguf"));
+  expect_same_metadata(*hf, *gguf, kConverterNaming);
+  expect_same_tensors(*hf, *gguf, 32);  // q and k rows permuted
+  EXPECT_EQ(hf->meta.get_int("llama.attention.sliding_window"), 8);
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "llama");
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.first_visible(1, 7), 0);
+    EXPECT_EQ(c.first_visible(1, 8), 1);  // 8 - 0 is not under the window
+  }
+  EXPECT_FALSE(folder.rope_neox == file.rope_neox);
+}
+
+// Phi-3: the converter keeps q, k, v fused in attn_qkv and gate, up fused in ffn_up, unpermuted
+// (NeoX order in GGUF too), and writes the window; the loader splits them into views.
+TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-phi3-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-phi3-bf16.gguf"));
+  // longrope's short factors: a tensor in the GGUF (with the long ones, unused), a key of
+  // kvscope's own from the folder.
+  std::set<std::string> differ = kConverterNaming;
+  differ.insert("phi3.rope.scaling.short_factor");
+  expect_same_metadata(*hf, *gguf, differ);
+  expect_same_tensors(*hf, *gguf, 0, {"rope_factors_long.weight", "rope_factors_short.weight"});
+  EXPECT_EQ(shape_string(hf->require("blk.0.attn_qkv.weight")), "[64, 128]");
+  EXPECT_EQ(shape_string(hf->require("blk.0.ffn_up.weight")), "[64, 256]");
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "phi3");
+    EXPECT_TRUE(c.fused_projections);
+    EXPECT_TRUE(c.rope_neox);
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.rope_dims, 16);
+    EXPECT_EQ(c.context_length, 256);  // longrope's original context, not 1024
+    EXPECT_NEAR(c.rope_mscale, std::sqrt(1 + std::log(4.0) / std::log(256.0)), 1e-6);
+  }
+  ASSERT_EQ(folder.rope_freq_factors.size(), 8u);
+  EXPECT_EQ(folder.rope_freq_factors, file.rope_freq_factors);  // the short factors
+  const auto model = Model::load(fixture("models/tiny-phi3-bf16.gguf"));
+  const LayerWeights& l = model->layers()[1];
+  const TensorView& qkv = model->file().require("blk.1.attn_qkv.weight");
+  EXPECT_EQ(l.wq->data, qkv.data);
+  EXPECT_EQ(l.wk->data, qkv.row(64));
+  EXPECT_EQ(l.wv->data, qkv.row(96));
+  EXPECT_EQ(shape_string(*l.wv), "[64, 32]");
+  EXPECT_EQ(l.w_up->data, model->file().require("blk.1.ffn_up.weight").row(128));  // after gate
+}
+
+// Gemma 3: the converter stores its norms as 1 + w and writes no query scale (llama.cpp derives it
+// from the head size) and no layer pattern (llama.cpp's default, every 6th layer global).
+TEST(HfFolder, TinyGemma3MatchesTheConvertersGguf) {
+  auto hf = open_model_file(fixture("models/tiny-gemma3-hf"));
+  auto gguf = read_gguf(fixture("models/tiny-gemma3-bf16.gguf"));
+  std::set<std::string> differ = kConverterNaming;
+  differ.insert("gemma3.attention.scale");
+  expect_same_metadata(*hf, *gguf, differ);
+  EXPECT_NEAR(hf->meta.get_real("gemma3.attention.scale"), 1 / std::sqrt(32.0), 1e-7);
+  const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
+  for (const ModelConfig& c : {folder, file}) {
+    EXPECT_EQ(c.arch_name, "gemma3");
+    EXPECT_EQ(c.activation, Activation::kGeGlu);
+    EXPECT_TRUE(c.post_norms && c.qk_norm && c.rope_neox && c.tied_embeddings);
+    EXPECT_EQ(c.sliding_window, 8);
+    EXPECT_EQ(c.sliding_pattern, 6);
+    for (int layer = 0; layer < 6; ++layer) EXPECT_EQ(c.slides(layer), layer != 5) << layer;
+    EXPECT_EQ(c.layer_rope_base(0), 1e4f);
+    EXPECT_EQ(c.layer_rope_base(5), 1e6f);
+    EXPECT_NEAR(c.attn_scale, 1 / std::sqrt(32.0f), 1e-7f);
+    EXPECT_EQ(c.embed_scale, 8.0f);
+    EXPECT_EQ(c.logit_softcap, 5.0f);
+  }
+  EXPECT_EQ(folder.norm_weight_offset, 1.0f);
+  EXPECT_EQ(file.norm_weight_offset, 0.0f);
+  // Either way the forward pass multiplies by the same 1 + w.
+  const auto a = Model::load(fixture("models/tiny-gemma3-hf"));
+  const auto b = Model::load(fixture("models/tiny-gemma3-bf16.gguf"));
+  for (int layer : {0, 5}) {
+    const LayerWeights &x = a->layers()[layer], &y = b->layers()[layer];
+    EXPECT_EQ(x.attn_norm, y.attn_norm);
+    EXPECT_EQ(x.post_attn_norm, y.post_attn_norm);
+    EXPECT_EQ(x.ffn_norm, y.ffn_norm);
+    EXPECT_EQ(x.post_ffn_norm, y.post_ffn_norm);
+    EXPECT_EQ(x.q_norm, y.q_norm);
+    EXPECT_EQ(x.k_norm, y.k_norm);
+  }
+  EXPECT_EQ(a->output_norm(), b->output_norm());
 }
 
 // Bad head metadata in a Qwen GGUF: one line naming the file and the key.
@@ -441,8 +535,8 @@ TEST(HfFolderErrors, BadConfig) {
   expect_error([&] { open_model_file(folder); }, {config, "not valid JSON"});
   write_text(config, "[1, 2]");
   expect_error([&] { open_model_file(folder); }, {config, "object"});
-  with([](json& j) { j["model_type"] = "mistral"; });
-  expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "'mistral'", "llama"});
+  with([](json& j) { j["model_type"] = "mamba"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "'mamba'", "mistral"});
   with([](json& j) { j.erase("model_type"); });
   expect_error([&] { open_model_file(folder); }, {config, "'model_type'", "missing"});
   with([](json& j) { j.erase("hidden_size"); });
@@ -486,6 +580,83 @@ TEST(HfFolderErrors, BadQwenConfig) {
                {folder, "attn_output.weight", "[128, 64]", "[64, 64]"});
   with([](json& j) { j["model_type"] = "qwen2"; });  // Qwen 2 has no q/k norms
   expect_error([&] { open_model_file(folder); }, {folder, "_norm.weight", "qwen2"});
+}
+
+TEST(HfFolderErrors, BadMistralWindow) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-mistral-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["sliding_window"] = 0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "positive"});
+  with([](json& j) { j["sliding_window"] = "8"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "integer"});
+  with([](json& j) { j["sliding_window"] = nullptr; });  // the later Mistrals: no window
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_window, 0);
+  const std::string path = fixture("models/tiny-mistral-bf16.gguf");
+  auto f = read_gguf(path);
+  f->meta.set("llama.attention.sliding_window", MetaValue::of_int(-3));
+  expect_error([&] { read_config(*f); }, {path, "'llama.attention.sliding_window'", "-3"});
+}
+
+TEST(HfFolderErrors, BadPhi3Config) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-phi3-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["rope_parameters"]["partial_rotary_factor"] = 1.5; });
+  expect_error([&] { open_model_file(folder); }, {config, "'partial_rotary_factor'", "1.5"});
+  with([](json& j) { j["rope_parameters"]["rope_type"] = "yarn"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.rope_type'", "'yarn'"});
+  with([](json& j) { j["rope_parameters"]["short_factor"][2] = -1; });
+  expect_error([&] { open_model_file(folder); },
+               {config, "'rope_parameters.short_factor'", "-1", "positive"});
+  with([](json& j) { j["rope_parameters"].erase("short_factor"); });
+  expect_error([&] { open_model_file(folder); }, {config, "'rope_parameters.short_factor'"});
+  with([](json& j) { j["rope_parameters"]["short_factor"].erase(0); });
+  expect_error([&] { read_config(*open_model_file(folder)); },
+               {folder, "'phi3.rope.scaling.short_factor'", "7 factors", "8"});
+  with([](json& j) { j["sliding_window"] = -1; });
+  expect_error([&] { open_model_file(folder); }, {config, "'sliding_window'", "-1"});
+  with([](json& j) { j["sliding_window"] = nullptr; });  // Phi-3.5 and Phi-4 style: none
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_window, 0);
+  with([](json& j) { j["num_key_value_heads"] = 4; });  // qkv_proj holds 64 + 2 x 32 rows
+  expect_error([&] { Model::load(folder); }, {folder, "attn_qkv.weight", "[64, 128]", "[64, 192]"});
+}
+
+TEST(HfFolderErrors, BadGemma3Config) {
+  ScratchDir dir;
+  const std::string folder = dir.copy_fixture("models/tiny-gemma3-hf");
+  const std::string config = folder + "/config.json";
+  const std::string original = read_text(config);
+  auto with = [&](const std::function<void(json&)>& edit) {
+    write_text(config, original);
+    edit_json(config, edit);
+  };
+  with([](json& j) { j["layer_types"][1] = "full_attention"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'layer_types'", "every p-th"});
+  with([](json& j) { j["attn_logit_softcapping"] = 50.0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'attn_logit_softcapping'"});
+  with([](json& j) { j["hidden_activation"] = "relu"; });
+  expect_error([&] { open_model_file(folder); }, {config, "'hidden_activation'", "'relu'"});
+  with([](json& j) { j["query_pre_attn_scalar"] = 0; });
+  expect_error([&] { open_model_file(folder); }, {config, "'query_pre_attn_scalar'"});
+  with([](json& j) { j["rope_parameters"]["full_attention"]["rope_type"] = "linear"; });
+  expect_error([&] { open_model_file(folder); },
+               {config, "'rope_parameters.full_attention.rope_type'", "'linear'"});
+  with([](json& j) {
+    j["layer_types"] = {"sliding_attention", "full_attention",    "sliding_attention",
+                        "full_attention",    "sliding_attention", "full_attention"};
+  });
+  EXPECT_EQ(read_config(*open_model_file(folder)).sliding_pattern, 2);
 }
 
 TEST(HfFolder, RopeAndHeadSettings) {

@@ -78,14 +78,15 @@ void gelu_tanh(float* x, int64_t n) {
 }
 
 void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
-          const float* freq_factors) {
+          const float* freq_factors, float mscale) {
   const int half = rope_dims / 2;
   for (int i = 0; i < half; ++i) {
     // Angles in double so that long positions keep their precision, as transformers does.
     const double freq = std::pow(static_cast<double>(base), -2.0 * i / rope_dims) /
                         (freq_factors != nullptr ? freq_factors[i] : 1.0);
     const double angle = position * freq;
-    const float c = static_cast<float>(std::cos(angle)), s = static_cast<float>(std::sin(angle));
+    const float c = static_cast<float>(std::cos(angle)) * mscale,
+                s = static_cast<float>(std::sin(angle)) * mscale;
     for (int h = 0; h < n_heads; ++h) {
       float* head = x + h * head_dim;
       const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;

@@ -27,9 +27,10 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void gelu_tanh(float* x, int64_t n);
 // Rotates `n_heads` heads of `head_dim` values for one position. Pairs are neighbours
 // (i, i+1), or (i, i + rope_dims/2) in NeoX order. Pair i turns at base^(-2i / rope_dims) per
-// position, divided by freq_factors[i] when given (rope_dims / 2 of them: Llama 3's scaling).
+// position, divided by freq_factors[i] when given (rope_dims / 2 of them: Llama 3's scaling,
+// Phi-3's longrope); cos and sin are multiplied by mscale (longrope's attention factor).
 void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
-          const float* freq_factors = nullptr);
+          const float* freq_factors = nullptr, float mscale = 1.0f);
 // In place, the orthonormal Walsh-Hadamard transform H / sqrt(block) of each run of `block`
 // values (a power of two) in x[0..n). It is its own inverse and keeps dot products, so a query
 // and a key turned alike score as before, while an outlier is spread over the whole run.
