@@ -124,7 +124,8 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
             Precision precision) {
   if (precision == Precision::kWide && w.type == DType::kQ8_0)
     matmul_wide(pool, w, x, n, out);
-  else if (precision != Precision::kExact && has_q8_dot(w.type))
+  else if (precision != Precision::kExact &&
+           (has_q8_dot(w.type) || (w.packed != nullptr && kernels().dot_packed != nullptr)))
     matmul_fast(pool, w, x, n, out);
   else
     matmul_exact(pool, w, x, n, out);
