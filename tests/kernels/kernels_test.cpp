@@ -152,8 +152,8 @@ TEST(Matmul, MatchesDequantizedReference) {
 // A row's result is bitwise the same alone, in a batch, and with any thread count.
 TEST(Matmul, IsBatchInvariant) {
   ThreadPool one(1), two(2);
-  for (DType type : {DType::kF32, DType::kF16, DType::kQ4_1, DType::kQ5_1, DType::kQ5_K,
-                     DType::kQ6_K}) {
+  for (DType type :
+       {DType::kF32, DType::kF16, DType::kQ4_1, DType::kQ5_1, DType::kQ5_K, DType::kQ6_K}) {
     const int64_t cols = 512, rows = 45, n = 9;
     const auto bytes = random_row_bytes(type, cols * rows, 3);
     const TensorView w = matrix_view(type, cols, rows, bytes);
@@ -267,9 +267,9 @@ struct PackedCase {
   DType type;
   int64_t cols;
 };
-constexpr PackedCase kPackedCases[] = {
-    {DType::kQ4_0, 96}, {DType::kQ4_1, 96}, {DType::kQ8_0, 96}, {DType::kQ5_0, 96},
-    {DType::kQ5_1, 96}, {DType::kQ4_K, 512}, {DType::kQ5_K, 512}, {DType::kQ6_K, 512}};
+constexpr PackedCase kPackedCases[] = {{DType::kQ4_0, 96},  {DType::kQ4_1, 96}, {DType::kQ8_0, 96},
+                                       {DType::kQ5_0, 96},  {DType::kQ5_1, 96}, {DType::kQ4_K, 512},
+                                       {DType::kQ5_K, 512}, {DType::kQ6_K, 512}};
 
 // Packed (where this CPU's kernels read packed weights) and row-major alike, with a last group of
 // 8 rows that is not full. Types without a row-major integer kernel take the exact path unpacked,
@@ -364,8 +364,7 @@ TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
                 << dtype_name(type);
             if (has_q8_dot(type)) {
               const float row_major = ref::dot_q8(type, w.row(g * kPackedRows + r), qp[c], cols);
-              ASSERT_NEAR(want[c * kPackedRows + r], row_major,
-                          1e-5 * (1 + std::fabs(row_major)));
+              ASSERT_NEAR(want[c * kPackedRows + r], row_major, 1e-5 * (1 + std::fabs(row_major)));
             }
           }
         for (Isa isa : supported_isas()) {
