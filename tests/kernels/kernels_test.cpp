@@ -77,12 +77,12 @@ TEST(Kernels, DequantizeMatchesScalarOnEveryIsa) {
   }
 }
 
-// The exact path's tile against its scalar twin, for F32 and F16 weights, and every element of
-// every tile shape bitwise equal to the 1x1 tile of its pair (batch invariance).
+// The exact path's tile against its scalar twin, for F32, F16 and BF16 weights, and every element
+// of every tile shape bitwise equal to the 1x1 tile of its pair (batch invariance).
 TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
   for (Isa isa : supported_isas()) {
     const Kernels& k = kernels_for(isa);
-    for (DType type : {DType::kF32, DType::kF16})
+    for (DType type : {DType::kF32, DType::kF16, DType::kBF16})
       for (int64_t n : {5, 64, 100, 576}) {
         std::vector<std::vector<float>> wf, x;
         std::vector<std::vector<uint16_t>> wh;
@@ -91,10 +91,13 @@ TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
         for (int r = 0; r < kDotTileRows; ++r) {
           wf.push_back(random_floats(n, 80 + r));
           wh.emplace_back(n);
-          for (int64_t i = 0; i < n; ++i) wh.back()[i] = f32_to_f16(wf.back()[i]);
+          for (int64_t i = 0; i < n; ++i)
+            wh.back()[i] = type == DType::kBF16
+                               ? static_cast<uint16_t>(float_to_bits(wf.back()[i]) >> 16)
+                               : f32_to_f16(wf.back()[i]);
         }
         for (int r = 0; r < kDotTileRows; ++r)
-          wp[r] = type == DType::kF16 ? static_cast<const void*>(wh[r].data()) : wf[r].data();
+          wp[r] = type == DType::kF32 ? static_cast<const void*>(wf[r].data()) : wh[r].data();
         for (int c = 0; c < kDotTileCols; ++c) {
           x.push_back(random_floats(n, 90 + c));
           xp[c] = x.back().data();
@@ -152,8 +155,8 @@ TEST(Matmul, MatchesDequantizedReference) {
 // A row's result is bitwise the same alone, in a batch, and with any thread count.
 TEST(Matmul, IsBatchInvariant) {
   ThreadPool one(1), two(2);
-  for (DType type :
-       {DType::kF32, DType::kF16, DType::kQ4_1, DType::kQ5_1, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_1, DType::kQ5_1,
+                     DType::kQ5_K, DType::kQ6_K}) {
     const int64_t cols = 512, rows = 45, n = 9;
     const auto bytes = random_row_bytes(type, cols * rows, 3);
     const TensorView w = matrix_view(type, cols, rows, bytes);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/half.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
@@ -94,12 +95,23 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
 
 namespace {
 
+// BF16 weights, told apart from F16 ones by type; widening is a shift, exact.
+struct Bf16 {
+  uint16_t bits;
+};
+
 __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+__m256 load8(const Bf16* p) {
+  const __m256i halves =
+      _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16));
+}
 float load1(const float* p) { return *p; }
 float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
+float load1(const Bf16* p) { return bf16_to_f32(p->bits); }
 
 // R weight rows against C activation rows, 8 values a step: one 8-lane accumulator per pair, so
 // each weight vector is loaded (and widened) once for C rows and each activation vector once for
@@ -136,6 +148,8 @@ void dot_tile(DType weight_type, const void* const* weights, int nr, const float
   with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
     if (weight_type == DType::kF16)
       dot_tile_impl<uint16_t, R, C>(weights, x, n, out, out_stride);
+    else if (weight_type == DType::kBF16)
+      dot_tile_impl<Bf16, R, C>(weights, x, n, out, out_stride);
     else
       dot_tile_impl<float, R, C>(weights, x, n, out, out_stride);
   });
