@@ -17,6 +17,7 @@ fast path against its exact path on it, both with an f16 KV cache.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
                                             [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M]
+                                            [--tests pp512,tg128,...]
                                             [--no-speed] [--no-faithfulness]"""
 import argparse
 import json
@@ -128,6 +129,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
     ap.add_argument("--models", default="Q4_1,Q8_0,F16",
                     help="comma-separated, of Q4_1 (the default file) and its copies " + ", ".join(COPIES))
+    ap.add_argument("--tests", help="comma-separated, of " + ", ".join(t[0] for t in SINGLE + BATCHED)
+                    + " (default: all)")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-faithfulness", action="store_true")
     args = ap.parse_args()
@@ -141,11 +144,18 @@ def main():
         if label != "Q4_1" and label not in COPIES:
             sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)})")
     models = [(label, model_path(bin_dir, label)) for label in labels]
+    tests = SINGLE + BATCHED
+    if args.tests:
+        names = args.tests.split(",")
+        unknown = [n for n in names if n not in [t[0] for t in tests]]
+        if unknown:
+            sys.exit(f"compare_llama_cpp.py: unknown test {unknown[0]}")
+        tests = [t for t in tests if t[0] in names]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 
     rows, share = [], None
     for label, model in ([] if args.no_speed else models):
-        for test in SINGLE + BATCHED:
+        for test in tests:
             llama_fn = llama_batched if test[4] > 1 else llama_single
             ours, theirs = [], []
             for rep in range(args.reps):
