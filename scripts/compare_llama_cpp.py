@@ -11,9 +11,13 @@ Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's 
 own F32 run with an f32 KV cache (an F32 copy of the weights made with llama-quantize), and
 `kvscope bench faithfulness` against its exact path with an f32 cache, on the same text, context
 and number of chunks: F32 weights with an f16 and a q8_0 KV cache (the cost of the KV storage
-alone), then the Q4_1 weights with each (kvscope's fast path).
+alone), then the Q4_1 weights with each (kvscope's fast path). For the Q4_K_M and Q5_K_M copies
+(--models), each against its own weights: llama.cpp against an F32 copy of that file, kvscope's
+fast path against its exact path on it, both with an f16 KV cache.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
+                                            [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M]
+                                            [--tests pp512,tg128,...]
                                             [--no-speed] [--no-faithfulness]"""
 import argparse
 import json
@@ -72,19 +76,31 @@ CHUNKS = 8  # of 512 tokens: the first 4096 tokens of the text
 # (weights, KV type) measured against the F32 weights with an f32 KV cache: the KV type alone on
 # F32 weights (kvscope's exact path), then with the quantized weights (kvscope's fast path).
 FAITHFULNESS = [("F32", "f16"), ("F32", "q8_0"), ("Q4_1", "f16"), ("Q4_1", "q8_0")]
+# Copies made by scripts/build_llama_cpp.sh --quantize; the K-quant mixes are measured against an
+# F32 copy of themselves (the default model's F32 copy holds its Q4_1 values, not theirs).
+COPIES = ("Q8_0", "F16", "Q4_K_M", "Q5_K_M")
+K_MIXES = ("Q4_K_M", "Q5_K_M")
+
+
+def model_path(bin_dir, label):
+    if label == "Q4_1":
+        return DEFAULT_MODEL
+    return bin_dir.parent.parent / "models" / f"SmolLM2-135M-Instruct.{label}.gguf"
 
 
 def llama_faithfulness(bin_dir, threads, weights, kv_type):
-    f32 = bin_dir.parent.parent / "models" / "SmolLM2-135M-Instruct.F32.gguf"
+    source = model_path(bin_dir, weights) if weights in K_MIXES else DEFAULT_MODEL
+    suffix = f".{weights}.F32.gguf" if weights in K_MIXES else ".F32.gguf"
+    f32 = bin_dir.parent.parent / "models" / f"SmolLM2-135M-Instruct{suffix}"
     if not f32.exists():
-        run([str(bin_dir / "llama-quantize"), "--allow-requantize", str(DEFAULT_MODEL), str(f32), "F32"])
+        run([str(bin_dir / "llama-quantize"), "--allow-requantize", str(source), str(f32), "F32"])
     base = f32.with_suffix(".kld")
     # A quantized V cache needs flash attention in llama.cpp: every run uses it, the base too.
     common = ["-f", str(TEXT), "-c", "512", "--chunks", str(CHUNKS), "-t", str(threads), "-fa", "on"]
     if not base.exists():
         run([str(bin_dir / "llama-perplexity"), "-m", str(f32), "--kl-divergence-base", str(base),
              "-ctk", "f32", "-ctv", "f32"] + common)
-    model = f32 if weights == "F32" else DEFAULT_MODEL
+    model = f32 if weights == "F32" else model_path(bin_dir, weights)
     out = subprocess.run([str(bin_dir / "llama-perplexity"), "-m", str(model), "--kl-divergence-base",
                           str(base), "--kl-divergence", "-ctk", kv_type, "-ctv", kv_type] + common,
                          check=True, capture_output=True, text=True)
@@ -95,9 +111,10 @@ def llama_faithfulness(bin_dir, threads, weights, kv_type):
     return {"same_top1": field("Same top p") / 100, "mean_kl": field("Mean    KLD:")}
 
 
-def kvscope_faithfulness(threads, weights, kv_type):
+def kvscope_faithfulness(bin_dir, threads, weights, kv_type):
     precision = "exact" if weights == "F32" else "fast"
-    out = run([str(KVSCOPE), "bench", "faithfulness", "--text", str(TEXT), "--ctx", "512",
+    model = DEFAULT_MODEL if weights == "F32" else model_path(bin_dir, weights)
+    out = run([str(KVSCOPE), "bench", "faithfulness", "-m", str(model), "--text", str(TEXT), "--ctx", "512",
                "--max-tokens", str(512 * CHUNKS), "-t", str(threads), "--precision", precision,
                "--kv-type", kv_type, "--json", "/dev/stdout"])
     result, _ = json.JSONDecoder().raw_decode(out[out.index("{"):])
@@ -110,6 +127,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the measurements here")
     ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
+    ap.add_argument("--models", default="Q4_1,Q8_0,F16",
+                    help="comma-separated, of Q4_1 (the default file) and its copies " + ", ".join(COPIES))
+    ap.add_argument("--tests", help="comma-separated, of " + ", ".join(t[0] for t in SINGLE + BATCHED)
+                    + " (default: all)")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-faithfulness", action="store_true")
     args = ap.parse_args()
@@ -118,16 +139,23 @@ def main():
     subprocess.run([str(ROOT / "scripts" / "build.sh"), "release"], check=True, stdout=subprocess.DEVNULL)
     bin_dir = pathlib.Path(run([str(ROOT / "scripts" / "build_llama_cpp.sh"), "--quantize", str(DEFAULT_MODEL)])
                            .strip().splitlines()[-1])
-    cache_models = bin_dir.parent.parent / "models"
-    models = [("Q4_1", DEFAULT_MODEL)]
-    if not args.quick:
-        models += [("Q8_0", cache_models / "SmolLM2-135M-Instruct.Q8_0.gguf"),
-                   ("F16", cache_models / "SmolLM2-135M-Instruct.F16.gguf")]
+    labels = ["Q4_1"] if args.quick else args.models.split(",")
+    for label in labels:
+        if label != "Q4_1" and label not in COPIES:
+            sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)})")
+    models = [(label, model_path(bin_dir, label)) for label in labels]
+    tests = SINGLE + BATCHED
+    if args.tests:
+        names = args.tests.split(",")
+        unknown = [n for n in names if n not in [t[0] for t in tests]]
+        if unknown:
+            sys.exit(f"compare_llama_cpp.py: unknown test {unknown[0]}")
+        tests = [t for t in tests if t[0] in names]
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 
     rows, share = [], None
     for label, model in ([] if args.no_speed else models):
-        for test in SINGLE + BATCHED:
+        for test in tests:
             llama_fn = llama_batched if test[4] > 1 else llama_single
             ours, theirs = [], []
             for rep in range(args.reps):
@@ -152,15 +180,16 @@ def main():
     faithfulness = None
     if not args.no_faithfulness:
         faithfulness = []
-        for weights, kv_type in FAITHFULNESS:
+        cases = [c for c in FAITHFULNESS if "Q4_1" in labels] + [(m, "f16") for m in labels if m in K_MIXES]
+        for weights, kv_type in cases:
             progress(f"faithfulness: {weights} weights, {kv_type} KV cache")
             faithfulness.append({"weights": weights, "kv_type": kv_type,
                                  "llama_cpp": llama_faithfulness(bin_dir, args.threads, weights, kv_type),
-                                 "kvscope": kvscope_faithfulness(args.threads, weights, kv_type)})
+                                 "kvscope": kvscope_faithfulness(bin_dir, args.threads, weights, kv_type)})
         progress("")
         print(f"\nFaithfulness on {TEXT.name}, {CHUNKS} chunks of 512 tokens (second halves compared), each "
               "against the F32 weights with an f32 KV cache (llama.cpp: its own F32 run; kvscope: its "
-              "exact path):\n")
+              "exact path; the K-quant mixes against F32 copies of themselves):\n")
         print("| weights | KV cache | llama.cpp same top-1 | llama.cpp mean KL | kvscope same top-1 | "
               "kvscope mean KL |\n| --- | --- | ---: | ---: | ---: | ---: |")
         for f in faithfulness:

@@ -808,6 +808,13 @@ def dequant_cases(rng: np.random.Generator) -> dict[str, tuple[Q, np.ndarray]]:
                 0x7F80, 0xFF80, 0x7FC0, 0xFFC0, 0x7F81, 0x7FFF, 0x3EAB, 0x0040]
     bf16 = np.concatenate([np.array(edges_bf, np.uint16), rng.integers(0, 65536, 494, dtype=np.uint16)])
     cases["BF16"] = (Q.BF16, bf16.view(np.uint8))
+    # Added later, after every draw above, so that the fixtures above stay as they were.
+    for qtype in (Q.Q5_0, Q.Q5_1):
+        cases[qtype.name] = (qtype, gguf.quants.quantize(data.reshape(2, -1), qtype).ravel())
+    q5k = rng.integers(0, 256, (4, 176), dtype=np.uint8)
+    q5k[:, 0:2] = f16_bits(rng.uniform(0.001, 0.05, 4)).view(np.uint8).reshape(4, 2)
+    q5k[:, 2:4] = f16_bits(rng.uniform(0.001, 0.05, 4)).view(np.uint8).reshape(4, 2)
+    cases["Q5_K"] = (Q.Q5_K, q5k.ravel())
     return cases
 
 

@@ -56,6 +56,8 @@ measure chat_greedy chat_with --temp 0
 measure chat_default chat_with
 if [[ -z ${KVSCOPE_SKIP_LLAMA_CPP:-} ]]; then
   measure llama_cpp python3 scripts/compare_llama_cpp.py --reps 3 --json "$out/llama_cpp.json"
+  measure llama_cpp_kquant python3 scripts/compare_llama_cpp.py --reps 3 --models Q4_K_M,Q5_K_M \
+    --json "$out/llama_cpp_kquant.json"
   measure llama_server python3 scripts/compare_llama_server.py --out "$out/llama_server" \
     --json "$out/llama_server.json"
 fi

@@ -52,10 +52,13 @@ inline std::vector<uint8_t> random_row_bytes(DType type, int64_t n, uint64_t see
       }
       case DType::kQ8_0:
       case DType::kQ4_0:
+      case DType::kQ5_0:
         put_f16(base, scale(rng));
         break;
       case DType::kQ4_1:
+      case DType::kQ5_1:
       case DType::kQ4_K:
+      case DType::kQ5_K:
         put_f16(base, scale(rng));
         put_f16(base + 2, scale(rng));
         break;
@@ -68,6 +71,7 @@ inline std::vector<uint8_t> random_row_bytes(DType type, int64_t n, uint64_t see
 }
 
 inline const DType kAllTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
-                                  DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K};
+                                  DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 
 }  // namespace kvscope::testing

@@ -51,9 +51,10 @@ uint64_t run_once(Session& session, const SpeedTest& test, std::mt19937& rng, in
 // llama.cpp's names of general.file_type.
 std::string file_type_name(int64_t type) {
   static const std::map<int64_t, std::string> kNames = {
-      {0, "all F32"},        {1, "F16"},   {2, "Q4_0"}, {3, "Q4_1"},
-      {7, "Q8_0"},           {8, "Q5_0"},  {9, "Q5_1"}, {14, "Q4_K - Small"},
-      {15, "Q4_K - Medium"}, {18, "Q6_K"}, {32, "BF16"}};
+      {0, "all F32"},        {1, "F16"},           {2, "Q4_0"},           {3, "Q4_1"},
+      {7, "Q8_0"},           {8, "Q5_0"},          {9, "Q5_1"},           {14, "Q4_K - Small"},
+      {15, "Q4_K - Medium"}, {16, "Q5_K - Small"}, {17, "Q5_K - Medium"}, {18, "Q6_K"},
+      {32, "BF16"}};
   auto it = kNames.find(type);
   return it == kNames.end() ? "?" : it->second;
 }

@@ -6,7 +6,7 @@
 namespace kvscope {
 namespace {
 
-constexpr std::array<DTypeInfo, 8> kInfos = {{
+constexpr std::array<DTypeInfo, 11> kInfos = {{
     {"F32", 1, 4, 0},
     {"F16", 1, 2, 1},
     {"BF16", 1, 2, 30},
@@ -15,6 +15,9 @@ constexpr std::array<DTypeInfo, 8> kInfos = {{
     {"Q4_1", 32, 20, 3},
     {"Q4_K", 256, 144, 12},
     {"Q6_K", 256, 210, 14},
+    {"Q5_0", 32, 22, 6},
+    {"Q5_1", 32, 24, 7},
+    {"Q5_K", 256, 176, 13},
 }};
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 namespace kvscope {
 
-enum class DType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_1, kQ4_K, kQ6_K };
+enum class DType { kF32, kF16, kBF16, kQ8_0, kQ4_0, kQ4_1, kQ4_K, kQ6_K, kQ5_0, kQ5_1, kQ5_K };
 
 struct DTypeInfo {
   std::string_view name;

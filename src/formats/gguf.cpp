@@ -84,8 +84,8 @@ TensorView read_tensor_info(ByteReader& r) {
   auto type = dtype_from_ggml(ggml_type);
   if (!type)
     fail(
-        "{}: tensor '{}' has unsupported type {} (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q4_K "
-        "Q6_K)",
+        "{}: tensor '{}' has unsupported type {} (supported: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 "
+        "Q5_1 Q4_K Q5_K Q6_K)",
         r.source(), t.name, ggml_type);
   t.type = *type;
   if (t.shape[0] % dtype_info(t.type).block_size != 0)

@@ -15,13 +15,14 @@ namespace {
 // in L1 (8 rows of SmolLM2's widest matrix, 1536 inputs, dequantized: 48 KiB).
 constexpr int64_t kRowTile = 8;
 
-// F32 weights are read in place, and F16 ones when a single tile of activation rows would widen
-// each weight once anyway; other types and larger batches dequantize a row tile at a time. Widening
-// is exact, so the result is the same either way.
+// F32 weights are read in place, and F16 and BF16 ones when a single tile of activation rows would
+// widen each weight once anyway; other types and larger batches dequantize a row tile at a time.
+// Widening is exact, so the result is the same either way.
 void matmul_exact(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
-  const bool in_place = w.type == DType::kF32 || (w.type == DType::kF16 && n <= kDotTileCols);
+  const bool in_place = w.type == DType::kF32 ||
+                        ((w.type == DType::kF16 || w.type == DType::kBF16) && n <= kDotTileCols);
   const DType tile_type = in_place ? w.type : DType::kF32;
   pool.parallel_for((rows + kRowTile - 1) / kRowTile, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> tile;
@@ -124,7 +125,8 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
             Precision precision) {
   if (precision == Precision::kWide && w.type == DType::kQ8_0)
     matmul_wide(pool, w, x, n, out);
-  else if (precision != Precision::kExact && has_q8_dot(w.type))
+  else if (precision != Precision::kExact &&
+           (has_q8_dot(w.type) || (w.packed != nullptr && kernels().dot_packed != nullptr)))
     matmul_fast(pool, w, x, n, out);
   else
     matmul_exact(pool, w, x, n, out);

@@ -22,7 +22,8 @@ inline std::string_view precision_name(Precision p) {
 }
 
 // x is [n][w.cols()], out is [n][w.rows()]. kFast and kWide fall back to kExact for weight types
-// without an integer kernel (F32, F16, BF16, Q4_K, Q6_K), kWide to kFast for Q4_0 and Q4_1.
+// without an integer kernel (F32, F16, BF16; Q5_0, Q5_1, Q4_K, Q5_K and Q6_K unless packed, which
+// they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision = Precision::kExact);
 

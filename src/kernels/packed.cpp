@@ -5,38 +5,192 @@
 #include "core/half.h"
 
 namespace kvscope {
+namespace {
+
+uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// One row's block of 32 values as a packed format stores it: scale and offset (as f16 bits or
+// f32), the 32 integer values, and Q6_K's two sub-block scales.
+struct RowBlock {
+  uint16_t d16 = 0, m16 = 0;
+  float d32 = 0.0f, m32 = 0.0f;
+  int q[32] = {};
+  int8_t sc[2] = {};
+};
+
+// The 6-bit scale and minimum of sub-block j packed into the 12 scale bytes of Q4_K and Q5_K.
+void k_scale_min(int j, const uint8_t* s, int* scale, int* min) {
+  if (j < 4) {
+    *scale = s[j] & 63;
+    *min = s[j + 4] & 63;
+  } else {
+    *scale = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
+    *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Block b (32 columns) of a row stored as `type`; false when the format cannot hold it exactly.
+bool read_block(DType type, const uint8_t* row, int64_t b, RowBlock* out) {
+  const DTypeInfo& info = dtype_info(type);
+  switch (type) {
+    case DType::kQ8_0: {
+      const uint8_t* block = row + b * info.block_bytes;
+      out->d16 = load_u16(block);
+      for (int j = 0; j < 32; ++j) out->q[j] = static_cast<int8_t>(block[2 + j]);
+      return true;
+    }
+    case DType::kQ4_0:
+    case DType::kQ4_1: {
+      const uint8_t* block = row + b * info.block_bytes;
+      out->d16 = load_u16(block);
+      if (type == DType::kQ4_1) {
+        out->m16 = load_u16(block + 2);
+      } else {
+        const float offset = -8.0f * f16_to_f32(out->d16);
+        out->m16 = f32_to_f16(offset);
+        if (f16_to_f32(out->m16) != offset) return false;
+      }
+      const uint8_t* q = block + (type == DType::kQ4_1 ? 4 : 2);
+      for (int j = 0; j < 16; ++j) {
+        out->q[j] = q[j] & 0x0f;
+        out->q[j + 16] = q[j] >> 4;
+      }
+      return true;
+    }
+    case DType::kQ5_0:
+    case DType::kQ5_1: {
+      const bool q5_1 = type == DType::kQ5_1;
+      const uint8_t* block = row + b * info.block_bytes;
+      out->d16 = load_u16(block);
+      if (q5_1) out->m16 = load_u16(block + 2);
+      uint32_t qh;
+      std::memcpy(&qh, block + (q5_1 ? 4 : 2), 4);
+      const uint8_t* q = block + (q5_1 ? 8 : 6);
+      // Q5_0's offset 16 goes into the values (signed bytes); Q5_1's are unsigned.
+      const int bias = q5_1 ? 0 : 16;
+      for (int j = 0; j < 16; ++j) {
+        out->q[j] = ((q[j] & 0x0f) | static_cast<int>(((qh >> j) & 1) << 4)) - bias;
+        out->q[j + 16] = ((q[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4)) - bias;
+      }
+      return true;
+    }
+    case DType::kQ4_K:
+    case DType::kQ5_K: {
+      const bool q5 = type == DType::kQ5_K;
+      const uint8_t* block = row + (b / 8) * info.block_bytes;
+      const int sub = static_cast<int>(b % 8);
+      int sc = 0, mn = 0;
+      k_scale_min(sub, block + 4, &sc, &mn);
+      // d sc and dmin min are exact in f32 (an f16 times a 6-bit integer), not always in f16.
+      out->d32 = f16_to_f32(load_u16(block)) * static_cast<float>(sc);
+      out->m32 = -(f16_to_f32(load_u16(block + 2)) * static_cast<float>(mn));
+      const uint8_t* q = block + (q5 ? 48 : 16) + 32 * (sub / 2);
+      const uint8_t* qh = block + 16;
+      for (int l = 0; l < 32; ++l) {
+        const int low = sub % 2 ? q[l] >> 4 : q[l] & 0x0f;
+        out->q[l] = q5 ? low | (((qh[l] >> sub) & 1) << 4) : low;
+      }
+      return true;
+    }
+    case DType::kQ6_K: {
+      const uint8_t* block = row + (b / 8) * info.block_bytes;
+      const int j = static_cast<int>(b % 8), half = j / 4, quarter = j % 4;
+      const uint8_t* ql = block + 64 * half + (quarter % 2 ? 32 : 0);
+      const uint8_t* qh = block + 128 + 32 * half;
+      const auto* scales = reinterpret_cast<const int8_t*>(block + 192) + 8 * half + 2 * quarter;
+      out->d16 = load_u16(block + 208);
+      out->sc[0] = scales[0];
+      out->sc[1] = scales[1];
+      for (int l = 0; l < 32; ++l) {
+        const int low = quarter < 2 ? ql[l] & 0x0f : ql[l] >> 4;
+        out->q[l] = (low | (((qh[l] >> (2 * quarter)) & 3) << 4)) - 32;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 std::vector<uint8_t> pack_rows(const TensorView& w) {
-  const int packed_block = packed_block_bytes(w.type);
-  if (packed_block == 0) return {};
-  const bool q8 = w.type == DType::kQ8_0;
+  if (!is_packable(w.type)) return {};
+  const PackedFormat f = packed_format(w.type);
+  const int packed_block = f.block_bytes();
   const int64_t rows = w.rows(), blocks = w.cols() / 32;
-  const int block_bytes = dtype_info(w.type).block_bytes;
-  // Where a block's quants start, in the file's block and in the packed one.
-  const int quant_offset = w.type == DType::kQ4_1 ? 4 : 2;
-  const int packed_quants = q8 ? 16 : 32;
   std::vector<uint8_t> out(packed_bytes(w.type, rows, w.cols()), 0);
   for (int64_t r = 0; r < rows; ++r) {
     const int lane = static_cast<int>(r % kPackedRows);
     for (int64_t b = 0; b < blocks; ++b) {
-      const uint8_t* src = w.row(r) + b * block_bytes;
+      RowBlock v;
+      if (!read_block(w.type, w.row(r), b, &v)) return {};
       uint8_t* dst = out.data() + (r / kPackedRows * blocks + b) * packed_block;
-      std::memcpy(dst + 2 * lane, src, 2);
-      if (w.type == DType::kQ4_1) {
-        std::memcpy(dst + 16 + 2 * lane, src + 2, 2);
-      } else if (w.type == DType::kQ4_0) {
-        uint16_t d;
-        std::memcpy(&d, src, 2);
-        const float offset = -8.0f * f16_to_f32(d);
-        const uint16_t m = f32_to_f16(offset);
-        if (f16_to_f32(m) != offset) return {};
-        std::memcpy(dst + 16 + 2 * lane, &m, 2);
+      if (f.f32_scales) {
+        std::memcpy(dst + 4 * lane, &v.d32, 4);
+        std::memcpy(dst + f.offset_at() + 4 * lane, &v.m32, 4);
+      } else {
+        std::memcpy(dst + 2 * lane, &v.d16, 2);
+        if (f.offset) std::memcpy(dst + f.offset_at() + 2 * lane, &v.m16, 2);
       }
-      for (int k = 0; k < (q8 ? 8 : 4); ++k)
-        std::memcpy(dst + packed_quants + 32 * k + 4 * lane, src + quant_offset + 4 * k, 4);
+      if (f.sub_scales) {
+        dst[f.sub_scales_at() + lane] = static_cast<uint8_t>(v.sc[0]);
+        dst[f.sub_scales_at() + kPackedRows + lane] = static_cast<uint8_t>(v.sc[1]);
+      }
+      uint8_t* quants = dst + f.quants_at();
+      if (f.quants == PackedQuants::kNibbles) {
+        for (int k = 0; k < 4; ++k)
+          for (int j = 0; j < 4; ++j)
+            quants[32 * k + 4 * lane + j] =
+                static_cast<uint8_t>(v.q[4 * k + j] | (v.q[16 + 4 * k + j] << 4));
+      } else {
+        for (int g = 0; g < 8; ++g)
+          for (int j = 0; j < 4; ++j)
+            quants[32 * g + 4 * lane + j] = static_cast<uint8_t>(v.q[4 * g + j]);
+      }
     }
   }
   return out;
+}
+
+void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out) {
+  const PackedFormat f = packed_format(type);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* block = group + b * f.block_bytes();
+    float d, m = 0.0f;
+    if (f.f32_scales) {
+      std::memcpy(&d, block + 4 * r, 4);
+      std::memcpy(&m, block + f.offset_at() + 4 * r, 4);
+    } else {
+      d = f16_to_f32(load_u16(block + 2 * r));
+      if (f.offset) m = f16_to_f32(load_u16(block + f.offset_at() + 2 * r));
+    }
+    const uint8_t* quants = block + f.quants_at();
+    for (int j = 0; j < 32; ++j) {
+      int q;
+      if (f.quants == PackedQuants::kNibbles) {
+        const uint8_t byte = quants[32 * ((j % 16) / 4) + 4 * r + j % 4];
+        q = j < 16 ? byte & 0x0f : byte >> 4;
+      } else {
+        const uint8_t byte = quants[32 * (j / 4) + 4 * r + j % 4];
+        q = f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(byte) : byte;
+      }
+      float v;
+      if (f.sub_scales) {
+        const auto sc = static_cast<int8_t>(block[f.sub_scales_at() + (j < 16 ? 0 : 8) + r]);
+        v = d * static_cast<float>(sc) * static_cast<float>(q);
+      } else if (f.offset) {
+        v = d * static_cast<float>(q) + m;
+      } else {
+        v = d * static_cast<float>(q);
+      }
+      out[b * 32 + j] = v;
+    }
+  }
 }
 
 }  // namespace kvscope

@@ -1,16 +1,25 @@
 #pragma once
-// Q4_0, Q4_1 and Q8_0 weights repacked once at load for the AVX2 fast path, 8 rows interleaved:
+// Quantized weights repacked once at load for the AVX2 and AVX-512 fast path, 8 rows interleaved:
 // one 256-bit register then holds the same 4 columns of 8 rows, so an integer dot product with 4
 // broadcast activation bytes lands one row per 32-bit lane. A block's products are summed in
 // integers and scaled once per block and row, with no horizontal sums and no per-pair scaling.
 //
-// Per group of 8 rows and block of 32 columns (as many bytes as the 8 rows' own blocks, except
-// Q4_0's, which gains an offset):
-//   Q4_0, Q4_1 (160 bytes)  d[8] f16: each row's scale; m[8] f16: its offset (Q4_1's min, -8 d for
-//                           Q4_0), value = d q + m; then for k = 0..3, 32 bytes: row r's nibble
-//                           bytes 4k..4k+3 at 4r (low nibbles: columns 4k..4k+3, high:
-//                           16+4k..16+4k+3)
-//   Q8_0 (272 bytes)        d[8] f16; then for g = 0..7, 32 bytes: row r's quants 4g..4g+3 at 4r
+// Every packed block covers 32 columns of 8 rows, the activations' block, and holds, in order:
+//   d[8]       each row's scale: f16, or f32 for the K-quants (d × the 6-bit sub-block scale, exact
+//              in f32, not in f16)
+//   m[8]       each row's offset, value = d q + m, same width as d (formats with an offset only)
+//   sc[2][8]   Q6_K only: each row's signed 8-bit scales of columns 0-15 and 16-31
+//   quants     nibbles (4 × 32 bytes: for k = 0..3, row r's nibble bytes 4k..4k+3 at 4r; low
+//              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3), or one byte a value
+//              (8 × 32 bytes: for g = 0..7, row r's values 4g..4g+3 at 4r), signed or unsigned
+// The file's types map onto these formats with the same values (tests/kernels compares each
+// packed matrix with the exact dequantization):
+//   Q4_0, Q4_1  nibbles, f16 d and m (Q4_0's m is -8 d, when that fits f16)   160 bytes a block
+//   Q4_K        nibbles, f32 d = d sc and m = -dmin min per sub-block          192
+//   Q8_0, Q5_0  signed bytes, f16 d (Q5_0's values q - 16)                     272
+//   Q5_1        unsigned bytes, f16 d and m                                    288
+//   Q5_K        unsigned bytes, f32 d and m as Q4_K's                          320
+//   Q6_K        signed bytes q - 32, f16 d, two 8-bit scales                   288
 // Groups follow each other (every block of rows 0-7, then rows 8-15, ...); missing rows of the
 // last group are zero.
 #include <cstddef>
@@ -27,11 +36,69 @@ constexpr int kPackedRows = 8;
 // and 52 blocks ahead: 16 to 26 best).
 constexpr int kPackedPrefetchBlocks = 16;
 
+enum class PackedQuants { kNibbles, kUnsigned8, kSigned8 };
+
+// What one packed block holds, a compile-time description the kernels are specialized on.
+struct PackedFormat {
+  PackedQuants quants = PackedQuants::kNibbles;
+  bool f32_scales = false;  // d and m as f32, not f16
+  bool offset = false;      // m present
+  bool sub_scales = false;  // sc present (Q6_K)
+
+  constexpr int scale_bytes() const { return f32_scales ? 4 : 2; }
+  constexpr int offset_at() const { return kPackedRows * scale_bytes(); }
+  constexpr int sub_scales_at() const { return offset_at() * (offset ? 2 : 1); }
+  constexpr int quants_at() const { return sub_scales_at() + (sub_scales ? 2 * kPackedRows : 0); }
+  constexpr int block_bytes() const {
+    return quants_at() + (quants == PackedQuants::kNibbles ? 4 : 8) * 32;
+  }
+  constexpr bool operator==(const PackedFormat&) const = default;
+};
+
+constexpr PackedFormat kPackedQ4{PackedQuants::kNibbles, false, true, false};
+constexpr PackedFormat kPackedQ4K{PackedQuants::kNibbles, true, true, false};
+constexpr PackedFormat kPackedQ8{PackedQuants::kSigned8, false, false, false};
+constexpr PackedFormat kPackedU8{PackedQuants::kUnsigned8, false, true, false};
+constexpr PackedFormat kPackedU8K{PackedQuants::kUnsigned8, true, true, false};
+constexpr PackedFormat kPackedQ6K{PackedQuants::kSigned8, false, false, true};
+
+// Whether matrices of this type are repacked, and into which format.
+inline bool is_packable(DType type) {
+  switch (type) {
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ4_K:
+    case DType::kQ8_0:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+inline PackedFormat packed_format(DType type) {
+  switch (type) {
+    case DType::kQ4_K:
+      return kPackedQ4K;
+    case DType::kQ8_0:
+    case DType::kQ5_0:
+      return kPackedQ8;
+    case DType::kQ5_1:
+      return kPackedU8;
+    case DType::kQ5_K:
+      return kPackedU8K;
+    case DType::kQ6_K:
+      return kPackedQ6K;
+    default:
+      return kPackedQ4;
+  }
+}
+
 // Bytes of one block of a group of 8 rows; 0 for a type that is not packed.
 inline int packed_block_bytes(DType type) {
-  return type == DType::kQ8_0                           ? 16 + 8 * 32
-         : type == DType::kQ4_0 || type == DType::kQ4_1 ? 32 + 4 * 32
-                                                        : 0;
+  return is_packable(type) ? packed_format(type).block_bytes() : 0;
 }
 inline size_t packed_group_bytes(DType type, int64_t cols) {
   return static_cast<size_t>(cols / 32) * static_cast<size_t>(packed_block_bytes(type));
@@ -41,8 +108,12 @@ inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
          packed_group_bytes(type, cols);
 }
 
-// The repacked copy of a Q4_0, Q4_1 or Q8_0 matrix; empty for other types, or for a Q4_0 scale
+// The repacked copy of a matrix of a packable type; empty for other types, or for a Q4_0 scale
 // whose offset -8 d does not fit in f16.
 std::vector<uint8_t> pack_rows(const TensorView& w);
+
+// Row r (0..7) of one packed group of n columns, as the packed values define it (d q + m, and for
+// Q6_K d sc q), for tests against the exact dequantization.
+void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out);
 
 }  // namespace kvscope

@@ -59,7 +59,8 @@ TEST(Dequantize, MatchesGgufPyForEveryType) {
       }
     }
   }
-  EXPECT_EQ(seen, (std::set<std::string>{"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q6_K"}));
+  EXPECT_EQ(seen, (std::set<std::string>{"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+                                         "Q4_K", "Q5_K", "Q6_K"}));
 }
 
 TEST(Dequantize, EdgeValuesAreCovered) {

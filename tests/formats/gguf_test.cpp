@@ -215,8 +215,8 @@ TEST(GgufErrors, UnknownTensorType) {
   GgufSpec spec;
   spec.tensors[0].type = 99;
   expect_parse_error(spec, {"'w'", "unsupported type 99"});
-  spec.tensors[0].type = 6;  // Q5_0: real, but not one kvscope reads
-  expect_parse_error(spec, {"'w'", "unsupported type 6"});
+  spec.tensors[0].type = 10;  // Q2_K: real, but not one kvscope reads
+  expect_parse_error(spec, {"'w'", "unsupported type 10"});
 }
 
 TEST(GgufErrors, BadDimensions) {

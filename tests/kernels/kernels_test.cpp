@@ -77,12 +77,12 @@ TEST(Kernels, DequantizeMatchesScalarOnEveryIsa) {
   }
 }
 
-// The exact path's tile against its scalar twin, for F32 and F16 weights, and every element of
-// every tile shape bitwise equal to the 1x1 tile of its pair (batch invariance).
+// The exact path's tile against its scalar twin, for F32, F16 and BF16 weights, and every element
+// of every tile shape bitwise equal to the 1x1 tile of its pair (batch invariance).
 TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
   for (Isa isa : supported_isas()) {
     const Kernels& k = kernels_for(isa);
-    for (DType type : {DType::kF32, DType::kF16})
+    for (DType type : {DType::kF32, DType::kF16, DType::kBF16})
       for (int64_t n : {5, 64, 100, 576}) {
         std::vector<std::vector<float>> wf, x;
         std::vector<std::vector<uint16_t>> wh;
@@ -91,10 +91,13 @@ TEST(Kernels, DotTileMatchesScalarAndPairsOnEveryIsa) {
         for (int r = 0; r < kDotTileRows; ++r) {
           wf.push_back(random_floats(n, 80 + r));
           wh.emplace_back(n);
-          for (int64_t i = 0; i < n; ++i) wh.back()[i] = f32_to_f16(wf.back()[i]);
+          for (int64_t i = 0; i < n; ++i)
+            wh.back()[i] = type == DType::kBF16
+                               ? static_cast<uint16_t>(float_to_bits(wf.back()[i]) >> 16)
+                               : f32_to_f16(wf.back()[i]);
         }
         for (int r = 0; r < kDotTileRows; ++r)
-          wp[r] = type == DType::kF16 ? static_cast<const void*>(wh[r].data()) : wf[r].data();
+          wp[r] = type == DType::kF32 ? static_cast<const void*>(wf[r].data()) : wh[r].data();
         for (int c = 0; c < kDotTileCols; ++c) {
           x.push_back(random_floats(n, 90 + c));
           xp[c] = x.back().data();
@@ -152,7 +155,8 @@ TEST(Matmul, MatchesDequantizedReference) {
 // A row's result is bitwise the same alone, in a batch, and with any thread count.
 TEST(Matmul, IsBatchInvariant) {
   ThreadPool one(1), two(2);
-  for (DType type : {DType::kF32, DType::kF16, DType::kQ4_1, DType::kQ6_K}) {
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ4_1, DType::kQ5_1,
+                     DType::kQ5_K, DType::kQ6_K}) {
     const int64_t cols = 512, rows = 45, n = 9;
     const auto bytes = random_row_bytes(type, cols * rows, 3);
     const TensorView w = matrix_view(type, cols, rows, bytes);
@@ -261,18 +265,33 @@ TEST(FastPath, DotEqualsDequantizedProduct) {
   }
 }
 
+// Every type the packed kernels read, and the columns of a row of each (K-quants: 256 a block).
+struct PackedCase {
+  DType type;
+  int64_t cols;
+};
+constexpr PackedCase kPackedCases[] = {{DType::kQ4_0, 96},  {DType::kQ4_1, 96}, {DType::kQ8_0, 96},
+                                       {DType::kQ5_0, 96},  {DType::kQ5_1, 96}, {DType::kQ4_K, 512},
+                                       {DType::kQ5_K, 512}, {DType::kQ6_K, 512}};
+
 // Packed (where this CPU's kernels read packed weights) and row-major alike, with a last group of
-// 8 rows that is not full.
+// 8 rows that is not full. Types without a row-major integer kernel take the exact path unpacked,
+// so only their packed layout runs the fast path.
 TEST(FastPath, MatmulIsBatchInvariant) {
   ThreadPool one(1), two(2);
-  const int64_t cols = 576, rows = 43, n = 7;
-  for (DType type : {DType::kQ4_1, DType::kQ8_0}) {
+  const int64_t rows = 43, n = 7;
+  for (const PackedCase& p : kPackedCases) {
+    const DType type = p.type;
+    const int64_t cols = p.cols == 96 ? 576 : 1536;
     const auto bytes = testing::random_row_bytes(type, cols * rows, 41);
     TensorView w = matrix_view(type, cols, rows, bytes);
     const std::vector<uint8_t> packed = pack_rows(w);
+    ASSERT_FALSE(packed.empty()) << dtype_name(type);
     const auto x = testing::random_floats(n * cols, 42);
     std::vector<float> row_major(n * rows);
-    for (const uint8_t* layout : {static_cast<const uint8_t*>(nullptr), packed.data()}) {
+    std::vector<const uint8_t*> layouts = {packed.data()};
+    if (has_q8_dot(type)) layouts.insert(layouts.begin(), nullptr);
+    for (const uint8_t* layout : layouts) {
       w.packed = layout;
       std::vector<float> batch(n * rows), alone(rows);
       matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
@@ -283,7 +302,7 @@ TEST(FastPath, MatmulIsBatchInvariant) {
       }
       if (layout == nullptr) {
         row_major = batch;
-      } else {
+      } else if (has_q8_dot(type)) {
         for (int64_t i = 0; i < n * rows; ++i)
           ASSERT_NEAR(batch[i], row_major[i], 1e-4 * (1 + std::fabs(row_major[i])))
               << dtype_name(type);
@@ -292,11 +311,33 @@ TEST(FastPath, MatmulIsBatchInvariant) {
   }
 }
 
-// The packed kernels are bitwise their scalar twin, which is the row-major product up to rounding,
-// for every number of activation rows and a partial group.
+// Each packed row holds exactly the values of the exact dequantization (Q4_K and Q5_K's sub-block
+// scales and offsets as f32 products, Q5_0's values less 16, Q6_K's 8-bit scales as they are).
+TEST(FastPath, PackedRowsEqualTheExactDequantization) {
+  for (const PackedCase& p : kPackedCases) {
+    const int64_t rows = 13, cols = p.cols * 2;
+    const auto bytes = testing::random_row_bytes(p.type, cols * rows, 71);
+    const TensorView w = matrix_view(p.type, cols, rows, bytes);
+    const std::vector<uint8_t> packed = pack_rows(w);
+    ASSERT_EQ(packed.size(), packed_bytes(p.type, rows, cols)) << dtype_name(p.type);
+    std::vector<float> want(cols), got(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      ref::dequantize_row(p.type, w.row(r), want.data(), cols);
+      unpack_row(p.type, packed.data() + r / kPackedRows * packed_group_bytes(p.type, cols), cols,
+                 static_cast<int>(r % kPackedRows), got.data());
+      for (int64_t i = 0; i < cols; ++i)
+        ASSERT_EQ(got[i], want[i]) << dtype_name(p.type) << " row " << r << " column " << i;
+    }
+  }
+}
+
+// The packed kernels are bitwise their scalar twin, which is the product of the exactly
+// dequantized weights with the quantized activations up to rounding, for every number of
+// activation rows and a partial group.
 TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
-  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
-    const int64_t cols = 96, rows = 13;
+  for (const PackedCase& p : kPackedCases) {
+    const DType type = p.type;
+    const int64_t cols = p.cols, rows = 13;
     const auto bytes = testing::random_row_bytes(type, cols * rows, 31);
     const TensorView w = matrix_view(type, cols, rows, bytes);
     const std::vector<uint8_t> packed = pack_rows(w);
@@ -316,8 +357,18 @@ TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
         ref::dot_packed(type, group, cols, qp, nc, nr, want, kPackedRows);
         for (int c = 0; c < nc; ++c)
           for (int r = 0; r < nr; ++r) {
-            const float row_major = ref::dot_q8(type, w.row(g * kPackedRows + r), qp[c], cols);
-            ASSERT_NEAR(want[c * kPackedRows + r], row_major, 1e-5 * (1 + std::fabs(row_major)));
+            std::vector<float> wf(cols);
+            ref::dequantize_row(type, w.row(g * kPackedRows + r), wf.data(), cols);
+            const auto* values = reinterpret_cast<const int8_t*>(qp[c]);
+            double product = 0;
+            for (int64_t i = 0; i < cols; ++i)
+              product += double(wf[i]) * values[i] * q8_scales(qp[c], cols)[i / 32];
+            ASSERT_NEAR(want[c * kPackedRows + r], product, 1e-4 * (1 + std::fabs(product)))
+                << dtype_name(type);
+            if (has_q8_dot(type)) {
+              const float row_major = ref::dot_q8(type, w.row(g * kPackedRows + r), qp[c], cols);
+              ASSERT_NEAR(want[c * kPackedRows + r], row_major, 1e-5 * (1 + std::fabs(row_major)));
+            }
           }
         for (Isa isa : supported_isas()) {
           if (kernels_for(isa).dot_packed == nullptr) continue;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/half.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
@@ -94,12 +95,23 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
 
 namespace {
 
+// BF16 weights, told apart from F16 ones by type; widening is a shift, exact.
+struct Bf16 {
+  uint16_t bits;
+};
+
 __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
+__m256 load8(const Bf16* p) {
+  const __m256i halves =
+      _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16));
+}
 float load1(const float* p) { return *p; }
 float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
+float load1(const Bf16* p) { return bf16_to_f32(p->bits); }
 
 // R weight rows against C activation rows, 8 values a step: one 8-lane accumulator per pair, so
 // each weight vector is loaded (and widened) once for C rows and each activation vector once for
@@ -136,6 +148,8 @@ void dot_tile(DType weight_type, const void* const* weights, int nr, const float
   with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
     if (weight_type == DType::kF16)
       dot_tile_impl<uint16_t, R, C>(weights, x, n, out, out_stride);
+    else if (weight_type == DType::kBF16)
+      dot_tile_impl<Bf16, R, C>(weights, x, n, out, out_stride);
     else
       dot_tile_impl<float, R, C>(weights, x, n, out, out_stride);
   });
@@ -257,21 +271,25 @@ namespace {
 
 // C activation rows against one packed group of 8 rows (kernels/packed.h). Per block and column
 // group, one load of 8 rows' quants serves every activation row, which broadcasts 4 bytes:
-// - Q4: two maddubs per group; 16-bit lanes sum 16 products of at most 15 x 127 each, so they
+// - nibbles: two maddubs per group; 16-bit lanes sum 16 products of at most 15 x 127 each, so they
 //   cannot overflow, and widen to 32 bits once per block.
-// - Q8_0: maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the
-//   activations; a pair of products reaches 2 x 128 x 127, so each group widens to 32 bits.
-template <DType type, int C>
+// - unsigned bytes (at most 31): two groups' maddubs sum in 16 bits (4 products of at most
+//   31 x 128), then widen.
+// - signed bytes: maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the
+//   activations; a pair of products reaches 2 x 128 x 127, so each group widens to 32 bits. Q6_K
+//   sums columns 0-15 and 16-31 apart and weights them by their 8-bit scales in 32-bit integers.
+// Integer sums are exact in any order, and the float steps are the scalar twin's, in its order.
+template <PackedFormat F, int C>
 void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
                      float* out, int64_t out_stride) {
-  constexpr bool q8 = type == DType::kQ8_0;
-  constexpr int block_bytes = q8 ? 16 + 8 * 32 : 32 + 4 * 32;
+  constexpr int block_bytes = F.block_bytes();
   const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = group + b * block_bytes;
+    const uint8_t* quants = block + F.quants_at();
     for (int line = 0; line < block_bytes; line += 64)
       _mm_prefetch(
           reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
@@ -281,11 +299,22 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       std::memcpy(&four, q8_rows[c] + b * kQ8Block + offset, 4);
       return _mm256_set1_epi32(four);
     };
+    auto load = [&](int offset) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + offset));
+    };
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
-    if constexpr (q8) {
+    if constexpr (F.quants == PackedQuants::kSigned8) {
+      [[maybe_unused]] __m256i halves[C];
       for (int g = 0; g < 8; ++g) {
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 16 + 32 * g));
+        if constexpr (F.sub_scales) {
+          if (g == 4)
+            for (int c = 0; c < C; ++c) {
+              halves[c] = sums[c];
+              sums[c] = _mm256_setzero_si256();
+            }
+        }
+        const __m256i w = load(32 * g);
         const __m256i magnitudes = _mm256_sign_epi8(w, w);
         for (int c = 0; c < C; ++c) {
           const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
@@ -293,10 +322,28 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
                                      _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, x), ones));
         }
       }
+      if constexpr (F.sub_scales) {
+        const auto scales_at = [&](int half) {
+          return _mm256_cvtepi8_epi32(_mm_loadl_epi64(
+              reinterpret_cast<const __m128i*>(block + F.sub_scales_at() + 8 * half)));
+        };
+        const __m256i sc0 = scales_at(0), sc1 = scales_at(1);
+        for (int c = 0; c < C; ++c)
+          sums[c] = _mm256_add_epi32(_mm256_mullo_epi32(halves[c], sc0),
+                                     _mm256_mullo_epi32(sums[c], sc1));
+      }
+    } else if constexpr (F.quants == PackedQuants::kUnsigned8) {
+      for (int g = 0; g < 8; g += 2) {
+        const __m256i w0 = load(32 * g), w1 = load(32 * g + 32);
+        for (int c = 0; c < C; ++c) {
+          const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, broadcast4(c, 4 * g)),
+                                                _mm256_maddubs_epi16(w1, broadcast4(c, 4 * g + 4)));
+          sums[c] = _mm256_add_epi32(sums[c], _mm256_madd_epi16(pair, ones));
+        }
+      }
     } else {
       for (int k = 0; k < 4; ++k) {
-        const __m256i raw =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 + 32 * k));
+        const __m256i raw = load(32 * k);
         const __m256i lo = _mm256_and_si256(raw, low_nibbles);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
         for (int c = 0; c < C; ++c) {
@@ -306,15 +353,19 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       }
       for (int c = 0; c < C; ++c) sums[c] = _mm256_madd_epi16(sums[c], ones);
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    auto load_scales = [&](int offset) {
+      if constexpr (F.f32_scales)
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(block + offset));
+      else
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offset)));
+    };
+    const __m256 d = load_scales(0);
     for (int c = 0; c < C; ++c) {
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[c]), scale, acc[c]);
-      if constexpr (!q8) {
-        const __m256 m =
-            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
-        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
-      }
+      if constexpr (F.offset)
+        acc[c] = _mm256_fmadd_ps(load_scales(F.offset_at()),
+                                 _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
     }
   }
   for (int c = 0; c < C; ++c) {
@@ -331,9 +382,18 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0:
-        return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_0:
+        return dot_packed_impl<kPackedQ8, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ4_K:
+        return dot_packed_impl<kPackedQ4K, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_1:
+        return dot_packed_impl<kPackedU8, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_K:
+        return dot_packed_impl<kPackedU8K, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ6_K:
+        return dot_packed_impl<kPackedQ6K, C>(group, n, q8_rows, nr, out, out_stride);
       default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-        return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ4, C>(group, n, q8_rows, nr, out, out_stride);
     }
   });
 }

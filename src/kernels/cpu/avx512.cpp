@@ -154,11 +154,15 @@ namespace {
 // its own 4, spread by one permute) sums them into 8 rows × 2 int32 lanes. The halves add up
 // once per block, so every block's integer sum, and all that follows, is exactly the AVX2
 // kernel's: bitwise equal to the scalar twin, whatever C.
-template <DType type, int C>
+// The two 256-bit halves of v added.
+inline __m256i fold(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+template <PackedFormat F, int C>
 void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
                      float* out, int64_t out_stride) {
-  constexpr bool q8 = type == DType::kQ8_0;
-  constexpr int block_bytes = q8 ? 16 + 8 * 32 : 32 + 4 * 32;
+  constexpr int block_bytes = F.block_bytes();
   // Dwords (activation bytes 4i..4i+3) 2j and 2j+1 spread over the low and the high half.
   alignas(64) static constexpr int32_t kSpread[4][16] = {
       {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
@@ -172,6 +176,7 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const uint8_t* block = group + b * block_bytes;
+    const uint8_t* quants = block + F.quants_at();
     for (int line = 0; line < block_bytes; line += 64)
       _mm_prefetch(
           reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
@@ -182,11 +187,21 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_rows[c] + b * kQ8Block)));
     __m512i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm512_setzero_si512();
-    if constexpr (q8) {
+    __m256i total[C];
+    if constexpr (F.quants == PackedQuants::kSigned8) {
       // Column groups 2j, 2j+1 against activation dwords 2j, 2j+1; dpbusd multiplies unsigned by
-      // signed bytes, so the weights' signs move onto the activations.
+      // signed bytes, so the weights' signs move onto the activations. Q6_K keeps columns 0-15
+      // (j = 0, 1) and 16-31 (j = 2, 3) apart for their 8-bit scales.
+      [[maybe_unused]] __m512i halves[C];
       for (int j = 0; j < 4; ++j) {
-        const __m512i w = _mm512_loadu_si512(block + 16 + 64 * j);
+        if constexpr (F.sub_scales) {
+          if (j == 2)
+            for (int c = 0; c < C; ++c) {
+              halves[c] = sums[c];
+              sums[c] = _mm512_setzero_si512();
+            }
+        }
+        const __m512i w = _mm512_loadu_si512(quants + 64 * j);
         const __mmask64 negative = _mm512_movepi8_mask(w);
         const __m512i magnitudes = _mm512_abs_epi8(w);
         for (int c = 0; c < C; ++c) {
@@ -195,30 +210,54 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
               sums[c], magnitudes, _mm512_mask_sub_epi8(xj, negative, _mm512_setzero_si512(), xj));
         }
       }
+      if constexpr (F.sub_scales) {
+        const auto scales_at = [&](int half) {
+          return _mm256_cvtepi8_epi32(_mm_loadl_epi64(
+              reinterpret_cast<const __m128i*>(block + F.sub_scales_at() + 8 * half)));
+        };
+        const __m256i sc0 = scales_at(0), sc1 = scales_at(1);
+        for (int c = 0; c < C; ++c)
+          total[c] = _mm256_add_epi32(_mm256_mullo_epi32(fold(halves[c]), sc0),
+                                      _mm256_mullo_epi32(fold(sums[c]), sc1));
+      } else {
+        for (int c = 0; c < C; ++c) total[c] = fold(sums[c]);
+      }
     } else {
-      // Nibble groups k = 2j, 2j+1: low nibbles against activation dwords 2j, 2j+1 (columns
-      // 8j..8j+7), high nibbles against dwords 4+2j, 5+2j (columns 16+8j..).
-      for (int j = 0; j < 2; ++j) {
-        const __m512i raw = _mm512_loadu_si512(block + 32 + 64 * j);
-        const __m512i lo = _mm512_and_si512(raw, low_nibbles);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
-        for (int c = 0; c < C; ++c) {
-          sums[c] = _mm512_dpbusd_epi32(sums[c], lo, _mm512_permutexvar_epi32(pairs[j], x[c]));
-          sums[c] = _mm512_dpbusd_epi32(sums[c], hi, _mm512_permutexvar_epi32(pairs[2 + j], x[c]));
+      if constexpr (F.quants == PackedQuants::kUnsigned8) {
+        for (int j = 0; j < 4; ++j) {
+          const __m512i w = _mm512_loadu_si512(quants + 64 * j);
+          for (int c = 0; c < C; ++c)
+            sums[c] = _mm512_dpbusd_epi32(sums[c], w, _mm512_permutexvar_epi32(pairs[j], x[c]));
+        }
+      } else {
+        // Nibble groups k = 2j, 2j+1: low nibbles against activation dwords 2j, 2j+1 (columns
+        // 8j..8j+7), high nibbles against dwords 4+2j, 5+2j (columns 16+8j..).
+        for (int j = 0; j < 2; ++j) {
+          const __m512i raw = _mm512_loadu_si512(quants + 64 * j);
+          const __m512i lo = _mm512_and_si512(raw, low_nibbles);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
+          for (int c = 0; c < C; ++c) {
+            sums[c] = _mm512_dpbusd_epi32(sums[c], lo, _mm512_permutexvar_epi32(pairs[j], x[c]));
+            sums[c] =
+                _mm512_dpbusd_epi32(sums[c], hi, _mm512_permutexvar_epi32(pairs[2 + j], x[c]));
+          }
         }
       }
+      for (int c = 0; c < C; ++c) total[c] = fold(sums[c]);
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
+    auto load_scales = [&](int offset) {
+      if constexpr (F.f32_scales)
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(block + offset));
+      else
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offset)));
+    };
+    const __m256 d = load_scales(0);
     for (int c = 0; c < C; ++c) {
-      const __m256i total =
-          _mm256_add_epi32(_mm512_castsi512_si256(sums[c]), _mm512_extracti64x4_epi64(sums[c], 1));
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), scale, acc[c]);
-      if constexpr (!q8) {
-        const __m256 m =
-            _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16)));
-        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
-      }
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[c]), scale, acc[c]);
+      if constexpr (F.offset)
+        acc[c] = _mm256_fmadd_ps(load_scales(F.offset_at()),
+                                 _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
     }
   }
   for (int c = 0; c < C; ++c) {
@@ -233,10 +272,21 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
 void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride) {
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
-    if (type == DType::kQ8_0)
-      return dot_packed_impl<DType::kQ8_0, C>(group, n, q8_rows, nr, out, out_stride);
-    // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min.
-    return dot_packed_impl<DType::kQ4_1, C>(group, n, q8_rows, nr, out, out_stride);
+    switch (type) {
+      case DType::kQ8_0:
+      case DType::kQ5_0:
+        return dot_packed_impl<kPackedQ8, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ4_K:
+        return dot_packed_impl<kPackedQ4K, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_1:
+        return dot_packed_impl<kPackedU8, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_K:
+        return dot_packed_impl<kPackedU8K, C>(group, n, q8_rows, nr, out, out_stride);
+      case DType::kQ6_K:
+        return dot_packed_impl<kPackedQ6K, C>(group, n, q8_rows, nr, out, out_stride);
+      default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
+        return dot_packed_impl<kPackedQ4, C>(group, n, q8_rows, nr, out, out_stride);
+    }
   });
 }
 

@@ -18,8 +18,8 @@ struct Kernels {
   void (*axpy)(float* y, float a, const float* x, int64_t n) = nullptr;
   void (*widen_f16)(const uint16_t* src, float* dst, int64_t n) = nullptr;
   void (*dequantize_row)(DType type, const uint8_t* src, float* dst, int64_t n) = nullptr;
-  // The exact path's matmul tile (kernels/ref/ops.h): F32 or F16 weight rows against f32 rows,
-  // each element computed the same way whatever the tile's shape.
+  // The exact path's matmul tile (kernels/ref/ops.h): F32, F16 or BF16 weight rows against f32
+  // rows, each element computed the same way whatever the tile's shape.
   void (*dot_tile)(DType weight_type, const void* const* weights, int nr, const float* const* x,
                    int nc, int64_t n, float* out, int64_t out_stride) = nullptr;
   // The fast path (kernels/ref/quantized.h).

@@ -42,6 +42,36 @@ void dequantize_q4_1(const uint8_t* block, float* y) {
   }
 }
 
+// Q5_0: f16 scale, 32 high bits (qh, little-endian: bit j is element j's fifth bit), 16 bytes of
+// low nibbles as in Q4_0; offset 16.
+void dequantize_q5_0(const uint8_t* block, float* y) {
+  const float d = f16_to_f32(load_u16(block));
+  uint32_t qh;
+  std::memcpy(&qh, block + 2, 4);
+  const uint8_t* q = block + 6;
+  for (int j = 0; j < 16; ++j) {
+    const int high0 = static_cast<int>((qh >> j) & 1) << 4;
+    const int high1 = static_cast<int>((qh >> (j + 16)) & 1) << 4;
+    y[j] = d * static_cast<float>(((q[j] & 0x0f) | high0) - 16);
+    y[j + 16] = d * static_cast<float>(((q[j] >> 4) | high1) - 16);
+  }
+}
+
+// Q5_1: f16 scale and f16 minimum, then Q5_0's high bits and nibbles without the offset.
+void dequantize_q5_1(const uint8_t* block, float* y) {
+  const float d = f16_to_f32(load_u16(block));
+  const float m = f16_to_f32(load_u16(block + 2));
+  uint32_t qh;
+  std::memcpy(&qh, block + 4, 4);
+  const uint8_t* q = block + 8;
+  for (int j = 0; j < 16; ++j) {
+    const int high0 = static_cast<int>((qh >> j) & 1) << 4;
+    const int high1 = static_cast<int>((qh >> (j + 16)) & 1) << 4;
+    y[j] = d * static_cast<float>((q[j] & 0x0f) | high0) + m;
+    y[j + 16] = d * static_cast<float>((q[j] >> 4) | high1) + m;
+  }
+}
+
 // The 6-bit scale and minimum of sub-block j packed into Q4_K's 12 scale bytes.
 void q4_k_scale_min(int j, const uint8_t* s, int* scale, int* min) {
   if (j < 4) {
@@ -67,6 +97,29 @@ void dequantize_q4_k(const uint8_t* block, float* y) {
     const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
     for (int l = 0; l < 32; ++l) y[l] = d1 * static_cast<float>(q[l] & 0x0f) - m1;
     for (int l = 0; l < 32; ++l) y[l + 32] = d2 * static_cast<float>(q[l] >> 4) - m2;
+    y += 64;
+    q += 32;
+  }
+}
+
+// Q5_K: Q4_K's scales and nibbles plus a fifth bit per value: qh[l] bit 2i is the high bit of
+// value l of sub-block 2i, bit 2i+1 that of value l of sub-block 2i+1.
+void dequantize_q5_k(const uint8_t* block, float* y) {
+  const float d = f16_to_f32(load_u16(block));
+  const float dmin = f16_to_f32(load_u16(block + 2));
+  const uint8_t* scales = block + 4;
+  const uint8_t* qh = block + 16;
+  const uint8_t* q = block + 48;
+  for (int sub = 0; sub < 8; sub += 2) {
+    int sc = 0, mn = 0;
+    q4_k_scale_min(sub, scales, &sc, &mn);
+    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
+    q4_k_scale_min(sub + 1, scales, &sc, &mn);
+    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
+    for (int l = 0; l < 32; ++l)
+      y[l] = d1 * static_cast<float>((q[l] & 0x0f) | (((qh[l] >> sub) & 1) << 4)) - m1;
+    for (int l = 0; l < 32; ++l)
+      y[l + 32] = d2 * static_cast<float>((q[l] >> 4) | (((qh[l] >> (sub + 1)) & 1) << 4)) - m2;
     y += 64;
     q += 32;
   }
@@ -130,6 +183,15 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
       break;
     case DType::kQ6_K:
       block_fn = dequantize_q6_k;
+      break;
+    case DType::kQ5_0:
+      block_fn = dequantize_q5_0;
+      break;
+    case DType::kQ5_1:
+      block_fn = dequantize_q5_1;
+      break;
+    case DType::kQ5_K:
+      block_fn = dequantize_q5_k;
       break;
     default:
       break;

@@ -18,9 +18,10 @@ void dot_tile(DType weight_type, const void* const* weights, int nr, const float
     for (int r = 0; r < nr; ++r) {
       float sum = 0.0f;
       for (int64_t i = 0; i < n; ++i) {
-        const float w = weight_type == DType::kF16
-                            ? f16_to_f32(static_cast<const uint16_t*>(weights[r])[i])
-                            : static_cast<const float*>(weights[r])[i];
+        const float w =
+            weight_type == DType::kF16    ? f16_to_f32(static_cast<const uint16_t*>(weights[r])[i])
+            : weight_type == DType::kBF16 ? bf16_to_f32(static_cast<const uint16_t*>(weights[r])[i])
+                                          : static_cast<const float*>(weights[r])[i];
         sum += w * x[c][i];
       }
       out[c * out_stride + r] = sum;

@@ -8,8 +8,8 @@
 namespace kvscope::ref {
 
 float dot(const float* a, const float* b, int64_t n);
-// out[c * out_stride + r] = dot(weight row r, x row c) for up to kDotTileRows F32 or F16 weight
-// rows (`weight_type`) against up to kDotTileCols f32 rows: the exact path's matmul.
+// out[c * out_stride + r] = dot(weight row r, x row c) for up to kDotTileRows F32, F16 or BF16
+// weight rows (`weight_type`) against up to kDotTileCols f32 rows: the exact path's matmul.
 void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
               int64_t n, float* out, int64_t out_stride);
 // y += a * x

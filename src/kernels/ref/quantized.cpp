@@ -141,7 +141,8 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride) {
-  const int block_bytes = packed_block_bytes(type);
+  const PackedFormat f = packed_format(type);
+  const int block_bytes = f.block_bytes();
   for (int c = 0; c < nc; ++c) {
     const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
     const float* xd = q8_scales(q8_rows[c], n);
@@ -150,21 +151,38 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
       float acc = 0.0f;
       for (int64_t b = 0; b < n / kQ8Block; ++b) {
         const uint8_t* block = group + b * block_bytes;
+        const uint8_t* quants = block + f.quants_at();
         const int8_t* xb = x + b * kQ8Block;
         int32_t sum = 0;
-        if (type == DType::kQ8_0) {
-          for (int g = 0; g < 8; ++g)
-            for (int j = 0; j < 4; ++j)
-              sum += static_cast<int8_t>(block[16 + 32 * g + 4 * r + j]) * xb[4 * g + j];
-        } else {
+        if (f.quants == PackedQuants::kNibbles) {
           for (int k = 0; k < 4; ++k)
             for (int j = 0; j < 4; ++j) {
-              const uint8_t q = block[32 + 32 * k + 4 * r + j];
+              const uint8_t q = quants[32 * k + 4 * r + j];
               sum += (q & 0x0f) * xb[4 * k + j] + (q >> 4) * xb[16 + 4 * k + j];
             }
+        } else {
+          // Q6_K: columns 0-15 and 16-31 summed apart, then weighted by their 8-bit scales.
+          int32_t halves[2] = {0, 0};
+          for (int g = 0; g < 8; ++g)
+            for (int j = 0; j < 4; ++j) {
+              const uint8_t byte = quants[32 * g + 4 * r + j];
+              const int q = f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(byte) : byte;
+              halves[g / 4] += q * xb[4 * g + j];
+            }
+          sum = f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
+                                   static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
+                             : halves[0] + halves[1];
         }
-        acc = std::fma(static_cast<float>(sum), load_f16(block + 2 * r) * xd[b], acc);
-        if (type != DType::kQ8_0) acc = std::fma(load_f16(block + 16 + 2 * r), xs[b], acc);
+        float d, m = 0.0f;
+        if (f.f32_scales) {
+          std::memcpy(&d, block + 4 * r, 4);
+          std::memcpy(&m, block + f.offset_at() + 4 * r, 4);
+        } else {
+          d = load_f16(block + 2 * r);
+          if (f.offset) m = load_f16(block + f.offset_at() + 2 * r);
+        }
+        acc = std::fma(static_cast<float>(sum), d * xd[b], acc);
+        if (f.offset) acc = std::fma(m, xs[b], acc);
       }
       out[c * out_stride + r] = acc;
     }
