@@ -182,8 +182,8 @@ void Engine::execute(const std::vector<Planned>& plan) {
                         live.tokens.begin() + live.computed + p.n);
     const bool completes = live.computed + p.n == static_cast<int>(live.tokens.size());
     const bool wants_logits = live.request.max_new_tokens > 0 || live.request.on_logits;
-    chunk.logits = completes && wants_logits ? ForwardChunk::Logits::kLast
-                                             : ForwardChunk::Logits::kNone;
+    chunk.logits =
+        completes && wants_logits ? ForwardChunk::Logits::kLast : ForwardChunk::Logits::kNone;
     chunks.push_back(std::move(chunk));
   }
   const std::vector<float>& logits = forward_.run(chunks, *cache_);
