@@ -55,6 +55,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   chunk_size_ = (n + wanted - 1) / wanted;
   chunk_count_ = (n + chunk_size_ - 1) / chunk_size_;
   chunks_done_.store(0, std::memory_order_relaxed);
+  resting_.store(false, std::memory_order_relaxed);
   const uint32_t generation = generation_of(claims_.load(std::memory_order_relaxed)) + 1;
   {
     // The lock orders the publication against a worker deciding to sleep.
@@ -75,7 +76,7 @@ void ThreadPool::worker_loop() {
     int spins = 0;
     auto is_new = [&] { return generation_of(claims_.load(std::memory_order_acquire)) != seen; };
     while (!is_new() && !stopping_.load(std::memory_order_relaxed)) {
-      if (++spins < kSpinsBeforeSleep) continue;
+      if (++spins < kSpinsBeforeSleep && !resting_.load(std::memory_order_relaxed)) continue;
       std::unique_lock lock(mutex_);
       sleeping_.fetch_add(1);
       wake_.wait(lock, [&] { return stopping_.load() || is_new(); });

@@ -30,6 +30,11 @@ class ThreadPool {
   // Calls fn(begin, end) on disjoint chunks covering [0, n); the caller's thread takes part.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
 
+  // Until the next parallel_for, idle workers sleep at once instead of spinning: the caller has
+  // serial work ahead (a forward pass is over), and their cores can serve other threads (a
+  // server's HTTP threads and its clients) meanwhile.
+  void rest() { resting_.store(true, std::memory_order_relaxed); }
+
  private:
   void worker_loop();
   // Runs chunks of the job published as `generation` until none is left to claim.
@@ -49,6 +54,7 @@ class ThreadPool {
   std::atomic<int64_t> chunks_done_{0};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> resting_{false};
 };
 
 }  // namespace kvscope

@@ -62,6 +62,7 @@ const std::vector<float>& Forward::run(std::span<const ForwardChunk> chunks, KvC
     feed_forward_block(layer);              // x += ffn(norm(x))
   }
   compute_logits(chunks);
+  pool_.rest();  // sampling and the callers' work come next, on this thread alone
   return logits_;
 }
 
