@@ -83,46 +83,34 @@ void q4_k_scale_min(int j, const uint8_t* s, int* scale, int* min) {
   }
 }
 
-// Q4_K: 256 values in 8 sub-blocks of 32, each with a 6-bit scale and minimum under f16 d, dmin.
-void dequantize_q4_k(const uint8_t* block, float* y) {
+// Q4_K and Q5_K: 256 values in 8 sub-blocks of 32, each with a 6-bit scale and minimum under f16
+// d, dmin; nibbles, and for Q5_K a fifth bit per value: qh[l] bit 2i is the high bit of value l
+// of sub-block 2i, bit 2i+1 that of value l of sub-block 2i+1 (qh is null for Q4_K).
+void dequantize_k_sub_blocks(const uint8_t* block, const uint8_t* qh, const uint8_t* q, float* y) {
   const float d = f16_to_f32(load_u16(block));
   const float dmin = f16_to_f32(load_u16(block + 2));
   const uint8_t* scales = block + 4;
-  const uint8_t* q = block + 16;
+  auto high = [qh](int l, int sub) { return qh == nullptr ? 0 : ((qh[l] >> sub) & 1) << 4; };
   for (int sub = 0; sub < 8; sub += 2) {
     int sc = 0, mn = 0;
     q4_k_scale_min(sub, scales, &sc, &mn);
     const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
     q4_k_scale_min(sub + 1, scales, &sc, &mn);
     const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
-    for (int l = 0; l < 32; ++l) y[l] = d1 * static_cast<float>(q[l] & 0x0f) - m1;
-    for (int l = 0; l < 32; ++l) y[l + 32] = d2 * static_cast<float>(q[l] >> 4) - m2;
+    for (int l = 0; l < 32; ++l) y[l] = d1 * static_cast<float>((q[l] & 0x0f) | high(l, sub)) - m1;
+    for (int l = 0; l < 32; ++l)
+      y[l + 32] = d2 * static_cast<float>((q[l] >> 4) | high(l, sub + 1)) - m2;
     y += 64;
     q += 32;
   }
 }
 
-// Q5_K: Q4_K's scales and nibbles plus a fifth bit per value: qh[l] bit 2i is the high bit of
-// value l of sub-block 2i, bit 2i+1 that of value l of sub-block 2i+1.
+void dequantize_q4_k(const uint8_t* block, float* y) {
+  dequantize_k_sub_blocks(block, nullptr, block + 16, y);
+}
+
 void dequantize_q5_k(const uint8_t* block, float* y) {
-  const float d = f16_to_f32(load_u16(block));
-  const float dmin = f16_to_f32(load_u16(block + 2));
-  const uint8_t* scales = block + 4;
-  const uint8_t* qh = block + 16;
-  const uint8_t* q = block + 48;
-  for (int sub = 0; sub < 8; sub += 2) {
-    int sc = 0, mn = 0;
-    q4_k_scale_min(sub, scales, &sc, &mn);
-    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(mn);
-    q4_k_scale_min(sub + 1, scales, &sc, &mn);
-    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(mn);
-    for (int l = 0; l < 32; ++l)
-      y[l] = d1 * static_cast<float>((q[l] & 0x0f) | (((qh[l] >> sub) & 1) << 4)) - m1;
-    for (int l = 0; l < 32; ++l)
-      y[l + 32] = d2 * static_cast<float>((q[l] >> 4) | (((qh[l] >> (sub + 1)) & 1) << 4)) - m2;
-    y += 64;
-    q += 32;
-  }
+  dequantize_k_sub_blocks(block, block + 16, block + 48, y);
 }
 
 // Q6_K: 256 values as 4 low bits (ql) and 2 high bits (qh), 16 signed 8-bit scales, f16 d last.
