@@ -10,7 +10,7 @@
 namespace kvscope::hf {
 
 struct ArchConfig {
-  std::string arch;  // "llama", "qwen2", "qwen3" or "gpt2"
+  std::string arch;  // "llama", "qwen2", "qwen3", "phi3", "gemma3" or "gpt2"
   int64_t vocab_size = 0;
   bool tied = false;  // lm_head shares the token embedding
 };

@@ -201,12 +201,10 @@ void read_shards(const fs::path& folder, const fs::path& index_path, ModelFile& 
 }  // namespace
 
 void rename_tensors(const ArchConfig& arch, ModelFile& out) {
-  const ArchTensors& spec = arch.arch == "llama"    ? llama_tensors()
-                            : arch.arch == "qwen2"  ? qwen2_tensors()
-                            : arch.arch == "qwen3"  ? qwen3_tensors()
-                            : arch.arch == "phi3"   ? phi3_tensors()
-                            : arch.arch == "gemma3" ? gemma3_tensors()
-                                                    : gpt2_tensors();
+  static const std::map<std::string, const ArchTensors& (*)()> kByArchitecture = {
+      {"llama", llama_tensors}, {"qwen2", qwen2_tensors},   {"qwen3", qwen3_tensors},
+      {"phi3", phi3_tensors},   {"gemma3", gemma3_tensors}, {"gpt2", gpt2_tensors}};
+  const ArchTensors& spec = kByArchitecture.at(arch.arch)();
   std::map<std::string, TensorView> hf = std::move(out.tensors);
   out.tensors.clear();
   for (auto& [hf_name, view] : hf) {

@@ -1,5 +1,7 @@
 #include "models/config.h"
 
+#include <fmt/ranges.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -137,11 +139,12 @@ ModelConfig read_config(const ModelFile& file) {
   const ArchSpec* spec = nullptr;
   for (const ArchSpec& s : kArchitectures)
     if (a == s.name) spec = &s;
-  if (spec == nullptr)
-    fail(
-        "{}: architecture '{}' is not supported (supported: llama, qwen2, qwen3, phi3, gemma3, "
-        "gpt2)",
-        file.path, a);
+  if (spec == nullptr) {
+    std::vector<std::string> names;
+    for (const ArchSpec& s : kArchitectures) names.emplace_back(s.name);
+    fail("{}: architecture '{}' is not supported (supported: {})", file.path, a,
+         fmt::format("{}", fmt::join(names, ", ")));
+  }
   c.arch = spec->family;
   c.qkv_bias = spec->qkv_bias;
   c.qk_norm = spec->qk_norm;
