@@ -305,7 +305,9 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
     if constexpr (F.quants == PackedQuants::kSigned8) {
+      // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
       [[maybe_unused]] __m256i halves[C];
+      for (int c = 0; c < C; ++c) halves[c] = _mm256_setzero_si256();
       for (int g = 0; g < 8; ++g) {
         if constexpr (F.sub_scales) {
           if (g == 4)

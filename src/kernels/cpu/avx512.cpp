@@ -192,7 +192,9 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       // Column groups 2j, 2j+1 against activation dwords 2j, 2j+1; dpbusd multiplies unsigned by
       // signed bytes, so the weights' signs move onto the activations. Q6_K keeps columns 0-15
       // (j = 0, 1) and 16-31 (j = 2, 3) apart for their 8-bit scales.
+      // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
       [[maybe_unused]] __m512i halves[C];
+      for (int c = 0; c < C; ++c) halves[c] = _mm512_setzero_si512();
       for (int j = 0; j < 4; ++j) {
         if constexpr (F.sub_scales) {
           if (j == 2)
