@@ -30,8 +30,10 @@ class Model:
     Model(path=None, threads=None, precision="fast"): path is a GGUF file or a Hugging Face
     folder; None loads the default model (or $KVSCOPE_MODEL) and, when it has not been fetched,
     raises kvscope.Error naming scripts/fetch_model.sh. threads defaults to the cores this
-    process may use. precision "fast" quantizes activations to 8 bits as llama.cpp does, "exact"
-    keeps them f32 as transformers does.
+    process may use. precision "fast" quantizes activations to 8 bits as llama.cpp does, "split"
+    gives each activation row as two 8-bit rows (its rounding and that rounding's error: about 15
+    bits, near-exact logits for twice the integer products), "exact" keeps them f32 as
+    transformers does.
 
     Threads: one Model may be used from several Python threads at once. Each generate(),
     stream() and logits() call runs on an engine (thread pool, KV cache) of its own and releases

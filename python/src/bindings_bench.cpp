@@ -36,9 +36,7 @@ MeasureOptions measure_options(MeasureOptions o, std::optional<int> repetitions,
   }
   o.threads = threads;
   o.kv_type = parse_kv_type(kv_type);
-  if (precision != "fast" && precision != "exact")
-    fail("unknown precision '{}' (expected fast or exact)", precision);
-  o.precision = precision == "fast" ? Precision::kFast : Precision::kExact;
+  o.precision = parse_precision(precision);
   o.block_size = block_size;
   o.prefix_cache = prefix_cache;
   return o;

@@ -21,12 +21,6 @@ namespace {
 
 using Release = nb::call_guard<nb::gil_scoped_release>;
 
-Precision parse_precision(const std::string& name) {
-  if (name == "fast") return Precision::kFast;
-  if (name == "exact") return Precision::kExact;
-  fail("unknown precision '{}' (expected fast or exact)", name);
-}
-
 EngineOptions engine_options(const std::string& cache, const std::string& kv_type,
                              const std::string& precision, int threads) {
   if (threads < 1) fail("threads must be at least 1, not {}", threads);

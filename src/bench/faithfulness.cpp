@@ -21,9 +21,10 @@ std::vector<double> log_probs(const float* logits, int vocab) {
 }
 
 std::vector<float> score(const Model& model, const std::vector<int32_t>& chunk, Precision precision,
-                         KvType kv_type, int threads) {
+                         MatrixKinds split_kinds, KvType kv_type, int threads) {
   SessionOptions o;
   o.precision = precision;
+  o.split_kinds = split_kinds;
   o.kv_type = kv_type;
   o.threads = threads;
   o.n_ctx = static_cast<int>(chunk.size());
@@ -51,9 +52,9 @@ FaithfulnessResult measure_faithfulness(const Model& model, const std::vector<in
   for (int c = 0; c < chunks; ++c) {
     const std::vector<int32_t> chunk(tokens.begin() + c * n_ctx, tokens.begin() + (c + 1) * n_ctx);
     const std::vector<float> exact =
-        score(model, chunk, Precision::kExact, KvType::kF32, options.threads);
-    const std::vector<float> fast =
-        score(model, chunk, options.precision, options.kv_type, options.threads);
+        score(model, chunk, Precision::kExact, 0, KvType::kF32, options.threads);
+    const std::vector<float> fast = score(model, chunk, options.precision, options.split_kinds,
+                                          options.kv_type, options.threads);
     // The first half only gives the second half its context, as in llama-perplexity.
     for (int p = n_ctx / 2; p + 1 < n_ctx; ++p) {
       const float* e = &exact[static_cast<size_t>(p) * vocab];

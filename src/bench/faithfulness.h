@@ -21,6 +21,7 @@ struct FaithfulnessOptions {
   int max_tokens = 4096;  // of the text, from its start
   int threads = 2;
   Precision precision = Precision::kFast;  // of the configuration compared against the exact path
+  MatrixKinds split_kinds = 0;             // fast precision: kinds whose activations are split
   KvType kv_type = KvType::kF32;
 };
 

@@ -109,6 +109,7 @@ std::vector<SpeedResult> run_speed_test(const Model& model, const SpeedTest& tes
     so.cache = caches[c];
     so.kv_type = options.kv_type;
     so.precision = options.precision;
+    so.split_kinds = options.split_kinds;
     so.threads = options.threads;
     so.n_seqs = test.n_parallel;
     so.n_ctx = test.n_depth + test.n_prompt + test.n_gen;
@@ -189,6 +190,7 @@ nlohmann::ordered_json llama_bench_record(const Model& model, const SpeedResult&
           {"n_parallel", r.test.n_parallel},
           {"kv_cache", strategy_name(r.cache)},
           {"precision", precision_name(report.options.precision)},
+          {"split_matrices", matrix_kinds_name(report.options.split_kinds)},
           {"bytes_per_step", r.bytes_per_step},
           {"achieved_gbs", r.achieved_gbs},
           {"bandwidth_share", share},

@@ -40,6 +40,7 @@ struct SpeedOptions {
   int repetitions = 5;
   KvType kv_type = KvType::kF16;  // llama-bench's default
   Precision precision = Precision::kFast;
+  MatrixKinds split_kinds = 0;  // fast precision: kinds whose activations are split
 };
 
 // One result per strategy of `caches`, in that order.

@@ -53,7 +53,7 @@ Engine::Engine(const Model& model, const EngineOptions& options)
       n_ctx_(options.n_ctx > 0 ? std::min(options.n_ctx, model.config().context_length)
                                : model.config().context_length),
       pool_(options.threads),
-      forward_(model, pool_, options.precision, options.observer),
+      forward_(model, pool_, options.precision, options.split_kinds, options.observer),
       end_ids_(model.tokenizer().end_ids()) {
   if (options.max_seqs < 1)
     fail("the engine needs room for at least one request (max_seqs {})", options.max_seqs);

@@ -24,6 +24,7 @@ struct EngineOptions {
   CacheStrategy cache = CacheStrategy::kPaged;
   KvType kv_type = KvType::kF32;
   Precision precision = Precision::kFast;
+  MatrixKinds split_kinds = 0;  // fast precision: kinds whose activations are split (kSplit)
   int threads = 2;
   int max_seqs = 32;           // requests running at once
   int max_batch_tokens = 512;  // tokens fed in one step

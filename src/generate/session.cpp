@@ -12,6 +12,7 @@ EngineOptions engine_options(const Model& model, const SessionOptions& o) {
   e.cache = o.cache;
   e.kv_type = o.kv_type;
   e.precision = o.precision;
+  e.split_kinds = o.split_kinds;
   e.threads = o.threads;
   e.max_seqs = o.n_seqs;
   e.n_ctx = o.n_ctx;

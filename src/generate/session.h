@@ -16,6 +16,7 @@ struct SessionOptions {
   CacheStrategy cache = CacheStrategy::kPrealloc;
   KvType kv_type = KvType::kF32;
   Precision precision = Precision::kFast;
+  MatrixKinds split_kinds = 0;  // fast precision: kinds whose activations are split (kSplit)
   int n_seqs = 1;
   int n_ctx = 0;  // positions per sequence; 0: the model's context length
   int threads = 2;

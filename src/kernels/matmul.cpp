@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/packed.h"
 #include "kernels/ref/quantized.h"
@@ -59,15 +60,35 @@ uint8_t* activation_rows(int64_t n, size_t row_bytes) {
   return buffer.data() + (64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64;
 }
 
-void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
+// The rows of x in 8 bits, in this thread's buffer. Split, each row becomes two: its rounding to
+// 8 bits, then the error of that rounding, rounded to 8 bits in its turn (a scale 254 times finer).
+const uint8_t* quantize_activations(ThreadPool& pool, const float* x, int64_t n, int64_t cols,
+                                    bool split) {
+  const Kernels& k = kernels();
+  const size_t row_bytes = q8_row_bytes(cols);
+  uint8_t* base = activation_rows(split ? 2 * n : n, row_bytes);
+  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> error;
+    if (split) error.resize(static_cast<size_t>(cols));
+    for (int64_t i = begin; i < end; ++i) {
+      const float* row = x + i * cols;
+      uint8_t* rounded = base + (split ? 2 * i : i) * row_bytes;
+      k.quantize_row_q8(row, rounded, cols);
+      if (!split) continue;
+      ref::dequantize_row_q8(rounded, error.data(), cols);
+      for (int64_t j = 0; j < cols; ++j) error[j] = row[j] - error[j];
+      k.quantize_row_q8(error.data(), rounded + row_bytes, cols);
+    }
+  });
+  return base;
+}
+
+// out[i] = W times the quantized activation row i, for the n rows at `base`.
+void dot_quantized(ThreadPool& pool, const TensorView& w, const uint8_t* base, int64_t n,
+                   float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
   const size_t row_bytes = q8_row_bytes(cols);
-  uint8_t* base = activation_rows(n, row_bytes);
-  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      k.quantize_row_q8(x + i * cols, base + i * row_bytes, cols);
-  });
   if (w.packed != nullptr && k.dot_packed != nullptr) {
     // One packed group of 8 rows at a time, against up to kPackedTileCols activation rows.
     const size_t group_bytes = packed_group_bytes(w.type, cols);
@@ -106,6 +127,20 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   });
 }
 
+void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
+                 bool split) {
+  const uint8_t* base = quantize_activations(pool, x, n, w.cols(), split);
+  if (!split) return dot_quantized(pool, w, base, n, out);
+  // Both halves of a row go through the same kernel, so the sum keeps its batch invariance.
+  const int64_t rows = w.rows();
+  thread_local std::vector<float> halves;
+  halves.resize(static_cast<size_t>(2 * n * rows));
+  dot_quantized(pool, w, base, 2 * n, halves.data());
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < rows; ++r)
+      out[i * rows + r] = halves[2 * i * rows + r] + halves[(2 * i + 1) * rows + r];
+}
+
 void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
@@ -121,13 +156,72 @@ void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
 
 }  // namespace
 
+std::string_view precision_name(Precision p) {
+  switch (p) {
+    case Precision::kExact:
+      return "exact";
+    case Precision::kFast:
+      return "fast";
+    case Precision::kSplit:
+      return "split";
+    case Precision::kWide:
+      return "wide";
+  }
+  return "";
+}
+
+std::string_view matrix_kind_name(MatrixKind kind) {
+  switch (kind) {
+    case MatrixKind::kQkv:
+      return "qkv";
+    case MatrixKind::kAttentionOut:
+      return "attn_out";
+    case MatrixKind::kFeedForwardIn:
+      return "ffn_in";
+    case MatrixKind::kFeedForwardDown:
+      return "ffn_down";
+    case MatrixKind::kOutputHead:
+      return "head";
+  }
+  return "";
+}
+
+MatrixKinds parse_matrix_kinds(std::string_view list) {
+  MatrixKinds kinds = 0;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    const std::string_view name = list.substr(0, comma);
+    const auto* found = std::find_if(std::begin(kMatrixKinds), std::end(kMatrixKinds),
+                                     [&](MatrixKind k) { return matrix_kind_name(k) == name; });
+    if (found == std::end(kMatrixKinds))
+      fail("unknown matrix kind '{}' (expected qkv, attn_out, ffn_in, ffn_down or head)", name);
+    kinds |= matrix_kind_bit(*found);
+    list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
+  }
+  return kinds;
+}
+
+std::string matrix_kinds_name(MatrixKinds kinds) {
+  std::string names;
+  for (MatrixKind k : kMatrixKinds)
+    if (kinds & matrix_kind_bit(k))
+      names += (names.empty() ? "" : ",") + std::string(matrix_kind_name(k));
+  return names;
+}
+
+Precision parse_precision(std::string_view name) {
+  for (Precision p : {Precision::kFast, Precision::kSplit, Precision::kExact})
+    if (precision_name(p) == name) return p;
+  fail("unknown precision '{}' (expected fast, split or exact)", name);
+}
+
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision) {
   if (precision == Precision::kWide && w.type == DType::kQ8_0)
     matmul_wide(pool, w, x, n, out);
   else if (precision != Precision::kExact &&
            (has_q8_dot(w.type) || (w.packed != nullptr && kernels().dot_packed != nullptr)))
-    matmul_fast(pool, w, x, n, out);
+    matmul_fast(pool, w, x, n, out, precision == Precision::kSplit);
   else
     matmul_exact(pool, w, x, n, out);
 }

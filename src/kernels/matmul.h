@@ -4,6 +4,7 @@
 // same order: results do not depend on n, on the thread count, or on which other rows are
 // computed alongside (batch invariance).
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/tensor.h"
@@ -14,16 +15,31 @@ namespace kvscope {
 enum class Precision {
   kExact,  // f32 activations times dequantized weights: matches transformers
   kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does)
+  kSplit,  // each activation row as two 8-bit rows, its rounding and that rounding's error: about
+           // 15 bits on the same integer kernels, for twice their products
   kWide,   // activations quantized to 16 bits (for Q8_0 weights; the fast path's output head)
 };
 
-inline std::string_view precision_name(Precision p) {
-  return p == Precision::kFast ? "fast" : p == Precision::kWide ? "wide" : "exact";
-}
+std::string_view precision_name(Precision p);
 
-// x is [n][w.cols()], out is [n][w.rows()]. kFast and kWide fall back to kExact for weight types
-// without an integer kernel (F32, F16, BF16; Q5_0, Q5_1, Q4_K, Q5_K and Q6_K unless packed, which
-// they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
+// The forward pass's matrices by the activations they read, so that the fast path can split the
+// activations of some kinds only (bench faithfulness measures what each kind's 8 bits cost).
+enum class MatrixKind { kQkv, kAttentionOut, kFeedForwardIn, kFeedForwardDown, kOutputHead };
+constexpr MatrixKind kMatrixKinds[] = {MatrixKind::kQkv, MatrixKind::kAttentionOut,
+                                       MatrixKind::kFeedForwardIn, MatrixKind::kFeedForwardDown,
+                                       MatrixKind::kOutputHead};
+std::string_view matrix_kind_name(MatrixKind kind);  // qkv, attn_out, ffn_in, ffn_down, head
+// A set of kinds as bits (1 << kind).
+using MatrixKinds = unsigned;
+constexpr MatrixKinds matrix_kind_bit(MatrixKind kind) { return 1u << static_cast<int>(kind); }
+MatrixKinds parse_matrix_kinds(std::string_view list);  // comma list of names; Error on others
+std::string matrix_kinds_name(MatrixKinds kinds);       // the comma list back; "" for none
+// fast, split or exact (kWide is the head's own, not a choice); Error on any other name.
+Precision parse_precision(std::string_view name);
+
+// x is [n][w.cols()], out is [n][w.rows()]. kFast, kSplit and kWide fall back to kExact for weight
+// types without an integer kernel (F32, F16, BF16; Q5_0, Q5_1, Q4_K, Q5_K and Q6_K unless packed,
+// which they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision = Precision::kExact);
 

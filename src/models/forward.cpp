@@ -110,7 +110,8 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
   ScopedOp op(observer_, OpKind::kAttention, layer);
   const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
   if (w.wqkv != nullptr) {
-    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(), precision_);  // qkv: [n][q + 2 kv]
+    matmul(pool_, *w.wqkv, xb_.data(), n_, qkv_.data(),
+           precision_for(MatrixKind::kQkv));  // qkv: [n][q + 2 kv]
     add_bias(qkv_.data(), w.qkv_bias, n_);
     for (int64_t t = 0; t < n_; ++t) {
       const float* row = &qkv_[t * (q_dim + 2 * kv_dim)];
@@ -119,9 +120,12 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
       std::memcpy(&v_[t * kv_dim], row + q_dim + kv_dim, kv_dim * sizeof(float));
     }
   } else {
-    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(), precision_);  // q: [n][n_heads head_dim]
-    matmul(pool_, *w.wk, xb_.data(), n_, k_.data(), precision_);  // k: [n][kv_dim]
-    matmul(pool_, *w.wv, xb_.data(), n_, v_.data(), precision_);  // v: [n][kv_dim]
+    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(),
+           precision_for(MatrixKind::kQkv));  // q: [n][n_heads head_dim]
+    matmul(pool_, *w.wk, xb_.data(), n_, k_.data(),
+           precision_for(MatrixKind::kQkv));  // k: [n][kv_dim]
+    matmul(pool_, *w.wv, xb_.data(), n_, v_.data(),
+           precision_for(MatrixKind::kQkv));  // v: [n][kv_dim]
   }
   if (!w.q_bias.empty()) add_bias(q_.data(), w.q_bias, n_);
   if (!w.k_bias.empty()) add_bias(k_.data(), w.k_bias, n_);
@@ -168,7 +172,8 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
     pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
       ref::hadamard(&att_[begin * q_dim], (end - begin) * q_dim, rotation);
     });
-  matmul(pool_, *w.wo, att_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
+  matmul(pool_, *w.wo, att_.data(), n_, xb_.data(),
+         precision_for(MatrixKind::kAttentionOut));  // xb: [n][dim]
   if (!w.wo_bias.empty()) add_bias(xb_.data(), w.wo_bias, n_);
   if (!w.post_attn_norm.empty()) norm(w.post_attn_norm, {}, xb_.data(), xb_.data(), n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
@@ -216,22 +221,34 @@ void Forward::feed_forward_block(int layer) {
   }
   ScopedOp op(observer_, OpKind::kFeedForward, layer);
   const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
-  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(), precision_);  // up: [n][ffn]
+  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(),
+         precision_for(MatrixKind::kFeedForwardIn));  // up: [n][ffn]
   if (c.activation == Activation::kSwiGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);  // gate: [n][ffn]
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
+           precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]
     ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
   } else if (c.activation == Activation::kGeGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(), precision_);  // gate: [n][ffn]
+    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
+           precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]
     ref::gelu_tanh(gate_.data(), static_cast<int64_t>(hidden));
     for (size_t i = 0; i < hidden; ++i) up_[i] *= gate_[i];
   } else {
     add_bias(up_.data(), w.up_bias, n_);
     ref::gelu_tanh(up_.data(), static_cast<int64_t>(hidden));
   }
-  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(), precision_);  // xb: [n][dim]
+  matmul(pool_, *w.w_down, up_.data(), n_, xb_.data(),
+         precision_for(MatrixKind::kFeedForwardDown));  // xb: [n][dim]
   if (!w.down_bias.empty()) add_bias(xb_.data(), w.down_bias, n_);
   if (!w.post_ffn_norm.empty()) norm(w.post_ffn_norm, {}, xb_.data(), xb_.data(), n_);
   add_into(x_.data(), xb_.data(), static_cast<size_t>(n_) * c.dim);
+}
+
+Precision Forward::precision_for(MatrixKind kind) const {
+  if (precision_ != Precision::kFast) return precision_;
+  if (split_kinds_ & matrix_kind_bit(kind)) return Precision::kSplit;
+  // The fast path's head takes 16-bit activations where its weights allow (Q8_0): with 8 bits
+  // there the head alone gave most of the fast path's KL divergence from the exact one.
+  return kind == MatrixKind::kOutputHead ? Precision::kWide : Precision::kFast;
 }
 
 void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
@@ -258,10 +275,8 @@ void Forward::compute_logits(std::span<const ForwardChunk> chunks) {
          n_out);
   }
   ScopedOp op(observer_, OpKind::kOutputHead, -1);
-  // The fast path's head takes 16-bit activations: with 8 bits here the head alone gave most of
-  // the fast path's KL divergence from the exact one (bench faithfulness).
   matmul(pool_, model_.output(), out_rows_.data(), n_out, logits_.data(),
-         precision_ == Precision::kFast ? Precision::kWide : precision_);
+         precision_for(MatrixKind::kOutputHead));
   if (c.logit_softcap > 0)  // Gemma: cap * tanh(logits / cap)
     for (float& l : logits_) l = c.logit_softcap * std::tanh(l / c.logit_softcap);
 }

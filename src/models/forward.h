@@ -26,8 +26,14 @@ struct ForwardChunk {
 
 class Forward {
  public:
-  Forward(const Model& model, ThreadPool& pool, Precision precision, Observer* observer = nullptr)
-      : model_(model), pool_(pool), precision_(precision), observer_(observer) {}
+  // split_kinds: on the fast path, the matrix kinds whose activations are split (kSplit).
+  Forward(const Model& model, ThreadPool& pool, Precision precision, MatrixKinds split_kinds = 0,
+          Observer* observer = nullptr)
+      : model_(model),
+        pool_(pool),
+        precision_(precision),
+        split_kinds_(split_kinds),
+        observer_(observer) {}
 
   // Runs the chunks, writes their keys and values into `cache`, and returns the logits: per
   // chunk, in order, vocab_size values for its last token, for each of its tokens, or none.
@@ -41,10 +47,12 @@ class Forward {
   void attend(int layer, const KvCache& cache);
   void norm(const Vector& weight, const Vector& bias, const float* x, float* out, int64_t rows);
   void compute_logits(std::span<const ForwardChunk> chunks);
+  Precision precision_for(MatrixKind kind) const;
 
   const Model& model_;
   ThreadPool& pool_;
   Precision precision_;
+  MatrixKinds split_kinds_;
   Observer* observer_;
   int64_t n_ = 0;  // tokens in this call
   std::vector<int> token_seq_, token_pos_;

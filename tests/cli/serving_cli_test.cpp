@@ -106,6 +106,19 @@ TEST(BenchFaithfulness, MeasuresAnyPrecisionAndKvType) {
   EXPECT_EQ(f16["kv_type"], "f16");
   EXPECT_GT(f16["kl"]["max"].get<double>(), 0.0);
   EXPECT_LT(f16["kl"]["mean"].get<double>(), 1e-3);
+  const nlohmann::json split = run_json(
+      "bench faithfulness" + kTiny + " --ctx 32 --max-tokens 128 --precision split", "split.json");
+  EXPECT_EQ(split["precision"], "split");
+}
+
+TEST(BenchFaithfulness, AblationSplitsOneMatrixKindAtATime) {
+  const nlohmann::json j =
+      run_json("bench faithfulness" + kTiny + " --ctx 32 --max-tokens 128 --ablate", "ablate.json");
+  ASSERT_EQ(j["ablation"].size(), 7u);
+  EXPECT_EQ(j["ablation"][0]["split_matrices"], "");
+  EXPECT_EQ(j["ablation"][1]["split_matrices"], "qkv");
+  EXPECT_EQ(j["ablation"][5]["split_matrices"], "head");
+  EXPECT_EQ(j["ablation"][6]["split_matrices"], "qkv,attn_out,ffn_in,ffn_down,head");
 }
 
 }  // namespace

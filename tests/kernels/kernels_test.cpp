@@ -311,6 +311,36 @@ TEST(FastPath, MatmulIsBatchInvariant) {
   }
 }
 
+// Split activations (a row's 8-bit rounding plus that rounding's error in 8 bits) are batch
+// invariant like the fast path's, and land far closer to the exact product.
+TEST(FastPath, SplitActivationsAreBatchInvariantAndNearlyExact) {
+  ThreadPool one(1), two(2);
+  const int64_t rows = 43, n = 5;
+  for (const PackedCase& p : kPackedCases) {
+    const int64_t cols = p.cols == 96 ? 576 : 1536;
+    const auto bytes = testing::random_row_bytes(p.type, cols * rows, 43);
+    TensorView w = matrix_view(p.type, cols, rows, bytes);
+    const std::vector<uint8_t> packed = pack_rows(w);
+    w.packed = packed.data();
+    const auto x = testing::random_floats(n * cols, 44);
+    std::vector<float> exact(n * rows), fast(n * rows), split(n * rows), alone(rows);
+    matmul(two, w, x.data(), n, exact.data(), Precision::kExact);
+    matmul(two, w, x.data(), n, fast.data(), Precision::kFast);
+    matmul(two, w, x.data(), n, split.data(), Precision::kSplit);
+    double fast_error = 0, split_error = 0;
+    for (int64_t i = 0; i < n * rows; ++i) {
+      fast_error = std::max<double>(fast_error, std::fabs(fast[i] - exact[i]));
+      split_error = std::max<double>(split_error, std::fabs(split[i] - exact[i]));
+    }
+    EXPECT_LT(split_error, fast_error / 50) << dtype_name(p.type);
+    for (int64_t i = 0; i < n; ++i) {
+      matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kSplit);
+      for (int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(split[i * rows + r], alone[r]) << dtype_name(p.type) << " row " << i;
+    }
+  }
+}
+
 // Each packed row holds exactly the values of the exact dequantization (Q4_K and Q5_K's sub-block
 // scales and offsets as f32 products, Q5_0's values less 16, Q6_K's 8-bit scales as they are).
 TEST(FastPath, PackedRowsEqualTheExactDequantization) {

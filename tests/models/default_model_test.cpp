@@ -119,17 +119,65 @@ TEST_F(DefaultModel, GreedyContinuationsMatchTransformers) {
 
 TEST_F(DefaultModel, CacheStrategiesGiveBitwiseIdenticalLogits) {
   const std::vector<int32_t> prompt = (*goldens_)["greedy"][1]["prompt_ids"];
-  for (KvType type : {KvType::kF32, KvType::kF16}) {
-    const auto reference =
-        greedy_logits(options(CacheStrategy::kPrealloc, 1, type), {prompt}, kNewTokens);
-    for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat}) {
-      const auto other = greedy_logits(options(s, 1, type), {prompt}, kNewTokens);
-      ASSERT_EQ(other[0].size(), reference[0].size());
-      for (size_t step = 0; step < reference[0].size(); ++step)
-        ASSERT_EQ(other[0][step], reference[0][step])
-            << strategy_name(s) << " " << kv_type_name(type) << " step " << step;
+  for (Precision precision : {Precision::kFast, Precision::kSplit})
+    for (KvType type : {KvType::kF32, KvType::kF16}) {
+      const auto reference = greedy_logits(options(CacheStrategy::kPrealloc, 1, type, precision),
+                                           {prompt}, kNewTokens);
+      for (CacheStrategy s : {CacheStrategy::kNone, CacheStrategy::kConcat}) {
+        const auto other = greedy_logits(options(s, 1, type, precision), {prompt}, kNewTokens);
+        ASSERT_EQ(other[0].size(), reference[0].size());
+        for (size_t step = 0; step < reference[0].size(); ++step)
+          ASSERT_EQ(other[0][step], reference[0][step])
+              << precision_name(precision) << " " << strategy_name(s) << " " << kv_type_name(type)
+              << " step " << step;
+      }
     }
+}
+
+// Split activations carry about 15 bits where the fast path's carry 8: their logits stray from
+// the exact path's a small fraction as far, and pick the same top token wherever the exact does.
+TEST_F(DefaultModel, SplitActivationsStayCloseToTheExactPath) {
+  const std::vector<int32_t> ids = (*goldens_)["text_ids"];
+  const auto score = [&](Precision p) {
+    Session session(*model_, options(CacheStrategy::kPrealloc, 1, KvType::kF32, p));
+    return session.score(ids);
+  };
+  const std::vector<float> exact = score(Precision::kExact), fast = score(Precision::kFast),
+                           split = score(Precision::kSplit);
+  const int vocab = model_->config().vocab_size;
+  double fast_error = 0, split_error = 0;
+  for (size_t i = 0; i < exact.size(); ++i) {
+    fast_error = std::max<double>(fast_error, std::fabs(fast[i] - exact[i]));
+    split_error = std::max<double>(split_error, std::fabs(split[i] - exact[i]));
   }
+  RecordProperty("fast_max_abs_diff", std::to_string(fast_error));
+  RecordProperty("split_max_abs_diff", std::to_string(split_error));
+  EXPECT_LT(split_error, fast_error / 20);
+  for (size_t p = 0; p < ids.size(); ++p) {
+    const float* e = &exact[p * vocab];
+    const float* s = &split[p * vocab];
+    EXPECT_EQ(std::max_element(s, s + vocab) - s, std::max_element(e, e + vocab) - e)
+        << "position " << p;
+  }
+}
+
+// The fast path with every matrix kind split is the split precision, bit for bit; one kind split
+// differs from both.
+TEST_F(DefaultModel, SplitMatrixKindsReachTheirMatrices) {
+  const std::vector<int32_t> ids = (*goldens_)["greedy"][1]["prompt_ids"];
+  const auto score = [&](Precision p, MatrixKinds kinds) {
+    SessionOptions o = options(CacheStrategy::kPrealloc, 1, KvType::kF32, p);
+    o.split_kinds = kinds;
+    Session session(*model_, o);
+    return session.score(ids);
+  };
+  MatrixKinds all = 0;
+  for (MatrixKind k : kMatrixKinds) all |= matrix_kind_bit(k);
+  const auto split = score(Precision::kSplit, 0);
+  EXPECT_EQ(score(Precision::kFast, all), split);
+  const auto one = score(Precision::kFast, matrix_kind_bit(MatrixKind::kFeedForwardIn));
+  EXPECT_NE(one, split);
+  EXPECT_NE(one, score(Precision::kFast, 0));
 }
 
 TEST_F(DefaultModel, ASequenceAloneOrInABatchGivesBitwiseIdenticalLogits) {

@@ -26,6 +26,7 @@ struct SpeedArgs {
                      type_k = "f16", type_v = "f16", caches = "paged";
   std::vector<std::string> pg;
   Precision precision = Precision::kFast;
+  std::string split_matrices;
   int threads = 2, repetitions = 5, n_batch = 2048, n_ubatch = 512;
   bool json = false;
 };
@@ -70,9 +71,11 @@ void print_speed_markdown(const SpeedReport& report, const std::vector<SpeedResu
         r.avg_ts, r.stddev_ts, roofline ? fmt::format("{:.1f}", r.achieved_gbs) : "",
         roofline ? fmt::format("{:.0f}%", 100 * r.achieved_gbs / report.read_bandwidth_gbs) : "");
   }
-  fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision){}\n", build_info().commit,
+  fmt::print("\nbuild: {} ({}), {} ({} kernels, {} precision{}){}\n", build_info().commit,
              build_info().build_number, cpu_name(), kernel_isa_name(),
              precision_name(report.options.precision),
+             report.options.split_kinds ? ", split " + matrix_kinds_name(report.options.split_kinds)
+                                        : std::string(),
              report.read_bandwidth_gbs > 0
                  ? fmt::format(", measured read bandwidth {:.1f} GB/s", report.read_bandwidth_gbs)
                  : "");
@@ -88,6 +91,7 @@ void run_speed(const SpeedArgs& a) {
   report.options.repetitions = a.repetitions;
   report.options.kv_type = parse_kv_type(a.type_k);
   report.options.precision = a.precision;
+  report.options.split_kinds = parse_matrix_kinds(a.split_matrices);
   report.n_batch = a.n_batch;
   report.n_ubatch = a.n_ubatch;
   const std::vector<SpeedTest> tests = speed_tests(a);
@@ -184,6 +188,7 @@ void add_speed(CLI::App& bench) {
       ->check(CLI::IsMember({"f16", "f32", "q8_0"}))
       ->capture_default_str();
   add_precision_option(*cmd, a->precision);
+  add_split_matrices_option(*cmd, a->split_matrices);
   cmd->add_option("-o,--output", a->output, "md, json, jsonl or csv")
       ->check(CLI::IsMember({"md", "json", "jsonl", "csv"}))
       ->capture_default_str();
@@ -197,9 +202,35 @@ struct FaithfulnessArgs {
   std::string model,
       text_path = std::string(KVSCOPE_SOURCE_DIR) + "/tests/fixtures/text/python_docs.txt",
       json_path;
-  std::string kv_type = "f32";
+  std::string kv_type = "f32", split_matrices;
+  bool ablate = false;
   FaithfulnessOptions options;
 };
+
+nlohmann::json faithfulness_json(const FaithfulnessOptions& o, const FaithfulnessResult& r) {
+  return {{"precision", precision_name(o.precision)},
+          {"split_matrices", matrix_kinds_name(o.split_kinds)},
+          {"kv_type", kv_type_name(o.kv_type)},
+          {"positions", r.positions},
+          {"same_top1", r.same_top1},
+          {"kl", summary_json(r.kl)},
+          {"perplexity_exact", r.perplexity_exact},
+          {"perplexity_fast", r.perplexity_fast}};
+}
+
+// Each matrix kind's activations split alone, then all of them: what each kind's 8 bits cost.
+std::vector<FaithfulnessOptions> ablation_runs(const FaithfulnessOptions& fast) {
+  std::vector<FaithfulnessOptions> runs = {fast};
+  MatrixKinds all = 0;
+  for (MatrixKind k : kMatrixKinds) {
+    runs.push_back(fast);
+    runs.back().split_kinds = matrix_kind_bit(k);
+    all |= matrix_kind_bit(k);
+  }
+  runs.push_back(fast);
+  runs.back().split_kinds = all;
+  return runs;
+}
 
 void run_faithfulness(const FaithfulnessArgs& a) {
   const auto model = load_model(a.model);
@@ -209,37 +240,59 @@ void run_faithfulness(const FaithfulnessArgs& a) {
   const std::vector<int32_t> tokens = model->tokenizer().encode(text, false, true);
   FaithfulnessOptions o = a.options;
   o.kv_type = parse_kv_type(a.kv_type);
+  o.split_kinds = parse_matrix_kinds(a.split_matrices);
+  if (a.ablate && (o.precision != Precision::kFast || o.split_kinds != 0))
+    fail(
+        "--ablate splits the fast path's matrices one kind at a time: use it with --precision "
+        "fast and without --split-matrices");
+  const std::vector<FaithfulnessOptions> runs = a.ablate ? ablation_runs(o) : std::vector{o};
+  std::vector<FaithfulnessResult> results;
   ProgressBar bar("faithfulness");
-  const FaithfulnessResult r = measure_faithfulness(
-      *model, tokens, o, [&](int done, int total) { bar.update(done, total); });
-  Table t({"Measure", "Value"},
-          fmt::format("{} path with a {} KV cache against the exact path with an f32 cache",
-                      precision_name(o.precision), a.kv_type));
-  t.add_row({"Positions compared", fmt::format("{}", r.positions)});
-  t.add_row({"Same top-1 token", fmt::format("{:.2f}%", 100 * r.same_top1)});
-  t.add_row({"Mean KL divergence", fmt::format("{:.6f}", r.kl.mean)});
-  t.add_row({"Median KL divergence", fmt::format("{:.6f}", r.kl.median)});
-  t.add_row({"99th percentile KL", fmt::format("{:.6f}", r.kl.p99)});
-  t.add_row({"Maximum KL", fmt::format("{:.6f}", r.kl.max)});
-  t.add_row({"Perplexity, exact", fmt::format("{:.4f}", r.perplexity_exact)});
-  t.add_row({"Perplexity, compared", fmt::format("{:.4f}", r.perplexity_fast)});
-  fmt::print("{}\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", t.render(),
-             model->config().name, cpu_name(), kernel_isa_name(), a.text_path,
-             r.positions / (a.options.n_ctx / 2 - 1), a.options.n_ctx);
-  if (!a.json_path.empty())
-    write_text_file(a.json_path, nlohmann::json({{"suite", "faithfulness"},
-                                                 {"system", system_json(*model, a.options.threads)},
-                                                 {"text", a.text_path},
-                                                 {"n_ctx", a.options.n_ctx},
-                                                 {"precision", precision_name(o.precision)},
-                                                 {"kv_type", a.kv_type},
-                                                 {"positions", r.positions},
-                                                 {"same_top1", r.same_top1},
-                                                 {"kl", summary_json(r.kl)},
-                                                 {"perplexity_exact", r.perplexity_exact},
-                                                 {"perplexity_fast", r.perplexity_fast}})
-                                         .dump(2) +
-                                     "\n");
+  for (const FaithfulnessOptions& run : runs)
+    results.push_back(measure_faithfulness(*model, tokens, run, [&](int done, int total) {
+      bar.update(static_cast<int>(results.size()) * total + done,
+                 total * static_cast<int>(runs.size()));
+    }));
+  const FaithfulnessResult& r = results.front();
+  const std::string compared = fmt::format(
+      "{} path{} with a {} KV cache against the exact path with an f32 cache",
+      precision_name(o.precision),
+      o.split_kinds ? fmt::format(" (split {})", matrix_kinds_name(o.split_kinds)) : "", a.kv_type);
+  if (a.ablate) {
+    Table t({"Split activations", "Same top-1 token", "Mean KL", "99th percentile KL"}, compared);
+    for (size_t i = 0; i < runs.size(); ++i)
+      t.add_row({runs[i].split_kinds ? matrix_kinds_name(runs[i].split_kinds) : "none (fast)",
+                 fmt::format("{:.2f}%", 100 * results[i].same_top1),
+                 fmt::format("{:.6f}", results[i].kl.mean),
+                 fmt::format("{:.6f}", results[i].kl.p99)});
+    fmt::print("{}", t.render());
+  } else {
+    Table t({"Measure", "Value"}, compared);
+    t.add_row({"Positions compared", fmt::format("{}", r.positions)});
+    t.add_row({"Same top-1 token", fmt::format("{:.2f}%", 100 * r.same_top1)});
+    t.add_row({"Mean KL divergence", fmt::format("{:.6f}", r.kl.mean)});
+    t.add_row({"Median KL divergence", fmt::format("{:.6f}", r.kl.median)});
+    t.add_row({"99th percentile KL", fmt::format("{:.6f}", r.kl.p99)});
+    t.add_row({"Maximum KL", fmt::format("{:.6f}", r.kl.max)});
+    t.add_row({"Perplexity, exact", fmt::format("{:.4f}", r.perplexity_exact)});
+    t.add_row({"Perplexity, compared", fmt::format("{:.4f}", r.perplexity_fast)});
+    fmt::print("{}", t.render());
+  }
+  fmt::print("\n{} on {} ({} kernels), text {} ({} chunks of {} tokens)\n", model->config().name,
+             cpu_name(), kernel_isa_name(), a.text_path, r.positions / (a.options.n_ctx / 2 - 1),
+             a.options.n_ctx);
+  if (a.json_path.empty()) return;
+  nlohmann::json j = {{"suite", "faithfulness"},
+                      {"system", system_json(*model, a.options.threads)},
+                      {"text", a.text_path},
+                      {"n_ctx", a.options.n_ctx}};
+  j.update(faithfulness_json(o, r));
+  if (a.ablate) {
+    j["ablation"] = nlohmann::json::array();
+    for (size_t i = 0; i < runs.size(); ++i)
+      j["ablation"].push_back(faithfulness_json(runs[i], results[i]));
+  }
+  write_text_file(a.json_path, j.dump(2) + "\n");
 }
 
 void add_faithfulness(CLI::App& bench) {
@@ -247,7 +300,9 @@ void add_faithfulness(CLI::App& bench) {
                                    "How far the fast path strays from the exact one (KL, top-1)");
   cmd->footer(
       "Examples:\n  kvscope bench faithfulness\n  kvscope bench faithfulness --text my.txt --ctx "
-      "256 --json kl.json\n  kvscope bench faithfulness --precision exact --kv-type q8_0");
+      "256 --json kl.json\n  kvscope bench faithfulness --precision exact --kv-type q8_0\n  "
+      "kvscope "
+      "bench faithfulness --ablate");
   auto a = std::make_shared<FaithfulnessArgs>();
   add_model_option(*cmd, a->model);
   cmd->add_option("--text", a->text_path,
@@ -260,6 +315,10 @@ void add_faithfulness(CLI::App& bench) {
   cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
   add_kv_type_option(*cmd, a->kv_type);
   add_precision_option(*cmd, a->options.precision);
+  add_split_matrices_option(*cmd, a->split_matrices);
+  cmd->add_flag("--ablate", a->ablate,
+                "Split the fast path's activations one matrix kind at a time (then all): which "
+                "kinds lose most to 8 bits");
   cmd->add_option("--json", a->json_path, "Also write the result as JSON to this file");
   cmd->callback([a] { run_faithfulness(*a); });
 }

@@ -27,12 +27,20 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 }
 
 void add_precision_option(CLI::App& app, Precision& precision) {
-  const std::map<std::string, Precision> names = {{"fast", Precision::kFast},
-                                                  {"exact", Precision::kExact}};
-  app.add_option(
-         "--precision", precision,
-         "fast: int8 activations, as llama.cpp (default); exact: f32 activations, as transformers")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,exact}"));
+  const std::map<std::string, Precision> names = {
+      {"fast", Precision::kFast}, {"split", Precision::kSplit}, {"exact", Precision::kExact}};
+  app.add_option("--precision", precision,
+                 "fast: int8 activations, as llama.cpp (default); split: each activation row as "
+                 "two int8 rows (about 15 bits; twice the products, near-exact logits); exact: f32 "
+                 "activations, as transformers")
+      ->transform(
+          CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,split,exact}"));
+}
+
+void add_split_matrices_option(CLI::App& app, std::string& kinds) {
+  app.add_option("--split-matrices", kinds,
+                 "With --precision fast: matrix kinds whose activations are split as by "
+                 "--precision split, comma list of qkv, attn_out, ffn_in, ffn_down, head");
 }
 
 void add_sampling_options(CLI::App& app, SamplingArgs& args) {

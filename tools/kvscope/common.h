@@ -23,6 +23,8 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
+// --split-matrices: a comma list of matrix kinds (parse_matrix_kinds) split on the fast path.
+void add_split_matrices_option(CLI::App& app, std::string& kinds);
 
 // The sampling options of run, chat and demo: --temp, --top-k, --top-p, --min-p,
 // --repeat-penalty, --seed. Each one given on the command line replaces the base's value.

@@ -126,6 +126,12 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   }
 }
 
+void dequantize_row_q8(const uint8_t* q8_row, float* out, int64_t n) {
+  const auto* q = reinterpret_cast<const int8_t*>(q8_row);
+  const float* d = q8_scales(q8_row, n);
+  for (int64_t j = 0; j < n; ++j) out[j] = static_cast<float>(q[j]) * d[j / kQ8Block];
+}
+
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
   const int block_bytes = dtype_info(type).block_bytes;
   const auto* x = reinterpret_cast<const int8_t*>(q8_row);

@@ -45,6 +45,8 @@ namespace ref {
 // Quantizes x[0..n) (n a multiple of 32) into `out` (q8_row_bytes(n), 4-byte aligned): per block,
 // d = max|x| / 127 and q = round(x / d).
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
+// The values a quantized activation row stands for: q × d.
+void dequantize_row_q8(const uint8_t* q8_row, float* out, int64_t n);
 // dot(weight row, activation row) for a weight type with has_q8_dot.
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
 
