@@ -5,13 +5,10 @@
 #include <functional>
 #include <vector>
 
+#include "train/lanes.h"
+
 namespace kvscope::train {
 namespace {
-
-// Eight or sixteen f32 lanes; GCC turns arithmetic on them into one AVX or AVX-512 register
-// operation in the functions compiled for those targets, into SSE pairs in the scalar build.
-typedef float Lanes8 __attribute__((vector_size(32)));
-typedef float Lanes16 __attribute__((vector_size(64)));
 
 // A register tile is Rows × 2 vectors of c, kept in registers while k runs. AVX-512's 32
 // registers hold 12 × 2 accumulators, 2 operands of b and a broadcast of a; AVX2's 16 hold 6 × 2.
