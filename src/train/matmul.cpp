@@ -33,36 +33,32 @@ class Scratch {
   std::vector<float> data_;
 };
 
-// b's columns [j0, j0 + kCols) as one panel of k rows × kCols (zeros past n), so that the
-// tile reads it as one contiguous stream whatever b's strides.
-template <class V>
-void pack_b_panel(const GemmArgs& g, int64_t j0, float* panel) {
-  const int64_t cols = std::min(kCols<V>, g.n - j0);
-  if (g.b_col == 1) {
-    for (int64_t k = 0; k < g.k; ++k) {
-      float* row = panel + k * kCols<V>;
-      std::memcpy(row, g.b + k * g.b_row + j0, cols * sizeof(float));
-      std::fill(row + cols, row + kCols<V>, 0.0f);
+// A panel of `depth` rows × Width: panel[k * Width + i] = src[i * i_step + k * k_step] for
+// i < count, zeros past it, so that the tile reads a and b as contiguous streams whatever their
+// strides. Reads run along whichever of i and k is contiguous in src; along k, 64 rows of the
+// panel at a time, so that the rows being written stay in L1.
+template <int64_t Width>
+void pack_panel(const float* src, int64_t i_step, int64_t k_step, int64_t count, int64_t depth,
+                float* panel) {
+  if (i_step == 1) {
+    for (int64_t k = 0; k < depth; ++k) {
+      float* row = panel + k * Width;
+      std::memcpy(row, src + k * k_step, count * sizeof(float));
+      std::fill(row + count, row + Width, 0.0f);
     }
     return;
   }
-  for (int64_t j = 0; j < kCols<V>; ++j)
-    for (int64_t k = 0; k < g.k; ++k)
-      panel[k * kCols<V> + j] = j < cols ? b_at(g, k, j0 + j) : 0.0f;
+  for (int64_t k0 = 0; k0 < depth; k0 += 64)
+    for (int64_t i = 0; i < Width; ++i)
+      for (int64_t k = k0; k < std::min(depth, k0 + 64); ++k)
+        panel[k * Width + i] = i < count ? src[i * i_step + k * k_step] : 0.0f;
 }
 
-// a's rows [i0, i0 + rows) as k columns of kRows (a(i0 + r, k) at panel[k * kRows + r]).
-template <class V>
-void pack_a_panel(const GemmArgs& g, int64_t i0, int64_t rows, float* panel) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < g.k; ++k) panel[k * kRows<V> + r] = a_at(g, i0 + r, k);
-}
-
-// c[r * ldc + j] (+)= Σ_k a[k * a_step + r] · b[k * kCols + j] for r < Rows, j < kCols, summing
+// c[r * ldc + j] (+)= Σ_k a[k * kRows + r] · b[k * kCols + j] for r < Rows, j < kCols, summing
 // k in order from c's value (load) or zero.
 template <class V, int Rows>
-[[gnu::always_inline]] inline void tile(const float* a, int64_t a_step, const float* b, int64_t k,
-                                        float* c, int64_t ldc, bool load) {
+[[gnu::always_inline]] inline void tile(const float* a, const float* b, int64_t k, float* c,
+                                        int64_t ldc, bool load) {
   // (Loads and stores are memcpy: a function taking or returning vectors would change the ABI.
   // Every loop over r is unrolled, so that GCC keeps each accumulator in a register.)
   V acc[Rows][2] = {};
@@ -75,7 +71,7 @@ template <class V, int Rows>
     std::memcpy(&b1, b + kk * kCols<V> + kCols<V> / 2, sizeof b1);
 #pragma GCC unroll 16
     for (int r = 0; r < Rows; ++r) {
-      const float x = a[kk * a_step + r];
+      const float x = a[kk * kRows<V> + r];
       acc[r][0] += x * b0;
       acc[r][1] += x * b1;
     }
@@ -86,49 +82,52 @@ template <class V, int Rows>
 
 // The tile for the last block of rows, which may have fewer than kRows.
 template <class V, int Rows>
-[[gnu::always_inline]] inline void tile_rows(int64_t rows, const float* a, int64_t a_step,
-                                             const float* b, int64_t k, float* c, int64_t ldc,
-                                             bool load) {
+[[gnu::always_inline]] inline void tile_rows(int64_t rows, const float* a, const float* b,
+                                             int64_t k, float* c, int64_t ldc, bool load) {
   if constexpr (Rows > 1)
-    if (rows < Rows) return tile_rows<V, Rows - 1>(rows, a, a_step, b, k, c, ldc, load);
-  tile<V, Rows>(a, a_step, b, k, c, ldc, load);
+    if (rows < Rows) return tile_rows<V, Rows - 1>(rows, a, b, k, c, ldc, load);
+  tile<V, Rows>(a, b, k, c, ldc, load);
 }
 
-// Rows [i0, i0 + rows) of c against every packed panel of b. A panel of columns past n goes
-// through a small buffer, so that the tile always writes whole vectors.
+// Rows [i0, i0 + rows) of c against every packed panel of b, kKBlock steps of k at a time, so
+// that the slices of a's and b's panels that a tile reads stay in L1 while it runs over the
+// panels. A panel of columns past n goes through a small buffer, so that the tile always writes
+// whole vectors.
+constexpr int64_t kKBlock = 128;
+
 template <class V>
 [[gnu::always_inline]] inline void row_block(const GemmArgs& g, const float* packed_b, int64_t i0,
                                              int64_t rows, Scratch& a_scratch) {
-  const float* a = g.a + i0 * g.a_row;
-  int64_t a_step = g.a_col;
-  if (g.a_row != 1) {  // rows of a are not contiguous columns: pack them
-    float* panel = a_scratch.get(g.k * kRows<V>);
-    pack_a_panel<V>(g, i0, rows, panel);
-    a = panel;
-    a_step = kRows<V>;
-  }
-  for (int64_t j0 = 0; j0 < g.n; j0 += kCols<V>) {
-    const float* b = packed_b + j0 * g.k;
-    float* c = g.c + i0 * g.c_row + j0;
-    if (j0 + kCols<V> <= g.n) {
-      tile_rows<V, kRows<V>>(rows, a, a_step, b, g.k, c, g.c_row, g.accumulate);
-      continue;
+  float* a = a_scratch.get(g.k * kRows<V>);
+  pack_panel<kRows<V>>(g.a + i0 * g.a_row, g.a_row, g.a_col, rows, g.k, a);
+  for (int64_t k0 = 0; k0 < g.k; k0 += kKBlock) {
+    const int64_t k = std::min(kKBlock, g.k - k0);
+    const bool load = g.accumulate || k0 > 0;
+    for (int64_t j0 = 0; j0 < g.n; j0 += kCols<V>) {
+      const float* a_k = a + k0 * kRows<V>;
+      const float* b = packed_b + j0 * g.k + k0 * kCols<V>;
+      float* c = g.c + i0 * g.c_row + j0;
+      if (j0 + kCols<V> <= g.n) {
+        tile_rows<V, kRows<V>>(rows, a_k, b, k, c, g.c_row, load);
+        continue;
+      }
+      const int64_t cols = g.n - j0;
+      float edge[kRows<V> * kCols<V>] = {};
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(edge + r * kCols<V>, c + r * g.c_row, cols * sizeof(float));
+      tile_rows<V, kRows<V>>(rows, a_k, b, k, edge, kCols<V>, load);
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(c + r * g.c_row, edge + r * kCols<V>, cols * sizeof(float));
     }
-    const int64_t cols = g.n - j0;
-    float edge[kRows<V> * kCols<V>] = {};
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(edge + r * kCols<V>, c + r * g.c_row, cols * sizeof(float));
-    tile_rows<V, kRows<V>>(rows, a, a_step, b, g.k, edge, kCols<V>, g.accumulate);
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(c + r * g.c_row, edge + r * kCols<V>, cols * sizeof(float));
   }
 }
 
 template <class V>
 [[gnu::always_inline]] inline void pack_b_panels(const GemmArgs& g, float* packed, int64_t begin,
                                                  int64_t end) {
-  for (int64_t p = begin; p < end; ++p)
-    pack_b_panel<V>(g, p * kCols<V>, packed + p * kCols<V> * g.k);
+  for (int64_t j0 = begin * kCols<V>; j0 < std::min(end * kCols<V>, g.n); j0 += kCols<V>)
+    pack_panel<kCols<V>>(g.b + j0 * g.b_col, g.b_col, g.b_row, std::min(kCols<V>, g.n - j0), g.k,
+                         packed + j0 * g.k);
 }
 
 template <class V>
@@ -178,8 +177,8 @@ GemmSteps steps_for(Isa isa) {
   return {kCols<Lanes8>, kRows<Lanes8>, pack_scalar, rows_scalar};
 }
 
-// b packed into panels (shared), then blocks of rows (each packing its own rows of a where they
-// are strided), both split over the pool if there is one.
+// b packed into panels (shared), then blocks of rows (each packing its own rows of a), both
+// split over the pool if there is one.
 void run_gemm(ThreadPool* pool, const GemmArgs& g, const GemmSteps& steps) {
   if (g.m == 0 || g.n == 0) return;
   const auto split = [pool](int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
