@@ -43,8 +43,12 @@ void pack_panel(const float* src, int64_t i_step, int64_t k_step, int64_t count,
   if (i_step == 1) {
     for (int64_t k = 0; k < depth; ++k) {
       float* row = panel + k * Width;
-      std::memcpy(row, src + k * k_step, count * sizeof(float));
-      std::fill(row + count, row + Width, 0.0f);
+      if (count == Width) {  // a copy of constant size, inlined rather than a call to memcpy
+        std::memcpy(row, src + k * k_step, Width * sizeof(float));
+      } else {
+        std::memcpy(row, src + k * k_step, count * sizeof(float));
+        std::fill(row + count, row + Width, 0.0f);
+      }
     }
     return;
   }
