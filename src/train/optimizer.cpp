@@ -13,27 +13,43 @@ AdamW::AdamW(const std::vector<ParamTensor>& layout, const AdamWOptions& options
       m_(static_cast<size_t>(parameter_count(layout)), 0.0f),
       v_(m_.size(), 0.0f) {}
 
+namespace {
+
+struct AdamWStep {
+  float decay, beta1, beta2, eps, step_size, sqrt_correction2;
+};
+
+// Elements [begin, end) of one tensor. Plain arguments rather than a lambda's captures, so that
+// GCC knows the stores through p, m and v change none of them, and vectorizes the loop.
+void adamw_update(const AdamWStep s, float* __restrict p, float* __restrict m, float* __restrict v,
+                  const float* __restrict g, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    p[i] *= s.decay;
+    m[i] = s.beta1 * m[i] + (1.0f - s.beta1) * g[i];
+    v[i] = s.beta2 * v[i] + (1.0f - s.beta2) * g[i] * g[i];
+    p[i] -= s.step_size * m[i] / (std::sqrt(v[i]) / s.sqrt_correction2 + s.eps);
+  }
+}
+
+}  // namespace
+
 void AdamW::step(ThreadPool& pool, float* params, const float* grads, float lr) {
   ++steps_;
   const AdamWOptions& o = options_;
   const double correction1 = 1.0 - std::pow(static_cast<double>(o.beta1), steps_);
   const double correction2 = 1.0 - std::pow(static_cast<double>(o.beta2), steps_);
-  const auto step_size = static_cast<float>(lr / correction1);
-  const auto sqrt_correction2 = static_cast<float>(std::sqrt(correction2));
-  // Copies, so that GCC need not reload them after each store through p, m and v (and vectorizes).
-  const float beta1 = o.beta1, beta2 = o.beta2, eps = o.eps;
+  AdamWStep s{1.0f,
+              o.beta1,
+              o.beta2,
+              o.eps,
+              static_cast<float>(lr / correction1),
+              static_cast<float>(std::sqrt(correction2))};
   for (const ParamTensor& t : layout_) {
-    const float decay = t.decay ? 1.0f - lr * o.weight_decay : 1.0f;
+    s.decay = t.decay ? 1.0f - lr * o.weight_decay : 1.0f;
     float *p = params + t.offset, *m = m_.data() + t.offset, *v = v_.data() + t.offset;
     const float* g = grads + t.offset;
-    pool.parallel_for(t.size, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        p[i] *= decay;
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        p[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_correction2 + eps);
-      }
-    });
+    pool.parallel_for(t.size,
+                      [&](int64_t begin, int64_t end) { adamw_update(s, p, m, v, g, begin, end); });
   }
 }
 
