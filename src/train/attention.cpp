@@ -4,93 +4,140 @@
 #include <cmath>
 #include <vector>
 
+#include "train/matmul.h"
+
 namespace kvscope::train {
 namespace {
 
-float dot(const float* a, const float* b, int n) {
-  float sum = 0;
-  for (int i = 0; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-void add_scaled(float* y, float a, const float* x, int n) {
-  for (int i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
-// Addresses of one row's head in q-like ([rows][heads][head_dim]) or k-like tensors.
+// Addresses of one sequence's first row of a head in q-like ([rows][heads][head_dim]) or k-like
+// tensors, and the step from row to row. Each head's positions are a strided matrix, which the
+// gemm reads in place.
 struct Rows {
   const AttentionShape& s;
+  int64_t q_step() const { return static_cast<int64_t>(s.heads) * s.head_dim; }
+  int64_t kv_step() const { return static_cast<int64_t>(s.kv_heads) * s.head_dim; }
   template <typename T>
-  T* q_head(T* q, int b, int t, int h) const {
-    return q + ((static_cast<int64_t>(b) * s.seq_len + t) * s.heads + h) * s.head_dim;
+  T* q_head(T* q, int b, int h) const {
+    return q + static_cast<int64_t>(b) * s.seq_len * q_step() +
+           static_cast<int64_t>(h) * s.head_dim;
   }
   template <typename T>
-  T* kv_head(T* kv, int b, int t, int g) const {
-    return kv + ((static_cast<int64_t>(b) * s.seq_len + t) * s.kv_heads + g) * s.head_dim;
+  T* kv_head(T* kv, int b, int g) const {
+    return kv + static_cast<int64_t>(b) * s.seq_len * kv_step() +
+           static_cast<int64_t>(g) * s.head_dim;
   }
   template <typename T>
-  T* probs_row(T* probs, int b, int h, int t) const {
-    return probs + ((static_cast<int64_t>(b) * s.heads + h) * s.seq_len + t) * s.seq_len;
+  T* probs(T* probs, int b, int h) const {
+    return probs + (static_cast<int64_t>(b) * s.heads + h) * s.seq_len * s.seq_len;
   }
 };
 
-// One query head of one sequence: every position's weights over the positions up to it.
+// Row t of scores (positions past t are masked): the softmax of its first t + 1, zeros after.
+void causal_softmax_row(float* p, int t, int seq_len) {
+  const float max = *std::max_element(p, p + t + 1);
+  float sum = 0;
+  for (int u = 0; u <= t; ++u) sum += p[u] = std::exp(p[u] - max);
+  for (int u = 0; u <= t; ++u) p[u] /= sum;
+  std::fill(p + t + 1, p + seq_len, 0.0f);
+}
+
+// One query head of one sequence: P = softmax(Q Kᵀ · scale), O = P V.
 void forward_head(const AttentionShape& s, int b, int h, const float* q, const float* k,
                   const float* v, float* out, float* probs) {
   const Rows at{s};
-  const int g = h / s.group(), d = s.head_dim;
+  const int g = h / s.group(), d = s.head_dim, n = s.seq_len;
+  float* p = at.probs(probs, b, h);
+  gemm({.m = n,
+        .n = n,
+        .k = d,
+        .a = at.q_head(q, b, h),
+        .a_row = at.q_step(),
+        .b = at.kv_head(k, b, g),
+        .b_row = 1,
+        .b_col = at.kv_step(),
+        .c = p,
+        .c_row = n});
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for (int t = 0; t < s.seq_len; ++t) {
-    float* p = at.probs_row(probs, b, h, t);
-    const float* qt = at.q_head(q, b, t, h);
-    float max = -INFINITY;
-    for (int u = 0; u <= t; ++u) {
-      p[u] = dot(qt, at.kv_head(k, b, u, g), d) * scale;
-      max = std::max(max, p[u]);
-    }
-    float sum = 0;
-    for (int u = 0; u <= t; ++u) sum += p[u] = std::exp(p[u] - max);
-    std::fill(p + t + 1, p + s.seq_len, 0.0f);
-    float* o = at.q_head(out, b, t, h);
-    std::fill(o, o + d, 0.0f);
-    for (int u = 0; u <= t; ++u) {
-      p[u] /= sum;
-      add_scaled(o, p[u], at.kv_head(v, b, u, g), d);
-    }
+  for (int t = 0; t < n; ++t) {
+    float* row = p + static_cast<int64_t>(t) * n;
+    for (int u = 0; u <= t; ++u) row[u] *= scale;
+    causal_softmax_row(row, t, n);
   }
+  // The zeros past the diagonal add nothing to O.
+  gemm({.m = n,
+        .n = d,
+        .k = n,
+        .a = p,
+        .a_row = n,
+        .b = at.kv_head(v, b, g),
+        .b_row = at.kv_step(),
+        .c = at.q_head(out, b, h),
+        .c_row = at.q_step()});
 }
 
 // One KV head of one sequence and the query heads that read it, so that one thread alone
-// accumulates its dk and dv.
+// accumulates its dk and dv: dP = dO Vᵀ, dS = P ⊙ (dP − Σ P ⊙ dP) · scale, dQ = dS K,
+// dK += dSᵀ Q, dV += Pᵀ dO.
 void backward_group(const AttentionShape& s, int b, int g, const float* dout, const float* q,
                     const float* k, const float* v, const float* probs, float* dq, float* dk,
-                    float* dv) {
+                    float* dv, std::vector<float>& ds) {
   const Rows at{s};
-  const int d = s.head_dim;
+  const int d = s.head_dim, n = s.seq_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  for (int t = 0; t < s.seq_len; ++t) {
-    std::fill_n(at.kv_head(dk, b, t, g), d, 0.0f);
-    std::fill_n(at.kv_head(dv, b, t, g), d, 0.0f);
-  }
-  std::vector<float> dp(static_cast<size_t>(s.seq_len));
+  ds.resize(static_cast<size_t>(n) * n);
   for (int h = g * s.group(); h < (g + 1) * s.group(); ++h) {
-    for (int t = 0; t < s.seq_len; ++t) {
-      const float* p = at.probs_row(probs, b, h, t);
-      const float *dot_t = at.q_head(dout, b, t, h), *qt = at.q_head(q, b, t, h);
+    const float* p = at.probs(probs, b, h);
+    const float* dout_h = at.q_head(dout, b, h);
+    const bool first = h == g * s.group();
+    gemm({.m = n,
+          .n = n,
+          .k = d,
+          .a = dout_h,
+          .a_row = at.q_step(),
+          .b = at.kv_head(v, b, g),
+          .b_row = 1,
+          .b_col = at.kv_step(),
+          .c = ds.data(),
+          .c_row = n});
+    for (int t = 0; t < n; ++t) {
+      const float* pt = p + static_cast<int64_t>(t) * n;
+      float* dst = ds.data() + static_cast<int64_t>(t) * n;
       float weighted = 0;  // Σ p · dp: the softmax's backward subtracts it
-      for (int u = 0; u <= t; ++u) {
-        dp[u] = dot(dot_t, at.kv_head(v, b, u, g), d);
-        weighted += p[u] * dp[u];
-      }
-      float* dqt = at.q_head(dq, b, t, h);
-      std::fill_n(dqt, d, 0.0f);
-      for (int u = 0; u <= t; ++u) {
-        const float ds = p[u] * (dp[u] - weighted) * scale;
-        add_scaled(dqt, ds, at.kv_head(k, b, u, g), d);
-        add_scaled(at.kv_head(dk, b, u, g), ds, qt, d);
-        add_scaled(at.kv_head(dv, b, u, g), p[u], dot_t, d);
-      }
+      for (int u = 0; u <= t; ++u) weighted += pt[u] * dst[u];
+      for (int u = 0; u <= t; ++u) dst[u] = pt[u] * (dst[u] - weighted) * scale;
+      std::fill(dst + t + 1, dst + n, 0.0f);
     }
+    gemm({.m = n,
+          .n = d,
+          .k = n,
+          .a = ds.data(),
+          .a_row = n,
+          .b = at.kv_head(k, b, g),
+          .b_row = at.kv_step(),
+          .c = at.q_head(dq, b, h),
+          .c_row = at.q_step()});
+    gemm({.m = n,
+          .n = d,
+          .k = n,
+          .a = ds.data(),
+          .a_row = 1,
+          .a_col = n,
+          .b = at.q_head(q, b, h),
+          .b_row = at.q_step(),
+          .c = at.kv_head(dk, b, g),
+          .c_row = at.kv_step(),
+          .accumulate = !first});
+    gemm({.m = n,
+          .n = d,
+          .k = n,
+          .a = p,
+          .a_row = 1,
+          .a_col = n,
+          .b = dout_h,
+          .b_row = at.q_step(),
+          .c = at.kv_head(dv, b, g),
+          .c_row = at.kv_step(),
+          .accumulate = !first});
   }
 }
 
@@ -109,9 +156,10 @@ void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* 
                         const float* q, const float* k, const float* v, const float* probs,
                         float* dq, float* dk, float* dv) {
   pool.parallel_for(static_cast<int64_t>(s.batch) * s.kv_heads, [&](int64_t begin, int64_t end) {
+    std::vector<float> ds;
     for (int64_t i = begin; i < end; ++i)
       backward_group(s, static_cast<int>(i / s.kv_heads), static_cast<int>(i % s.kv_heads), dout, q,
-                     k, v, probs, dq, dk, dv);
+                     k, v, probs, dq, dk, dv, ds);
   });
 }
 

@@ -20,19 +20,24 @@ void linear_backward_input(ThreadPool& pool, const float* dy, const float* w, in
 void linear_backward_weight(ThreadPool& pool, const float* dy, const float* x, int64_t n,
                             int64_t in, int64_t out, float* dw);
 
-// The product they all share: c[m][n] (+)= Σ_k a(i, k) · b[k][j], where a(i, k) is
-// a[i * a_row + k * a_col] (so aᵀ is read in place) and b and c are row-major.
+// The product they all share: c[m][n] (+)= Σ_k a(i, k) · b(k, j), where a(i, k) is
+// a[i * a_row + k * a_col] and b(k, j) is b[k * b_row + j * b_col] (so transposes are read in
+// place), and c(i, j) is c[i * c_row + j]. Each c element sums k in order, from c or from zero.
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
   int64_t a_row = 0, a_col = 1;
   const float* b = nullptr;
+  int64_t b_row = 0, b_col = 1;
   float* c = nullptr;
+  int64_t c_row = 0;
   bool accumulate = false;
 };
 // On the instruction set the kernels chose (kernels(); KVSCOPE_ISA forces one), or on `isa`.
 void gemm(ThreadPool& pool, const GemmArgs& args);
 void gemm(ThreadPool& pool, const GemmArgs& args, Isa isa);
+// On the calling thread alone, for callers already inside a pool's job.
+void gemm(const GemmArgs& args);
 // The definition: plain loops, one thread (for tests).
 void gemm_reference(const GemmArgs& args);
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+
+#include "train/lanes.h"
 
 namespace kvscope::train {
 
@@ -95,29 +98,24 @@ namespace {
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-}  // namespace
-
-void swiglu_forward(ThreadPool& pool, const float* gate, const float* up, int64_t n, float* out) {
-  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
-  });
+// The scalar definitions; the vector kernels below compute the same on Lanes8 (AVX2) or Lanes16
+// (AVX-512), with exp_lanes for std::exp.
+void swiglu_forward_scalar(const float* gate, const float* up, float* out, int64_t begin,
+                           int64_t end) {
+  for (int64_t i = begin; i < end; ++i) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
 }
 
-void swiglu_backward(ThreadPool& pool, const float* dout, const float* gate, const float* up,
-                     int64_t n, float* dgate, float* dup) {
-  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float g = gate[i], s = sigmoid(g);
-      dup[i] = dout[i] * g * s;
-      dgate[i] = dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
-    }
-  });
+void swiglu_backward_scalar(const float* dout, const float* gate, const float* up, float* dgate,
+                            float* dup, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const float g = gate[i], s = sigmoid(g);
+    dup[i] = dout[i] * g * s;
+    dgate[i] = dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
+  }
 }
-
-namespace {
 
 // −log softmax(row)[target]; with `grad_scale` > 0 the row becomes (softmax − onehot) · scale.
-double row_cross_entropy(float* row, int64_t vocab, int32_t target, float grad_scale) {
+double cross_entropy_row_scalar(float* row, int64_t vocab, int32_t target, float grad_scale) {
   const float max = *std::max_element(row, row + vocab);
   double sum = 0;
   for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v] - max));
@@ -130,8 +128,123 @@ double row_cross_entropy(float* row, int64_t vocab, int32_t target, float grad_s
   return loss;
 }
 
+// Elements [begin, end), a vector at a time from begin.
+template <class V>
+[[gnu::always_inline]] inline void swiglu_forward_lanes(const float* gate, const float* up,
+                                                        float* out, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i += kLanes<V>) {
+    const int64_t count = std::min(kLanes<V>, end - i);
+    V g, u;
+    load_lanes(g, gate + i, count);
+    load_lanes(u, up + i, count);
+    V e = -g;
+    exp_lanes(e);
+    store_lanes(out + i, g / (1.0f + e) * u, count);
+  }
+}
+
+template <class V>
+[[gnu::always_inline]] inline void swiglu_backward_lanes(const float* dout, const float* gate,
+                                                         const float* up, float* dgate, float* dup,
+                                                         int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; i += kLanes<V>) {
+    const int64_t count = std::min(kLanes<V>, end - i);
+    V d, g, u;
+    load_lanes(d, dout + i, count);
+    load_lanes(g, gate + i, count);
+    load_lanes(u, up + i, count);
+    V s = -g;
+    exp_lanes(s);
+    s = 1.0f / (1.0f + s);
+    store_lanes(dup + i, d * g * s, count);
+    store_lanes(dgate + i, d * u * s * (1.0f + g * (1.0f - s)), count);
+  }
+}
+
+// The row's exponentials are summed lane by lane, then the lanes in order.
+template <class V>
+[[gnu::always_inline]] inline double cross_entropy_row_lanes(float* row, int64_t vocab,
+                                                             int32_t target, float grad_scale) {
+  V max_lanes;
+  load_lanes(max_lanes, row, std::min(kLanes<V>, vocab), -INFINITY);
+  for (int64_t v = kLanes<V>; v < vocab; v += kLanes<V>) {
+    V x;
+    load_lanes(x, row + v, std::min(kLanes<V>, vocab - v), -INFINITY);
+    max_lanes = x > max_lanes ? x : max_lanes;
+  }
+  float max = max_lanes[0];
+  for (int64_t l = 1; l < kLanes<V>; ++l) max = std::max(max, max_lanes[l]);
+  const float target_logit = row[target];
+  V sum_lanes = {};
+  for (int64_t v = 0; v < vocab; v += kLanes<V>) {
+    const int64_t count = std::min(kLanes<V>, vocab - v);
+    V e;
+    load_lanes(e, row + v, count);
+    e -= max;
+    exp_lanes(e);
+    store_lanes(row + v, e, count);
+    load_lanes(e, row + v, count);  // lanes past the row add zero
+    sum_lanes += e;
+  }
+  double sum = 0;
+  for (int64_t l = 0; l < kLanes<V>; ++l) sum += sum_lanes[l];
+  if (grad_scale > 0) {
+    const auto factor = static_cast<float>(grad_scale / sum);
+    for (int64_t v = 0; v < vocab; v += kLanes<V>) {
+      const int64_t count = std::min(kLanes<V>, vocab - v);
+      V e;
+      load_lanes(e, row + v, count);
+      store_lanes(row + v, e * factor, count);
+    }
+    row[target] -= grad_scale;
+  }
+  return std::log(sum) - static_cast<double>(target_logit - max);
+}
+
+[[gnu::target("avx2,fma")]] void swiglu_forward_avx2(const float* gate, const float* up, float* out,
+                                                     int64_t begin, int64_t end) {
+  swiglu_forward_lanes<Lanes8>(gate, up, out, begin, end);
+}
+[[gnu::target("avx512f,avx2,fma")]] void swiglu_forward_avx512(const float* gate, const float* up,
+                                                               float* out, int64_t begin,
+                                                               int64_t end) {
+  swiglu_forward_lanes<Lanes16>(gate, up, out, begin, end);
+}
+[[gnu::target("avx2,fma")]] void swiglu_backward_avx2(const float* dout, const float* gate,
+                                                      const float* up, float* dgate, float* dup,
+                                                      int64_t begin, int64_t end) {
+  swiglu_backward_lanes<Lanes8>(dout, gate, up, dgate, dup, begin, end);
+}
+[[gnu::target("avx512f,avx2,fma")]] void swiglu_backward_avx512(const float* dout,
+                                                                const float* gate, const float* up,
+                                                                float* dgate, float* dup,
+                                                                int64_t begin, int64_t end) {
+  swiglu_backward_lanes<Lanes16>(dout, gate, up, dgate, dup, begin, end);
+}
+[[gnu::target("avx2,fma")]] double cross_entropy_row_avx2(float* row, int64_t vocab, int32_t target,
+                                                          float grad_scale) {
+  return cross_entropy_row_lanes<Lanes8>(row, vocab, target, grad_scale);
+}
+[[gnu::target("avx512f,avx2,fma")]] double cross_entropy_row_avx512(float* row, int64_t vocab,
+                                                                    int32_t target,
+                                                                    float grad_scale) {
+  return cross_entropy_row_lanes<Lanes16>(row, vocab, target, grad_scale);
+}
+
+// Elementwise work goes to threads in whole blocks of 16 elements, so that which elements share
+// a vector does not depend on the thread count.
+void for_blocks(ThreadPool& pool, int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  constexpr int64_t kBlock = 16;
+  pool.parallel_for((n + kBlock - 1) / kBlock, [&](int64_t begin, int64_t end) {
+    fn(begin * kBlock, std::min(end * kBlock, n));
+  });
+}
+
 double mean_cross_entropy(ThreadPool& pool, float* logits, const int32_t* targets, int64_t n,
-                          int64_t vocab, int64_t* counted, bool with_grad) {
+                          int64_t vocab, int64_t* counted, bool with_grad, Isa isa) {
+  const auto row_fn = isa == Isa::kAvx512 ? cross_entropy_row_avx512
+                      : isa == Isa::kAvx2 ? cross_entropy_row_avx2
+                                          : cross_entropy_row_scalar;
   const int64_t count = std::count_if(targets, targets + n, [](int32_t t) { return t >= 0; });
   if (counted) *counted = count;
   const float scale = with_grad && count > 0 ? 1.0f / static_cast<float>(count) : 0.0f;
@@ -140,7 +253,7 @@ double mean_cross_entropy(ThreadPool& pool, float* logits, const int32_t* target
     for (int64_t t = begin; t < end; ++t) {
       float* row = logits + t * vocab;
       if (targets[t] >= 0) {
-        losses[t] = row_cross_entropy(row, vocab, targets[t], scale);
+        losses[t] = row_fn(row, vocab, targets[t], scale);
       } else if (with_grad) {
         std::fill(row, row + vocab, 0.0f);
       }
@@ -153,14 +266,31 @@ double mean_cross_entropy(ThreadPool& pool, float* logits, const int32_t* target
 
 }  // namespace
 
+void swiglu_forward(ThreadPool& pool, const float* gate, const float* up, int64_t n, float* out,
+                    Isa isa) {
+  const auto fn = isa == Isa::kAvx512 ? swiglu_forward_avx512
+                  : isa == Isa::kAvx2 ? swiglu_forward_avx2
+                                      : swiglu_forward_scalar;
+  for_blocks(pool, n, [&](int64_t begin, int64_t end) { fn(gate, up, out, begin, end); });
+}
+
+void swiglu_backward(ThreadPool& pool, const float* dout, const float* gate, const float* up,
+                     int64_t n, float* dgate, float* dup, Isa isa) {
+  const auto fn = isa == Isa::kAvx512 ? swiglu_backward_avx512
+                  : isa == Isa::kAvx2 ? swiglu_backward_avx2
+                                      : swiglu_backward_scalar;
+  for_blocks(pool, n,
+             [&](int64_t begin, int64_t end) { fn(dout, gate, up, dgate, dup, begin, end); });
+}
+
 double cross_entropy(ThreadPool& pool, float* logits, const int32_t* targets, int64_t n,
-                     int64_t vocab, int64_t* counted) {
-  return mean_cross_entropy(pool, logits, targets, n, vocab, counted, true);
+                     int64_t vocab, int64_t* counted, Isa isa) {
+  return mean_cross_entropy(pool, logits, targets, n, vocab, counted, true, isa);
 }
 
 double cross_entropy_loss(ThreadPool& pool, float* logits, const int32_t* targets, int64_t n,
-                          int64_t vocab, int64_t* counted) {
-  return mean_cross_entropy(pool, logits, targets, n, vocab, counted, false);
+                          int64_t vocab, int64_t* counted, Isa isa) {
+  return mean_cross_entropy(pool, logits, targets, n, vocab, counted, false, isa);
 }
 
 }  // namespace kvscope::train

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/dispatch.h"
 
 namespace kvscope::train {
 
@@ -34,17 +35,22 @@ struct RopeTable {
 void rope_apply(ThreadPool& pool, const RopeTable& table, float* x, int64_t n, int seq_len,
                 int heads, bool inverse);
 
+// The elementwise ones below run on the instruction set the kernels chose (kernels();
+// KVSCOPE_ISA forces one) or on `isa`; the scalar one is the definition, the others compute
+// eˣ by a polynomial (within 1e-7) and sum in vector lanes.
+
 // out = silu(gate) · up
-void swiglu_forward(ThreadPool& pool, const float* gate, const float* up, int64_t n, float* out);
+void swiglu_forward(ThreadPool& pool, const float* gate, const float* up, int64_t n, float* out,
+                    Isa isa = kernels().isa);
 void swiglu_backward(ThreadPool& pool, const float* dout, const float* gate, const float* up,
-                     int64_t n, float* dgate, float* dup);
+                     int64_t n, float* dgate, float* dup, Isa isa = kernels().isa);
 
 // Mean cross-entropy of rows of logits against targets (a target < 0 is not counted). Turns
 // `logits` into ∂loss/∂logits in place. Returns the mean loss; `counted` gets the rows counted.
 double cross_entropy(ThreadPool& pool, float* logits, const int32_t* targets, int64_t n,
-                     int64_t vocab, int64_t* counted);
+                     int64_t vocab, int64_t* counted, Isa isa = kernels().isa);
 // The same loss without the gradient (evaluation): `logits` is left as scratch.
 double cross_entropy_loss(ThreadPool& pool, float* logits, const int32_t* targets, int64_t n,
-                          int64_t vocab, int64_t* counted);
+                          int64_t vocab, int64_t* counted, Isa isa = kernels().isa);
 
 }  // namespace kvscope::train

@@ -43,6 +43,6 @@ struct Schedule {
 };
 
 // Scales grads so that their global L2 norm is at most max_norm; returns the norm before.
-double clip_grad_norm(float* grads, int64_t n, double max_norm);
+double clip_grad_norm(ThreadPool& pool, float* grads, int64_t n, double max_norm);
 
 }  // namespace kvscope::train

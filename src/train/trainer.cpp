@@ -56,8 +56,8 @@ double Trainer::train_step(const Batch& b, StepLog& log) {
   const double loss =
       network_.forward(pool_, params_.data(), b.tokens.data(), b.targets.data(), true);
   network_.backward(pool_, params_.data(), grads_.data());
-  log.grad_norm =
-      clip_grad_norm(grads_.data(), static_cast<int64_t>(grads_.size()), options_.max_grad_norm);
+  log.grad_norm = clip_grad_norm(pool_, grads_.data(), static_cast<int64_t>(grads_.size()),
+                                 options_.max_grad_norm);
   log.lr = schedule_.lr(optimizer_.steps());
   optimizer_.step(pool_, params_.data(), grads_.data(), log.lr);
   log.step = optimizer_.steps();

@@ -63,7 +63,7 @@ TEST(TrainOptimizer, ThreeAdamWStepsMatchTorch) {
     std::vector<float> grads(params.size(), 0.0f);
     net.forward(pool, params.data(), tokens.data(), targets.data(), true);
     net.backward(pool, params.data(), grads.data());
-    clip_grad_norm(grads.data(), static_cast<int64_t>(grads.size()), 1.0);
+    clip_grad_norm(pool, grads.data(), static_cast<int64_t>(grads.size()), 1.0);
     adamw.step(pool, params.data(), grads.data(), lr);
   }
   const std::vector<float> expected = g.params("adamw.");
@@ -82,10 +82,11 @@ TEST(TrainOptimizer, ScheduleWarmsUpThenFollowsTheCosine) {
 }
 
 TEST(TrainOptimizer, ClippingScalesToTheMaximumNorm) {
+  ThreadPool pool(2);
   std::vector<float> g = {3.0f, 4.0f};
-  EXPECT_DOUBLE_EQ(clip_grad_norm(g.data(), 2, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(clip_grad_norm(pool, g.data(), 2, 1.0), 5.0);
   EXPECT_NEAR(std::hypot(g[0], g[1]), 1.0, 1e-6);
-  EXPECT_NEAR(clip_grad_norm(g.data(), 2, 10.0), 1.0, 1e-6);  // under the maximum: unchanged
+  EXPECT_NEAR(clip_grad_norm(pool, g.data(), 2, 10.0), 1.0, 1e-6);  // under the maximum: unchanged
   EXPECT_NEAR(std::hypot(g[0], g[1]), 1.0, 1e-6);
 }
 

@@ -14,15 +14,18 @@ using testing::relative_error;
 
 TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShapeAndInstructionSet) {
   ThreadPool pool(2);
-  // Widths with and without AVX-512's 32-column strips, AVX2's 16-column ones and single columns.
+  // Widths with and without AVX-512's 32-column panels and AVX2's 16-column ones, heights with
+  // and without whole tiles of rows.
   for (auto [m, n, k] : {std::tuple{1, 1, 1},
                          {4, 16, 8},
                          {5, 17, 3},
                          {13, 40, 29},
                          {64, 48, 96},
                          {7, 57, 11},
-                         {12, 64, 5}}) {
-    for (bool transposed : {false, true}) {
+                         {12, 64, 5},
+                         {30, 100, 70}}) {
+    for (auto [transposed, b_transposed] :
+         {std::pair{false, false}, {true, false}, {false, true}}) {
       for (bool accumulate : {false, true}) {
         const auto a = random_floats(static_cast<size_t>(m * k), 1),
                    b = random_floats(static_cast<size_t>(k * n), 2);
@@ -34,7 +37,10 @@ TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShapeAndInstructionSet) {
                    .a_row = transposed ? 1 : k,
                    .a_col = transposed ? m : 1,
                    .b = b.data(),
+                   .b_row = b_transposed ? 1 : n,
+                   .b_col = b_transposed ? k : 1,
                    .c = expected.data(),
+                   .c_row = n,
                    .accumulate = accumulate};
         gemm_reference(g);
         for (Isa isa : supported_isas()) {
@@ -43,7 +49,7 @@ TEST(TrainMatmul, GemmMatchesTheReferenceOnEveryShapeAndInstructionSet) {
           gemm(pool, g, isa);
           EXPECT_LE(relative_error(out.data(), expected.data(), m * n), 1e-5)
               << isa_name(isa) << " " << m << "x" << n << "x" << k << (transposed ? " aT" : "")
-              << (accumulate ? " +=" : "");
+              << (b_transposed ? " bT" : "") << (accumulate ? " +=" : "");
         }
       }
     }
