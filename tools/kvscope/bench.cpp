@@ -255,7 +255,7 @@ void run_faithfulness(const FaithfulnessArgs& a) {
     }));
   const FaithfulnessResult& r = results.front();
   const std::string compared = fmt::format(
-      "{} path{} with a {} KV cache against the exact path with an f32 cache",
+      "{} path{}, {} KV cache, against the exact path with an f32 cache",
       precision_name(o.precision),
       o.split_kinds ? fmt::format(" (split {})", matrix_kinds_name(o.split_kinds)) : "", a.kv_type);
   if (a.ablate) {
