@@ -317,7 +317,11 @@ TEST_F(MistralEngineTest, ARequestLongerThanThePoolRunsThroughItsWindow) {
   Engine engine(model(), o);
   Trace t;
   add(engine, r, t);
-  engine.run_until_idle();
+  // Two prompt chunks, then a step a token; holding every block, it would be preempted and
+  // recomputed forever.
+  for (int step = 0; step < 100 && !engine.idle(); ++step) engine.step();
+  EXPECT_TRUE(engine.idle());
+  EXPECT_EQ(engine.stats().steps, 2 + 63);
   EXPECT_EQ(t, alone(r));
   EXPECT_EQ(engine.stats().preemptions, 0);
   o.max_batch_tokens = 8;  // chunks of 8 could need 5 blocks
