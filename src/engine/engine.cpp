@@ -86,7 +86,7 @@ RequestId Engine::add(Request request) {
         "the prompt's {} tokens and up to {} new ones exceed the context of {} "
         "(context_length_exceeded)",
         prompt, request.max_new_tokens, n_ctx_);
-  if (!cache_->could_fit(static_cast<int>(longest)))
+  if (!cache_->could_fit(peak_positions(static_cast<int>(longest))))
     fail(
         "the prompt's {} tokens and up to {} new ones need more KV memory than the whole budget "
         "holds",
@@ -192,11 +192,13 @@ void Engine::execute(const std::vector<Planned>& plan) {
   for (size_t i = 0; i < plan.size(); ++i) {
     Live& live = *plan[i].live;
     live.computed += plan[i].n;
-    if (keeps)
+    if (keeps) {
       cache_->commit(live.slot, std::span<const int32_t>(live.tokens.data(),
                                                          static_cast<size_t>(live.computed)));
-    else
+      drop_unseen(live);
+    } else {
       cache_->release(live.slot);  // nothing survives the step
+    }
     if (chunks[i].logits == ForwardChunk::Logits::kNone) {
       if (live.computed == static_cast<int>(live.tokens.size()))
         finish(live, StopReason::kMaxTokens);  // a prompt to prefill only

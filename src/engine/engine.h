@@ -46,7 +46,7 @@ class Engine {
   ~Engine();
 
   // Queues a request; Error when it can never run (empty, longer than the context with its
-  // max_new_tokens, or larger than the whole KV budget). Safe from any thread.
+  // max_new_tokens, or holding more at once than the whole KV budget). Safe from any thread.
   RequestId add(Request request);
   // Ends a request at the next step, freeing all it holds; its output keeps what was generated.
   void cancel(RequestId id);
@@ -101,6 +101,8 @@ class Engine {
   void preempt(Live& victim, std::vector<Planned>& plan);
   bool drop_parked();
   int reservation(const Live& live, int length) const;  // positions to reserve for `length` fed
+  int peak_positions(int length) const;
+  void drop_unseen(const Live& live);
   bool growth_fits(const Live& candidate) const;
   void execute(const std::vector<Planned>& plan);
   void sample(Live& live, std::span<const float> logits);

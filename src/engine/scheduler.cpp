@@ -59,6 +59,20 @@ int Engine::reservation(const Live& live, int length) const {
   return std::min(n_ctx_, live.out.prompt_tokens + live.request.max_new_tokens);
 }
 
+// The most positions a request reaching `length` holds at once: all of them, except on the paged
+// pool under a sliding window in every layer, where a step holds what its first query sees (from
+// a block boundary) and its chunk.
+int Engine::peak_positions(int length) const {
+  if (!is_paged(cache_->strategy())) return length;
+  const int seen = length - 1 - model_.config().first_needed(length - 1);
+  return std::min(length, seen + options_.max_batch_tokens + options_.block_size - 1);
+}
+
+// Gives the paged pool back the blocks behind every layer's window of the request's next query.
+void Engine::drop_unseen(const Live& live) {
+  cache_->drop_before(live.slot, model_.config().first_needed(live.computed));
+}
+
 // Makes room for `length` positions of a running request, preempting newer ones as needed;
 // false when the request itself had to be preempted.
 bool Engine::grow(Live& live, int length, std::vector<Planned>& plan) {
@@ -86,8 +100,9 @@ void Engine::preempt(Live& victim, std::vector<Planned>& plan) {
 
 // Whether the paged pool's free blocks hold what `candidate` and every running request are
 // expected to grow by beyond the blocks they hold: the rest of their prompt, and their remaining
-// max_new_tokens times the ratio (always true for the other strategies, and when nothing runs,
-// so that a request that fits alone always starts).
+// max_new_tokens times the ratio, less what falls behind a sliding window in every layer by then
+// (always true for the other strategies, and when nothing runs, so that a request that fits alone
+// always starts).
 bool Engine::growth_fits(const Live& candidate) const {
   const PoolStats pool = cache_->pool_stats();
   if (pool.blocks_total == 0 || running_.empty()) return true;
@@ -97,9 +112,11 @@ bool Engine::growth_fits(const Live& candidate) const {
     const int64_t remaining =
         std::max<int64_t>(0, std::min(l.request.max_new_tokens - generated, n_ctx_ - length));
     const auto expected = length + static_cast<int64_t>(std::ceil(remaining * new_token_ratio_));
+    const int first = model_.config().first_needed(static_cast<int>(expected) - 1);
+    const int64_t kept = expected - first / options_.block_size * options_.block_size;
     const auto held =
         static_cast<int64_t>(cache_->block_table(l.slot).size()) * options_.block_size;
-    return std::max<int64_t>(0, expected - held);
+    return std::max<int64_t>(0, kept - held);
   };
   int64_t positions = beyond_held(candidate);
   for (const Live* l : running_) positions += beyond_held(*l);
@@ -146,6 +163,7 @@ bool Engine::admit(Live& live, int budget, std::vector<Planned>& plan) {
     live.slot = free_slots_.back();
     free_slots_.pop_back();
     live.computed = cache_->reuse_prefix(live.slot, live.tokens);
+    drop_unseen(live);  // reused blocks its window has passed
   }
   const int n = std::min(static_cast<int>(live.tokens.size()) - live.computed, budget);
   if (!resumed && !growth_fits(live)) {

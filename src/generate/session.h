@@ -80,7 +80,8 @@ class Session {
   }                     // from the next step on
   void reset(int seq);  // forgets the sequence's history and cache
   const std::vector<int32_t>& history(int seq) const { return history_[seq]; }
-  // The cached rows of a sequence in one layer, and how many positions they hold.
+  // The cached rows of a sequence in one layer, and how many positions they hold (the paged cache
+  // has given back those behind a sliding window in every layer).
   CachedRows cached_rows(int layer, int seq) const;
   int cached_length(int seq) const;
   const KvCache& cache() const { return engine_.cache(); }

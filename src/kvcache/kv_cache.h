@@ -80,6 +80,10 @@ class KvCache {
   virtual CachedRows view(int layer, int seq) const = 0;
   // Forgets the sequence and gives its memory back (shared blocks stay with their other users).
   virtual void release(int seq) = 0;
+  // Gives back the blocks of `seq` that hold only positions before `pos`, which no later query
+  // reads (those behind a sliding window in every layer), as release() does; their rows must not
+  // be read again. Positions are committed first. Paged only: the other strategies keep them.
+  virtual void drop_before(int seq, int pos) {}
   // Whether rows survive from one step to the next; if not, each step feeds the whole sequence.
   virtual bool keeps_history() const { return true; }
 
@@ -90,7 +94,8 @@ class KvCache {
   // Tells the cache which tokens positions [0, tokens.size()) of `seq` hold, all written, so
   // that its full blocks can be found by later prompts.
   virtual void commit(int seq, std::span<const int32_t> tokens) {}
-  // The blocks of `seq` (paged only; empty otherwise), for the scheduler and the pool view.
+  // The blocks `seq` holds, in position order from its first block not dropped (paged only; empty
+  // otherwise), for the scheduler and the pool view.
   virtual std::span<const int32_t> block_table(int seq) const { return {}; }
   virtual PoolStats pool_stats() const { return {}; }
   // Every block of the pool, by index (paged only; empty otherwise).

@@ -1,8 +1,10 @@
 // The paged KV cache: one pool of blocks of block_size positions, shared by every sequence.
 // A sequence holds a block table; it takes a block when it grows into one and gives its blocks
-// back when it ends. With prefix reuse, each full block is indexed by a hash chained from its
-// parent block's hash and its own tokens; blocks are reference-counted, and unreferenced indexed
-// blocks wait in a least-recently-used list until the pool needs them.
+// back when it ends, or, under a sliding window in every layer, as soon as the window has passed
+// them (their entries stay in the table as -1, so that it is still indexed by position). With
+// prefix reuse, each full block is indexed by a hash chained from its parent block's hash and its
+// own tokens; blocks are reference-counted, and unreferenced indexed blocks wait in a
+// least-recently-used list until the pool needs them.
 #include <algorithm>
 #include <list>
 #include <unordered_map>
@@ -56,9 +58,11 @@ class PagedCache : public KvCache {
 
   void write(int layer, int seq, int pos, int n, const float* k, const float* v) override {
     check(layer, seq, pos, n);
-    const std::vector<int32_t>& table = seqs_[seq].table;
-    if (pos + n > static_cast<int>(table.size()) * shape_.block_size)
-      fail("KV cache: sequence {} writes past its {} blocks", seq, table.size());
+    const Seq& s = seqs_[seq];
+    const std::vector<int32_t>& table = s.table;
+    if (pos < s.dropped * shape_.block_size ||
+        pos + n > static_cast<int>(table.size()) * shape_.block_size)
+      fail("KV cache: sequence {} writes positions [{}, {}) outside its blocks", seq, pos, pos + n);
     const size_t row = shape_.row_bytes(), kv_dim = static_cast<size_t>(shape_.kv_dim);
     for (int done = 0; done < n;) {
       const int p = pos + done, b = table[p / shape_.block_size];
@@ -82,17 +86,20 @@ class PagedCache : public KvCache {
   void release(int seq) override {
     Seq& s = seqs_[seq];
     // The last blocks first, so that they are evicted before the prefix they extend.
-    for (auto it = s.table.rbegin(); it != s.table.rend(); ++it) {
-      Block& block = blocks_[*it];
-      if (--block.refs > 0) continue;
-      --blocks_used_;
-      if (block.indexed)
-        block.lru = lru_.insert(lru_.end(), *it);
-      else
-        free_.push_back(*it);
-    }
+    for (int i = static_cast<int>(s.table.size()) - 1; i >= s.dropped; --i) give_back(s.table[i]);
     s = {};
     lengths_[seq] = 0;
+  }
+
+  // A dropped block shared with another sequence stays with it; an indexed one stays cached, its
+  // rows intact, for prompts that share its whole prefix.
+  void drop_before(int seq, int pos) override {
+    Seq& s = seqs_[seq];
+    const int end = std::min(pos / shape_.block_size, static_cast<int>(s.table.size()));
+    for (; s.dropped < end; ++s.dropped) {
+      give_back(s.table[s.dropped]);
+      s.table[s.dropped] = -1;
+    }
   }
 
   int reuse_prefix(int seq, std::span<const int32_t> tokens) override {
@@ -142,7 +149,9 @@ class PagedCache : public KvCache {
     }
   }
 
-  std::span<const int32_t> block_table(int seq) const override { return seqs_[seq].table; }
+  std::span<const int32_t> block_table(int seq) const override {
+    return std::span<const int32_t>(seqs_[seq].table).subspan(seqs_[seq].dropped);
+  }
 
   PoolStats pool_stats() const override {
     PoolStats p;
@@ -169,7 +178,7 @@ class PagedCache : public KvCache {
   size_t bytes_used() const override {
     std::vector<int> filled(blocks_.size(), 0);
     for (size_t seq = 0; seq < seqs_.size(); ++seq)
-      for (size_t i = 0; i < seqs_[seq].table.size(); ++i) {
+      for (auto i = static_cast<size_t>(seqs_[seq].dropped); i < seqs_[seq].table.size(); ++i) {
         const int rows = std::clamp(lengths_[seq] - static_cast<int>(i) * shape_.block_size, 0,
                                     shape_.block_size);
         filled[seqs_[seq].table[i]] = std::max(filled[seqs_[seq].table[i]], rows);
@@ -194,6 +203,7 @@ class PagedCache : public KvCache {
   };
   struct Seq {
     std::vector<int32_t> table;
+    int dropped = 0;    // leading blocks given back behind a sliding window (-1 in the table)
     int committed = 0;  // leading blocks whose hashes are known
     uint64_t last_hash = kRootHash;
   };
@@ -215,6 +225,15 @@ class PagedCache : public KvCache {
     blocks_[b].refs = 1;
     ++blocks_used_;
     return b;
+  }
+  void give_back(int32_t b) {
+    Block& block = blocks_[b];
+    if (--block.refs > 0) return;
+    --blocks_used_;
+    if (block.indexed)
+      block.lru = lru_.insert(lru_.end(), b);
+    else
+      free_.push_back(b);
   }
   uint8_t* k_base(int layer) const {
     return pool_.get() + 2 * static_cast<size_t>(layer) * layer_bytes_;

@@ -91,6 +91,14 @@ struct ModelConfig {
   int first_visible(int layer, int pos) const {
     return slides(layer) ? std::max(0, pos + 1 - sliding_window) : 0;
   }
+  // The oldest position that the query at `pos` or any later one attends to in some layer: the
+  // keys and values before it are never read again (0 while a layer attends globally).
+  int first_needed(int pos) const {
+    int first = pos;
+    for (int layer = 0; layer < n_layers; ++layer)
+      first = std::min(first, first_visible(layer, pos));
+    return first;
+  }
   float layer_rope_base(int layer) const {
     return slides(layer) && rope_base_local > 0 ? rope_base_local : rope_base;
   }

@@ -19,6 +19,12 @@
 namespace kvscope {
 namespace {
 
+#ifdef KVSCOPE_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // What a request produced, bit for bit: its tokens and a hash of every logit it was sampled from.
 struct Trace {
   std::vector<int32_t> tokens;
@@ -78,6 +84,20 @@ class EngineTest : public ::testing::Test {
     return static_cast<size_t>(positions) *
            KvShape{model_->config().n_layers, model_->config().kv_dim()}.bytes_per_token();
   }
+  // Runs `r` alone on the paged pool with blocks of `block_size`: its trace, and the most blocks
+  // the pool held at once. The pool ends empty.
+  static std::pair<Trace, int64_t> alone_paged(const Request& r, int block_size, bool prefix) {
+    EngineOptions o;
+    o.cache = CacheStrategy::kPaged;
+    o.block_size = block_size;
+    o.prefix_cache = prefix;
+    Engine engine(*model_, o);
+    Trace t;
+    add(engine, r, t);
+    engine.run_until_idle();
+    EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+    return {t, static_cast<int64_t>(engine.cache().peak_bytes_reserved() / budget_for(block_size))};
+  }
   static Model* model_;
 };
 Model* EngineTest::model_ = nullptr;
@@ -132,6 +152,90 @@ void expect_the_same_bits_everywhere(const std::vector<KvType>& types,
   }
 }
 
+// Thousands of steps of random arrivals, lengths and cancellations in a pool of `blocks` blocks of
+// 4: every request that was not cancelled gives its tokens alone; nothing stays referenced; the
+// pool ends empty.
+void expect_random_arrivals_exact(int requests, int blocks) {
+  std::mt19937 rng(42);
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.prefix_cache = true;
+  o.block_size = 4;
+  o.max_seqs = 6;
+  o.max_batch_tokens = 24;
+  o.kv_budget_bytes = EngineTest::budget_for(blocks * 4);
+  Engine engine(EngineTest::model(), o);
+  struct Sent {
+    Request request;
+    Trace trace;
+    RequestId id = 0;
+  };
+  std::deque<Sent> sent;  // stable addresses: the callbacks write into the traces
+  std::vector<RequestId> ids;
+  const std::vector<int32_t> system = EngineTest::prompt(12, 5);  // shared by some: prefixes hit
+  int added = 0, steps = 0;
+  while (added < requests || !engine.idle()) {
+    if (added < requests && rng() % 3 == 0) {
+      std::vector<int32_t> ids_in = rng() % 2 ? system : std::vector<int32_t>{};
+      const std::vector<int32_t> tail =
+          EngineTest::prompt(1 + static_cast<int>(rng() % 30), static_cast<int>(rng() % 50));
+      ids_in.insert(ids_in.end(), tail.begin(), tail.end());
+      sent.push_back({EngineTest::request(ids_in, 1 + static_cast<int>(rng() % 20),
+                                          rng() % 2 ? 1 + rng() % 1000 : 0),
+                      {},
+                      0});
+      sent.back().id = EngineTest::add(engine, sent.back().request, sent.back().trace);
+      ids.push_back(sent.back().id);
+      ++added;
+    }
+    if (!ids.empty() && rng() % 25 == 0) engine.cancel(ids[rng() % ids.size()]);
+    engine.step();
+    ++steps;
+  }
+  EXPECT_GT(steps, 2 * requests);  // thousands of steps in the release build
+  int checked = 0;
+  for (const Sent& s : sent) {
+    const RequestOutput& out = engine.output(s.id);
+    EXPECT_TRUE(out.finished);
+    if (out.stop == StopReason::kCancelled) continue;
+    EXPECT_EQ(s.trace, EngineTest::alone(s.request)) << "request " << s.id;
+    ++checked;
+  }
+  EXPECT_GT(checked, requests / 2);
+  EXPECT_GT(engine.stats().preemptions, 0);
+  EXPECT_GT(engine.cache().pool_stats().prefix_hit_tokens, 0);
+  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+  EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+}
+
+// A request kept with keep_kv and continued by a longer prompt feeds only the new tokens, and
+// gives the tokens the whole prompt gives alone.
+void expect_continuations_feed_only_new_tokens() {
+  for (CacheStrategy s :
+       {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
+    EngineOptions o;
+    o.cache = s;
+    o.block_size = 4;
+    Engine engine(EngineTest::model(), o);
+    Trace t1;
+    Request first = EngineTest::request(EngineTest::prompt(9, 3), 12);
+    first.keep_kv = true;
+    const RequestId a = EngineTest::add(engine, first, t1);
+    engine.run_until_idle();
+    std::vector<int32_t> ids = first.prompt;
+    ids.insert(ids.end(), t1.tokens.begin(), t1.tokens.end());
+    const std::vector<int32_t> more = EngineTest::prompt(4, 8);
+    ids.insert(ids.end(), more.begin(), more.end());
+    Request second = EngineTest::request(ids, 5);
+    second.continue_from = a;
+    Trace t2;
+    const RequestId b = EngineTest::add(engine, second, t2);
+    engine.run_until_idle();
+    EXPECT_EQ(engine.output(b).cached_tokens, 9 + 11) << strategy_name(s);
+    EXPECT_EQ(t2, EngineTest::alone(EngineTest::request(ids, 5))) << strategy_name(s);
+  }
+}
+
 TEST_F(EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16});
 }
@@ -177,6 +281,96 @@ TEST_F(MistralEngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16}, Precision::kExact);
 }
 
+// Generating past nine windows, the paged pool gives back every block behind the window of 8: at
+// most it holds the blocks that the 8 positions one query sees can touch (8 of 1 position, 4 of 3,
+// 3 of 4, 2 of 16), not one block for every 4 (or 3, or 1) positions of the sequence; the tokens
+// and logits stay those of prealloc and none, bit for bit.
+TEST_F(MistralEngineTest, BlocksBehindTheWindowGoBackToThePool) {
+  const Request r = request(prompt(6, 4), 70, 5);  // 75 positions fed
+  const Trace want = alone(r);
+  {
+    EngineOptions o;
+    o.cache = CacheStrategy::kNone;
+    Engine engine(model(), o);
+    Trace none;
+    add(engine, r, none);
+    engine.run_until_idle();
+    EXPECT_EQ(none, want);
+  }
+  for (bool prefix : {false, true})
+    for (const auto& [block_size, most] : {std::pair{1, 8}, {3, 4}, {4, 3}, {16, 2}}) {
+      const auto [got, peak] = alone_paged(r, block_size, prefix);
+      EXPECT_EQ(got, want) << "block " << block_size << " prefix " << prefix;
+      EXPECT_EQ(peak, most) << "block " << block_size << " prefix " << prefix;
+    }
+}
+
+// Under the window a request may outgrow the whole pool: what it holds at once is what must fit,
+// the window and one step's chunk (7 + 4 positions, from a block boundary: 4 blocks of 4).
+TEST_F(MistralEngineTest, ARequestLongerThanThePoolRunsThroughItsWindow) {
+  const Request r = request(prompt(6, 4), 64, 5);
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.block_size = 4;
+  o.max_batch_tokens = 4;
+  o.kv_budget_bytes = budget_for(4 * 4);
+  Engine engine(model(), o);
+  Trace t;
+  add(engine, r, t);
+  // Two prompt chunks, then a step a token; holding every block, it would be preempted and
+  // recomputed forever.
+  for (int step = 0; step < 100 && !engine.idle(); ++step) engine.step();
+  EXPECT_TRUE(engine.idle());
+  EXPECT_EQ(engine.stats().steps, 2 + 63);
+  EXPECT_EQ(t, alone(r));
+  EXPECT_EQ(engine.stats().preemptions, 0);
+  o.max_batch_tokens = 8;  // chunks of 8 could need 5 blocks
+  EXPECT_THROW(Engine(model(), o).add(r), Error);
+  o.cache = CacheStrategy::kPrealloc;  // holds every position
+  o.max_batch_tokens = 4;
+  EXPECT_THROW(Engine(model(), o).add(r), Error);
+}
+
+// Prefix reuse under the window: a later prompt finds the shared prompt's blocks that the first
+// request has dropped (unreferenced, still indexed) and the one it still holds (then shared), and
+// each gives up its share in turn while the other runs; both give their tokens alone.
+TEST_F(MistralEngineTest, PrefixHitsUnderTheWindowChangeNothing) {
+  EngineOptions o;
+  o.cache = CacheStrategy::kPaged;
+  o.prefix_cache = true;
+  o.block_size = 4;
+  Engine engine(model(), o);
+  const std::vector<int32_t> shared = prompt(24, 1);
+  std::vector<Request> requests;
+  for (int i = 0; i < 2; ++i) {
+    std::vector<int32_t> ids = shared;
+    const std::vector<int32_t> tail = prompt(3 + 2 * i, 2 + i);
+    ids.insert(ids.end(), tail.begin(), tail.end());
+    requests.push_back(request(ids, 30, i == 0 ? 0 : 9));
+  }
+  std::vector<Trace> got(2);
+  add(engine, requests[0], got[0]);
+  engine.step();  // the first's 27 positions: 6 full blocks indexed, 5 of them behind its window
+  EXPECT_EQ(engine.cache().pool_stats().blocks_cached, 5);
+  const RequestId second = add(engine, requests[1], got[1]);
+  engine.step();
+  EXPECT_EQ(engine.output(second).cached_tokens, 24);
+  bool shared_block = false;
+  for (const BlockState& b : engine.cache().block_states()) shared_block |= b.refs == 2;
+  EXPECT_TRUE(shared_block);
+  engine.run_until_idle();
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(got[i], alone(requests[i])) << "request " << i;
+  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
+}
+
+TEST_F(MistralEngineTest, ContinuingAKeptRequestFeedsOnlyItsNewTokens) {
+  expect_continuations_feed_only_new_tokens();
+}
+
+TEST_F(MistralEngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
+  expect_random_arrivals_exact(kSanitized ? 50 : 200, 12);
+}
+
 // Phi-3's fused projections, read as views of their rows, and its window of 8.
 class Phi3EngineTest : public EngineTest {
  protected:
@@ -203,6 +397,16 @@ TEST_F(Gemma3EngineTest, EveryStrategyBlockSizeAndChunkingGivesTheSameBits) {
   ASSERT_EQ(model().config().sliding_pattern, 6);
   expect_the_same_bits_everywhere({KvType::kF32, KvType::kF16, KvType::kQ8_0});
   expect_the_same_bits_everywhere({KvType::kF32}, Precision::kExact);
+}
+
+// A block holds the rows of every layer, and Gemma 3's global layer reads every position: its
+// local layers' windows give nothing back (one block for every 4 positions fed).
+TEST_F(Gemma3EngineTest, AGlobalLayerKeepsEveryBlock) {
+  EXPECT_EQ(model().config().first_needed(1000), 0);
+  const Request r = request(prompt(6, 4), 40, 5);  // 45 positions fed
+  const auto [got, peak] = alone_paged(r, 4, false);
+  EXPECT_EQ(got, alone(r));
+  EXPECT_EQ(peak, 12);
 }
 
 TEST_F(EngineTest, PrefixHitsReuseBlocksAndChangeNothing) {
@@ -305,64 +509,8 @@ TEST_F(EngineTest, AdmissionLeavesRoomForTheRunningRequestsGrowth) {
   for (int i = 0; i < 2; ++i) EXPECT_EQ(got[i], alone(requests[i])) << "request " << i;
 }
 
-// Thousands of steps of random arrivals, lengths and cancellations: every request that was not
-// cancelled gives its tokens alone; nothing stays referenced; the pool ends empty.
 TEST_F(EngineTest, RandomArrivalsAndCancellationsKeepEveryRequestExact) {
-  std::mt19937 rng(42);
-  EngineOptions o;
-  o.cache = CacheStrategy::kPaged;
-  o.prefix_cache = true;
-  o.block_size = 4;
-  o.max_seqs = 6;
-  o.max_batch_tokens = 24;
-  o.kv_budget_bytes = budget_for(24 * 4);
-  Engine engine(*model_, o);
-#ifdef KVSCOPE_SANITIZED
-  const int kRequests = 100;
-#else
-  const int kRequests = 600;
-#endif
-  struct Sent {
-    Request request;
-    Trace trace;
-    RequestId id = 0;
-  };
-  std::deque<Sent> sent;  // stable addresses: the callbacks write into the traces
-  std::vector<RequestId> ids;
-  const std::vector<int32_t> system = prompt(12, 5);  // shared by some, so that prefixes hit
-  int added = 0, steps = 0;
-  while (added < kRequests || !engine.idle()) {
-    if (added < kRequests && rng() % 3 == 0) {
-      std::vector<int32_t> ids_in = rng() % 2 ? system : std::vector<int32_t>{};
-      const std::vector<int32_t> tail =
-          prompt(1 + static_cast<int>(rng() % 30), static_cast<int>(rng() % 50));
-      ids_in.insert(ids_in.end(), tail.begin(), tail.end());
-      sent.push_back(
-          {request(ids_in, 1 + static_cast<int>(rng() % 20), rng() % 2 ? 1 + rng() % 1000 : 0),
-           {},
-           0});
-      sent.back().id = add(engine, sent.back().request, sent.back().trace);
-      ids.push_back(sent.back().id);
-      ++added;
-    }
-    if (!ids.empty() && rng() % 25 == 0) engine.cancel(ids[rng() % ids.size()]);
-    engine.step();
-    ++steps;
-  }
-  EXPECT_GT(steps, 2 * kRequests);  // thousands of steps in the release build
-  int checked = 0;
-  for (const Sent& s : sent) {
-    const RequestOutput& out = engine.output(s.id);
-    EXPECT_TRUE(out.finished);
-    if (out.stop == StopReason::kCancelled) continue;
-    EXPECT_EQ(s.trace, alone(s.request)) << "request " << s.id;
-    ++checked;
-  }
-  EXPECT_GT(checked, kRequests / 2);
-  EXPECT_GT(engine.stats().preemptions, 0);
-  EXPECT_GT(engine.cache().pool_stats().prefix_hit_tokens, 0);
-  EXPECT_EQ(engine.cache().pool_stats().blocks_used, 0);
-  EXPECT_EQ(engine.cache().bytes_reserved(), 0u);
+  expect_random_arrivals_exact(kSanitized ? 100 : 600, 24);
 }
 
 TEST_F(EngineTest, RefusesRequestsThatCanNeverRun) {
@@ -464,28 +612,7 @@ TEST_F(EngineTest, APromptOnlyRequestComputesItsLastLogitsOnlyWhenAsked) {
 }
 
 TEST_F(EngineTest, ContinuingAKeptRequestFeedsOnlyItsNewTokens) {
-  for (CacheStrategy s :
-       {CacheStrategy::kConcat, CacheStrategy::kPrealloc, CacheStrategy::kPaged}) {
-    EngineOptions o;
-    o.cache = s;
-    Engine engine(*model_, o);
-    Trace t1;
-    Request first = request(prompt(9, 3), 6);
-    first.keep_kv = true;
-    const RequestId a = add(engine, first, t1);
-    engine.run_until_idle();
-    std::vector<int32_t> ids = first.prompt;
-    ids.insert(ids.end(), t1.tokens.begin(), t1.tokens.end());
-    const std::vector<int32_t> more = prompt(4, 8);
-    ids.insert(ids.end(), more.begin(), more.end());
-    Request second = request(ids, 5);
-    second.continue_from = a;
-    Trace t2;
-    const RequestId b = add(engine, second, t2);
-    engine.run_until_idle();
-    EXPECT_EQ(engine.output(b).cached_tokens, 9 + 5) << strategy_name(s);
-    EXPECT_EQ(t2, alone(request(ids, 5))) << strategy_name(s);
-  }
+  expect_continuations_feed_only_new_tokens();
 }
 
 // The server's shape: requests are added and cancelled from other threads while one thread steps.

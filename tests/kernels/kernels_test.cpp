@@ -571,6 +571,40 @@ TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
   }
 }
 
+// Under a sliding window attention reads only positions [first, length): the blocks wholly before
+// first, which the paged cache gives back, are never read. Here their table entries point at a
+// block of NaNs, which any read would spread into the output; on every instruction set the result
+// is the same bits as through the whole table.
+TEST(Attention, ASlidingWindowReadsNoBlockBehindIt) {
+  const int group = 2, head_dim = 64, length = 37, first = 21;
+  const auto q = random_floats(group * head_dim, 4);
+  const auto keys = random_floats(static_cast<size_t>(length) * head_dim, 5);
+  const auto values = random_floats(static_cast<size_t>(length) * head_dim, 6);
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0})
+    for (int block_rows : {1, 5, 16}) {
+      BlockRows paged = lay_out(keys, values, length, head_dim, type, block_rows);
+      const auto nan_block = static_cast<int32_t>(paged.table.size());
+      paged.k.resize(paged.k.size() + paged.rows.block_bytes, 0xFF);  // NaN in f32, f16 and q8_0
+      paged.v.resize(paged.k.size(), 0xFF);
+      paged.rows.k = paged.k.data();
+      paged.rows.v = paged.v.data();
+      std::vector<int32_t> windowed = paged.table;
+      for (int b = 0; b < first / block_rows; ++b) windowed[b] = nan_block;
+      CachedRows behind = paged.rows;
+      behind.blocks = windowed.data();
+      for (Isa isa : supported_isas()) {
+        std::vector<float> scratch, whole(group * head_dim), out(group * head_dim);
+        attend_heads(kernels_for(isa), {q.data(), paged.rows, 0, group, head_dim, length, first},
+                     0.125f, scratch, whole.data());
+        attend_heads(kernels_for(isa), {q.data(), behind, 0, group, head_dim, length, first},
+                     0.125f, scratch, out.data());
+        ASSERT_EQ(0, std::memcmp(out.data(), whole.data(), out.size() * sizeof(float)))
+            << isa_name(isa) << " " << dtype_name(type) << " blocks of " << block_rows;
+        ASSERT_FALSE(std::isnan(out[0]));
+      }
+    }
+}
+
 // Logits far beyond exp's range: the softmax subtracts the maximum first, so it stays finite and
 // exact; without that, exp(1000) overflows and every output is NaN.
 TEST(Softmax, LargeInputsStayFinite) {

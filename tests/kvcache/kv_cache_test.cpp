@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kernels/ref/dequantize.h"
 #include "random_tensors.h"
@@ -155,6 +157,86 @@ TEST(PagedKvCache, ReusesIndexedBlocksAndEvictsTheLeastRecentlyUsed) {
   cache->release(0);
   EXPECT_EQ(cache->reuse_prefix(1, tokens), 0);
   EXPECT_EQ(cache->bytes_reserved(), 0u);
+}
+
+// Blocks behind a sliding window go back to the pool: the table keeps its positions, the rows
+// after them read as written, nothing is given back twice, and a block another sequence shares or
+// the prefix index holds stays with it.
+TEST(PagedKvCache, DroppedBlocksGoBackOnceAndLeaveTheRestReadable) {
+  KvShape shape = small_shape(KvType::kF32);
+  shape.prefix_cache = true;
+  auto cache = make_kv_cache(CacheStrategy::kPaged, shape);  // 8 blocks of 4
+  const std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const auto rows = testing::random_floats(12 * shape.kv_dim, 6);
+  ASSERT_TRUE(cache->reserve(0, 12));
+  for (int layer = 0; layer < shape.n_layers; ++layer)
+    cache->write(layer, 0, 0, 12, rows.data(), rows.data());
+  cache->commit(0, tokens);
+  const std::vector<int32_t> table(cache->block_table(0).begin(), cache->block_table(0).end());
+  ASSERT_EQ(cache->reuse_prefix(1, tokens), 8);  // slot 1 shares blocks 0 and 1
+  cache->drop_before(0, 9);                      // positions 0..7: blocks 0 and 1
+  cache->drop_before(0, 9);                      // again: nothing more
+  EXPECT_EQ(cache->block_table(0).size(), 1u);
+  EXPECT_EQ(cache->block_table(0)[0], table[2]);
+  EXPECT_EQ(cache->pool_stats().blocks_used, 3);  // slot 1 still holds the shared ones
+  for (int pos = 8; pos < 12; ++pos)
+    EXPECT_EQ(read_row(cache->view(1, 0), true, pos, shape.kv_dim),
+              std::vector<float>(&rows[pos * shape.kv_dim], &rows[(pos + 1) * shape.kv_dim]));
+  EXPECT_THROW(cache->write(0, 0, 4, 1, rows.data(), rows.data()), Error);  // a dropped block
+  cache->release(1);
+  // Unreferenced, the dropped blocks stay indexed with their rows: a prompt of the same prefix
+  // still finds them.
+  EXPECT_EQ(cache->pool_stats().blocks_used, 1);
+  EXPECT_EQ(cache->pool_stats().blocks_cached, 2);
+  EXPECT_EQ(cache->reuse_prefix(1, tokens), 8);
+  EXPECT_EQ(cache->block_table(1)[0], table[0]);
+  cache->release(1);
+  cache->drop_before(0, 12);  // the last block too
+  EXPECT_EQ(cache->pool_stats().blocks_used, 0);
+  EXPECT_EQ(cache->bytes_used(), 0u);
+  cache->release(0);
+  EXPECT_EQ(cache->pool_stats().blocks_used, 0);
+  EXPECT_EQ(cache->pool_stats().blocks_cached, 3);
+  // Every block can be taken again, each by one sequence.
+  ASSERT_TRUE(cache->reserve(0, 16));
+  ASSERT_TRUE(cache->reserve(1, 16));
+  std::vector<int32_t> taken(cache->block_table(0).begin(), cache->block_table(0).end());
+  taken.insert(taken.end(), cache->block_table(1).begin(), cache->block_table(1).end());
+  std::sort(taken.begin(), taken.end());
+  EXPECT_EQ(std::unique(taken.begin(), taken.end()), taken.end());
+  EXPECT_EQ(taken.size(), 8u);
+  EXPECT_EQ(cache->pool_stats().evictions, 3);
+}
+
+// Once the dropped blocks of a sequence are evicted, the prefix they began is gone: no prompt is
+// offered the later blocks that the sequence still holds and indexes.
+TEST(PagedKvCache, APrefixWhoseDroppedBlocksWereEvictedIsNotOffered) {
+  KvShape shape = small_shape(KvType::kF32);
+  shape.prefix_cache = true;
+  shape.budget_bytes = 4 * 4 * shape.bytes_per_token();  // four blocks
+  auto cache = make_kv_cache(CacheStrategy::kPaged, shape);
+  std::vector<int32_t> tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const auto rows = testing::random_floats(16 * shape.kv_dim, 7);
+  ASSERT_TRUE(cache->reserve(0, 12));
+  for (int layer = 0; layer < shape.n_layers; ++layer)
+    cache->write(layer, 0, 0, 12, rows.data(), rows.data());
+  cache->commit(0, tokens);
+  cache->drop_before(0, 8);
+  EXPECT_EQ(cache->pool_stats().blocks_cached, 2);
+  ASSERT_TRUE(cache->reserve(1, 12));  // takes the free block and evicts both dropped ones
+  EXPECT_EQ(cache->pool_stats().evictions, 2);
+  cache->release(1);
+  EXPECT_EQ(cache->reuse_prefix(1, tokens), 0);
+  // The sequence grows on and indexes its next block after the ones it dropped.
+  ASSERT_TRUE(cache->reserve(0, 16));
+  for (int layer = 0; layer < shape.n_layers; ++layer)
+    cache->write(layer, 0, 12, 4, &rows[12 * shape.kv_dim], &rows[12 * shape.kv_dim]);
+  for (int32_t t : {13, 14, 15, 16}) tokens.push_back(t);
+  cache->commit(0, tokens);
+  EXPECT_EQ(cache->reuse_prefix(1, tokens), 0);
+  cache->release(0);
+  EXPECT_EQ(cache->pool_stats().blocks_used, 0);
+  EXPECT_EQ(cache->pool_stats().blocks_cached, 2);
 }
 
 TEST(KvCache, OnlyNoneForgetsBetweenSteps) {

@@ -66,6 +66,25 @@ TEST_F(PoolView, WithoutPrefixReuseNothingIsSharedOrCached) {
   EXPECT_THROW(capture_pool(*model_, {.blocks = 2}), Error);  // a request needs more
 }
 
+// Under Mistral's window of 8 a request gives back the blocks behind it as it goes: the view
+// draws each block still held in its owner's colour, and after a step no request holds more than
+// the 3 blocks of 4 that its next query's 7 earlier positions touch.
+TEST_F(PoolView, UnderASlidingWindowRequestsHoldOnlyTheirWindow) {
+  const auto mistral = Model::load(testing::fixture("models/tiny-mistral-bf16.gguf"));
+  const PoolCapture c =
+      capture_pool(*mistral, {.requests = 4, .new_tokens = 40, .block_size = 4, .blocks = 64});
+  for (const PoolFrame& f : c.frames) {
+    int used = 0;
+    for (int b = 0; b < c.blocks; ++b) {
+      EXPECT_EQ(f.blocks[b].refs > 0, f.owner[b] >= 0);
+      used += f.blocks[b].refs > 0;
+    }
+    EXPECT_EQ(used, f.stats.blocks_used);
+    EXPECT_LE(f.stats.blocks_used, 3 * f.running) << "step " << f.step;
+  }
+  EXPECT_EQ(c.frames.back().stats.blocks_used, 0);
+}
+
 TEST_F(PoolView, FramesAndFilesHoldEveryStep) {
   const PoolCapture c = capture_pool(*model_, {.requests = 4});
   const PoolViewSize size = pool_frame_size(c);
