@@ -6,6 +6,7 @@
 // each is scored by both paths, and the second half of every chunk is compared position by
 // position.
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,21 +21,27 @@ struct FaithfulnessOptions {
   int n_ctx = 512;
   int max_tokens = 4096;  // of the text, from its start
   int threads = 2;
-  Precision precision = Precision::kFast;  // of the configuration compared against the exact path
-  MatrixKinds split_kinds = 0;             // fast precision: kinds whose activations are split
+};
+
+// A configuration compared against the exact path (f32 activations, f32 cache).
+struct FaithfulnessConfig {
+  Precision precision = Precision::kFast;
+  MatrixKinds split_kinds = 0;  // fast precision: kinds whose activations are split
   KvType kv_type = KvType::kF32;
 };
 
 struct FaithfulnessResult {
   int positions = 0;     // compared positions
   double same_top1 = 0;  // share of positions where both paths' most likely token agree
-  Summary kl;            // KL(exact || fast) per position, in nats
+  Summary kl;            // KL(exact || compared) per position, in nats
   double perplexity_exact = 0;
-  double perplexity_fast = 0;
+  double perplexity_fast = 0;  // of the compared configuration
 };
 
-FaithfulnessResult measure_faithfulness(const Model& model, const std::vector<int32_t>& tokens,
-                                        const FaithfulnessOptions& options,
-                                        const std::function<void(int, int)>& on_progress = {});
+// One result per configuration, in order; the exact path scores each chunk once for all of them.
+std::vector<FaithfulnessResult> measure_faithfulness(
+    const Model& model, const std::vector<int32_t>& tokens, const FaithfulnessOptions& options,
+    std::span<const FaithfulnessConfig> configs,
+    const std::function<void(int, int)>& on_progress = {});
 
 }  // namespace kvscope

@@ -135,10 +135,13 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   const int64_t rows = w.rows();
   thread_local std::vector<float> halves;
   halves.resize(static_cast<size_t>(2 * n * rows));
+  const float* h = halves.data();  // this thread's buffer: the workers see it through h
   dot_quantized(pool, w, base, 2 * n, halves.data());
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t r = 0; r < rows; ++r)
-      out[i * rows + r] = halves[2 * i * rows + r] + halves[(2 * i + 1) * rows + r];
+  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      for (int64_t r = 0; r < rows; ++r)
+        out[i * rows + r] = h[2 * i * rows + r] + h[(2 * i + 1) * rows + r];
+  });
 }
 
 void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
@@ -186,19 +189,10 @@ std::string_view matrix_kind_name(MatrixKind kind) {
   return "";
 }
 
-MatrixKinds parse_matrix_kinds(std::string_view list) {
-  MatrixKinds kinds = 0;
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    const std::string_view name = list.substr(0, comma);
-    const auto* found = std::find_if(std::begin(kMatrixKinds), std::end(kMatrixKinds),
-                                     [&](MatrixKind k) { return matrix_kind_name(k) == name; });
-    if (found == std::end(kMatrixKinds))
-      fail("unknown matrix kind '{}' (expected qkv, attn_out, ffn_in, ffn_down or head)", name);
-    kinds |= matrix_kind_bit(*found);
-    list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
-  }
-  return kinds;
+MatrixKind parse_matrix_kind(std::string_view name) {
+  for (MatrixKind k : kMatrixKinds)
+    if (matrix_kind_name(k) == name) return k;
+  fail("unknown matrix kind '{}' (expected qkv, attn_out, ffn_in, ffn_down or head)", name);
 }
 
 std::string matrix_kinds_name(MatrixKinds kinds) {

@@ -32,8 +32,8 @@ std::string_view matrix_kind_name(MatrixKind kind);  // qkv, attn_out, ffn_in, f
 // A set of kinds as bits (1 << kind).
 using MatrixKinds = unsigned;
 constexpr MatrixKinds matrix_kind_bit(MatrixKind kind) { return 1u << static_cast<int>(kind); }
-MatrixKinds parse_matrix_kinds(std::string_view list);  // comma list of names; Error on others
-std::string matrix_kinds_name(MatrixKinds kinds);       // the comma list back; "" for none
+MatrixKind parse_matrix_kind(std::string_view name);  // Error on any other name
+std::string matrix_kinds_name(MatrixKinds kinds);     // the comma list back; "" for none
 // fast, split or exact (kWide is the head's own, not a choice); Error on any other name.
 Precision parse_precision(std::string_view name);
 

@@ -91,7 +91,7 @@ void run_speed(const SpeedArgs& a) {
   report.options.repetitions = a.repetitions;
   report.options.kv_type = parse_kv_type(a.type_k);
   report.options.precision = a.precision;
-  report.options.split_kinds = parse_matrix_kinds(a.split_matrices);
+  report.options.split_kinds = parse_matrix_kind_list(a.split_matrices);
   report.n_batch = a.n_batch;
   report.n_ubatch = a.n_ubatch;
   const std::vector<SpeedTest> tests = speed_tests(a);
@@ -205,12 +205,13 @@ struct FaithfulnessArgs {
   std::string kv_type = "f32", split_matrices;
   bool ablate = false;
   FaithfulnessOptions options;
+  Precision precision = Precision::kFast;
 };
 
-nlohmann::json faithfulness_json(const FaithfulnessOptions& o, const FaithfulnessResult& r) {
-  return {{"precision", precision_name(o.precision)},
-          {"split_matrices", matrix_kinds_name(o.split_kinds)},
-          {"kv_type", kv_type_name(o.kv_type)},
+nlohmann::json faithfulness_json(const FaithfulnessConfig& c, const FaithfulnessResult& r) {
+  return {{"precision", precision_name(c.precision)},
+          {"split_matrices", matrix_kinds_name(c.split_kinds)},
+          {"kv_type", kv_type_name(c.kv_type)},
           {"positions", r.positions},
           {"same_top1", r.same_top1},
           {"kl", summary_json(r.kl)},
@@ -218,18 +219,17 @@ nlohmann::json faithfulness_json(const FaithfulnessOptions& o, const Faithfulnes
           {"perplexity_fast", r.perplexity_fast}};
 }
 
-// Each matrix kind's activations split alone, then all of them: what each kind's 8 bits cost.
-std::vector<FaithfulnessOptions> ablation_runs(const FaithfulnessOptions& fast) {
-  std::vector<FaithfulnessOptions> runs = {fast};
+// The fast path as it is, each matrix kind's activations split alone, then all of them: what each
+// kind's 8 bits cost.
+std::vector<FaithfulnessConfig> ablation_configs(const FaithfulnessConfig& fast) {
+  std::vector<FaithfulnessConfig> configs = {fast};
   MatrixKinds all = 0;
   for (MatrixKind k : kMatrixKinds) {
-    runs.push_back(fast);
-    runs.back().split_kinds = matrix_kind_bit(k);
+    configs.push_back({fast.precision, matrix_kind_bit(k), fast.kv_type});
     all |= matrix_kind_bit(k);
   }
-  runs.push_back(fast);
-  runs.back().split_kinds = all;
-  return runs;
+  configs.push_back({fast.precision, all, fast.kv_type});
+  return configs;
 }
 
 void run_faithfulness(const FaithfulnessArgs& a) {
@@ -238,30 +238,27 @@ void run_faithfulness(const FaithfulnessArgs& a) {
   if (!in) fail("{}: cannot open the text", a.text_path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::vector<int32_t> tokens = model->tokenizer().encode(text, false, true);
-  FaithfulnessOptions o = a.options;
-  o.kv_type = parse_kv_type(a.kv_type);
-  o.split_kinds = parse_matrix_kinds(a.split_matrices);
-  if (a.ablate && (o.precision != Precision::kFast || o.split_kinds != 0))
+  const FaithfulnessConfig config{a.precision, parse_matrix_kind_list(a.split_matrices),
+                                  parse_kv_type(a.kv_type)};
+  if (a.ablate && (config.precision != Precision::kFast || config.split_kinds != 0))
     fail(
         "--ablate splits the fast path's matrices one kind at a time: use it with --precision "
         "fast and without --split-matrices");
-  const std::vector<FaithfulnessOptions> runs = a.ablate ? ablation_runs(o) : std::vector{o};
-  std::vector<FaithfulnessResult> results;
+  const std::vector<FaithfulnessConfig> configs =
+      a.ablate ? ablation_configs(config) : std::vector{config};
   ProgressBar bar("faithfulness");
-  for (const FaithfulnessOptions& run : runs)
-    results.push_back(measure_faithfulness(*model, tokens, run, [&](int done, int total) {
-      bar.update(static_cast<int>(results.size()) * total + done,
-                 total * static_cast<int>(runs.size()));
-    }));
+  const std::vector<FaithfulnessResult> results = measure_faithfulness(
+      *model, tokens, a.options, configs, [&](int done, int total) { bar.update(done, total); });
   const FaithfulnessResult& r = results.front();
   const std::string compared = fmt::format(
       "{} path{}, {} KV cache, against the exact path with an f32 cache",
-      precision_name(o.precision),
-      o.split_kinds ? fmt::format(" (split {})", matrix_kinds_name(o.split_kinds)) : "", a.kv_type);
+      precision_name(config.precision),
+      config.split_kinds ? fmt::format(" (split {})", matrix_kinds_name(config.split_kinds)) : "",
+      a.kv_type);
   if (a.ablate) {
     Table t({"Split activations", "Same top-1 token", "Mean KL", "99th percentile KL"}, compared);
-    for (size_t i = 0; i < runs.size(); ++i)
-      t.add_row({runs[i].split_kinds ? matrix_kinds_name(runs[i].split_kinds) : "none (fast)",
+    for (size_t i = 0; i < configs.size(); ++i)
+      t.add_row({configs[i].split_kinds ? matrix_kinds_name(configs[i].split_kinds) : "none (fast)",
                  fmt::format("{:.2f}%", 100 * results[i].same_top1),
                  fmt::format("{:.6f}", results[i].kl.mean),
                  fmt::format("{:.6f}", results[i].kl.p99)});
@@ -286,11 +283,11 @@ void run_faithfulness(const FaithfulnessArgs& a) {
                       {"system", system_json(*model, a.options.threads)},
                       {"text", a.text_path},
                       {"n_ctx", a.options.n_ctx}};
-  j.update(faithfulness_json(o, r));
+  j.update(faithfulness_json(config, r));
   if (a.ablate) {
     j["ablation"] = nlohmann::json::array();
-    for (size_t i = 0; i < runs.size(); ++i)
-      j["ablation"].push_back(faithfulness_json(runs[i], results[i]));
+    for (size_t i = 0; i < configs.size(); ++i)
+      j["ablation"].push_back(faithfulness_json(configs[i], results[i]));
   }
   write_text_file(a.json_path, j.dump(2) + "\n");
 }
@@ -314,7 +311,7 @@ void add_faithfulness(CLI::App& bench) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("-t,--threads", a->options.threads, "Threads")->check(CLI::Range(1, 256));
   add_kv_type_option(*cmd, a->kv_type);
-  add_precision_option(*cmd, a->options.precision);
+  add_precision_option(*cmd, a->precision);
   add_split_matrices_option(*cmd, a->split_matrices);
   cmd->add_flag("--ablate", a->ablate,
                 "Split the fast path's activations one matrix kind at a time (then all): which "

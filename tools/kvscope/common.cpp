@@ -201,6 +201,14 @@ std::vector<CacheStrategy> parse_strategy_list(const std::string& text) {
   return out;
 }
 
+MatrixKinds parse_matrix_kind_list(const std::string& text) {
+  MatrixKinds kinds = 0;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');)
+    kinds |= matrix_kind_bit(parse_matrix_kind(item));
+  return kinds;
+}
+
 std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   std::vector<int> out;
   std::stringstream ss(text);

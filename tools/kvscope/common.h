@@ -23,7 +23,7 @@ void stream_to_stdout(int seq, int32_t token, const std::string& text);
 
 // Adds --precision (fast or exact) to a subcommand.
 void add_precision_option(CLI::App& app, Precision& precision);
-// --split-matrices: a comma list of matrix kinds (parse_matrix_kinds) split on the fast path.
+// --split-matrices: a comma list of matrix kinds (parse_matrix_kind_list) split on the fast path.
 void add_split_matrices_option(CLI::App& app, std::string& kinds);
 
 // The sampling options of run, chat and demo: --temp, --top-k, --top-p, --min-p,
@@ -62,6 +62,7 @@ const std::string& command_line();
 
 std::vector<int> parse_int_list(const std::string& text, const char* flag);
 std::vector<CacheStrategy> parse_strategy_list(const std::string& text);  // "none,paged"
+MatrixKinds parse_matrix_kind_list(const std::string& text);              // "qkv,ffn_in"
 // The CPU, kernels and threads as one line.
 std::string system_line(int threads);
 
