@@ -55,7 +55,8 @@ void attention_benchmark(benchmark::State& state, Isa isa, bool f16) {
     keys16[i] = f32_to_f16(keys[i]);
     values16[i] = f32_to_f16(values[i]);
   }
-  std::vector<float> scratch, out(group * head_dim);
+  AttentionScratch scratch;
+  std::vector<float> out(group * head_dim);
   const int32_t one_block = 0;
   const size_t row_bytes = kv_width * (f16 ? 2 : 4);
   const CachedRows rows{f16 ? reinterpret_cast<const uint8_t*>(keys16.data())

@@ -41,8 +41,14 @@ struct AttentionHeads {
   int first = 0;  // the oldest position a sliding window leaves visible
 };
 
-// out: [group][head_dim]; scratch is resized as needed.
-void attend_heads(const Kernels& k, const AttentionHeads& a, float scale,
-                  std::vector<float>& scratch, float* out);
+// A thread's working memory for attend_heads, resized as needed.
+struct AttentionScratch {
+  std::vector<float> floats;
+  std::vector<const uint8_t*> values;  // each position's value row for this head
+};
+
+// out: [group][head_dim].
+void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, AttentionScratch& scratch,
+                  float* out);
 
 }  // namespace kvscope

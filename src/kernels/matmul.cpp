@@ -90,20 +90,23 @@ void dot_quantized(ThreadPool& pool, const TensorView& w, const uint8_t* base, i
   const int64_t rows = w.rows(), cols = w.cols();
   const size_t row_bytes = q8_row_bytes(cols);
   if (w.packed != nullptr && k.dot_packed != nullptr) {
-    // One packed group of 8 rows at a time, against up to kPackedTileCols activation rows.
-    const size_t group_bytes = packed_group_bytes(w.type, cols);
-    pool.parallel_for((rows + kPackedRows - 1) / kPackedRows, [&](int64_t begin, int64_t end) {
-      for (int64_t g = begin; g < end; ++g) {
-        const int nr = static_cast<int>(std::min<int64_t>(kPackedRows, rows - g * kPackedRows));
-        for (int64_t i = 0; i < n; i += kPackedTileCols) {
-          const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
-          const uint8_t* activations[kPackedTileCols];
-          for (int c = 0; c < nc; ++c) activations[c] = base + (i + c) * row_bytes;
-          k.dot_packed(w.type, w.packed + g * group_bytes, cols, activations, nc, nr,
-                       out + i * rows + g * kPackedRows, rows);
-        }
-      }
-    });
+    // Tiles of two packed groups (16 rows) by up to kPackedTileCols activation rows.
+    static_assert(kPackedTileRows == 2 * kPackedRows);
+    const size_t tile_bytes = 2 * packed_group_bytes(w.type, cols);
+    pool.parallel_for(
+        (rows + kPackedTileRows - 1) / kPackedTileRows, [&](int64_t begin, int64_t end) {
+          for (int64_t t = begin; t < end; ++t) {
+            const int nr =
+                static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
+            for (int64_t i = 0; i < n; i += kPackedTileCols) {
+              const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
+              const uint8_t* activations[kPackedTileCols];
+              for (int c = 0; c < nc; ++c) activations[c] = base + (i + c) * row_bytes;
+              k.dot_packed(w.type, w.packed + t * tile_bytes, cols, activations, nc, nr,
+                           out + i * rows + t * kPackedTileRows, rows);
+            }
+          }
+        });
     return;
   }
   // Tiles of up to kQ8TileMax weight rows by kQ8TileMax activation rows: each weight block is

@@ -1,5 +1,6 @@
 #include "models/forward.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -26,6 +27,18 @@ void norm_runs(float* rows, const Vector& weight, int64_t runs, float eps) {
 
 void add_into(float* x, const float* delta, size_t count) {
   for (size_t i = 0; i < count; ++i) x[i] += delta[i];
+}
+
+// up = silu(gate) · up, in vectors of 16 elements across the pool (each element's value is the
+// same in any vector).
+void swiglu_in_place(ThreadPool& pool, const float* gate, float* up, size_t count) {
+  constexpr int64_t kVector = 16;
+  const auto n = static_cast<int64_t>(count);
+  const Kernels& k = kernels();
+  pool.parallel_for((n + kVector - 1) / kVector, [&](int64_t begin, int64_t end) {
+    const int64_t first = begin * kVector;
+    k.swiglu(gate + first, up + first, up + first, std::min(end * kVector, n) - first);
+  });
 }
 
 }  // namespace
@@ -194,7 +207,7 @@ void Forward::attend(int layer, const KvCache& cache) {
     if (t == 0 || token_seq_[t] != token_seq_[t - 1])
       cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
   pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> scores;
+    thread_local AttentionScratch scratch;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / c.n_kv_heads;
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
@@ -207,7 +220,7 @@ void Forward::attend(int layer, const KvCache& cache) {
                                  c.head_dim,
                                  token_pos_[t] + 1,
                                  c.first_visible(layer, token_pos_[t])};
-      attend_heads(k, heads, scale, scores, &att_[first_query]);
+      attend_heads(k, heads, scale, scratch, &att_[first_query]);
     }
   });
 }
@@ -226,7 +239,7 @@ void Forward::feed_forward_block(int layer) {
   if (c.activation == Activation::kSwiGlu) {
     matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
            precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]
-    ref::swiglu(gate_.data(), up_.data(), up_.data(), static_cast<int64_t>(hidden));
+    swiglu_in_place(pool_, gate_.data(), up_.data(), hidden);
   } else if (c.activation == Activation::kGeGlu) {
     matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
            precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]

@@ -5,7 +5,7 @@
 #include <functional>
 #include <vector>
 
-#include "train/lanes.h"
+#include "kernels/cpu/lanes.h"
 
 namespace kvscope::train {
 namespace {

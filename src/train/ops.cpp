@@ -5,7 +5,7 @@
 #include <cstring>
 #include <functional>
 
-#include "train/lanes.h"
+#include "kernels/cpu/lanes.h"
 
 namespace kvscope::train {
 
@@ -100,11 +100,6 @@ float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // The scalar definitions; the vector kernels below compute the same on Lanes8 (AVX2) or Lanes16
 // (AVX-512), with exp_lanes for std::exp.
-void swiglu_forward_scalar(const float* gate, const float* up, float* out, int64_t begin,
-                           int64_t end) {
-  for (int64_t i = begin; i < end; ++i) out[i] = gate[i] * sigmoid(gate[i]) * up[i];
-}
-
 void swiglu_backward_scalar(const float* dout, const float* gate, const float* up, float* dgate,
                             float* dup, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
@@ -126,21 +121,6 @@ double cross_entropy_row_scalar(float* row, int64_t vocab, int32_t target, float
     row[target] -= grad_scale;
   }
   return loss;
-}
-
-// Elements [begin, end), a vector at a time from begin.
-template <class V>
-[[gnu::always_inline]] inline void swiglu_forward_lanes(const float* gate, const float* up,
-                                                        float* out, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; i += kLanes<V>) {
-    const int64_t count = std::min(kLanes<V>, end - i);
-    V g, u;
-    load_lanes(g, gate + i, count);
-    load_lanes(u, up + i, count);
-    V e = -g;
-    exp_lanes(e);
-    store_lanes(out + i, g / (1.0f + e) * u, count);
-  }
 }
 
 template <class V>
@@ -201,15 +181,6 @@ template <class V>
   return std::log(sum) - static_cast<double>(target_logit - max);
 }
 
-[[gnu::target("avx2,fma")]] void swiglu_forward_avx2(const float* gate, const float* up, float* out,
-                                                     int64_t begin, int64_t end) {
-  swiglu_forward_lanes<Lanes8>(gate, up, out, begin, end);
-}
-[[gnu::target("avx512f,avx2,fma")]] void swiglu_forward_avx512(const float* gate, const float* up,
-                                                               float* out, int64_t begin,
-                                                               int64_t end) {
-  swiglu_forward_lanes<Lanes16>(gate, up, out, begin, end);
-}
 [[gnu::target("avx2,fma")]] void swiglu_backward_avx2(const float* dout, const float* gate,
                                                       const float* up, float* dgate, float* dup,
                                                       int64_t begin, int64_t end) {
@@ -268,10 +239,10 @@ double mean_cross_entropy(ThreadPool& pool, float* logits, const int32_t* target
 
 void swiglu_forward(ThreadPool& pool, const float* gate, const float* up, int64_t n, float* out,
                     Isa isa) {
-  const auto fn = isa == Isa::kAvx512 ? swiglu_forward_avx512
-                  : isa == Isa::kAvx2 ? swiglu_forward_avx2
-                                      : swiglu_forward_scalar;
-  for_blocks(pool, n, [&](int64_t begin, int64_t end) { fn(gate, up, out, begin, end); });
+  const Kernels& k = kernels_for(isa);
+  for_blocks(pool, n, [&](int64_t begin, int64_t end) {
+    k.swiglu(gate + begin, up + begin, out + begin, end - begin);
+  });
 }
 
 void swiglu_backward(ThreadPool& pool, const float* dout, const float* gate, const float* up,

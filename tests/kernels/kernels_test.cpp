@@ -367,7 +367,7 @@ TEST(FastPath, PackedRowsEqualTheExactDequantization) {
 TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
   for (const PackedCase& p : kPackedCases) {
     const DType type = p.type;
-    const int64_t cols = p.cols, rows = 13;
+    const int64_t cols = p.cols, rows = 21;  // a whole tile of two groups, then 5 rows
     const auto bytes = testing::random_row_bytes(type, cols * rows, 31);
     const TensorView w = matrix_view(type, cols, rows, bytes);
     const std::vector<uint8_t> packed = pack_rows(w);
@@ -379,34 +379,37 @@ TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
       ref::quantize_row_q8(testing::random_floats(cols, 32 + c).data(), q.back().data(), cols);
       qp[c] = q.back().data();
     }
-    for (int64_t g = 0; g < 2; ++g) {
-      const uint8_t* group = packed.data() + g * packed_group_bytes(type, cols);
-      const int nr = static_cast<int>(std::min<int64_t>(kPackedRows, rows - g * kPackedRows));
+    for (int64_t t = 0; t < 2; ++t) {
+      const uint8_t* groups = packed.data() + t * 2 * packed_group_bytes(type, cols);
+      const int nr =
+          static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
       for (int nc = 1; nc <= kPackedTileCols; ++nc) {
-        float want[kPackedTileCols * kPackedRows];
-        ref::dot_packed(type, group, cols, qp, nc, nr, want, kPackedRows);
+        float want[kPackedTileCols * kPackedTileRows];
+        ref::dot_packed(type, groups, cols, qp, nc, nr, want, kPackedTileRows);
         for (int c = 0; c < nc; ++c)
           for (int r = 0; r < nr; ++r) {
             std::vector<float> wf(cols);
-            ref::dequantize_row(type, w.row(g * kPackedRows + r), wf.data(), cols);
+            ref::dequantize_row(type, w.row(t * kPackedTileRows + r), wf.data(), cols);
             const auto* values = reinterpret_cast<const int8_t*>(qp[c]);
             double product = 0;
             for (int64_t i = 0; i < cols; ++i)
               product += double(wf[i]) * values[i] * q8_scales(qp[c], cols)[i / 32];
-            ASSERT_NEAR(want[c * kPackedRows + r], product, 1e-4 * (1 + std::fabs(product)))
+            ASSERT_NEAR(want[c * kPackedTileRows + r], product, 1e-4 * (1 + std::fabs(product)))
                 << dtype_name(type);
             if (has_q8_dot(type)) {
-              const float row_major = ref::dot_q8(type, w.row(g * kPackedRows + r), qp[c], cols);
-              ASSERT_NEAR(want[c * kPackedRows + r], row_major, 1e-5 * (1 + std::fabs(row_major)));
+              const float row_major =
+                  ref::dot_q8(type, w.row(t * kPackedTileRows + r), qp[c], cols);
+              ASSERT_NEAR(want[c * kPackedTileRows + r], row_major,
+                          1e-5 * (1 + std::fabs(row_major)));
             }
           }
         for (Isa isa : supported_isas()) {
           if (kernels_for(isa).dot_packed == nullptr) continue;
-          float got[kPackedTileCols * kPackedRows];
-          kernels_for(isa).dot_packed(type, group, cols, qp, nc, nr, got, kPackedRows);
+          float got[kPackedTileCols * kPackedTileRows];
+          kernels_for(isa).dot_packed(type, groups, cols, qp, nc, nr, got, kPackedTileRows);
           for (int c = 0; c < nc; ++c)
             for (int r = 0; r < nr; ++r)
-              ASSERT_EQ(got[c * kPackedRows + r], want[c * kPackedRows + r])
+              ASSERT_EQ(got[c * kPackedTileRows + r], want[c * kPackedTileRows + r])
                   << isa_name(isa) << " " << dtype_name(type) << " " << nc << " activation rows";
         }
       }
@@ -537,7 +540,8 @@ TEST(Attention, MatchesAPlainSoftmaxWeightedSumThroughAnyBlockTable) {
     }
     const size_t head_offset = dtype_bytes(type, static_cast<size_t>(kv_head) * head_dim);
     for (Isa isa : supported_isas()) {
-      std::vector<float> scratch, contiguous(group * head_dim);
+      AttentionScratch scratch;
+      std::vector<float> contiguous(group * head_dim);
       attend_heads(kernels_for(isa), {q.data(), whole.rows, head_offset, group, head_dim, length},
                    scale, scratch, contiguous.data());
       for (int block_rows : {1, 5, 16}) {
@@ -593,7 +597,8 @@ TEST(Attention, ASlidingWindowReadsNoBlockBehindIt) {
       CachedRows behind = paged.rows;
       behind.blocks = windowed.data();
       for (Isa isa : supported_isas()) {
-        std::vector<float> scratch, whole(group * head_dim), out(group * head_dim);
+        AttentionScratch scratch;
+        std::vector<float> whole(group * head_dim), out(group * head_dim);
         attend_heads(kernels_for(isa), {q.data(), paged.rows, 0, group, head_dim, length, first},
                      0.125f, scratch, whole.data());
         attend_heads(kernels_for(isa), {q.data(), behind, 0, group, head_dim, length, first},
@@ -611,8 +616,80 @@ TEST(Softmax, LargeInputsStayFinite) {
   std::vector<float> x = {1000.0f, 999.0f, 998.0f, -1000.0f, 1000.0f};
   const double e1 = std::exp(-1.0), e2 = std::exp(-2.0), sum = 2 + e1 + e2;
   const std::vector<double> want = {1 / sum, e1 / sum, e2 / sum, 0, 1 / sum};
-  ref::softmax(x.data(), static_cast<int64_t>(x.size()));
+  ref::softmax(x.data(), static_cast<int64_t>(x.size()), 1.0f);
   for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], want[i], 1e-6) << i;
+}
+
+// The vector softmax (scale, maximum, exponentials summed lane by lane) against the scalar one,
+// including lengths that leave a partial vector, and a row far beyond exp's range.
+TEST(Softmax, MatchesScalarOnEveryIsa) {
+  for (Isa isa : supported_isas())
+    for (int64_t n : {1, 7, 16, 37, 100, 513}) {
+      auto got = random_floats(n, 30 + n);
+      for (float& x : got) x *= 40.0f;
+      auto want = got;
+      kernels_for(isa).softmax(got.data(), n, 0.125f);
+      ref::softmax(want.data(), n, 0.125f);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-6f * want[i] + 1e-9f) << isa_name(isa) << " n=" << n;
+    }
+}
+
+TEST(Swiglu, MatchesScalarOnEveryIsa) {
+  for (Isa isa : supported_isas())
+    for (int64_t n : {1, 9, 64, 100}) {
+      auto gate = random_floats(n, 40 + n);
+      for (float& g : gate) g *= 30.0f;  // far into both tails of the sigmoid
+      const auto up = random_floats(n, 41 + n);
+      std::vector<float> got(n), want(n);
+      kernels_for(isa).swiglu(gate.data(), up.data(), got.data(), n);
+      ref::swiglu(gate.data(), up.data(), want.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-6f * std::fabs(want[i]) + 1e-12f) << isa_name(isa);
+    }
+}
+
+// Attention's weighted sum of value rows: on the SIMD instruction sets, for widths of whole
+// vectors, every output is the chain of fused multiply-adds over the rows in order, the bits a
+// chain of axpy calls gave; every instruction set stays within rounding of a double sum.
+TEST(WeightedRows, AreAnFmaChainInRowOrderOnEveryIsa) {
+  const int count = 29;
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0})
+    for (int width : {8, 32, 64, 96, 256, 40})
+      for (int group : {1, 3, 7, 13}) {
+        if (type == DType::kQ8_0 && width % 32 != 0) continue;
+        const auto values = random_floats(static_cast<size_t>(count) * width, width + group);
+        const BlockRows laid = lay_out(values, values, count, width, type, count);
+        std::vector<const uint8_t*> rows(count);
+        std::vector<float> stored(values.size());
+        for (int j = 0; j < count; ++j) {
+          rows[j] = laid.rows.value(j);
+          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
+        }
+        const int64_t stride = count + 3;
+        const auto weights = random_floats(static_cast<size_t>(group) * stride, 7 * group);
+        for (Isa isa : supported_isas()) {
+          std::vector<float> out(static_cast<size_t>(group) * width, NAN);
+          kernels_for(isa).weighted_rows(type, rows.data(), count, weights.data(), stride, group,
+                                         width, out.data(), width);
+          for (int g = 0; g < group; ++g)
+            for (int i = 0; i < width; ++i) {
+              float chain = 0.0f;
+              double exact = 0;
+              for (int j = 0; j < count; ++j) {
+                const float v = stored[static_cast<size_t>(j) * width + i];
+                chain = std::fma(weights[g * stride + j], v, chain);
+                exact += double(weights[g * stride + j]) * v;
+              }
+              const float got = out[static_cast<size_t>(g) * width + i];
+              ASSERT_NEAR(got, exact, 1e-5) << isa_name(isa) << " " << dtype_name(type);
+              if (isa != Isa::kScalar && width % 8 == 0) {
+                ASSERT_EQ(got, chain) << isa_name(isa) << " " << dtype_name(type) << " width "
+                                      << width << " group " << group;
+              }
+            }
+        }
+      }
 }
 
 // RoPE with a partial rotary part (rope_dims < head_dim, as Phi and GPT-NeoX use): pair i turns

@@ -5,9 +5,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/lanes.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
 #include "kernels/packed.h"
@@ -148,146 +150,122 @@ void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_
 
 namespace {
 
-// C activation rows against one packed group of 8 rows (kernels/packed.h), two of the layout's
-// 32-byte column groups per 512-bit register: its low half holds group 2j's 4 columns of the 8
-// rows, its high half group 2j+1's, and dpbusd against the matching activation bytes (each half
-// its own 4, spread by one permute) sums them into 8 rows × 2 int32 lanes. The halves add up
-// once per block, so every block's integer sum, and all that follows, is exactly the AVX2
-// kernel's: bitwise equal to the scalar twin, whatever C.
-// The two 256-bit halves of v added.
-inline __m256i fold(__m512i v) {
-  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
-
+// C activation rows against two packed groups at once, 16 rows (kernels/packed.h): the same
+// 32-byte column group of both groups' blocks fills one 512-bit register, rows 0-7 in its low
+// half and rows 8-15 in its high one, and dpbusd against 4 broadcast activation bytes sums all 16
+// rows' products of those 4 columns. Each weight register serves all C activation rows. Per row
+// and block the integer sum, the scaling by d x_d and the offset m x_sum follow the scalar twin's
+// order, so every result is its bits, whatever the tile.
 template <PackedFormat F, int C>
-void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
-                     float* out, int64_t out_stride) {
+void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
+                     const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
-  // Dwords (activation bytes 4i..4i+3) 2j and 2j+1 spread over the low and the high half.
-  alignas(64) static constexpr int32_t kSpread[4][16] = {
-      {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1},
-      {2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
-      {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5},
-      {6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7}};
-  __m512i pairs[4];
-  for (int j = 0; j < 4; ++j) pairs[j] = _mm512_load_si512(kSpread[j]);
-  const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
-  __m256 acc[C];
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  constexpr bool kSigned = F.quants == PackedQuants::kSigned8;
+  __m512 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* block = group + b * block_bytes;
-    const uint8_t* quants = block + F.quants_at();
-    for (int line = 0; line < block_bytes; line += 64)
-      _mm_prefetch(
-          reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
-          _MM_HINT_T0);
-    __m512i x[C];
-    for (int c = 0; c < C; ++c)
-      x[c] = _mm512_castsi256_si512(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q8_rows[c] + b * kQ8Block)));
-    __m512i sums[C];
-    for (int c = 0; c < C; ++c) sums[c] = _mm512_setzero_si512();
-    __m256i total[C];
-    if constexpr (F.quants == PackedQuants::kSigned8) {
-      // Column groups 2j, 2j+1 against activation dwords 2j, 2j+1; dpbusd multiplies unsigned by
-      // signed bytes, so the weights' signs move onto the activations. Q6_K keeps columns 0-15
-      // (j = 0, 1) and 16-31 (j = 2, 3) apart for their 8-bit scales.
-      // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
-      [[maybe_unused]] __m512i halves[C];
-      for (int c = 0; c < C; ++c) halves[c] = _mm512_setzero_si512();
+    const uint8_t* lo = low + b * block_bytes;
+    const uint8_t* hi = high + b * block_bytes;
+    for (int line = 0; line < block_bytes; line += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(lo + kPackedPrefetchBlocks * block_bytes + line),
+                   _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(hi + kPackedPrefetchBlocks * block_bytes + line),
+                   _MM_HINT_T0);
+    }
+    const auto both = [&](int offset) {
+      return _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo + offset))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi + offset)), 1);
+    };
+    // w[g]: 16 rows' values of columns 4g..4g+3, against activation dword g.
+    __m512i w[8];
+    [[maybe_unused]] __mmask64 negative[8];
+    if constexpr (F.quants == PackedQuants::kNibbles) {
+      const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
       for (int j = 0; j < 4; ++j) {
-        if constexpr (F.sub_scales) {
-          if (j == 2)
-            for (int c = 0; c < C; ++c) {
-              halves[c] = sums[c];
-              sums[c] = _mm512_setzero_si512();
-            }
-        }
-        const __m512i w = _mm512_loadu_si512(quants + 64 * j);
-        const __mmask64 negative = _mm512_movepi8_mask(w);
-        const __m512i magnitudes = _mm512_abs_epi8(w);
-        for (int c = 0; c < C; ++c) {
-          const __m512i xj = _mm512_permutexvar_epi32(pairs[j], x[c]);
-          sums[c] = _mm512_dpbusd_epi32(
-              sums[c], magnitudes, _mm512_mask_sub_epi8(xj, negative, _mm512_setzero_si512(), xj));
-        }
-      }
-      if constexpr (F.sub_scales) {
-        const auto scales_at = [&](int half) {
-          return _mm256_cvtepi8_epi32(_mm_loadl_epi64(
-              reinterpret_cast<const __m128i*>(block + F.sub_scales_at() + 8 * half)));
-        };
-        const __m256i sc0 = scales_at(0), sc1 = scales_at(1);
-        for (int c = 0; c < C; ++c)
-          total[c] = _mm256_add_epi32(_mm256_mullo_epi32(fold(halves[c]), sc0),
-                                      _mm256_mullo_epi32(fold(sums[c]), sc1));
-      } else {
-        for (int c = 0; c < C; ++c) total[c] = fold(sums[c]);
+        const __m512i raw = both(F.quants_at() + 32 * j);
+        w[j] = _mm512_and_si512(raw, low_nibbles);
+        w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
       }
     } else {
-      if constexpr (F.quants == PackedQuants::kUnsigned8) {
-        for (int j = 0; j < 4; ++j) {
-          const __m512i w = _mm512_loadu_si512(quants + 64 * j);
-          for (int c = 0; c < C; ++c)
-            sums[c] = _mm512_dpbusd_epi32(sums[c], w, _mm512_permutexvar_epi32(pairs[j], x[c]));
-        }
-      } else {
-        // Nibble groups k = 2j, 2j+1: low nibbles against activation dwords 2j, 2j+1 (columns
-        // 8j..8j+7), high nibbles against dwords 4+2j, 5+2j (columns 16+8j..).
-        for (int j = 0; j < 2; ++j) {
-          const __m512i raw = _mm512_loadu_si512(quants + 64 * j);
-          const __m512i lo = _mm512_and_si512(raw, low_nibbles);
-          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
-          for (int c = 0; c < C; ++c) {
-            sums[c] = _mm512_dpbusd_epi32(sums[c], lo, _mm512_permutexvar_epi32(pairs[j], x[c]));
-            sums[c] =
-                _mm512_dpbusd_epi32(sums[c], hi, _mm512_permutexvar_epi32(pairs[2 + j], x[c]));
-          }
+      for (int g = 0; g < 8; ++g) {
+        w[g] = both(F.quants_at() + 32 * g);
+        if constexpr (kSigned) {
+          // dpbusd multiplies unsigned by signed bytes: magnitudes here, signs onto the
+          // activations.
+          negative[g] = _mm512_movepi8_mask(w[g]);
+          w[g] = _mm512_abs_epi8(w[g]);
         }
       }
-      for (int c = 0; c < C; ++c) total[c] = fold(sums[c]);
     }
-    auto load_scales = [&](int offset) {
+    const auto both_scales = [&](int offset) {
       if constexpr (F.f32_scales)
-        return _mm256_loadu_ps(reinterpret_cast<const float*>(block + offset));
+        return _mm512_castsi512_ps(both(offset));
       else
-        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offset)));
+        return _mm512_cvtph_ps(
+            _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi + offset)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + offset))));
     };
-    const __m256 d = load_scales(0);
+    const __m512 d = both_scales(0);
+    [[maybe_unused]] __m512 m;
+    if constexpr (F.offset) m = both_scales(F.offset_at());
+    // Q6_K: each row's 8-bit scales of columns 0-15 and of 16-31.
+    [[maybe_unused]] __m512i sc[2];
+    if constexpr (F.sub_scales)
+      for (int half = 0; half < 2; ++half) {
+        int64_t l, h;
+        std::memcpy(&l, lo + F.sub_scales_at() + 8 * half, 8);
+        std::memcpy(&h, hi + F.sub_scales_at() + 8 * half, 8);
+        sc[half] = _mm512_cvtepi8_epi32(_mm_set_epi64x(h, l));
+      }
     for (int c = 0; c < C; ++c) {
-      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[c]), scale, acc[c]);
+      const uint8_t* x = q8_rows[c] + b * kQ8Block;
+      __m512i sums[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+      for (int g = 0; g < 8; ++g) {
+        int32_t dword;
+        std::memcpy(&dword, x + 4 * g, 4);
+        __m512i xg = _mm512_set1_epi32(dword);
+        if constexpr (kSigned)
+          xg = _mm512_mask_sub_epi8(xg, negative[g], _mm512_setzero_si512(), xg);
+        // Two chains, so that the products' latency overlaps; Q6_K's halves are its two scales'.
+        sums[g / 4] = _mm512_dpbusd_epi32(sums[g / 4], w[g], xg);
+      }
+      __m512i total;
+      if constexpr (F.sub_scales)
+        total = _mm512_add_epi32(_mm512_mullo_epi32(sums[0], sc[0]),
+                                 _mm512_mullo_epi32(sums[1], sc[1]));
+      else
+        total = _mm512_add_epi32(sums[0], sums[1]);
+      const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(q8_scales(q8_rows[c], n)[b]));
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[c]);
       if constexpr (F.offset)
-        acc[c] = _mm256_fmadd_ps(load_scales(F.offset_at()),
-                                 _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+        acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
     }
   }
-  for (int c = 0; c < C; ++c) {
-    float lanes[kPackedRows];
-    _mm256_storeu_ps(lanes, acc[c]);
-    std::memcpy(out + c * out_stride, lanes, sizeof(float) * static_cast<size_t>(nr));
-  }
+  const auto rows = static_cast<__mmask16>((1u << nr) - 1);
+  for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(out + c * out_stride, rows, acc[c]);
 }
 
 }  // namespace
 
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride) {
+  const uint8_t* high = nr > kPackedRows ? groups + packed_group_bytes(type, n) : groups;
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0:
       case DType::kQ5_0:
-        return dot_packed_impl<kPackedQ8, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ8, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ4_K:
-        return dot_packed_impl<kPackedQ4K, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ4K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_1:
-        return dot_packed_impl<kPackedU8, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedU8, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_K:
-        return dot_packed_impl<kPackedU8K, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedU8K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ6_K:
-        return dot_packed_impl<kPackedQ6K, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ6K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-        return dot_packed_impl<kPackedQ4, C>(group, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ4, C>(groups, high, n, q8_rows, nr, out, out_stride);
     }
   });
 }
@@ -306,6 +284,81 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_set1_ps(load_f16(block) * xd[b]), acc);
   }
   return _mm512_reduce_add_ps(acc);
+}
+
+void softmax(float* x, int64_t n, float scale) { softmax_lanes<Lanes16>(x, n, scale); }
+
+void swiglu(const float* gate, const float* up, float* out, int64_t n) {
+  swiglu_lanes<Lanes16>(gate, up, out, n);
+}
+
+namespace {
+
+// Values i .. i+15 of a row as stored, widened to f32 as the scalar definitions do (Q8_0: d · q).
+template <DType T>
+__m512 load_values(const uint8_t* row, int64_t i) {
+  if constexpr (T == DType::kF32) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
+  } else if constexpr (T == DType::kF16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row) + i / 16));
+  } else {
+    const uint8_t* block = row + i / kQ8Block * 34;
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + i % kQ8Block));
+    return _mm512_mul_ps(_mm512_set1_ps(load_f16(block)),
+                         _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
+  }
+}
+
+// Columns [i, i + 16 Q) of G heads' weighted sums, their accumulators held in registers over all
+// rows: one FMA per term in row order, as a chain of axpy calls would make it.
+template <DType T, int G, int Q>
+void weighted_rows_impl(const uint8_t* const* rows, int64_t count, const float* weights,
+                        int64_t weight_stride, int64_t i, float* out, int64_t out_stride) {
+  __m512 acc[G][Q];
+  for (int g = 0; g < G; ++g)
+    for (int q = 0; q < Q; ++q) acc[g][q] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < count; ++j) {
+    __m512 v[Q];
+    for (int q = 0; q < Q; ++q) v[q] = load_values<T>(rows[j], i + 16 * q);
+    for (int g = 0; g < G; ++g) {
+      const __m512 w = _mm512_set1_ps(weights[g * weight_stride + j]);
+      for (int q = 0; q < Q; ++q) acc[g][q] = _mm512_fmadd_ps(w, v[q], acc[g][q]);
+    }
+  }
+  for (int g = 0; g < G; ++g)
+    for (int q = 0; q < Q; ++q) _mm512_storeu_ps(out + g * out_stride + i + 16 * q, acc[g][q]);
+}
+
+}  // namespace
+
+// Up to 6 heads by 64 columns at a time: 24 accumulators, 4 values and a weight in 32 registers.
+// The same FMAs as AVX2's, so the same bits.
+void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
+                   int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride) {
+  constexpr int kMaxGroup = 6, kMaxVectors = 4;
+  if (n % 16 != 0)
+    return avx2::weighted_rows(type, rows, count, weights, weight_stride, group, n, out,
+                               out_stride);
+  for (int g = 0; g < group; g += kMaxGroup)
+    for (int64_t i = 0; i < n; i += 16 * kMaxVectors) {
+      const int heads = std::min(kMaxGroup, group - g);
+      const int vectors = static_cast<int>(std::min<int64_t>(kMaxVectors, (n - i) / 16));
+      with_tile_shape<kMaxGroup, kMaxVectors>(heads, vectors, [&]<int G, int Q>() {
+        const float* w = weights + g * weight_stride;
+        float* o = out + g * out_stride;
+        switch (type) {
+          case DType::kF16:
+            return weighted_rows_impl<DType::kF16, G, Q>(rows, count, w, weight_stride, i, o,
+                                                         out_stride);
+          case DType::kQ8_0:
+            return weighted_rows_impl<DType::kQ8_0, G, Q>(rows, count, w, weight_stride, i, o,
+                                                          out_stride);
+          default:
+            return weighted_rows_impl<DType::kF32, G, Q>(rows, count, w, weight_stride, i, o,
+                                                         out_stride);
+        }
+      });
+    }
 }
 
 }  // namespace kvscope::avx512

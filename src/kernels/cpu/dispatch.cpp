@@ -59,7 +59,11 @@ const Kernels& kernels_for(Isa isa) {
                                       ref::quantize_row_q8,
                                       ref::dot_q8,
                                       tile_by_pairs<ref::dot_q8>,
-                                      ref::dot_q8_0_q16};
+                                      ref::dot_q8_0_q16,
+                                      nullptr,
+                                      ref::softmax,
+                                      ref::weighted_rows,
+                                      ref::swiglu};
 #ifdef KVSCOPE_SIMD_KERNELS
   static const Kernels kAvx2Kernels{Isa::kAvx2,
                                     avx2::dot,
@@ -71,13 +75,17 @@ const Kernels& kernels_for(Isa isa) {
                                     avx2::dot_q8,
                                     avx2::dot_q8_tile,
                                     avx2::dot_q8_0_q16,
-                                    avx2::dot_packed};
+                                    avx2::dot_packed,
+                                    avx2::softmax,
+                                    avx2::weighted_rows,
+                                    avx2::swiglu};
   // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
   static const Kernels kAvx512Kernels{
       Isa::kAvx512,          avx512::dot,          avx2::axpy,
       avx2::widen_f16,       avx2::dequantize_row, avx2::dot_tile,
       avx2::quantize_row_q8, avx512::dot_q8,       avx512::dot_q8_tile,
-      avx512::dot_q8_0_q16,  avx512::dot_packed};
+      avx512::dot_q8_0_q16,  avx512::dot_packed,   avx512::softmax,
+      avx512::weighted_rows, avx512::swiglu};
   if (isa == Isa::kAvx2) return kAvx2Kernels;
   if (isa == Isa::kAvx512) return kAvx512Kernels;
 #endif

@@ -31,17 +31,24 @@ struct Kernels {
                       const uint8_t* const* q8_rows, int nc, int64_t n, float* out,
                       int64_t out_stride) = nullptr;
   float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
-  // Q4_0/Q4_1/Q8_0 weights repacked 8 rows at a time (kernels/packed.h) against up to
-  // kPackedTileCols activation rows. Null where the row-major kernels are used instead (VNNI's, or
-  // scalar), and then models are not repacked.
-  void (*dot_packed)(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows,
+  // Weights repacked 8 rows at a time (kernels/packed.h): up to kPackedTileRows rows, in
+  // consecutive groups from `groups`, against up to kPackedTileCols activation rows. Null where the
+  // row-major kernels are used instead (scalar), and then models are not repacked.
+  void (*dot_packed)(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows,
                      int nc, int nr, float* out, int64_t out_stride) = nullptr;
+  // Attention and the feed-forward (kernels/ref/ops.h).
+  void (*softmax)(float* x, int64_t n, float scale) = nullptr;
+  void (*weighted_rows)(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
+                        int64_t weight_stride, int group, int64_t n, float* out,
+                        int64_t out_stride) = nullptr;
+  void (*swiglu)(const float* gate, const float* up, float* out, int64_t n) = nullptr;
 };
 constexpr int kQ8TileMax = 4;
 // 4 x 3 accumulators plus 4 weight vectors fill AVX2's 16 registers.
 constexpr int kDotTileRows = 4;
 constexpr int kDotTileCols = 3;
-constexpr int kPackedTileCols = 4;
+constexpr int kPackedTileRows = 16;
+constexpr int kPackedTileCols = 8;
 
 std::string_view isa_name(Isa isa);
 // The instruction sets this CPU can run, scalar first.

@@ -1,8 +1,11 @@
 #include "kernels/ref/ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/half.h"
+#include "kernels/ref/dequantize.h"
 
 namespace kvscope::ref {
 
@@ -54,9 +57,9 @@ void layer_norm(const float* x, const float* weight, const float* bias, float* o
   for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * scale * weight[i] + bias[i];
 }
 
-void softmax(float* x, int64_t n) {
+void softmax(float* x, int64_t n, float scale) {
   float max = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) max = std::fmax(max, x[i]);
+  for (int64_t i = 0; i < n; ++i) max = std::fmax(max, x[i] *= scale);
   float sum = 0.0f;
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - max);
@@ -64,6 +67,17 @@ void softmax(float* x, int64_t n) {
   }
   const float inv = 1.0f / sum;
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
+                   int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride) {
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int g = 0; g < group; ++g) std::fill_n(out + g * out_stride, n, 0.0f);
+  for (int64_t j = 0; j < count; ++j) {
+    dequantize_row(type, rows[j], row.data(), n);
+    for (int g = 0; g < group; ++g)
+      axpy(out + g * out_stride, weights[g * weight_stride + j], row.data(), n);
+  }
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {

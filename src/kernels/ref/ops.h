@@ -19,8 +19,13 @@ void widen_f16(const uint16_t* src, float* dst, int64_t n);
 void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
 void layer_norm(const float* x, const float* weight, const float* bias, float* out, int64_t n,
                 float eps);
-// In place over x[0..n): x = exp(x - max) / sum.
-void softmax(float* x, int64_t n);
+// In place over x[0..n): x = scale · x, then x = exp(x - max) / sum.
+void softmax(float* x, int64_t n, float scale);
+// out[g * out_stride + i] = Σ_j weights[g * weight_stride + j] · rows[j][i] for i < n and g <
+// group, the sum taken in order j = 0 .. count-1 from zero: attention's weighted sum of value rows,
+// read as stored (F32, F16, or Q8_0 when n is a multiple of 32).
+void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
+                   int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
 // out[i] = silu(gate[i]) * up[i]
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 // In place, GPT-2's tanh approximation.

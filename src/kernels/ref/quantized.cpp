@@ -145,8 +145,10 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
   return total;
 }
 
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
-                int nr, float* out, int64_t out_stride) {
+namespace {
+
+void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows,
+                      int nc, int nr, float* out, int64_t out_stride) {
   const PackedFormat f = packed_format(type);
   const int block_bytes = f.block_bytes();
   for (int c = 0; c < nc; ++c) {
@@ -193,6 +195,16 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* cons
       out[c * out_stride + r] = acc;
     }
   }
+}
+
+}  // namespace
+
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride) {
+  for (int g = 0; g * kPackedRows < nr; ++g)
+    dot_packed_group(type, groups + g * packed_group_bytes(type, n), n, q8_rows, nc,
+                     std::min(kPackedRows, nr - g * kPackedRows), out + g * kPackedRows,
+                     out_stride);
 }
 
 }  // namespace ref

@@ -50,11 +50,11 @@ void dequantize_row_q8(const uint8_t* q8_row, float* out, int64_t n);
 // dot(weight row, activation row) for a weight type with has_q8_dot.
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
 
-// One packed group of 8 rows of `type` (kernels/packed.h) against nc activation rows:
-// out[c * out_stride + r] for the first nr rows. Per row and block, the integer sum (Q6_K: the sum
+// The first nr rows of consecutive packed groups of 8 rows of `type` (kernels/packed.h) against nc
+// activation rows: out[c * out_stride + r]. Per row and block, the integer sum (Q6_K: the sum
 // of each half of the block times its 8-bit scale, in integers) is scaled by d x_d and then any
 // offset added, each with one fused multiply-add, in block order.
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride);
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
