@@ -15,10 +15,16 @@ alone), then the Q4_1 weights with each (kvscope's fast path). For the Q4_K_M an
 (--models), each against its own weights: llama.cpp against an F32 copy of that file, kvscope's
 fast path against its exact path on it, both with an f16 KV cache.
 
+With --ik-llama-cpp BIN (the directory scripts/build_ik_llama_cpp.sh prints), ik_llama.cpp, llama.cpp's
+fastest CPU fork, is a third column of the speed table, in the same alternation: its llama-bench with
+flash attention and run-time repacking (-fa 1 -rtr 1, its fastest CPU settings), decode after a prompt
+as -gp DEPTH,128, and its llama-batched-bench with -fa.
+
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
                                             [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M]
                                             [--tests pp512,tg128,...]
-                                            [--no-speed] [--no-faithfulness]"""
+                                            [--no-speed] [--no-faithfulness]
+                                            [--ik-llama-cpp BIN]"""
 import argparse
 import json
 import pathlib
@@ -62,6 +68,23 @@ def llama_batched(bin_dir, model, test, threads):
                "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads), "--output-format", "jsonl"])
     rows = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
     return rows[-1]["speed_tg"]
+
+
+def ik_single(bin_dir, model, test, threads):
+    _, p, n, d, _ = test
+    shape = ["-p", "0", "-n", "0", "-gp", f"{d},{n}"] if d > 0 else ["-p", str(p), "-n", str(n)]
+    out = run([str(bin_dir / "llama-bench"), "-m", str(model)] + shape +
+              ["-t", str(threads), "-r", "1", "-ctk", "f16", "-ctv", "f16", "-fa", "1", "-rtr", "1", "-o", "json"])
+    return json.loads(out)[0]["avg_ts"]
+
+
+def ik_batched(bin_dir, model, test, threads):
+    """ik_llama.cpp's llama-batched-bench prints only its table: S_TG t/s of the last row."""
+    _, _, n, d, b = test
+    out = run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64), "-fa",
+               "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads)])
+    rows = [l.split("|") for l in out.splitlines() if l.startswith("|") and l.split("|")[1].strip().isdigit()]
+    return float(rows[-1][8])
 
 
 def kvscope(model, test, threads):
@@ -133,6 +156,8 @@ def main():
                     + " (default: all)")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-faithfulness", action="store_true")
+    ap.add_argument("--ik-llama-cpp", type=pathlib.Path, metavar="BIN",
+                    help="ik_llama.cpp's bin directory (scripts/build_ik_llama_cpp.sh): a third speed column")
     args = ap.parse_args()
 
     subprocess.run([str(ROOT / "scripts" / "fetch_model.sh")], check=True)
@@ -157,24 +182,34 @@ def main():
     for label, model in ([] if args.no_speed else models):
         for test in tests:
             llama_fn = llama_batched if test[4] > 1 else llama_single
-            ours, theirs = [], []
+            ik_fn = ik_batched if test[4] > 1 else ik_single
+            ours, theirs, ik = [], [], []
             for rep in range(args.reps):
                 progress(f"{label} {test[0]}: repetition {rep + 1}/{args.reps}")
                 theirs.append(llama_fn(bin_dir, model, test, args.threads))
+                if args.ik_llama_cpp:
+                    ik.append(ik_fn(args.ik_llama_cpp, model, test, args.threads))
                 ts, result = kvscope(model, test, args.threads)
                 ours.append(ts)
                 if label == "Q4_1" and test[0] == "tg128":
                     share = result["bandwidth_share"]
-            rows.append({"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
-                         "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours})
+            row = {"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
+                   "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours}
+            if ik:
+                row.update({"ik_llama_cpp_ts": statistics.median(ik), "ik_llama_cpp_samples": ik})
+            rows.append(row)
     progress("")
-    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp), {cpu}, {args.threads} threads, "
+    peers = " and ik_llama.cpp" if args.ik_llama_cpp else ""
+    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp){peers}, {cpu}, {args.threads} threads, "
           f"f16 KV cache, median of {args.reps} alternated repetitions\n")
-    print("| model | test | llama.cpp t/s | kvscope t/s | ratio |")
-    print("| --- | --- | ---: | ---: | ---: |")
+    ik_head = (" ik_llama.cpp t/s |", " ---: |", " vs ik_llama.cpp |", " ---: |") if args.ik_llama_cpp else ("",) * 4
+    print(f"| model | test | llama.cpp t/s |{ik_head[0]} kvscope t/s | vs llama.cpp |{ik_head[2]}")
+    print(f"| --- | --- | ---: |{ik_head[1]} ---: | ---: |{ik_head[3]}")
     for r in rows:
-        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} | {r['kvscope_ts']:.1f} | "
-              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |")
+        ik_ts = f" {r['ik_llama_cpp_ts']:.1f} |" if "ik_llama_cpp_ts" in r else ""
+        ik_ratio = f" {r['kvscope_ts'] / r['ik_llama_cpp_ts']:.2f}× |" if "ik_llama_cpp_ts" in r else ""
+        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} |{ik_ts} {r['kvscope_ts']:.1f} | "
+              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |{ik_ratio}")
     if share is not None:
         print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
     faithfulness = None

@@ -43,8 +43,8 @@ struct AttentionHeads {
 
 // A thread's working memory for attend_heads, resized as needed.
 struct AttentionScratch {
-  std::vector<float> floats;
-  std::vector<const uint8_t*> values;  // each position's value row for this head
+  std::vector<float> scores;
+  std::vector<const uint8_t*> keys, values;  // each position's rows for this head
 };
 
 // out: [group][head_dim].

@@ -649,6 +649,43 @@ TEST(Swiglu, MatchesScalarOnEveryIsa) {
     }
 }
 
+// Attention's scores: within rounding of a double dot product on every instruction set, and each
+// score the same bits whether its key comes alone or among others, at any place (batch
+// invariance: a token's keys are never grouped the same way in prefill and in decode).
+TEST(ScoreRows, MatchADoubleDotAndDoNotDependOnTheirNeighboursOnEveryIsa) {
+  const int count = 21;
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0})
+    for (int width : {8, 40, 64, 96, 128})
+      for (int group : {1, 3, 4, 7}) {
+        if (type == DType::kQ8_0 && width % 32 != 0) continue;
+        const auto keys = random_floats(static_cast<size_t>(count) * width, width * group);
+        const BlockRows laid = lay_out(keys, keys, count, width, type, count);
+        std::vector<const uint8_t*> rows(count);
+        std::vector<float> stored(keys.size());
+        for (int j = 0; j < count; ++j) {
+          rows[j] = laid.rows.key(j);
+          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
+        }
+        const auto queries = random_floats(static_cast<size_t>(group) * width, 3 * group);
+        for (Isa isa : supported_isas()) {
+          const Kernels& k = kernels_for(isa);
+          std::vector<float> all(static_cast<size_t>(group) * count), alone(group);
+          k.score_rows(type, rows.data(), count, queries.data(), group, width, all.data(), count);
+          for (int j = 0; j < count; ++j) {
+            k.score_rows(type, &rows[j], 1, queries.data(), group, width, alone.data(), 1);
+            for (int g = 0; g < group; ++g) {
+              double want = 0;
+              for (int i = 0; i < width; ++i)
+                want += double(queries[g * width + i]) * stored[static_cast<size_t>(j) * width + i];
+              const float got = all[static_cast<size_t>(g) * count + j];
+              ASSERT_NEAR(got, want, 1e-5 * (1 + std::fabs(want))) << isa_name(isa);
+              ASSERT_EQ(got, alone[g]) << isa_name(isa) << " " << dtype_name(type) << " key " << j;
+            }
+          }
+        }
+      }
+}
+
 // Attention's weighted sum of value rows: on the SIMD instruction sets, for widths of whole
 // vectors, every output is the chain of fused multiply-adds over the rows in order, the bits a
 // chain of axpy calls gave; every instruction set stays within rounding of a double sum.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/half.h"
 #include "kernels/cpu/dispatch.h"
@@ -502,6 +503,32 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
         }
       });
     }
+}
+
+// Up to kDotTileRows keys (Q8_0 ones widened first) by kDotTileCols queries at a time, through
+// dot_tile: each key row is loaded once per tile, and every score is computed alike in any tile.
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride) {
+  thread_local std::vector<float> widened;
+  const bool q8 = type == DType::kQ8_0;
+  if (q8) widened.resize(static_cast<size_t>(kDotTileRows * n));
+  for (int64_t j = 0; j < count; j += kDotTileRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kDotTileRows, count - j));
+    const void* rows[kDotTileRows];
+    for (int r = 0; r < nr; ++r) {
+      rows[r] = keys[j + r];
+      if (q8) {
+        dequantize_row(DType::kQ8_0, keys[j + r], &widened[r * n], n);
+        rows[r] = &widened[r * n];
+      }
+    }
+    for (int g = 0; g < group; g += kDotTileCols) {
+      const int nc = std::min(kDotTileCols, group - g);
+      const float* x[kDotTileCols];
+      for (int c = 0; c < nc; ++c) x[c] = queries + (g + c) * n;
+      dot_tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
+    }
+  }
 }
 
 }  // namespace kvscope::avx2

@@ -37,6 +37,8 @@ struct Kernels {
   void (*dot_packed)(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows,
                      int nc, int nr, float* out, int64_t out_stride) = nullptr;
   // Attention and the feed-forward (kernels/ref/ops.h).
+  void (*score_rows)(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                     int group, int64_t n, float* out, int64_t out_stride) = nullptr;
   void (*softmax)(float* x, int64_t n, float scale) = nullptr;
   void (*weighted_rows)(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                         int64_t weight_stride, int group, int64_t n, float* out,

@@ -24,6 +24,8 @@ void softmax(float* x, int64_t n, float scale);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride);
 }  // namespace kvscope::avx2
 
 namespace kvscope::avx512 {

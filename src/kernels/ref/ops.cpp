@@ -69,6 +69,15 @@ void softmax(float* x, int64_t n, float scale) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride) {
+  std::vector<float> key(static_cast<size_t>(n));
+  for (int64_t j = 0; j < count; ++j) {
+    dequantize_row(type, keys[j], key.data(), n);
+    for (int g = 0; g < group; ++g) out[g * out_stride + j] = dot(queries + g * n, key.data(), n);
+  }
+}
+
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride) {
   std::vector<float> row(static_cast<size_t>(n));

@@ -21,6 +21,11 @@ void layer_norm(const float* x, const float* weight, const float* bias, float* o
                 float eps);
 // In place over x[0..n): x = scale · x, then x = exp(x - max) / sum.
 void softmax(float* x, int64_t n, float scale);
+// out[g * out_stride + j] = dot(query g, keys[j]) for j < count and g < group, the queries adjacent
+// rows of n values, the keys read as stored (F32, F16, or Q8_0 when n is a multiple of 32):
+// attention's scores.
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride);
 // out[g * out_stride + i] = Σ_j weights[g * weight_stride + j] · rows[j][i] for i < n and g <
 // group, the sum taken in order j = 0 .. count-1 from zero: attention's weighted sum of value rows,
 // read as stored (F32, F16, or Q8_0 when n is a multiple of 32).
