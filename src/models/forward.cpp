@@ -104,13 +104,15 @@ void Forward::embed(std::span<const ForwardChunk> chunks) {
 void Forward::norm(const Vector& weight, const Vector& bias, const float* x, float* out,
                    int64_t rows) {
   const ModelConfig& c = model_.config();
-  for (int64_t i = 0; i < rows; ++i) {
-    if (c.norm == NormKind::kRmsNorm)
-      ref::rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
-    else
-      ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim,
-                      c.norm_eps);
-  }
+  pool_.parallel_for(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (c.norm == NormKind::kRmsNorm)
+        ref::rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
+      else
+        ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim,
+                        c.norm_eps);
+    }
+  });
 }
 
 void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, KvCache& cache) {
@@ -149,16 +151,25 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
       norm_runs(&k_[begin * kv_dim], w.k_norm, (end - begin) * c.n_kv_heads, c.norm_eps);
     });
   if (c.rope) {
-    for (int64_t t = 0; t < n_; ++t) {
-      const float position = static_cast<float>(token_pos_[t]) / c.rope_scale;
-      const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
-      const float base = c.layer_rope_base(layer);
-      ref::rope(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
-                factors, c.rope_mscale);
-      ref::rope(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, position, base, c.rope_neox,
-                factors, c.rope_mscale);
-    }
+    // Each position's angles are computed once per run (again only for a layer of another base,
+    // Gemma 3's local ones) and turn both q and k.
+    const float base = c.layer_rope_base(layer);
+    const bool fresh = layer == 0 || base != rope_base_;
+    rope_base_ = base;
+    rope_angles_.resize(static_cast<size_t>(n_) * c.rope_dims);
+    const float* factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
+    pool_.parallel_for(n_, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        float* angles = &rope_angles_[t * c.rope_dims];
+        if (fresh)
+          ref::rope_angles(c.rope_dims, static_cast<float>(token_pos_[t]) / c.rope_scale, base,
+                           factors, c.rope_mscale, angles);
+        ref::rope_turn(&q_[t * q_dim], c.n_heads, c.head_dim, c.rope_dims, c.rope_neox, angles);
+        ref::rope_turn(&k_[t * kv_dim], c.n_kv_heads, c.head_dim, c.rope_dims, c.rope_neox, angles);
+      }
+    });
   }
+
   if (observer_ != nullptr)
     for (int64_t i = 0; i < n_; ++i)
       observer_->on_query(layer, token_seq_[i], token_pos_[i],

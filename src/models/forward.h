@@ -59,6 +59,8 @@ class Forward {
   // Activations, [n_][width] each.
   std::vector<float> x_, xb_, q_, k_, v_, qkv_, att_, gate_, up_;
   std::vector<float> out_rows_, logits_;
+  std::vector<float> rope_angles_;       // [n][rope_dims]: each token's cos and sin pairs
+  float rope_base_ = 0.0f;               // the base rope_angles_ were computed for
   std::vector<CachedRows> cached_rows_;  // per cache slot of this call's sequences
 };
 

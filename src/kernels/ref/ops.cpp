@@ -101,24 +101,38 @@ void gelu_tanh(float* x, int64_t n) {
   }
 }
 
-void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
-          const float* freq_factors, float mscale) {
-  const int half = rope_dims / 2;
-  for (int i = 0; i < half; ++i) {
+void rope_angles(int rope_dims, float position, float base, const float* freq_factors, float mscale,
+                 float* cos_sin) {
+  for (int i = 0; i < rope_dims / 2; ++i) {
     // Angles in double so that long positions keep their precision, as transformers does.
     const double freq = std::pow(static_cast<double>(base), -2.0 * i / rope_dims) /
                         (freq_factors != nullptr ? freq_factors[i] : 1.0);
     const double angle = position * freq;
-    const float c = static_cast<float>(std::cos(angle)) * mscale,
-                s = static_cast<float>(std::sin(angle)) * mscale;
-    for (int h = 0; h < n_heads; ++h) {
-      float* head = x + h * head_dim;
+    cos_sin[2 * i] = static_cast<float>(std::cos(angle)) * mscale;
+    cos_sin[2 * i + 1] = static_cast<float>(std::sin(angle)) * mscale;
+  }
+}
+
+void rope_turn(float* x, int n_heads, int head_dim, int rope_dims, bool neox,
+               const float* cos_sin) {
+  const int half = rope_dims / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* head = x + h * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
       const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
       const float x0 = head[a], x1 = head[b];
       head[a] = x0 * c - x1 * s;
       head[b] = x0 * s + x1 * c;
     }
   }
+}
+
+void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
+          const float* freq_factors, float mscale) {
+  std::vector<float> cos_sin(static_cast<size_t>(rope_dims));
+  rope_angles(rope_dims, position, base, freq_factors, mscale, cos_sin.data());
+  rope_turn(x, n_heads, head_dim, rope_dims, neox, cos_sin.data());
 }
 
 void hadamard(float* x, int64_t n, int block) {

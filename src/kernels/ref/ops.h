@@ -41,6 +41,11 @@ void gelu_tanh(float* x, int64_t n);
 // Phi-3's longrope); cos and sin are multiplied by mscale (longrope's attention factor).
 void rope(float* x, int n_heads, int head_dim, int rope_dims, float position, float base, bool neox,
           const float* freq_factors = nullptr, float mscale = 1.0f);
+// rope in two steps, so that one position's angles serve several rows: cos_sin[2i], cos_sin[2i+1]
+// are pair i's cos and sin (rope_dims values), then rope_turn rotates the heads by them.
+void rope_angles(int rope_dims, float position, float base, const float* freq_factors, float mscale,
+                 float* cos_sin);
+void rope_turn(float* x, int n_heads, int head_dim, int rope_dims, bool neox, const float* cos_sin);
 // In place, the orthonormal Walsh-Hadamard transform H / sqrt(block) of each run of `block`
 // values (a power of two) in x[0..n). It is its own inverse and keeps dot products, so a query
 // and a key turned alike score as before, while an outlier is spread over the whole run.
