@@ -83,30 +83,41 @@ const uint8_t* quantize_activations(ThreadPool& pool, const float* x, int64_t n,
   return base;
 }
 
+// Tile t of a packed matrix (16 rows) times the n quantized activation rows at `base`, up to
+// kPackedTileCols rows at a time.
+void packed_tile(const TensorView& w, const uint8_t* base, int64_t n, int64_t t, float* out) {
+  static_assert(kPackedTileRows == 2 * kPackedRows);
+  const int64_t rows = w.rows(), cols = w.cols();
+  const size_t row_bytes = q8_row_bytes(cols);
+  const int nr = static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
+  const uint8_t* groups = w.packed + t * 2 * packed_group_bytes(w.type, cols);
+  for (int64_t i = 0; i < n; i += kPackedTileCols) {
+    const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
+    const uint8_t* activations[kPackedTileCols];
+    for (int c = 0; c < nc; ++c) activations[c] = base + (i + c) * row_bytes;
+    kernels().dot_packed(w.type, groups, cols, activations, nc, nr,
+                         out + i * rows + t * kPackedTileRows, rows);
+  }
+}
+
+int64_t packed_tiles(const TensorView& w) {
+  return (w.rows() + kPackedTileRows - 1) / kPackedTileRows;
+}
+
+bool is_packed(const TensorView& w) {
+  return w.packed != nullptr && kernels().dot_packed != nullptr;
+}
+
 // out[i] = W times the quantized activation row i, for the n rows at `base`.
 void dot_quantized(ThreadPool& pool, const TensorView& w, const uint8_t* base, int64_t n,
                    float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
   const size_t row_bytes = q8_row_bytes(cols);
-  if (w.packed != nullptr && k.dot_packed != nullptr) {
-    // Tiles of two packed groups (16 rows) by up to kPackedTileCols activation rows.
-    static_assert(kPackedTileRows == 2 * kPackedRows);
-    const size_t tile_bytes = 2 * packed_group_bytes(w.type, cols);
-    pool.parallel_for(
-        (rows + kPackedTileRows - 1) / kPackedTileRows, [&](int64_t begin, int64_t end) {
-          for (int64_t t = begin; t < end; ++t) {
-            const int nr =
-                static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
-            for (int64_t i = 0; i < n; i += kPackedTileCols) {
-              const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
-              const uint8_t* activations[kPackedTileCols];
-              for (int c = 0; c < nc; ++c) activations[c] = base + (i + c) * row_bytes;
-              k.dot_packed(w.type, w.packed + t * tile_bytes, cols, activations, nc, nr,
-                           out + i * rows + t * kPackedTileRows, rows);
-            }
-          }
-        });
+  if (is_packed(w)) {
+    pool.parallel_for(packed_tiles(w), [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) packed_tile(w, base, n, t, out);
+    });
     return;
   }
   // Tiles of up to kQ8TileMax weight rows by kQ8TileMax activation rows: each weight block is
@@ -212,12 +223,32 @@ Precision parse_precision(std::string_view name) {
   fail("unknown precision '{}' (expected fast, split or exact)", name);
 }
 
+void matmul_shared_input(ThreadPool& pool, std::span<const TensorView* const> ws, const float* x,
+                         int64_t n, std::span<float* const> outs, Precision precision) {
+  const bool fused =
+      precision == Precision::kFast &&
+      std::all_of(ws.begin(), ws.end(), [](const TensorView* w) { return is_packed(*w); });
+  if (!fused) {
+    for (size_t m = 0; m < ws.size(); ++m) matmul(pool, *ws[m], x, n, outs[m], precision);
+    return;
+  }
+  const uint8_t* base = quantize_activations(pool, x, n, ws[0]->cols(), false);
+  std::vector<int64_t> first_tile{0};  // matrix m's tiles are [first_tile[m], first_tile[m + 1])
+  for (const TensorView* w : ws) first_tile.push_back(first_tile.back() + packed_tiles(*w));
+  pool.parallel_for(first_tile.back(), [&](int64_t begin, int64_t end) {
+    size_t m = 0;
+    for (int64_t t = begin; t < end; ++t) {
+      while (t >= first_tile[m + 1]) ++m;
+      packed_tile(*ws[m], base, n, t - first_tile[m], outs[m]);
+    }
+  });
+}
+
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision) {
   if (precision == Precision::kWide && w.type == DType::kQ8_0)
     matmul_wide(pool, w, x, n, out);
-  else if (precision != Precision::kExact &&
-           (has_q8_dot(w.type) || (w.packed != nullptr && kernels().dot_packed != nullptr)))
+  else if (precision != Precision::kExact && (has_q8_dot(w.type) || is_packed(w)))
     matmul_fast(pool, w, x, n, out, precision == Precision::kSplit);
   else
     matmul_exact(pool, w, x, n, out);

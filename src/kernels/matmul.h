@@ -4,6 +4,7 @@
 // same order: results do not depend on n, on the thread count, or on which other rows are
 // computed alongside (batch invariance).
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,5 +43,11 @@ Precision parse_precision(std::string_view name);
 // which they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision = Precision::kExact);
+
+// matmul of several matrices (q, k and v; gate and up) by the same x into outs[m], the same bits.
+// On the fast path with packed weights the activations are quantized once and all the matrices'
+// tiles share one pass over the pool: fewer passes, fewer waits for the slowest thread.
+void matmul_shared_input(ThreadPool& pool, std::span<const TensorView* const> ws, const float* x,
+                         int64_t n, std::span<float* const> outs, Precision precision);
 
 }  // namespace kvscope

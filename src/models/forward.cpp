@@ -135,12 +135,10 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
       std::memcpy(&v_[t * kv_dim], row + q_dim + kv_dim, kv_dim * sizeof(float));
     }
   } else {
-    matmul(pool_, *w.wq, xb_.data(), n_, q_.data(),
-           precision_for(MatrixKind::kQkv));  // q: [n][n_heads head_dim]
-    matmul(pool_, *w.wk, xb_.data(), n_, k_.data(),
-           precision_for(MatrixKind::kQkv));  // k: [n][kv_dim]
-    matmul(pool_, *w.wv, xb_.data(), n_, v_.data(),
-           precision_for(MatrixKind::kQkv));  // v: [n][kv_dim]
+    // q: [n][n_heads head_dim], k and v: [n][kv_dim]
+    const TensorView* const matrices[] = {w.wq, w.wk, w.wv};
+    float* const outs[] = {q_.data(), k_.data(), v_.data()};
+    matmul_shared_input(pool_, matrices, xb_.data(), n_, outs, precision_for(MatrixKind::kQkv));
   }
   if (!w.q_bias.empty()) add_bias(q_.data(), w.q_bias, n_);
   if (!w.k_bias.empty()) add_bias(k_.data(), w.k_bias, n_);
@@ -245,15 +243,16 @@ void Forward::feed_forward_block(int layer) {
   }
   ScopedOp op(observer_, OpKind::kFeedForward, layer);
   const size_t hidden = static_cast<size_t>(n_) * c.ffn_dim;
-  matmul(pool_, *w.w_up, xb_.data(), n_, up_.data(),
-         precision_for(MatrixKind::kFeedForwardIn));  // up: [n][ffn]
+  const bool gated = c.activation == Activation::kSwiGlu || c.activation == Activation::kGeGlu;
+  {  // up, and gate when gated: [n][ffn]
+    const TensorView* const matrices[] = {w.w_up, w.w_gate};
+    float* const outs[] = {up_.data(), gate_.data()};
+    matmul_shared_input(pool_, std::span(matrices, gated ? 2 : 1), xb_.data(), n_,
+                        std::span(outs, gated ? 2 : 1), precision_for(MatrixKind::kFeedForwardIn));
+  }
   if (c.activation == Activation::kSwiGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
-           precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]
     swiglu_in_place(pool_, gate_.data(), up_.data(), hidden);
   } else if (c.activation == Activation::kGeGlu) {
-    matmul(pool_, *w.w_gate, xb_.data(), n_, gate_.data(),
-           precision_for(MatrixKind::kFeedForwardIn));  // gate: [n][ffn]
     ref::gelu_tanh(gate_.data(), static_cast<int64_t>(hidden));
     for (size_t i = 0; i < hidden; ++i) up_[i] *= gate_[i];
   } else {

@@ -311,6 +311,41 @@ TEST(FastPath, MatmulIsBatchInvariant) {
   }
 }
 
+// Several matrices by the same activations (q, k and v of three weight types, packed and not)
+// give the bits of one matmul each, at every precision, as one pass or as a fallback.
+TEST(FastPath, MatricesSharingAnInputEqualTheirOwnMatmuls) {
+  ThreadPool two(2);
+  const int64_t cols = 768, n = 11;  // whole K-quant super-blocks of 256
+  const DType types[] = {DType::kQ4_1, DType::kQ4_K, DType::kQ6_K};
+  const int64_t rows[] = {576, 37, 64};
+  std::vector<std::vector<uint8_t>> bytes, packed;
+  std::vector<TensorView> views;
+  for (int m = 0; m < 3; ++m) {
+    bytes.push_back(testing::random_row_bytes(types[m], cols * rows[m], 50 + m));
+    views.push_back(matrix_view(types[m], cols, rows[m], bytes.back()));
+    packed.push_back(pack_rows(views.back()));
+  }
+  const auto x = testing::random_floats(n * cols, 53);
+  for (bool pack : {true, false})
+    for (Precision precision : {Precision::kFast, Precision::kSplit, Precision::kExact}) {
+      std::vector<std::vector<float>> together(3), alone(3);
+      const TensorView* matrices[3];
+      float* outs[3];
+      for (int m = 0; m < 3; ++m) {
+        views[m].packed = pack ? packed[m].data() : nullptr;
+        together[m].resize(n * rows[m]);
+        alone[m].resize(n * rows[m]);
+        matrices[m] = &views[m];
+        outs[m] = together[m].data();
+        matmul(two, views[m], x.data(), n, alone[m].data(), precision);
+      }
+      matmul_shared_input(two, matrices, x.data(), n, outs, precision);
+      for (int m = 0; m < 3; ++m)
+        ASSERT_EQ(together[m], alone[m])
+            << dtype_name(types[m]) << " " << precision_name(precision) << (pack ? " packed" : "");
+    }
+}
+
 // Split activations (a row's 8-bit rounding plus that rounding's error in 8 bits) are batch
 // invariant like the fast path's, and land far closer to the exact product.
 TEST(FastPath, SplitActivationsAreBatchInvariantAndNearlyExact) {
