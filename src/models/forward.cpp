@@ -29,12 +29,13 @@ void add_into(float* x, const float* delta, size_t count) {
   for (size_t i = 0; i < count; ++i) x[i] += delta[i];
 }
 
-// up = silu(gate) · up, in vectors of 16 elements across the pool (each element's value is the
-// same in any vector).
+// up = silu(gate) · up, in runs of 16 elements across the pool (each element's value is the same
+// in any run), or on this thread for a few tokens' worth, where a pass of the pool costs more.
 void swiglu_in_place(ThreadPool& pool, const float* gate, float* up, size_t count) {
-  constexpr int64_t kVector = 16;
+  constexpr int64_t kVector = 16, kAlone = 1 << 14;
   const auto n = static_cast<int64_t>(count);
   const Kernels& k = kernels();
+  if (n <= kAlone) return k.swiglu(gate, up, up, n);
   pool.parallel_for((n + kVector - 1) / kVector, [&](int64_t begin, int64_t end) {
     const int64_t first = begin * kVector;
     k.swiglu(gate + first, up + first, up + first, std::min(end * kVector, n) - first);
