@@ -12,6 +12,7 @@
 #include "kernels/cpu/lanes.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
+#include "kernels/cpu/weighted_rows.h"
 #include "kernels/packed.h"
 #include "kernels/ref/quantized.h"
 
@@ -294,40 +295,29 @@ void swiglu(const float* gate, const float* up, float* out, int64_t n) {
 
 namespace {
 
-// Values i .. i+15 of a row as stored, widened to f32 as the scalar definitions do (Q8_0: d · q).
-template <DType T>
-__m512 load_values(const uint8_t* row, int64_t i) {
-  if constexpr (T == DType::kF32) {
-    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
-  } else if constexpr (T == DType::kF16) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row) + i / 16));
-  } else {
-    const uint8_t* block = row + i / kQ8Block * 34;
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + i % kQ8Block));
-    return _mm512_mul_ps(_mm512_set1_ps(load_f16(block)),
-                         _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
-  }
-}
-
-// Columns [i, i + 16 Q) of G heads' weighted sums, their accumulators held in registers over all
-// rows: one FMA per term in row order, as a chain of axpy calls would make it.
-template <DType T, int G, int Q>
-void weighted_rows_impl(const uint8_t* const* rows, int64_t count, const float* weights,
-                        int64_t weight_stride, int64_t i, float* out, int64_t out_stride) {
-  __m512 acc[G][Q];
-  for (int g = 0; g < G; ++g)
-    for (int q = 0; q < Q; ++q) acc[g][q] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < count; ++j) {
-    __m512 v[Q];
-    for (int q = 0; q < Q; ++q) v[q] = load_values<T>(rows[j], i + 16 * q);
-    for (int g = 0; g < G; ++g) {
-      const __m512 w = _mm512_set1_ps(weights[g * weight_stride + j]);
-      for (int q = 0; q < Q; ++q) acc[g][q] = _mm512_fmadd_ps(w, v[q], acc[g][q]);
+// The vectors of weighted_rows_by_tiles (kernels/cpu/weighted_rows.h).
+struct Vectors {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V broadcast(float x) { return _mm512_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  // Q8_0: d · q, as the scalar definition computes it.
+  template <DType T>
+  static V load(const uint8_t* row, int64_t i) {
+    if constexpr (T == DType::kF32) {
+      return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
+    } else if constexpr (T == DType::kF16) {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row) + i / 16));
+    } else {
+      const uint8_t* block = row + i / kQ8Block * 34;
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2 + i % kQ8Block));
+      return _mm512_mul_ps(_mm512_set1_ps(load_f16(block)),
+                           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
     }
   }
-  for (int g = 0; g < G; ++g)
-    for (int q = 0; q < Q; ++q) _mm512_storeu_ps(out + g * out_stride + i + 16 * q, acc[g][q]);
-}
+};
 
 }  // namespace
 
@@ -335,30 +325,11 @@ void weighted_rows_impl(const uint8_t* const* rows, int64_t count, const float* 
 // The same FMAs as AVX2's, so the same bits.
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride) {
-  constexpr int kMaxGroup = 6, kMaxVectors = 4;
   if (n % 16 != 0)
     return avx2::weighted_rows(type, rows, count, weights, weight_stride, group, n, out,
                                out_stride);
-  for (int g = 0; g < group; g += kMaxGroup)
-    for (int64_t i = 0; i < n; i += 16 * kMaxVectors) {
-      const int heads = std::min(kMaxGroup, group - g);
-      const int vectors = static_cast<int>(std::min<int64_t>(kMaxVectors, (n - i) / 16));
-      with_tile_shape<kMaxGroup, kMaxVectors>(heads, vectors, [&]<int G, int Q>() {
-        const float* w = weights + g * weight_stride;
-        float* o = out + g * out_stride;
-        switch (type) {
-          case DType::kF16:
-            return weighted_rows_impl<DType::kF16, G, Q>(rows, count, w, weight_stride, i, o,
-                                                         out_stride);
-          case DType::kQ8_0:
-            return weighted_rows_impl<DType::kQ8_0, G, Q>(rows, count, w, weight_stride, i, o,
-                                                          out_stride);
-          default:
-            return weighted_rows_impl<DType::kF32, G, Q>(rows, count, w, weight_stride, i, o,
-                                                         out_stride);
-        }
-      });
-    }
+  weighted_rows_by_tiles<Vectors, 6, 4>(type, rows, count, weights, weight_stride, group, n, out,
+                                        out_stride);
 }
 
 }  // namespace kvscope::avx512
