@@ -79,11 +79,14 @@ def ik_single(bin_dir, model, test, threads):
 
 
 def ik_batched(bin_dir, model, test, threads):
-    """ik_llama.cpp's llama-batched-bench prints only its table: S_TG t/s of the last row."""
+    """ik_llama.cpp's llama-batched-bench prints only its table (to stderr when stdout is not a terminal):
+    S_TG t/s of the last row."""
     _, _, n, d, b = test
-    out = run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64), "-fa",
-               "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads)])
-    rows = [l.split("|") for l in out.splitlines() if l.startswith("|") and l.split("|")[1].strip().isdigit()]
+    done = subprocess.run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64),
+                           "-fa", "on", "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads)],
+                          check=True, capture_output=True, text=True)
+    lines = (done.stdout + done.stderr).splitlines()
+    rows = [l.split("|") for l in lines if l.startswith("|") and l.split("|")[1].strip().isdigit()]
     return float(rows[-1][8])
 
 
