@@ -31,6 +31,7 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KVSCOPE = ROOT / "build" / "release" / "tools" / "kvscope" / "kvscope"
@@ -40,8 +41,8 @@ SINGLE = [("pp512", 512, 0, 0, 1), ("tg128", 0, 128, 0, 1), ("tg128 @ d512", 0, 
 BATCHED = [("tg32 ×8 @ d128", 0, 32, 128, 8), ("tg32 ×32 @ d128", 0, 32, 128, 32)]
 
 
-def run(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+def run(cmd, cwd=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=cwd)
     return out.stdout
 
 
@@ -70,11 +71,16 @@ def llama_batched(bin_dir, model, test, threads):
     return rows[-1]["speed_tg"]
 
 
+# ik_llama.cpp's tools write llama.log into their working directory: not into the repo.
+IK_WORKDIR = tempfile.gettempdir()
+
+
 def ik_single(bin_dir, model, test, threads):
     _, p, n, d, _ = test
     shape = ["-p", "0", "-n", "0", "-gp", f"{d},{n}"] if d > 0 else ["-p", str(p), "-n", str(n)]
     out = run([str(bin_dir / "llama-bench"), "-m", str(model)] + shape +
-              ["-t", str(threads), "-r", "1", "-ctk", "f16", "-ctv", "f16", "-fa", "1", "-rtr", "1", "-o", "json"])
+              ["-t", str(threads), "-r", "1", "-ctk", "f16", "-ctv", "f16", "-fa", "1", "-rtr", "1", "-o", "json"],
+              cwd=IK_WORKDIR)
     return json.loads(out)[0]["avg_ts"]
 
 
@@ -84,7 +90,7 @@ def ik_batched(bin_dir, model, test, threads):
     _, _, n, d, b = test
     done = subprocess.run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-c", str(b * (d + n) + 64),
                            "-fa", "on", "-npp", str(d), "-ntg", str(n), "-npl", str(b), "-t", str(threads)],
-                          check=True, capture_output=True, text=True)
+                          check=True, capture_output=True, text=True, cwd=IK_WORKDIR)
     lines = (done.stdout + done.stderr).splitlines()
     rows = [l.split("|") for l in lines if l.startswith("|") and l.split("|")[1].strip().isdigit()]
     return float(rows[-1][8])
