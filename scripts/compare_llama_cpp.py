@@ -21,7 +21,7 @@ flash attention and run-time repacking (-fa 1 -rtr 1, its fastest CPU settings),
 as -gp DEPTH,128, and its llama-batched-bench with -fa.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
-                                            [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M]
+                                            [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M,FILE.gguf]
                                             [--tests pp512,tg128,...]
                                             [--no-speed] [--no-faithfulness]
                                             [--ik-llama-cpp BIN]"""
@@ -115,6 +115,8 @@ K_MIXES = ("Q4_K_M", "Q5_K_M")
 
 
 def model_path(bin_dir, label):
+    if label.endswith(".gguf"):
+        return pathlib.Path(label)
     if label == "Q4_1":
         return DEFAULT_MODEL
     return bin_dir.parent.parent / "models" / f"SmolLM2-135M-Instruct.{label}.gguf"
@@ -160,7 +162,8 @@ def main():
     ap.add_argument("--json", help="also write the measurements here")
     ap.add_argument("--quick", action="store_true", help="only the default Q4_1 file")
     ap.add_argument("--models", default="Q4_1,Q8_0,F16",
-                    help="comma-separated, of Q4_1 (the default file) and its copies " + ", ".join(COPIES))
+                    help="comma-separated, of Q4_1 (the default file), its copies " + ", ".join(COPIES)
+                    + ", and paths of other GGUF files (such as scripts/make_1b_model.py's)")
     ap.add_argument("--tests", help="comma-separated, of " + ", ".join(t[0] for t in SINGLE + BATCHED)
                     + " (default: all)")
     ap.add_argument("--no-speed", action="store_true")
@@ -175,9 +178,11 @@ def main():
                            .strip().splitlines()[-1])
     labels = ["Q4_1"] if args.quick else args.models.split(",")
     for label in labels:
-        if label != "Q4_1" and label not in COPIES:
-            sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)})")
-    models = [(label, model_path(bin_dir, label)) for label in labels]
+        if label.endswith(".gguf") and not pathlib.Path(label).is_file():
+            sys.exit(f"compare_llama_cpp.py: no such file {label}")
+        if not label.endswith(".gguf") and label != "Q4_1" and label not in COPIES:
+            sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)} or a .gguf path)")
+    models = [(pathlib.Path(label).stem, model_path(bin_dir, label)) for label in labels]
     tests = SINGLE + BATCHED
     if args.tests:
         names = args.tests.split(",")
