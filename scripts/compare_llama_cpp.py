@@ -37,7 +37,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 KVSCOPE = ROOT / "build" / "release" / "tools" / "kvscope" / "kvscope"
 DEFAULT_MODEL = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 # (name, n_prompt, n_gen, n_depth, sequences)
-SINGLE = [("pp512", 512, 0, 0, 1), ("tg128", 0, 128, 0, 1), ("tg128 @ d512", 0, 128, 512, 1)]
+SINGLE = [("pp512", 512, 0, 0, 1), ("tg128", 0, 128, 0, 1), ("tg128 @ d512", 0, 128, 512, 1),
+          ("tg128 @ d4096", 0, 128, 4096, 1)]
 BATCHED = [("tg32 ×8 @ d128", 0, 32, 128, 8), ("tg32 ×32 @ d128", 0, 32, 128, 32)]
 
 
