@@ -179,9 +179,10 @@ def main():
                            .strip().splitlines()[-1])
     labels = ["Q4_1"] if args.quick else args.models.split(",")
     for label in labels:
-        if label.endswith(".gguf") and not pathlib.Path(label).is_file():
-            sys.exit(f"compare_llama_cpp.py: no such file {label}")
-        if not label.endswith(".gguf") and label != "Q4_1" and label not in COPIES:
+        if label.endswith(".gguf"):
+            if not pathlib.Path(label).is_file():
+                sys.exit(f"compare_llama_cpp.py: no such file {label}")
+        elif label != "Q4_1" and label not in COPIES:
             sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)} or a .gguf path)")
     models = [(pathlib.Path(label).stem, model_path(bin_dir, label)) for label in labels]
     tests = SINGLE + BATCHED

@@ -91,17 +91,6 @@ void packed_tile(const TensorView& w, const uint8_t* base, int64_t n, int64_t t,
   const size_t row_bytes = q8_row_bytes(cols);
   const int nr = static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
   const uint8_t* groups = w.packed + t * 2 * packed_group_bytes(w.type, cols);
-  // One token, memory-bound, reads the tile's two groups one after the other: reading them side by
-  // side (two streams a tile) made one-sequence decode a third slower on an AVX-512 Zen 5. The
-  // kernel then fills its 16 lanes with one group twice, which costs nothing there; the bits are
-  // the same either way.
-  if (n == 1) {
-    for (int g = 0; g * kPackedRows < nr; ++g)
-      kernels().dot_packed(w.type, groups + g * packed_group_bytes(w.type, cols), cols, &base, 1,
-                           std::min(kPackedRows, nr - g * kPackedRows),
-                           out + t * kPackedTileRows + g * kPackedRows, rows);
-    return;
-  }
   for (int64_t i = 0; i < n; i += kPackedTileCols) {
     const int nc = static_cast<int>(std::min<int64_t>(kPackedTileCols, n - i));
     const uint8_t* activations[kPackedTileCols];
