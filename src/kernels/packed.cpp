@@ -13,11 +13,12 @@ uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 
-// One row's block of 32 values as a packed format stores it: scale and offset (as f16 bits or
-// f32), the 32 integer values, and Q6_K's two sub-block scales.
+// One row's block of 32 values as a packed format stores it: scale and offset as f16 bits (for the
+// K-quants, their super-block's d and dmin, with the block's 6-bit scale and minimum), the 32
+// integer values, and Q6_K's two sub-block scales.
 struct RowBlock {
   uint16_t d16 = 0, m16 = 0;
-  float d32 = 0.0f, m32 = 0.0f;
+  uint8_t k_scale = 0, k_min = 0;
   int q[32] = {};
   int8_t sc[2] = {};
 };
@@ -85,9 +86,10 @@ bool read_block(DType type, const uint8_t* row, int64_t b, RowBlock* out) {
       const int sub = static_cast<int>(b % 8);
       int sc = 0, mn = 0;
       k_scale_min(sub, block + 4, &sc, &mn);
-      // d sc and dmin min are exact in f32 (an f16 times a 6-bit integer), not always in f16.
-      out->d32 = f16_to_f32(load_u16(block)) * static_cast<float>(sc);
-      out->m32 = -(f16_to_f32(load_u16(block + 2)) * static_cast<float>(mn));
+      out->d16 = load_u16(block);
+      out->m16 = load_u16(block + 2);
+      out->k_scale = static_cast<uint8_t>(sc);
+      out->k_min = static_cast<uint8_t>(mn);
       const uint8_t* q = block + (q5 ? 48 : 16) + 32 * (sub / 2);
       const uint8_t* qh = block + 16;
       for (int l = 0; l < 32; ++l) {
@@ -129,10 +131,14 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
     for (int64_t b = 0; b < blocks; ++b) {
       RowBlock v;
       if (!read_block(w.type, w.row(r), b, &v)) return {};
-      uint8_t* dst = out.data() + (r / kPackedRows * blocks + b) * packed_block;
-      if (f.f32_scales) {
-        std::memcpy(dst + 4 * lane, &v.d32, 4);
-        std::memcpy(dst + f.offset_at() + 4 * lane, &v.m32, 4);
+      uint8_t* group = out.data() + r / kPackedRows * packed_group_bytes(w.type, w.cols());
+      uint8_t* dst = group + f.header_bytes(w.cols()) + b * packed_block;
+      if (f.k_scales) {
+        uint8_t* header = group + b * 32 / PackedFormat::kKBlock * PackedFormat::kKHeaderBytes;
+        std::memcpy(header + 2 * lane, &v.d16, 2);
+        std::memcpy(header + 2 * kPackedRows + 2 * lane, &v.m16, 2);
+        dst[lane] = v.k_scale;
+        dst[f.offset_at() + lane] = v.k_min;
       } else {
         std::memcpy(dst + 2 * lane, &v.d16, 2);
         if (f.offset) std::memcpy(dst + f.offset_at() + 2 * lane, &v.m16, 2);
@@ -157,18 +163,27 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
   return out;
 }
 
+void packed_row_scales(PackedFormat f, const uint8_t* group, int64_t n, int64_t b, int r, float* d,
+                       float* m) {
+  const uint8_t* block = group + f.header_bytes(n) + b * f.block_bytes();
+  *m = 0.0f;
+  if (f.k_scales) {
+    const uint8_t* header = group + b * 32 / PackedFormat::kKBlock * PackedFormat::kKHeaderBytes;
+    *d = f16_to_f32(load_u16(header + 2 * r)) * static_cast<float>(block[r]);
+    *m = -f16_to_f32(load_u16(header + 2 * kPackedRows + 2 * r)) *
+         static_cast<float>(block[f.offset_at() + r]);
+  } else {
+    *d = f16_to_f32(load_u16(block + 2 * r));
+    if (f.offset) *m = f16_to_f32(load_u16(block + f.offset_at() + 2 * r));
+  }
+}
+
 void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out) {
   const PackedFormat f = packed_format(type);
   for (int64_t b = 0; b < n / 32; ++b) {
-    const uint8_t* block = group + b * f.block_bytes();
-    float d, m = 0.0f;
-    if (f.f32_scales) {
-      std::memcpy(&d, block + 4 * r, 4);
-      std::memcpy(&m, block + f.offset_at() + 4 * r, 4);
-    } else {
-      d = f16_to_f32(load_u16(block + 2 * r));
-      if (f.offset) m = f16_to_f32(load_u16(block + f.offset_at() + 2 * r));
-    }
+    const uint8_t* block = group + f.header_bytes(n) + b * f.block_bytes();
+    float d, m;
+    packed_row_scales(f, group, n, b, r, &d, &m);
     const uint8_t* quants = block + f.quants_at();
     for (int j = 0; j < 32; ++j) {
       int q;

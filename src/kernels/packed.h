@@ -5,20 +5,24 @@
 // integers and scaled once per block and row, with no horizontal sums and no per-pair scaling.
 //
 // Every packed block covers 32 columns of 8 rows, the activations' block, and holds, in order:
-//   d[8]       each row's scale: f16, or f32 for the K-quants (d × the 6-bit sub-block scale, exact
-//              in f32, not in f16)
-//   m[8]       each row's offset, value = d q + m, same width as d (formats with an offset only)
+//   d[8]       each row's scale: f16, or for the K-quants its 6-bit sub-block scale sc (a byte)
+//   m[8]       each row's offset, value = d q + m, same width as d (formats with an offset only;
+//              for the K-quants the 6-bit sub-block minimum)
 //   sc[2][8]   Q6_K only: each row's signed 8-bit scales of columns 0-15 and 16-31
 //   quants     nibbles (4 × 32 bytes: for k = 0..3, row r's nibble bytes 4k..4k+3 at 4r; low
 //              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3), or one byte a value
 //              (8 × 32 bytes: for g = 0..7, row r's values 4g..4g+3 at 4r), signed or unsigned
+// The K-quants keep their scales as the file stores them, so that decode, which reads every
+// weight byte once per token, reads no more than the file holds: a group starts with a header per
+// 256 columns, each row's f16 super-block scale d then its f16 dmin (32 bytes), and the kernels
+// form d sc and -dmin min, which are exact in f32 (an f16 times a 6-bit integer).
 // The file's types map onto these formats with the same values (tests/kernels compares each
 // packed matrix with the exact dequantization):
 //   Q4_0, Q4_1  nibbles, f16 d and m (Q4_0's m is -8 d, when that fits f16)   160 bytes a block
-//   Q4_K        nibbles, f32 d = d sc and m = -dmin min per sub-block          192
+//   Q4_K        nibbles, 6-bit sc and min, the header                         144 (+ 4 a block)
 //   Q8_0, Q5_0  signed bytes, f16 d (Q5_0's values q - 16)                     272
 //   Q5_1        unsigned bytes, f16 d and m                                    288
-//   Q5_K        unsigned bytes, f32 d and m as Q4_K's                          320
+//   Q5_K        unsigned bytes, sc and min as Q4_K's                           272 (+ 4 a block)
 //   Q6_K        signed bytes q - 32, f16 d, two 8-bit scales                   288
 // Groups follow each other (every block of rows 0-7, then rows 8-15, ...); missing rows of the
 // last group are zero.
@@ -41,18 +45,25 @@ enum class PackedQuants { kNibbles, kUnsigned8, kSigned8 };
 // What one packed block holds, a compile-time description the kernels are specialized on.
 struct PackedFormat {
   PackedQuants quants = PackedQuants::kNibbles;
-  bool f32_scales = false;  // d and m as f32, not f16
+  bool k_scales = false;    // d and m as 6-bit integers, under a header of f16 d and dmin
   bool offset = false;      // m present
   bool sub_scales = false;  // sc present (Q6_K)
 
-  constexpr int scale_bytes() const { return f32_scales ? 4 : 2; }
+  constexpr int scale_bytes() const { return k_scales ? 1 : 2; }
   constexpr int offset_at() const { return kPackedRows * scale_bytes(); }
   constexpr int sub_scales_at() const { return offset_at() * (offset ? 2 : 1); }
   constexpr int quants_at() const { return sub_scales_at() + (sub_scales ? 2 * kPackedRows : 0); }
   constexpr int block_bytes() const {
     return quants_at() + (quants == PackedQuants::kNibbles ? 4 : 8) * 32;
   }
+  // Bytes before a group's first block: the K-quants' header.
+  constexpr int64_t header_bytes(int64_t cols) const {
+    return k_scales ? cols / kKBlock * kKHeaderBytes : 0;
+  }
   constexpr bool operator==(const PackedFormat&) const = default;
+
+  static constexpr int64_t kKBlock = 256;                    // columns of a K-quant super-block
+  static constexpr int kKHeaderBytes = 2 * 2 * kPackedRows;  // d[8], dmin[8] as f16
 };
 
 constexpr PackedFormat kPackedQ4{PackedQuants::kNibbles, false, true, false};
@@ -101,7 +112,9 @@ inline int packed_block_bytes(DType type) {
   return is_packable(type) ? packed_format(type).block_bytes() : 0;
 }
 inline size_t packed_group_bytes(DType type, int64_t cols) {
-  return static_cast<size_t>(cols / 32) * static_cast<size_t>(packed_block_bytes(type));
+  if (!is_packable(type)) return 0;
+  return static_cast<size_t>(packed_format(type).header_bytes(cols) +
+                             cols / 32 * packed_block_bytes(type));
 }
 inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
   return static_cast<size_t>((rows + kPackedRows - 1) / kPackedRows) *
@@ -111,6 +124,11 @@ inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
 // The repacked copy of a matrix of a packable type; empty for other types, or for a Q4_0 scale
 // whose offset -8 d does not fit in f16.
 std::vector<uint8_t> pack_rows(const TensorView& w);
+
+// Row r's scale d and offset m (0 without one) in block b of a packed group of n columns, as the
+// kernels form them (Q6_K's d alone: its 8-bit scales apply to the integer sums).
+void packed_row_scales(PackedFormat f, const uint8_t* group, int64_t n, int64_t b, int r, float* d,
+                       float* m);
 
 // Row r (0..7) of one packed group of n columns, as the packed values define it (d q + m, and for
 // Q6_K d sc q), for tests against the exact dequantization.

@@ -292,8 +292,11 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
+  [[maybe_unused]] __m256 super_d = _mm256_setzero_ps(), super_min = _mm256_setzero_ps();
+  const uint8_t* blocks = group + F.header_bytes(n);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* block = group + b * block_bytes;
+    const uint8_t* block = blocks + b * block_bytes;
     const uint8_t* quants = block + F.quants_at();
     for (int line = 0; line < block_bytes; line += 64)
       _mm_prefetch(
@@ -360,19 +363,32 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       }
       for (int c = 0; c < C; ++c) sums[c] = _mm256_madd_epi16(sums[c], ones);
     }
-    auto load_scales = [&](int offset) {
-      if constexpr (F.f32_scales)
-        return _mm256_loadu_ps(reinterpret_cast<const float*>(block + offset));
-      else
-        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + offset)));
+    const auto f16_lanes = [&](const uint8_t* p) {
+      return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     };
-    const __m256 d = load_scales(0);
+    __m256 d, m = _mm256_setzero_ps();
+    if constexpr (F.k_scales) {
+      // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
+      if (b % kKBlocks == 0) {
+        const uint8_t* header = group + b / kKBlocks * PackedFormat::kKHeaderBytes;
+        super_d = f16_lanes(header);
+        super_min = _mm256_mul_ps(_mm256_set1_ps(-1.0f), f16_lanes(header + 2 * kPackedRows));
+      }
+      const auto ints = [&](int offset) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + offset))));
+      };
+      d = _mm256_mul_ps(super_d, ints(0));
+      m = _mm256_mul_ps(super_min, ints(F.offset_at()));
+    } else {
+      d = f16_lanes(block);
+      if constexpr (F.offset) m = f16_lanes(block + F.offset_at());
+    }
     for (int c = 0; c < C; ++c) {
       const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[c]), scale, acc[c]);
       if constexpr (F.offset)
-        acc[c] = _mm256_fmadd_ps(load_scales(F.offset_at()),
-                                 _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
+        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
     }
   }
   for (int c = 0; c < C; ++c) {

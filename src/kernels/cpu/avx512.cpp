@@ -161,11 +161,13 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
                      const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
   constexpr bool kSigned = F.quants == PackedQuants::kSigned8;
+  constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   __m512 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  [[maybe_unused]] __m512 super_d = _mm512_setzero_ps(), super_min = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* lo = low + b * block_bytes;
-    const uint8_t* hi = high + b * block_bytes;
+    const uint8_t* lo = low + F.header_bytes(n) + b * block_bytes;
+    const uint8_t* hi = high + F.header_bytes(n) + b * block_bytes;
     for (int line = 0; line < block_bytes; line += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(lo + kPackedPrefetchBlocks * block_bytes + line),
                    _MM_HINT_T0);
@@ -198,17 +200,33 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
         }
       }
     }
-    const auto both_scales = [&](int offset) {
-      if constexpr (F.f32_scales)
-        return _mm512_castsi512_ps(both(offset));
-      else
-        return _mm512_cvtph_ps(
-            _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(hi + offset)),
-                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + offset))));
+    const auto f16_lanes = [&](const uint8_t* l, const uint8_t* h) {
+      return _mm512_cvtph_ps(
+          _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)),
+                           _mm_loadu_si128(reinterpret_cast<const __m128i*>(l))));
     };
-    const __m512 d = both_scales(0);
-    [[maybe_unused]] __m512 m;
-    if constexpr (F.offset) m = both_scales(F.offset_at());
+    __m512 d, m = _mm512_setzero_ps();
+    if constexpr (F.k_scales) {
+      // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
+      if (b % kKBlocks == 0) {
+        const int64_t header = b / kKBlocks * PackedFormat::kKHeaderBytes;
+        super_d = f16_lanes(low + header, high + header);
+        super_min = _mm512_mul_ps(
+            _mm512_set1_ps(-1.0f),
+            f16_lanes(low + header + 2 * kPackedRows, high + header + 2 * kPackedRows));
+      }
+      const auto ints = [&](int offset) {
+        int64_t l, h;
+        std::memcpy(&l, lo + offset, 8);
+        std::memcpy(&h, hi + offset, 8);
+        return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x(h, l)));
+      };
+      d = _mm512_mul_ps(super_d, ints(0));
+      m = _mm512_mul_ps(super_min, ints(F.offset_at()));
+    } else {
+      d = f16_lanes(lo, hi);
+      if constexpr (F.offset) m = f16_lanes(lo + F.offset_at(), hi + F.offset_at());
+    }
     // Q6_K: each row's 8-bit scales of columns 0-15 and of 16-31.
     [[maybe_unused]] __m512i sc[2];
     if constexpr (F.sub_scales)

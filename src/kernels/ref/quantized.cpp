@@ -158,7 +158,7 @@ void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t
     for (int r = 0; r < nr; ++r) {
       float acc = 0.0f;
       for (int64_t b = 0; b < n / kQ8Block; ++b) {
-        const uint8_t* block = group + b * block_bytes;
+        const uint8_t* block = group + f.header_bytes(n) + b * block_bytes;
         const uint8_t* quants = block + f.quants_at();
         const int8_t* xb = x + b * kQ8Block;
         int32_t sum = 0;
@@ -181,14 +181,8 @@ void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t
                                    static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
                              : halves[0] + halves[1];
         }
-        float d, m = 0.0f;
-        if (f.f32_scales) {
-          std::memcpy(&d, block + 4 * r, 4);
-          std::memcpy(&m, block + f.offset_at() + 4 * r, 4);
-        } else {
-          d = load_f16(block + 2 * r);
-          if (f.offset) m = load_f16(block + f.offset_at() + 2 * r);
-        }
+        float d, m;
+        packed_row_scales(f, group, n, b, r, &d, &m);
         acc = std::fma(static_cast<float>(sum), d * xd[b], acc);
         if (f.offset) acc = std::fma(m, xs[b], acc);
       }
