@@ -134,11 +134,13 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
       uint8_t* group = out.data() + r / kPackedRows * packed_group_bytes(w.type, w.cols());
       uint8_t* dst = group + f.header_bytes(w.cols()) + b * packed_block;
       if (f.k_scales) {
-        uint8_t* header = group + b * 32 / PackedFormat::kKBlock * PackedFormat::kKHeaderBytes;
+        uint8_t* header = group + b * 32 / PackedFormat::kKBlock * f.k_header_bytes();
         std::memcpy(header + 2 * lane, &v.d16, 2);
-        std::memcpy(header + 2 * kPackedRows + 2 * lane, &v.m16, 2);
-        dst[lane] = v.k_scale;
-        dst[f.offset_at() + lane] = v.k_min;
+        if (f.offset) {
+          std::memcpy(header + 2 * kPackedRows + 2 * lane, &v.m16, 2);
+          dst[lane] = v.k_scale;
+          dst[f.offset_at() + lane] = v.k_min;
+        }
       } else {
         std::memcpy(dst + 2 * lane, &v.d16, 2);
         if (f.offset) std::memcpy(dst + f.offset_at() + 2 * lane, &v.m16, 2);
@@ -153,6 +155,14 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
           for (int j = 0; j < 4; ++j)
             quants[32 * k + 4 * lane + j] =
                 static_cast<uint8_t>(v.q[4 * k + j] | (v.q[16 + 4 * k + j] << 4));
+      } else if (f.quants == PackedQuants::kSixBits) {
+        for (int column = 0; column < 32; ++column) {
+          const int g = column / 4, j = column % 4, biased = v.q[column] + 32;
+          quants[32 * (g % 4) + 4 * lane + j] |=
+              static_cast<uint8_t>((biased & 0x0f) << (g < 4 ? 0 : 4));
+          quants[128 + 32 * (g / 4) + 4 * lane + j] |=
+              static_cast<uint8_t>((biased >> 4) << (2 * (g % 4)));
+        }
       } else {
         for (int g = 0; g < 8; ++g)
           for (int j = 0; j < 4; ++j)
@@ -168,8 +178,10 @@ void packed_row_scales(PackedFormat f, const uint8_t* group, int64_t n, int64_t 
   const uint8_t* block = group + f.header_bytes(n) + b * f.block_bytes();
   *m = 0.0f;
   if (f.k_scales) {
-    const uint8_t* header = group + b * 32 / PackedFormat::kKBlock * PackedFormat::kKHeaderBytes;
-    *d = f16_to_f32(load_u16(header + 2 * r)) * static_cast<float>(block[r]);
+    const uint8_t* header = group + b * 32 / PackedFormat::kKBlock * f.k_header_bytes();
+    *d = f16_to_f32(load_u16(header + 2 * r));
+    if (!f.offset) return;
+    *d *= static_cast<float>(block[r]);
     *m = -f16_to_f32(load_u16(header + 2 * kPackedRows + 2 * r)) *
          static_cast<float>(block[f.offset_at() + r]);
   } else {
@@ -190,6 +202,8 @@ void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out) 
       if (f.quants == PackedQuants::kNibbles) {
         const uint8_t byte = quants[32 * ((j % 16) / 4) + 4 * r + j % 4];
         q = j < 16 ? byte & 0x0f : byte >> 4;
+      } else if (f.quants == PackedQuants::kSixBits) {
+        q = packed_six_bits(quants, r, j);
       } else {
         const uint8_t byte = quants[32 * (j / 4) + 4 * r + j % 4];
         q = f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(byte) : byte;

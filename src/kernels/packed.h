@@ -5,17 +5,21 @@
 // integers and scaled once per block and row, with no horizontal sums and no per-pair scaling.
 //
 // Every packed block covers 32 columns of 8 rows, the activations' block, and holds, in order:
-//   d[8]       each row's scale: f16, or for the K-quants its 6-bit sub-block scale sc (a byte)
+//   d[8]       each row's scale: f16, or for Q4_K and Q5_K its 6-bit sub-block scale sc (a byte)
 //   m[8]       each row's offset, value = d q + m, same width as d (formats with an offset only;
-//              for the K-quants the 6-bit sub-block minimum)
+//              for Q4_K and Q5_K the 6-bit sub-block minimum)
 //   sc[2][8]   Q6_K only: each row's signed 8-bit scales of columns 0-15 and 16-31
 //   quants     nibbles (4 × 32 bytes: for k = 0..3, row r's nibble bytes 4k..4k+3 at 4r; low
-//              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3), or one byte a value
-//              (8 × 32 bytes: for g = 0..7, row r's values 4g..4g+3 at 4r), signed or unsigned
+//              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3); six bits (those nibbles,
+//              then 2 × 32 bytes of the top two bits: for h = 0..1, byte 4r + j holds those of
+//              columns 4(4h + k) + j at bits 2k, 2k + 1, k = 0..3; the value is that less 32); or
+//              one byte a value (8 × 32 bytes: for g = 0..7, row r's values 4g..4g+3 at 4r),
+//              signed or unsigned
 // The K-quants keep their scales as the file stores them, so that decode, which reads every
 // weight byte once per token, reads no more than the file holds: a group starts with a header per
-// 256 columns, each row's f16 super-block scale d then its f16 dmin (32 bytes), and the kernels
-// form d sc and -dmin min, which are exact in f32 (an f16 times a 6-bit integer).
+// 256 columns, each row's f16 super-block scale d (Q6_K's whole d), then for Q4_K and Q5_K its f16
+// dmin, and the kernels form d sc and -dmin min, which are exact in f32 (an f16 times a 6-bit
+// integer).
 // The file's types map onto these formats with the same values (tests/kernels compares each
 // packed matrix with the exact dequantization):
 //   Q4_0, Q4_1  nibbles, f16 d and m (Q4_0's m is -8 d, when that fits f16)   160 bytes a block
@@ -23,7 +27,7 @@
 //   Q8_0, Q5_0  signed bytes, f16 d (Q5_0's values q - 16)                     272
 //   Q5_1        unsigned bytes, f16 d and m                                    288
 //   Q5_K        unsigned bytes, sc and min as Q4_K's                           272 (+ 4 a block)
-//   Q6_K        signed bytes q - 32, f16 d, two 8-bit scales                   288
+//   Q6_K        six bits, two 8-bit scales, the header                         208 (+ 2 a block)
 // Groups follow each other (every block of rows 0-7, then rows 8-15, ...); missing rows of the
 // last group are zero.
 #include <cstddef>
@@ -40,30 +44,33 @@ constexpr int kPackedRows = 8;
 // and 52 blocks ahead: 16 to 26 best).
 constexpr int kPackedPrefetchBlocks = 16;
 
-enum class PackedQuants { kNibbles, kUnsigned8, kSigned8 };
+enum class PackedQuants { kNibbles, kSixBits, kUnsigned8, kSigned8 };
 
 // What one packed block holds, a compile-time description the kernels are specialized on.
 struct PackedFormat {
   PackedQuants quants = PackedQuants::kNibbles;
-  bool k_scales = false;    // d and m as 6-bit integers, under a header of f16 d and dmin
+  bool k_scales = false;    // the K-quants' header; d and m as 6-bit bytes, unless sub_scales
   bool offset = false;      // m present
   bool sub_scales = false;  // sc present (Q6_K)
 
-  constexpr int scale_bytes() const { return k_scales ? 1 : 2; }
+  constexpr int scale_bytes() const { return k_scales ? (sub_scales ? 0 : 1) : 2; }
   constexpr int offset_at() const { return kPackedRows * scale_bytes(); }
   constexpr int sub_scales_at() const { return offset_at() * (offset ? 2 : 1); }
   constexpr int quants_at() const { return sub_scales_at() + (sub_scales ? 2 * kPackedRows : 0); }
   constexpr int block_bytes() const {
-    return quants_at() + (quants == PackedQuants::kNibbles ? 4 : 8) * 32;
+    return quants_at() + (quants == PackedQuants::kNibbles   ? 4
+                          : quants == PackedQuants::kSixBits ? 6
+                                                             : 8) *
+                             32;
   }
-  // Bytes before a group's first block: the K-quants' header.
+  // Bytes of the header per super-block, and before a group's first block.
+  constexpr int k_header_bytes() const { return 2 * kPackedRows * (offset ? 2 : 1); }
   constexpr int64_t header_bytes(int64_t cols) const {
-    return k_scales ? cols / kKBlock * kKHeaderBytes : 0;
+    return k_scales ? cols / kKBlock * k_header_bytes() : 0;
   }
   constexpr bool operator==(const PackedFormat&) const = default;
 
-  static constexpr int64_t kKBlock = 256;                    // columns of a K-quant super-block
-  static constexpr int kKHeaderBytes = 2 * 2 * kPackedRows;  // d[8], dmin[8] as f16
+  static constexpr int64_t kKBlock = 256;  // columns of a K-quant super-block
 };
 
 constexpr PackedFormat kPackedQ4{PackedQuants::kNibbles, false, true, false};
@@ -71,7 +78,7 @@ constexpr PackedFormat kPackedQ4K{PackedQuants::kNibbles, true, true, false};
 constexpr PackedFormat kPackedQ8{PackedQuants::kSigned8, false, false, false};
 constexpr PackedFormat kPackedU8{PackedQuants::kUnsigned8, false, true, false};
 constexpr PackedFormat kPackedU8K{PackedQuants::kUnsigned8, true, true, false};
-constexpr PackedFormat kPackedQ6K{PackedQuants::kSigned8, false, false, true};
+constexpr PackedFormat kPackedQ6K{PackedQuants::kSixBits, true, false, true};
 
 // Whether matrices of this type are repacked, and into which format.
 inline bool is_packable(DType type) {
@@ -124,6 +131,14 @@ inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
 // The repacked copy of a matrix of a packable type; empty for other types, or for a Q4_0 scale
 // whose offset -8 d does not fit in f16.
 std::vector<uint8_t> pack_rows(const TensorView& w);
+
+// Row r's value of column `column` (0..31) in a block's six-bit quants, -32..31.
+inline int packed_six_bits(const uint8_t* quants, int r, int column) {
+  const int g = column / 4, j = column % 4;
+  const int nibble = (quants[32 * (g % 4) + 4 * r + j] >> (g < 4 ? 0 : 4)) & 0x0f;
+  const int top = (quants[128 + 32 * (g / 4) + 4 * r + j] >> (2 * (g % 4))) & 3;
+  return (nibble | top << 4) - 32;
+}
 
 // Row r's scale d and offset m (0 without one) in block b of a packed group of n columns, as the
 // kernels form them (Q6_K's d alone: its 8-bit scales apply to the integer sums).

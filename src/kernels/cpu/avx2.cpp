@@ -312,7 +312,22 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
     };
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
-    if constexpr (F.quants == PackedQuants::kSigned8) {
+    // Six-bit values of column group g (kernels/packed.h), less 32: signed bytes.
+    [[maybe_unused]] const auto six_bits = [&](int g) {
+      const __m256i nibbles = load(32 * (g % 4));
+      const __m256i low =
+          _mm256_and_si256(g < 4 ? nibbles : _mm256_srli_epi16(nibbles, 4), low_nibbles);
+      const __m256i line = load(128 + 32 * (g / 4));
+      // The group's two bits moved to bits 4-5 of each byte (16-bit shifts; the mask drops what
+      // crossed from the neighbouring byte).
+      const __m256i top = g % 4 == 0   ? _mm256_slli_epi16(line, 4)
+                          : g % 4 == 1 ? _mm256_slli_epi16(line, 2)
+                          : g % 4 == 2 ? line
+                                       : _mm256_srli_epi16(line, 2);
+      return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_and_si256(top, _mm256_set1_epi8(0x30))),
+                             _mm256_set1_epi8(32));
+    };
+    if constexpr (F.quants == PackedQuants::kSigned8 || F.quants == PackedQuants::kSixBits) {
       // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
       [[maybe_unused]] __m256i halves[C];
       for (int c = 0; c < C; ++c) halves[c] = _mm256_setzero_si256();
@@ -324,7 +339,7 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
               sums[c] = _mm256_setzero_si256();
             }
         }
-        const __m256i w = load(32 * g);
+        const __m256i w = F.quants == PackedQuants::kSixBits ? six_bits(g) : load(32 * g);
         const __m256i magnitudes = _mm256_sign_epi8(w, w);
         for (int c = 0; c < C; ++c) {
           const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
@@ -370,16 +385,20 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
     if constexpr (F.k_scales) {
       // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
       if (b % kKBlocks == 0) {
-        const uint8_t* header = group + b / kKBlocks * PackedFormat::kKHeaderBytes;
+        const uint8_t* header = group + b / kKBlocks * F.k_header_bytes();
         super_d = f16_lanes(header);
-        super_min = _mm256_mul_ps(_mm256_set1_ps(-1.0f), f16_lanes(header + 2 * kPackedRows));
+        if constexpr (F.offset)
+          super_min = _mm256_mul_ps(_mm256_set1_ps(-1.0f), f16_lanes(header + 2 * kPackedRows));
       }
       const auto ints = [&](int offset) {
         return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
             _mm_loadl_epi64(reinterpret_cast<const __m128i*>(block + offset))));
       };
-      d = _mm256_mul_ps(super_d, ints(0));
-      m = _mm256_mul_ps(super_min, ints(F.offset_at()));
+      d = super_d;  // Q6_K's: its 8-bit scales went into the integer sums
+      if constexpr (F.offset) {
+        d = _mm256_mul_ps(super_d, ints(0));
+        m = _mm256_mul_ps(super_min, ints(F.offset_at()));
+      }
     } else {
       d = f16_lanes(block);
       if constexpr (F.offset) m = f16_lanes(block + F.offset_at());

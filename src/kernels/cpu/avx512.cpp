@@ -160,7 +160,7 @@ template <PackedFormat F, int C>
 void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
                      const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
-  constexpr bool kSigned = F.quants == PackedQuants::kSigned8;
+  constexpr bool kSigned = F.quants == PackedQuants::kSigned8 || F.quants == PackedQuants::kSixBits;
   constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   __m512 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
@@ -182,16 +182,31 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
     // w[g]: 16 rows' values of columns 4g..4g+3, against activation dword g.
     __m512i w[8];
     [[maybe_unused]] __mmask64 negative[8];
-    if constexpr (F.quants == PackedQuants::kNibbles) {
+    if constexpr (F.quants == PackedQuants::kNibbles || F.quants == PackedQuants::kSixBits) {
       const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
       for (int j = 0; j < 4; ++j) {
         const __m512i raw = both(F.quants_at() + 32 * j);
         w[j] = _mm512_and_si512(raw, low_nibbles);
         w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
       }
-    } else {
+    }
+    if constexpr (F.quants == PackedQuants::kSixBits) {
+      // Each group's two top bits moved to bits 4-5 of each byte (16-bit shifts; the mask drops
+      // what crossed from the neighbouring byte), then the value less 32: signed bytes.
+      const __m512i top_bits = _mm512_set1_epi8(0x30), bias = _mm512_set1_epi8(32);
+      for (int h = 0; h < 2; ++h) {
+        const __m512i line = both(F.quants_at() + 128 + 32 * h);
+        const __m512i tops[4] = {_mm512_slli_epi16(line, 4), _mm512_slli_epi16(line, 2), line,
+                                 _mm512_srli_epi16(line, 2)};
+        for (int k = 0; k < 4; ++k) {
+          __m512i& v = w[4 * h + k];
+          v = _mm512_sub_epi8(_mm512_or_si512(v, _mm512_and_si512(tops[k], top_bits)), bias);
+        }
+      }
+    }
+    if constexpr (F.quants != PackedQuants::kNibbles) {
       for (int g = 0; g < 8; ++g) {
-        w[g] = both(F.quants_at() + 32 * g);
+        if constexpr (F.quants != PackedQuants::kSixBits) w[g] = both(F.quants_at() + 32 * g);
         if constexpr (kSigned) {
           // dpbusd multiplies unsigned by signed bytes: magnitudes here, signs onto the
           // activations.
@@ -209,11 +224,12 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
     if constexpr (F.k_scales) {
       // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
       if (b % kKBlocks == 0) {
-        const int64_t header = b / kKBlocks * PackedFormat::kKHeaderBytes;
+        const int64_t header = b / kKBlocks * F.k_header_bytes();
         super_d = f16_lanes(low + header, high + header);
-        super_min = _mm512_mul_ps(
-            _mm512_set1_ps(-1.0f),
-            f16_lanes(low + header + 2 * kPackedRows, high + header + 2 * kPackedRows));
+        if constexpr (F.offset)
+          super_min = _mm512_mul_ps(
+              _mm512_set1_ps(-1.0f),
+              f16_lanes(low + header + 2 * kPackedRows, high + header + 2 * kPackedRows));
       }
       const auto ints = [&](int offset) {
         int64_t l, h;
@@ -221,8 +237,11 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
         std::memcpy(&h, hi + offset, 8);
         return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x(h, l)));
       };
-      d = _mm512_mul_ps(super_d, ints(0));
-      m = _mm512_mul_ps(super_min, ints(F.offset_at()));
+      d = super_d;  // Q6_K's: its 8-bit scales go into the integer sums
+      if constexpr (F.offset) {
+        d = _mm512_mul_ps(super_d, ints(0));
+        m = _mm512_mul_ps(super_min, ints(F.offset_at()));
+      }
     } else {
       d = f16_lanes(lo, hi);
       if constexpr (F.offset) m = f16_lanes(lo + F.offset_at(), hi + F.offset_at());

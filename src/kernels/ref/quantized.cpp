@@ -173,8 +173,11 @@ void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t
           int32_t halves[2] = {0, 0};
           for (int g = 0; g < 8; ++g)
             for (int j = 0; j < 4; ++j) {
-              const uint8_t byte = quants[32 * g + 4 * r + j];
-              const int q = f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(byte) : byte;
+              const int at = 32 * g + 4 * r + j;
+              const int q = f.quants == PackedQuants::kSixBits
+                                ? packed_six_bits(quants, r, 4 * g + j)
+                            : f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(quants[at])
+                                                                 : quants[at];
               halves[g / 4] += q * xb[4 * g + j];
             }
           sum = f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
