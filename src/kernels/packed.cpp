@@ -71,7 +71,7 @@ bool read_block(DType type, const uint8_t* row, int64_t b, RowBlock* out) {
       uint32_t qh;
       std::memcpy(&qh, block + (q5_1 ? 4 : 2), 4);
       const uint8_t* q = block + (q5_1 ? 8 : 6);
-      // Q5_0's offset 16 goes into the values (signed bytes); Q5_1's are unsigned.
+      // Q5_0's values less 16, signed, as its packed format holds them; Q5_1's unsigned.
       const int bias = q5_1 ? 0 : 16;
       for (int j = 0; j < 16; ++j) {
         out->q[j] = ((q[j] & 0x0f) | static_cast<int>(((qh >> j) & 1) << 4)) - bias;
@@ -150,23 +150,20 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
         dst[f.sub_scales_at() + kPackedRows + lane] = static_cast<uint8_t>(v.sc[1]);
       }
       uint8_t* quants = dst + f.quants_at();
-      if (f.quants == PackedQuants::kNibbles) {
-        for (int k = 0; k < 4; ++k)
-          for (int j = 0; j < 4; ++j)
-            quants[32 * k + 4 * lane + j] =
-                static_cast<uint8_t>(v.q[4 * k + j] | (v.q[16 + 4 * k + j] << 4));
-      } else if (f.quants == PackedQuants::kSixBits) {
-        for (int column = 0; column < 32; ++column) {
-          const int g = column / 4, j = column % 4, biased = v.q[column] + 32;
-          quants[32 * (g % 4) + 4 * lane + j] |=
-              static_cast<uint8_t>((biased & 0x0f) << (g < 4 ? 0 : 4));
-          quants[128 + 32 * (g / 4) + 4 * lane + j] |=
-              static_cast<uint8_t>((biased >> 4) << (2 * (g % 4)));
-        }
-      } else {
+      if (f.quants == PackedQuants::kSigned8) {
         for (int g = 0; g < 8; ++g)
           for (int j = 0; j < 4; ++j)
             quants[32 * g + 4 * lane + j] = static_cast<uint8_t>(v.q[4 * g + j]);
+        continue;
+      }
+      const int t = f.top_bits();
+      for (int column = 0; column < 32; ++column) {
+        const int g = column / 4, j = column % 4, biased = v.q[column] + f.bias;
+        quants[32 * (g % 4) + 4 * lane + j] |=
+            static_cast<uint8_t>((biased & 0x0f) << (g < 4 ? 0 : 4));
+        if (t > 0)
+          quants[128 + 32 * (t * g / 8) + 4 * lane + j] |=
+              static_cast<uint8_t>((biased >> 4) << (t * g % 8));
       }
     }
   }
@@ -198,16 +195,7 @@ void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out) 
     packed_row_scales(f, group, n, b, r, &d, &m);
     const uint8_t* quants = block + f.quants_at();
     for (int j = 0; j < 32; ++j) {
-      int q;
-      if (f.quants == PackedQuants::kNibbles) {
-        const uint8_t byte = quants[32 * ((j % 16) / 4) + 4 * r + j % 4];
-        q = j < 16 ? byte & 0x0f : byte >> 4;
-      } else if (f.quants == PackedQuants::kSixBits) {
-        q = packed_six_bits(quants, r, j);
-      } else {
-        const uint8_t byte = quants[32 * (j / 4) + 4 * r + j % 4];
-        q = f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(byte) : byte;
-      }
+      const int q = packed_value(f, quants, r, j);
       float v;
       if (f.sub_scales) {
         const auto sc = static_cast<int8_t>(block[f.sub_scales_at() + (j < 16 ? 0 : 8) + r]);

@@ -10,11 +10,11 @@
 //              for Q4_K and Q5_K the 6-bit sub-block minimum)
 //   sc[2][8]   Q6_K only: each row's signed 8-bit scales of columns 0-15 and 16-31
 //   quants     nibbles (4 × 32 bytes: for k = 0..3, row r's nibble bytes 4k..4k+3 at 4r; low
-//              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3); six bits (those nibbles,
-//              then 2 × 32 bytes of the top two bits: for h = 0..1, byte 4r + j holds those of
-//              columns 4(4h + k) + j at bits 2k, 2k + 1, k = 0..3; the value is that less 32); or
-//              one byte a value (8 × 32 bytes: for g = 0..7, row r's values 4g..4g+3 at 4r),
-//              signed or unsigned
+//              nibbles are columns 4k..4k+3, high ones 16+4k..16+4k+3); five or six bits (those
+//              nibbles, then one or two lines of 32 bytes of the top bits, t a value: byte 4r + j
+//              of line t g / 8 holds those of column 4g + j at bit t g % 8; the value is that less
+//              the format's bias); or signed bytes (8 × 32 bytes: for g = 0..7, row r's values
+//              4g..4g+3 at 4r)
 // The K-quants keep their scales as the file stores them, so that decode, which reads every
 // weight byte once per token, reads no more than the file holds: a group starts with a header per
 // 256 columns, each row's f16 super-block scale d (Q6_K's whole d), then for Q4_K and Q5_K its f16
@@ -24,10 +24,11 @@
 // packed matrix with the exact dequantization):
 //   Q4_0, Q4_1  nibbles, f16 d and m (Q4_0's m is -8 d, when that fits f16)   160 bytes a block
 //   Q4_K        nibbles, 6-bit sc and min, the header                         144 (+ 4 a block)
-//   Q8_0, Q5_0  signed bytes, f16 d (Q5_0's values q - 16)                     272
-//   Q5_1        unsigned bytes, f16 d and m                                    288
-//   Q5_K        unsigned bytes, sc and min as Q4_K's                           272 (+ 4 a block)
-//   Q6_K        six bits, two 8-bit scales, the header                         208 (+ 2 a block)
+//   Q8_0        signed bytes, f16 d                                           272
+//   Q5_0        five bits less 16, f16 d                                      176
+//   Q5_1        five bits, f16 d and m                                        192
+//   Q5_K        five bits, sc and min as Q4_K's                               176 (+ 4 a block)
+//   Q6_K        six bits less 32, two 8-bit scales, the header                208 (+ 2 a block)
 // Groups follow each other (every block of rows 0-7, then rows 8-15, ...); missing rows of the
 // last group are zero.
 #include <cstddef>
@@ -44,7 +45,7 @@ constexpr int kPackedRows = 8;
 // and 52 blocks ahead: 16 to 26 best).
 constexpr int kPackedPrefetchBlocks = 16;
 
-enum class PackedQuants { kNibbles, kSixBits, kUnsigned8, kSigned8 };
+enum class PackedQuants { kNibbles, kFiveBits, kSixBits, kSigned8 };
 
 // What one packed block holds, a compile-time description the kernels are specialized on.
 struct PackedFormat {
@@ -52,17 +53,20 @@ struct PackedFormat {
   bool k_scales = false;    // the K-quants' header; d and m as 6-bit bytes, unless sub_scales
   bool offset = false;      // m present
   bool sub_scales = false;  // sc present (Q6_K)
+  int bias = 0;             // subtracted from five- and six-bit values: they are then signed
 
   constexpr int scale_bytes() const { return k_scales ? (sub_scales ? 0 : 1) : 2; }
   constexpr int offset_at() const { return kPackedRows * scale_bytes(); }
   constexpr int sub_scales_at() const { return offset_at() * (offset ? 2 : 1); }
   constexpr int quants_at() const { return sub_scales_at() + (sub_scales ? 2 * kPackedRows : 0); }
-  constexpr int block_bytes() const {
-    return quants_at() + (quants == PackedQuants::kNibbles   ? 4
-                          : quants == PackedQuants::kSixBits ? 6
-                                                             : 8) *
-                             32;
+  // Bits of each value above its nibble, in the lines after the 4 lines of nibbles.
+  constexpr int top_bits() const {
+    return quants == PackedQuants::kFiveBits ? 1 : quants == PackedQuants::kSixBits ? 2 : 0;
   }
+  constexpr int block_bytes() const {
+    return quants_at() + (quants == PackedQuants::kSigned8 ? 8 : 4 + top_bits()) * 32;
+  }
+  constexpr bool is_signed() const { return quants == PackedQuants::kSigned8 || bias > 0; }
   // Bytes of the header per super-block, and before a group's first block.
   constexpr int k_header_bytes() const { return 2 * kPackedRows * (offset ? 2 : 1); }
   constexpr int64_t header_bytes(int64_t cols) const {
@@ -76,9 +80,10 @@ struct PackedFormat {
 constexpr PackedFormat kPackedQ4{PackedQuants::kNibbles, false, true, false};
 constexpr PackedFormat kPackedQ4K{PackedQuants::kNibbles, true, true, false};
 constexpr PackedFormat kPackedQ8{PackedQuants::kSigned8, false, false, false};
-constexpr PackedFormat kPackedU8{PackedQuants::kUnsigned8, false, true, false};
-constexpr PackedFormat kPackedU8K{PackedQuants::kUnsigned8, true, true, false};
-constexpr PackedFormat kPackedQ6K{PackedQuants::kSixBits, true, false, true};
+constexpr PackedFormat kPackedQ50{PackedQuants::kFiveBits, false, false, false, 16};
+constexpr PackedFormat kPackedQ51{PackedQuants::kFiveBits, false, true, false};
+constexpr PackedFormat kPackedQ5K{PackedQuants::kFiveBits, true, true, false};
+constexpr PackedFormat kPackedQ6K{PackedQuants::kSixBits, true, false, true, 32};
 
 // Whether matrices of this type are repacked, and into which format.
 inline bool is_packable(DType type) {
@@ -101,12 +106,13 @@ inline PackedFormat packed_format(DType type) {
     case DType::kQ4_K:
       return kPackedQ4K;
     case DType::kQ8_0:
-    case DType::kQ5_0:
       return kPackedQ8;
+    case DType::kQ5_0:
+      return kPackedQ50;
     case DType::kQ5_1:
-      return kPackedU8;
+      return kPackedQ51;
     case DType::kQ5_K:
-      return kPackedU8K;
+      return kPackedQ5K;
     case DType::kQ6_K:
       return kPackedQ6K;
     default:
@@ -132,12 +138,15 @@ inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
 // whose offset -8 d does not fit in f16.
 std::vector<uint8_t> pack_rows(const TensorView& w);
 
-// Row r's value of column `column` (0..31) in a block's six-bit quants, -32..31.
-inline int packed_six_bits(const uint8_t* quants, int r, int column) {
+// Row r's value of column `column` (0..31) in a block's quants.
+inline int packed_value(PackedFormat f, const uint8_t* quants, int r, int column) {
   const int g = column / 4, j = column % 4;
+  if (f.quants == PackedQuants::kSigned8) return static_cast<int8_t>(quants[32 * g + 4 * r + j]);
   const int nibble = (quants[32 * (g % 4) + 4 * r + j] >> (g < 4 ? 0 : 4)) & 0x0f;
-  const int top = (quants[128 + 32 * (g / 4) + 4 * r + j] >> (2 * (g % 4))) & 3;
-  return (nibble | top << 4) - 32;
+  const int t = f.top_bits();
+  if (t == 0) return nibble;
+  const int top = (quants[128 + 32 * (t * g / 8) + 4 * r + j] >> (t * g % 8)) & ((1 << t) - 1);
+  return (nibble | top << 4) - f.bias;
 }
 
 // Row r's scale d and offset m (0 without one) in block b of a packed group of n columns, as the

@@ -278,9 +278,10 @@ namespace {
 // group, one load of 8 rows' quants serves every activation row, which broadcasts 4 bytes:
 // - nibbles: two maddubs per group; 16-bit lanes sum 16 products of at most 15 x 127 each, so they
 //   cannot overflow, and widen to 32 bits once per block.
-// - unsigned bytes (at most 31): two groups' maddubs sum in 16 bits (4 products of at most
+// - unsigned five bits (at most 31): two groups' maddubs sum in 16 bits (4 products of at most
 //   31 x 128), then widen.
-// - signed bytes: maddubs multiplies unsigned by signed bytes, so the weights' signs move onto the
+// - signed values (bytes, or five and six bits less their bias): maddubs multiplies unsigned by
+//   signed bytes, so the weights' signs move onto the
 //   activations; a pair of products reaches 2 x 128 x 127, so each group widens to 32 bits. Q6_K
 //   sums columns 0-15 and 16-31 apart and weights them by their 8-bit scales in 32-bit integers.
 // Integer sums are exact in any order, and the float steps are the scalar twin's, in its order.
@@ -312,22 +313,22 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
     };
     __m256i sums[C];
     for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
-    // Six-bit values of column group g (kernels/packed.h), less 32: signed bytes.
-    [[maybe_unused]] const auto six_bits = [&](int g) {
+    // Column group g's five- or six-bit values (kernels/packed.h), less the format's bias: its
+    // nibbles, and its top bits moved to bits 4 and up of each byte (16-bit shifts; the mask drops
+    // what crossed from the neighbouring byte).
+    [[maybe_unused]] const auto wide_values = [&](int g) {
+      constexpr int t = F.top_bits();
       const __m256i nibbles = load(32 * (g % 4));
       const __m256i low =
           _mm256_and_si256(g < 4 ? nibbles : _mm256_srli_epi16(nibbles, 4), low_nibbles);
-      const __m256i line = load(128 + 32 * (g / 4));
-      // The group's two bits moved to bits 4-5 of each byte (16-bit shifts; the mask drops what
-      // crossed from the neighbouring byte).
-      const __m256i top = g % 4 == 0   ? _mm256_slli_epi16(line, 4)
-                          : g % 4 == 1 ? _mm256_slli_epi16(line, 2)
-                          : g % 4 == 2 ? line
-                                       : _mm256_srli_epi16(line, 2);
-      return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_and_si256(top, _mm256_set1_epi8(0x30))),
-                             _mm256_set1_epi8(32));
+      const __m256i line = load(128 + 32 * (t * g / 8));
+      const int bit = t * g % 8;
+      const __m256i top = _mm256_and_si256(
+          bit < 4 ? _mm256_slli_epi16(line, 4 - bit) : _mm256_srli_epi16(line, bit - 4),
+          _mm256_set1_epi8(static_cast<char>(((1 << t) - 1) << 4)));
+      return _mm256_sub_epi8(_mm256_or_si256(low, top), _mm256_set1_epi8(F.bias));
     };
-    if constexpr (F.quants == PackedQuants::kSigned8 || F.quants == PackedQuants::kSixBits) {
+    if constexpr (F.is_signed()) {
       // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
       [[maybe_unused]] __m256i halves[C];
       for (int c = 0; c < C; ++c) halves[c] = _mm256_setzero_si256();
@@ -339,7 +340,7 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
               sums[c] = _mm256_setzero_si256();
             }
         }
-        const __m256i w = F.quants == PackedQuants::kSixBits ? six_bits(g) : load(32 * g);
+        const __m256i w = F.quants == PackedQuants::kSigned8 ? load(32 * g) : wide_values(g);
         const __m256i magnitudes = _mm256_sign_epi8(w, w);
         for (int c = 0; c < C; ++c) {
           const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
@@ -357,9 +358,9 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
           sums[c] = _mm256_add_epi32(_mm256_mullo_epi32(halves[c], sc0),
                                      _mm256_mullo_epi32(sums[c], sc1));
       }
-    } else if constexpr (F.quants == PackedQuants::kUnsigned8) {
+    } else if constexpr (F.quants == PackedQuants::kFiveBits) {
       for (int g = 0; g < 8; g += 2) {
-        const __m256i w0 = load(32 * g), w1 = load(32 * g + 32);
+        const __m256i w0 = wide_values(g), w1 = wide_values(g + 1);
         for (int c = 0; c < C; ++c) {
           const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, broadcast4(c, 4 * g)),
                                                 _mm256_maddubs_epi16(w1, broadcast4(c, 4 * g + 4)));
@@ -432,14 +433,15 @@ void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* con
       with_tile_shape<1, kCols>(1, std::min(kCols, nc - c), [&]<int R, int C>() {
         switch (type) {
           case DType::kQ8_0:
-          case DType::kQ5_0:
             return dot_packed_impl<kPackedQ8, C>(group, n, x, rows, o, out_stride);
+          case DType::kQ5_0:
+            return dot_packed_impl<kPackedQ50, C>(group, n, x, rows, o, out_stride);
           case DType::kQ4_K:
             return dot_packed_impl<kPackedQ4K, C>(group, n, x, rows, o, out_stride);
           case DType::kQ5_1:
-            return dot_packed_impl<kPackedU8, C>(group, n, x, rows, o, out_stride);
+            return dot_packed_impl<kPackedQ51, C>(group, n, x, rows, o, out_stride);
           case DType::kQ5_K:
-            return dot_packed_impl<kPackedU8K, C>(group, n, x, rows, o, out_stride);
+            return dot_packed_impl<kPackedQ5K, C>(group, n, x, rows, o, out_stride);
           case DType::kQ6_K:
             return dot_packed_impl<kPackedQ6K, C>(group, n, x, rows, o, out_stride);
           default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min

@@ -160,7 +160,7 @@ template <PackedFormat F, int C>
 void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
                      const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
-  constexpr bool kSigned = F.quants == PackedQuants::kSigned8 || F.quants == PackedQuants::kSixBits;
+  constexpr bool kSigned = F.is_signed();
   constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   __m512 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
@@ -182,7 +182,7 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
     // w[g]: 16 rows' values of columns 4g..4g+3, against activation dword g.
     __m512i w[8];
     [[maybe_unused]] __mmask64 negative[8];
-    if constexpr (F.quants == PackedQuants::kNibbles || F.quants == PackedQuants::kSixBits) {
+    if constexpr (F.quants != PackedQuants::kSigned8) {
       const __m512i low_nibbles = _mm512_set1_epi8(0x0f);
       for (int j = 0; j < 4; ++j) {
         const __m512i raw = both(F.quants_at() + 32 * j);
@@ -190,29 +190,26 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
         w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles);
       }
     }
-    if constexpr (F.quants == PackedQuants::kSixBits) {
-      // Each group's two top bits moved to bits 4-5 of each byte (16-bit shifts; the mask drops
-      // what crossed from the neighbouring byte), then the value less 32: signed bytes.
-      const __m512i top_bits = _mm512_set1_epi8(0x30), bias = _mm512_set1_epi8(32);
-      for (int h = 0; h < 2; ++h) {
-        const __m512i line = both(F.quants_at() + 128 + 32 * h);
-        const __m512i tops[4] = {_mm512_slli_epi16(line, 4), _mm512_slli_epi16(line, 2), line,
-                                 _mm512_srli_epi16(line, 2)};
-        for (int k = 0; k < 4; ++k) {
-          __m512i& v = w[4 * h + k];
-          v = _mm512_sub_epi8(_mm512_or_si512(v, _mm512_and_si512(tops[k], top_bits)), bias);
-        }
+    if constexpr (F.top_bits() > 0) {
+      // Each group's top bits moved to bits 4 and up of each byte (16-bit shifts; the mask drops
+      // what crossed from the neighbouring byte), then the value less the format's bias.
+      constexpr int t = F.top_bits();
+      const __m512i top_mask = _mm512_set1_epi8(static_cast<char>(((1 << t) - 1) << 4));
+      for (int g = 0; g < 8; ++g) {
+        const __m512i line = both(F.quants_at() + 128 + 32 * (t * g / 8));
+        const int bit = t * g % 8;
+        const __m512i top = _mm512_and_si512(
+            bit < 4 ? _mm512_slli_epi16(line, 4 - bit) : _mm512_srli_epi16(line, bit - 4),
+            top_mask);
+        w[g] = _mm512_sub_epi8(_mm512_or_si512(w[g], top), _mm512_set1_epi8(F.bias));
       }
     }
-    if constexpr (F.quants != PackedQuants::kNibbles) {
+    if constexpr (kSigned) {
       for (int g = 0; g < 8; ++g) {
-        if constexpr (F.quants != PackedQuants::kSixBits) w[g] = both(F.quants_at() + 32 * g);
-        if constexpr (kSigned) {
-          // dpbusd multiplies unsigned by signed bytes: magnitudes here, signs onto the
-          // activations.
-          negative[g] = _mm512_movepi8_mask(w[g]);
-          w[g] = _mm512_abs_epi8(w[g]);
-        }
+        if constexpr (F.quants == PackedQuants::kSigned8) w[g] = both(F.quants_at() + 32 * g);
+        // dpbusd multiplies unsigned by signed bytes: magnitudes here, signs onto the activations.
+        negative[g] = _mm512_movepi8_mask(w[g]);
+        w[g] = _mm512_abs_epi8(w[g]);
       }
     }
     const auto f16_lanes = [&](const uint8_t* l, const uint8_t* h) {
@@ -299,14 +296,15 @@ void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* con
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0:
-      case DType::kQ5_0:
         return dot_packed_impl<kPackedQ8, C>(groups, high, n, q8_rows, nr, out, out_stride);
+      case DType::kQ5_0:
+        return dot_packed_impl<kPackedQ50, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ4_K:
         return dot_packed_impl<kPackedQ4K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_1:
-        return dot_packed_impl<kPackedU8, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ51, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_K:
-        return dot_packed_impl<kPackedU8K, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ5K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       case DType::kQ6_K:
         return dot_packed_impl<kPackedQ6K, C>(groups, high, n, q8_rows, nr, out, out_stride);
       default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min

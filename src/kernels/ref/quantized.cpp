@@ -161,29 +161,13 @@ void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t
         const uint8_t* block = group + f.header_bytes(n) + b * block_bytes;
         const uint8_t* quants = block + f.quants_at();
         const int8_t* xb = x + b * kQ8Block;
-        int32_t sum = 0;
-        if (f.quants == PackedQuants::kNibbles) {
-          for (int k = 0; k < 4; ++k)
-            for (int j = 0; j < 4; ++j) {
-              const uint8_t q = quants[32 * k + 4 * r + j];
-              sum += (q & 0x0f) * xb[4 * k + j] + (q >> 4) * xb[16 + 4 * k + j];
-            }
-        } else {
-          // Q6_K: columns 0-15 and 16-31 summed apart, then weighted by their 8-bit scales.
-          int32_t halves[2] = {0, 0};
-          for (int g = 0; g < 8; ++g)
-            for (int j = 0; j < 4; ++j) {
-              const int at = 32 * g + 4 * r + j;
-              const int q = f.quants == PackedQuants::kSixBits
-                                ? packed_six_bits(quants, r, 4 * g + j)
-                            : f.quants == PackedQuants::kSigned8 ? static_cast<int8_t>(quants[at])
-                                                                 : quants[at];
-              halves[g / 4] += q * xb[4 * g + j];
-            }
-          sum = f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
-                                   static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
-                             : halves[0] + halves[1];
-        }
+        // Columns 0-15 and 16-31 summed apart: Q6_K weights them by its two 8-bit scales.
+        int32_t halves[2] = {0, 0};
+        for (int j = 0; j < 32; ++j) halves[j / 16] += packed_value(f, quants, r, j) * xb[j];
+        const int32_t sum =
+            f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
+                               static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
+                         : halves[0] + halves[1];
         float d, m;
         packed_row_scales(f, group, n, b, r, &d, &m);
         acc = std::fma(static_cast<float>(sum), d * xd[b], acc);
