@@ -284,15 +284,12 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
 
 void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride) {
+  // One token, memory-bound, reads the two groups one after the other (reading them side by side,
+  // two streams a tile, made one-sequence decode a third slower on a Zen 5), 8 rows at a time
+  // through the 256-bit kernel: 16 lanes holding one group twice did twice the unpacking for the
+  // same bytes. Every kernel's bits are the scalar twin's, so a row's bits are the same either way.
+  if (nc == 1) return avx2::dot_packed(type, groups, n, q8_rows, nc, nr, out, out_stride);
   const uint8_t* high = nr > kPackedRows ? groups + packed_group_bytes(type, n) : groups;
-  // One token, memory-bound, reads the two groups one after the other: reading them side by side
-  // (two streams a tile) made one-sequence decode a third slower on a Zen 5. The 16 lanes then
-  // hold one group twice, which costs nothing there; each row's bits are the same either way.
-  if (nc == 1 && high != groups) {
-    dot_packed(type, groups, n, q8_rows, 1, kPackedRows, out, out_stride);
-    dot_packed(type, high, n, q8_rows, 1, nr - kPackedRows, out + kPackedRows, out_stride);
-    return;
-  }
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0:
