@@ -164,6 +164,7 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(out);
   auto* d = reinterpret_cast<float*>(out + n);
   float* s = d + n / kQ8Block;
+  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     __m256 v[4];
@@ -193,7 +194,8 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
     p8 = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * kQ8Block), p8);
     d[b] = scale;
-    s[b] = scale * static_cast<float>(_mm_cvtsi128_si32(s4));
+    sums[b] = _mm_cvtsi128_si32(s4);
+    s[b] = scale * static_cast<float>(sums[b]);
   }
 }
 

@@ -160,7 +160,14 @@ template <PackedFormat F, int C>
 void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
                      const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
-  constexpr bool kSigned = F.is_signed();
+  // Signed weights go into dpbusd unsigned, offset by kBias (Q8_0's bytes by 128, flipping their
+  // top bit; Q5_0's five bits as stored), and kBias times the activation block's integer sum comes
+  // off the integer total: the same integers, with no sign moved onto each activation. Q6_K's two
+  // halves have scales of their own, so it moves its signs.
+  constexpr bool kSigned = F.is_signed() && F.sub_scales;
+  constexpr int kBias = !F.is_signed() || kSigned            ? 0
+                        : F.quants == PackedQuants::kSigned8 ? 128
+                                                             : F.bias;
   constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   __m512 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
@@ -201,17 +208,19 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
         const __m512i top = _mm512_and_si512(
             bit < 4 ? _mm512_slli_epi16(line, 4 - bit) : _mm512_srli_epi16(line, bit - 4),
             top_mask);
-        w[g] = _mm512_sub_epi8(_mm512_or_si512(w[g], top), _mm512_set1_epi8(F.bias));
+        w[g] = _mm512_or_si512(w[g], top);
+        if constexpr (kSigned) w[g] = _mm512_sub_epi8(w[g], _mm512_set1_epi8(F.bias));
       }
     }
-    if constexpr (kSigned) {
+    if constexpr (F.quants == PackedQuants::kSigned8)
+      for (int g = 0; g < 8; ++g)
+        w[g] = _mm512_xor_si512(both(F.quants_at() + 32 * g), _mm512_set1_epi8(-128));
+    if constexpr (kSigned)
       for (int g = 0; g < 8; ++g) {
-        if constexpr (F.quants == PackedQuants::kSigned8) w[g] = both(F.quants_at() + 32 * g);
         // dpbusd multiplies unsigned by signed bytes: magnitudes here, signs onto the activations.
         negative[g] = _mm512_movepi8_mask(w[g]);
         w[g] = _mm512_abs_epi8(w[g]);
       }
-    }
     const auto f16_lanes = [&](const uint8_t* l, const uint8_t* h) {
       return _mm512_cvtph_ps(
           _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)),
@@ -270,6 +279,8 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
                                  _mm512_mullo_epi32(sums[1], sc[1]));
       else
         total = _mm512_add_epi32(sums[0], sums[1]);
+      if constexpr (kBias != 0)
+        total = _mm512_sub_epi32(total, _mm512_set1_epi32(kBias * q8_int_sums(q8_rows[c], n)[b]));
       const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(q8_scales(q8_rows[c], n)[b]));
       acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[c]);
       if constexpr (F.offset)

@@ -112,6 +112,7 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
   auto* q = reinterpret_cast<int8_t*>(out);
   auto* d = reinterpret_cast<float*>(out + n);
   float* s = d + n / kQ8Block;
+  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
     const auto [scale, inverse] = block_scale(xb, 127.0f);
@@ -123,6 +124,7 @@ void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
     }
     d[b] = scale;
     s[b] = scale * static_cast<float>(sum);
+    sums[b] = sum;
   }
 }
 

@@ -3,7 +3,8 @@
 // q8_1), multiplied against quantized weight blocks in integers, scaled once per block.
 //
 // A quantized activation row of n values is laid out as
-//   q[n] (int8) | d[n/32] (f32 scale) | s[n/32] (f32: d × the block's sum of q)
+//   q[n] (int8) | d[n/32] (f32 scale) | s[n/32] (f32: d × the block's sum of q) | that sum[n/32]
+//   (int32)
 // so that the int8 values of consecutive blocks are contiguous for wide loads.
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +17,7 @@ constexpr int kQ8Block = 32;
 
 inline size_t q8_row_bytes(int64_t n) {
   // Rounded up to 64 bytes so every row starts on a cache line.
-  const size_t bytes = static_cast<size_t>(n) + 8 * static_cast<size_t>(n / kQ8Block);
+  const size_t bytes = static_cast<size_t>(n) + 12 * static_cast<size_t>(n / kQ8Block);
   return (bytes + 63) / 64 * 64;
 }
 inline const float* q8_scales(const uint8_t* row, int64_t n) {
@@ -24,6 +25,10 @@ inline const float* q8_scales(const uint8_t* row, int64_t n) {
 }
 inline const float* q8_sums(const uint8_t* row, int64_t n) {
   return q8_scales(row, n) + n / kQ8Block;
+}
+// Each block's sum of its integer values, which kernels of unsigned weights less a bias need.
+inline const int32_t* q8_int_sums(const uint8_t* row, int64_t n) {
+  return reinterpret_cast<const int32_t*>(q8_sums(row, n) + n / kQ8Block);
 }
 
 // Whether weights of this type have an integer dot product with q8 activations.
