@@ -376,8 +376,9 @@ TEST(FastPath, SplitActivationsAreBatchInvariantAndNearlyExact) {
   }
 }
 
-// Each packed row holds exactly the values of the exact dequantization (Q4_K and Q5_K's sub-block
-// scales and offsets as f32 products, Q5_0's values less 16, Q6_K's 8-bit scales as they are).
+// Each packed row holds exactly the values of the exact dequantization (the K-quants' scales as
+// stored, formed into f32 products; Q5_0's and Q6_K's values less their bias; Q6_K's 8-bit scales
+// as they are).
 TEST(FastPath, PackedRowsEqualTheExactDequantization) {
   for (const PackedCase& p : kPackedCases) {
     const int64_t rows = 13, cols = p.cols * 2;
