@@ -123,7 +123,6 @@ bool read_block(DType type, const uint8_t* row, int64_t b, RowBlock* out) {
 std::vector<uint8_t> pack_rows(const TensorView& w) {
   if (!is_packable(w.type)) return {};
   const PackedFormat f = packed_format(w.type);
-  const int packed_block = f.block_bytes();
   const int64_t rows = w.rows(), blocks = w.cols() / 32;
   std::vector<uint8_t> out(packed_bytes(w.type, rows, w.cols()), 0);
   for (int64_t r = 0; r < rows; ++r) {
@@ -132,9 +131,9 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
       RowBlock v;
       if (!read_block(w.type, w.row(r), b, &v)) return {};
       uint8_t* group = out.data() + r / kPackedRows * packed_group_bytes(w.type, w.cols());
-      uint8_t* dst = group + f.header_bytes(w.cols()) + b * packed_block;
+      uint8_t* dst = group + f.block_at(w.cols(), b);
       if (f.k_scales) {
-        uint8_t* header = group + b * 32 / PackedFormat::kKBlock * f.k_header_bytes();
+        uint8_t* header = group + f.k_header_at(b);
         std::memcpy(header + 2 * lane, &v.d16, 2);
         if (f.offset) {
           std::memcpy(header + 2 * kPackedRows + 2 * lane, &v.m16, 2);
@@ -172,10 +171,10 @@ std::vector<uint8_t> pack_rows(const TensorView& w) {
 
 void packed_row_scales(PackedFormat f, const uint8_t* group, int64_t n, int64_t b, int r, float* d,
                        float* m) {
-  const uint8_t* block = group + f.header_bytes(n) + b * f.block_bytes();
+  const uint8_t* block = group + f.block_at(n, b);
   *m = 0.0f;
   if (f.k_scales) {
-    const uint8_t* header = group + b * 32 / PackedFormat::kKBlock * f.k_header_bytes();
+    const uint8_t* header = group + f.k_header_at(b);
     *d = f16_to_f32(load_u16(header + 2 * r));
     if (!f.offset) return;
     *d *= static_cast<float>(block[r]);
@@ -190,7 +189,7 @@ void packed_row_scales(PackedFormat f, const uint8_t* group, int64_t n, int64_t 
 void unpack_row(DType type, const uint8_t* group, int64_t n, int r, float* out) {
   const PackedFormat f = packed_format(type);
   for (int64_t b = 0; b < n / 32; ++b) {
-    const uint8_t* block = group + f.header_bytes(n) + b * f.block_bytes();
+    const uint8_t* block = group + f.block_at(n, b);
     float d, m;
     packed_row_scales(f, group, n, b, r, &d, &m);
     const uint8_t* quants = block + f.quants_at();

@@ -72,6 +72,11 @@ struct PackedFormat {
   constexpr int64_t header_bytes(int64_t cols) const {
     return k_scales ? cols / kKBlock * k_header_bytes() : 0;
   }
+  // Where block b of a group of `cols` columns starts, and the header of its super-block.
+  constexpr int64_t block_at(int64_t cols, int64_t b) const {
+    return header_bytes(cols) + b * block_bytes();
+  }
+  constexpr int64_t k_header_at(int64_t b) const { return b * 32 / kKBlock * k_header_bytes(); }
   constexpr bool operator==(const PackedFormat&) const = default;
 
   static constexpr int64_t kKBlock = 256;  // columns of a K-quant super-block

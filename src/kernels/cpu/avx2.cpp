@@ -297,9 +297,8 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
   constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   [[maybe_unused]] __m256 super_d = _mm256_setzero_ps(), super_min = _mm256_setzero_ps();
-  const uint8_t* blocks = group + F.header_bytes(n);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* block = blocks + b * block_bytes;
+    const uint8_t* block = group + F.block_at(n, b);
     const uint8_t* quants = block + F.quants_at();
     for (int line = 0; line < block_bytes; line += 64)
       _mm_prefetch(
@@ -388,7 +387,7 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
     if constexpr (F.k_scales) {
       // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
       if (b % kKBlocks == 0) {
-        const uint8_t* header = group + b / kKBlocks * F.k_header_bytes();
+        const uint8_t* header = group + F.k_header_at(b);
         super_d = f16_lanes(header);
         if constexpr (F.offset)
           super_min = _mm256_mul_ps(_mm256_set1_ps(-1.0f), f16_lanes(header + 2 * kPackedRows));

@@ -173,8 +173,8 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   [[maybe_unused]] __m512 super_d = _mm512_setzero_ps(), super_min = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
-    const uint8_t* lo = low + F.header_bytes(n) + b * block_bytes;
-    const uint8_t* hi = high + F.header_bytes(n) + b * block_bytes;
+    const uint8_t* lo = low + F.block_at(n, b);
+    const uint8_t* hi = high + F.block_at(n, b);
     for (int line = 0; line < block_bytes; line += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(lo + kPackedPrefetchBlocks * block_bytes + line),
                    _MM_HINT_T0);
@@ -230,7 +230,7 @@ void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
     if constexpr (F.k_scales) {
       // d sc and -dmin min, exact in f32, as packed_row_scales forms them.
       if (b % kKBlocks == 0) {
-        const int64_t header = b / kKBlocks * F.k_header_bytes();
+        const int64_t header = F.k_header_at(b);
         super_d = f16_lanes(low + header, high + header);
         if constexpr (F.offset)
           super_min = _mm512_mul_ps(

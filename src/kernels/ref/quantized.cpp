@@ -152,7 +152,6 @@ namespace {
 void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows,
                       int nc, int nr, float* out, int64_t out_stride) {
   const PackedFormat f = packed_format(type);
-  const int block_bytes = f.block_bytes();
   for (int c = 0; c < nc; ++c) {
     const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
     const float* xd = q8_scales(q8_rows[c], n);
@@ -160,7 +159,7 @@ void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t
     for (int r = 0; r < nr; ++r) {
       float acc = 0.0f;
       for (int64_t b = 0; b < n / kQ8Block; ++b) {
-        const uint8_t* block = group + f.header_bytes(n) + b * block_bytes;
+        const uint8_t* block = group + f.block_at(n, b);
         const uint8_t* quants = block + f.quants_at();
         const int8_t* xb = x + b * kQ8Block;
         // Columns 0-15 and 16-31 summed apart: Q6_K weights them by its two 8-bit scales.
