@@ -290,8 +290,9 @@ def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidd
 
 
 def small_config(vocab_size: int, eos: int, theta: float = 1000000.0) -> dict:
-    """2 blocks, a width of 64, 4 query heads over 2 K/V heads."""
-    return dict(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+    """2 blocks, a width of 64, 4 query heads over 2 K/V heads, a feed-forward width of 256 (so
+    that llama-quantize stores ffn_down, 256 values a row, in K-quants)."""
+    return dict(num_hidden_layers=2, hidden_size=64, intermediate_size=256, num_attention_heads=4,
                 num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=256,
                 rope_parameters={"rope_type": "default", "rope_theta": theta},
                 rms_norm_eps=1e-6, initializer_range=0.1, bos_token_id=eos, eos_token_id=eos)
@@ -353,7 +354,7 @@ def make_gemma3(vocab_size: int, eos: int, seed: int):
     feed-forward, q/k norms, embeddings scaled by sqrt(64), a tied head, and a final logit
     soft-cap of 5 (Gemma 3's own configs have none; Gemma 2's had 30) so that it matters."""
     config = Gemma3TextConfig(
-        num_hidden_layers=6, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+        num_hidden_layers=6, hidden_size=64, intermediate_size=256, num_attention_heads=4,
         num_key_value_heads=2, head_dim=32, query_pre_attn_scalar=32, vocab_size=vocab_size,
         max_position_embeddings=256, sliding_window=8, final_logit_softcapping=5.0,
         rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
@@ -632,6 +633,13 @@ def write_gguf(path: Path, model, arch: str, folder: Path, qtype,
     return stored
 
 
+def llama_cpp_bin() -> Path:
+    """llama.cpp's tools, llama-quantize among them, built by scripts/build_llama_cpp.sh (cached)."""
+    out = subprocess.run([str(ROOT / "scripts" / "build_llama_cpp.sh")], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return Path(out.strip().splitlines()[-1])
+
+
 def llama_cpp_source() -> Path:
     """llama.cpp's source (convert_hf_to_gguf.py and its gguf-py), as scripts/build_llama_cpp.sh
     fetches it from the llama-cpp-python sdist on PyPI."""
@@ -663,45 +671,53 @@ runpy.run_path(src + "/convert_hf_to_gguf.py", run_name="__main__")
 """
 
 
-def convert_with_llama_cpp(folder: Path, path: Path, outtype: str, model,
-                           arch: str = "qwen") -> dict[str, np.ndarray]:
-    """Converts `folder` with llama.cpp's own converter and returns the stored weights dequantized
-    (gguf-py), in GGUF names and layout, having checked that they are the model's unpermuted
-    (Qwen's q and k rows keep their NeoX order in GGUF): equal for BF16, within Q8_0's rounding
-    for Q8_0."""
-    subprocess.run([sys.executable, "-c", CONVERT, str(llama_cpp_source()), str(folder), str(path),
-                    outtype], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    reader = gguf.GGUFReader(str(path))
+def read_gguf(path: Path) -> dict[str, np.ndarray]:
+    """A GGUF file's tensors dequantized by gguf-py, in GGUF names and numpy layout."""
     stored = {}
-    for t in reader.tensors:
+    for t in gguf.GGUFReader(str(path)).tensors:
         data = np.array(t.data)
         if t.tensor_type == Q.BF16:
             data = (data.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
         elif t.tensor_type not in (Q.F32, Q.F16):
             data = gguf.quants.dequantize(data, t.tensor_type)
         stored[t.name] = data.astype(np.float32).reshape(list(reversed([int(d) for d in t.shape])))
-    want = dict(gguf_tensors(model, arch))
-    assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
-    for name, w in want.items():
-        if outtype == "bf16":
-            assert np.array_equal(stored[name], w), name
-        else:  # Q8_0: per 32 values, about half a step of max|w| / 127 (the step an f16)
-            step = np.abs(w).reshape(-1, 32).max(axis=1) / 127 if w.ndim == 2 else 0
-            err = np.abs(stored[name] - w).reshape(-1, 32 if w.ndim == 2 else w.size).max(axis=1)
-            assert np.all(err <= 0.6 * step + 1e-6), name
     return stored
 
 
+def stored_types(path: Path) -> str:
+    """The storage types of a GGUF file's 2-D tensors, most used first (by tensor count)."""
+    counts: dict[str, int] = {}
+    for t in gguf.GGUFReader(str(path)).tensors:
+        if len(t.shape) == 2:
+            counts[t.tensor_type.name] = counts.get(t.tensor_type.name, 0) + 1
+    return ", ".join(sorted(counts, key=lambda k: (-counts[k], k)))
+
+
+def convert_with_llama_cpp(folder: Path, path: Path, model, arch: str = "qwen") -> None:
+    """Converts `folder` to BF16 with llama.cpp's own converter, having checked that the stored
+    weights are the model's unpermuted (Qwen's q and k rows keep their NeoX order in GGUF)."""
+    subprocess.run([sys.executable, "-c", CONVERT, str(llama_cpp_source()), str(folder), str(path),
+                    "bf16"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored = read_gguf(path)
+    want = dict(gguf_tensors(model, arch))
+    assert stored.keys() == want.keys(), (sorted(stored), sorted(want))
+    for name, w in want.items():
+        assert np.array_equal(stored[name], w), name
+
+
 def load_dequantized(model, arch: str, stored: dict[str, np.ndarray]):
-    """A copy of `model` whose weights are the GGUF file's, dequantized (Q and K un-permuted)."""
+    """A copy of `model` whose weights are the GGUF file's, dequantized (Q and K un-permuted,
+    Gemma's norms back from 1 + w)."""
     cfg = model.config
     clone = type(model)(cfg).eval()
     sd = clone.state_dict()
     for hf in sd:
         name = gguf_name(arch, hf)
-        if name is None:
+        if name is None or name not in stored and name == "output.weight":  # tied: set below
             continue
         w = stored[name]
+        if arch == "gemma3" and name.endswith("norm.weight"):
+            w = w - 1.0
 
         if arch == "llama" and name.endswith("attn_q.weight"):
             w = unpermute(w, cfg.num_attention_heads)
@@ -712,8 +728,31 @@ def load_dequantized(model, arch: str, stored: dict[str, np.ndarray]):
         sd[hf] = torch.from_numpy(np.ascontiguousarray(w))
     if arch == "gpt2":
         sd["lm_head.weight"] = sd["transformer.wte.weight"]
+    elif "lm_head.weight" in sd and "output.weight" not in stored:
+        sd["lm_head.weight"] = sd["model.embed_tokens.weight"]
     clone.load_state_dict(sd)
     return clone
+
+
+def quantized_copies(index: dict, name: str, arch: str, model, vocab: dict[int, str],
+                     added: dict[int, bool], seed: int) -> None:
+    """Q8_0 and Q4_K_M copies of MODELS/name-bf16.gguf made by llama-quantize, as people make
+    them, with their references on gguf-py's dequantization of the stored weights. Rows of 64
+    values are too short for K-quants' 256-value blocks, so llama-quantize stores those in its
+    fallbacks (Q5_0 for Q4_K, Q8_0 for Q6_K); ffn_down's rows of 256 get Q4_K and Q6_K."""
+    gguf_arch = index[f"{name}-bf16"]["arch"]
+    for qtype in ("Q8_0", "Q4_K_M"):
+        copy_name = f"{name}-{qtype.lower()}"
+        path = MODELS / f"{copy_name}.gguf"
+        subprocess.run([str(llama_cpp_bin() / "llama-quantize"), str(MODELS / f"{name}-bf16.gguf"),
+                        str(path), qtype], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        reference = load_dequantized(model, arch, read_gguf(path))
+        result = references({"q": reference}, vocab, added, seed=seed)["q"]
+        seed += 1
+        index[copy_name] = {
+            "arch": gguf_arch, "files": [path.name], "vocab_size": model.config.vocab_size,
+            "weights": stored_types(path), **write_reference(copy_name, result)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -992,32 +1031,26 @@ def main() -> None:
         qwen = make_qwen(version, max(vocab) + 1, eos, seed)
         folder = MODELS / f"{name}-hf"
         save_hf(copy.deepcopy(qwen).to(torch.bfloat16), folder, tok, tok_config, {})
-        convert_with_llama_cpp(folder, MODELS / f"{name}-bf16.gguf", "bf16", qwen)
+        convert_with_llama_cpp(folder, MODELS / f"{name}-bf16.gguf", qwen)
         result = references({"q": qwen}, vocab, added, seed=16 + version)["q"]
         index[f"{name}-bf16"] = {
             "arch": f"qwen{version}", "files": [f"{name}-bf16.gguf", f"{name}-hf"],
             "vocab_size": qwen.config.vocab_size, "weights": "BF16",
             **write_reference(f"{name}-bf16", result)}
-    # Qwen 3 in Q8_0 as the converter quantizes it, so that the fast path's packed kernels run the
-    # 128-wide q and the 128 → 64 output projection; the reference on gguf-py's dequantization.
-    stored = convert_with_llama_cpp(folder, MODELS / "tiny-qwen3-q8_0.gguf", "q8_0", qwen)
-    q8 = load_dequantized(qwen, "qwen", stored)
-    result = references({"q8": q8}, vocab, added, seed=20)["q8"]
-    index["tiny-qwen3-q8_0"] = {
-        "arch": "qwen3", "files": ["tiny-qwen3-q8_0.gguf"], "vocab_size": qwen.config.vocab_size,
-        "weights": "Q8_0", **write_reference("tiny-qwen3-q8_0", result)}
+        quantized_copies(index, name, "qwen", qwen, vocab, added, seed=30 + 2 * version)
 
     # Tiny Mistral (a sliding window of 8) with the same tokenizer; the converter writes it as a
     # llama, q and k permuted as for Llama.
     mistral = make_mistral(max(vocab) + 1, eos, seed=4040)
     folder = MODELS / "tiny-mistral-hf"
     save_hf(copy.deepcopy(mistral).to(torch.bfloat16), folder, tok, tok_config, {})
-    convert_with_llama_cpp(folder, MODELS / "tiny-mistral-bf16.gguf", "bf16", mistral, "llama")
+    convert_with_llama_cpp(folder, MODELS / "tiny-mistral-bf16.gguf", mistral, "llama")
     result = references({"m": mistral}, vocab, added, seed=21)["m"]
     index["tiny-mistral-bf16"] = {
         "arch": "llama", "files": ["tiny-mistral-bf16.gguf", "tiny-mistral-hf"],
         "vocab_size": mistral.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-mistral-bf16", result)}
+    quantized_copies(index, "tiny-mistral", "llama", mistral, vocab, added, seed=40)
 
     # Tiny Phi-3 (fused projections, a sliding window of 8) with the same tokenizer, which the
     # converter reads as a GPT-2-style BPE when tokenizer_config.json says GPT2Tokenizer (Phi-4's
@@ -1026,23 +1059,25 @@ def main() -> None:
     folder = MODELS / "tiny-phi3-hf"
     save_hf(copy.deepcopy(phi3).to(torch.bfloat16), folder, tok,
             {**tok_config, "tokenizer_class": "GPT2Tokenizer"}, {})
-    convert_with_llama_cpp(folder, MODELS / "tiny-phi3-bf16.gguf", "bf16", phi3, "phi3")
+    convert_with_llama_cpp(folder, MODELS / "tiny-phi3-bf16.gguf", phi3, "phi3")
     result = references({"p": phi3}, vocab, added, seed=22)["p"]
     index["tiny-phi3-bf16"] = {
         "arch": "phi3", "files": ["tiny-phi3-bf16.gguf", "tiny-phi3-hf"],
         "vocab_size": phi3.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-phi3-bf16", result)}
+    quantized_copies(index, "tiny-phi3", "phi3", phi3, vocab, added, seed=42)
 
     # Tiny Gemma 3 with the same tokenizer (no tokenizer.model: the converter reads it as a BPE).
     gemma = make_gemma3(max(vocab) + 1, eos, seed=6060)
     folder = MODELS / "tiny-gemma3-hf"
     save_hf(copy.deepcopy(gemma).to(torch.bfloat16), folder, tok, tok_config, {})
-    convert_with_llama_cpp(folder, MODELS / "tiny-gemma3-bf16.gguf", "bf16", gemma, "gemma3")
+    convert_with_llama_cpp(folder, MODELS / "tiny-gemma3-bf16.gguf", gemma, "gemma3")
     result = references({"g": gemma}, vocab, added, seed=23)["g"]
     index["tiny-gemma3-bf16"] = {
         "arch": "gemma3", "files": ["tiny-gemma3-bf16.gguf", "tiny-gemma3-hf"],
         "vocab_size": gemma.config.vocab_size, "weights": "BF16",
         **write_reference("tiny-gemma3-bf16", result)}
+    quantized_copies(index, "tiny-gemma3", "gemma3", gemma, vocab, added, seed=44)
 
     make_small_gguf(MODELS / "small-all-types.gguf")
     (MODELS / "goldens.json").write_text(json.dumps(

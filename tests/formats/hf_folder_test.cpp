@@ -254,7 +254,7 @@ TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
   expect_same_metadata(*hf, *gguf, differ);
   expect_same_tensors(*hf, *gguf, 0, {"rope_factors_long.weight", "rope_factors_short.weight"});
   EXPECT_EQ(shape_string(hf->require("blk.0.attn_qkv.weight")), "[64, 128]");
-  EXPECT_EQ(shape_string(hf->require("blk.0.ffn_up.weight")), "[64, 256]");
+  EXPECT_EQ(shape_string(hf->require("blk.0.ffn_up.weight")), "[64, 512]");
   const ModelConfig folder = read_config(*hf), file = read_config(*gguf);
   for (const ModelConfig& c : {folder, file}) {
     EXPECT_EQ(c.arch_name, "phi3");
@@ -274,7 +274,7 @@ TEST(HfFolder, TinyPhi3MatchesTheConvertersGguf) {
   EXPECT_EQ(l.wk->data, qkv.row(64));
   EXPECT_EQ(l.wv->data, qkv.row(96));
   EXPECT_EQ(shape_string(*l.wv), "[64, 32]");
-  EXPECT_EQ(l.w_up->data, model->file().require("blk.1.ffn_up.weight").row(128));  // after gate
+  EXPECT_EQ(l.w_up->data, model->file().require("blk.1.ffn_up.weight").row(256));  // after gate
 }
 
 // Gemma 3: the converter stores its norms as 1 + w and writes no query scale (llama.cpp derives it
