@@ -6,7 +6,7 @@
 #
 #   scripts/build_llama_cpp.sh                   build once (about 15 minutes on 2 cores from cold), then
 #                                                exit at once while the pinned version matches
-#   scripts/build_llama_cpp.sh --quantize GGUF   also write Q8_0, F16, Q4_K_M and Q5_K_M copies of GGUF (any
+#   scripts/build_llama_cpp.sh --quantize GGUF   also write Q8_0, F16, BF16, Q4_K_M and Q5_K_M copies of GGUF (any
 #                                                quantization) with llama-quantize --allow-requantize
 #   scripts/build_llama_cpp.sh --force           rebuild even if the stamp matches
 #   scripts/build_llama_cpp.sh --source          only fetch and extract the source (minutes, no build),
@@ -19,7 +19,7 @@
 #   llama.cpp/build-VERSION/                          the CMake build; llama.cpp/build links to it
 #   llama.cpp/build/bin/                              llama-bench, llama-batched-bench, llama-server, ...
 #   llama.cpp/build/.kvscope-stamp                    version, configuration and targets built
-#   models/NAME.Q8_0.gguf, models/NAME.F16.gguf       --quantize's output (also linked into
+#   models/NAME.Q8_0.gguf, models/NAME.F16.gguf, ... --quantize's output (also linked into
 #                                                     llama.cpp/models, where compare_llama_cpp.py looks)
 #
 # Progress goes to stderr; the only line on stdout is the bin directory (the source directory with
@@ -35,7 +35,7 @@ sdist_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 # llama-completion was called llama-cli before llama.cpp split the two; the first that exists is built.
 required=(llama-bench llama-batched-bench llama-tokenize llama-quantize llama-perplexity llama-server)
 completion_candidates=(llama-completion llama-cli)
-quant_types=(Q8_0 F16 Q4_K_M Q5_K_M)
+quant_types=(Q8_0 F16 BF16 Q4_K_M Q5_K_M)
 
 root="${KVSCOPE_CACHE:-$HOME/.cache/kvscope}"
 cache="$root/llama.cpp"

@@ -11,9 +11,9 @@ Faithfulness, side by side too: llama-perplexity --kl-divergence of llama.cpp's 
 own F32 run with an f32 KV cache (an F32 copy of the weights made with llama-quantize), and
 `kvscope bench faithfulness` against its exact path with an f32 cache, on the same text, context
 and number of chunks: F32 weights with an f16 and a q8_0 KV cache (the cost of the KV storage
-alone), then the Q4_1 weights with each (kvscope's fast path). For the Q4_K_M and Q5_K_M copies
-(--models), each against its own weights: llama.cpp against an F32 copy of that file, kvscope's
-fast path against its exact path on it, both with an f16 KV cache.
+alone), then the Q4_1 weights with each (kvscope's fast path). For the BF16, Q4_K_M and Q5_K_M
+copies (--models), each against its own weights: llama.cpp against an F32 copy of that file,
+kvscope's fast path against its exact path on it, both with an f16 KV cache.
 
 With --ik-llama-cpp BIN (the directory scripts/build_ik_llama_cpp.sh prints), ik_llama.cpp, llama.cpp's
 fastest CPU fork, is a third column of the speed table, in the same alternation: its llama-bench with
@@ -21,7 +21,7 @@ flash attention and run-time repacking (-fa 1 -rtr 1, its fastest CPU settings),
 as -gp DEPTH,128, and its llama-batched-bench with -fa.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
-                                            [--models Q4_1,Q8_0,F16,Q4_K_M,Q5_K_M,FILE.gguf]
+                                            [--models Q4_1,Q8_0,F16,BF16,Q4_K_M,Q5_K_M,FILE.gguf]
                                             [--tests pp512,tg128,...]
                                             [--no-speed] [--no-faithfulness]
                                             [--ik-llama-cpp BIN]"""
@@ -109,10 +109,10 @@ CHUNKS = 8  # of 512 tokens: the first 4096 tokens of the text
 # (weights, KV type) measured against the F32 weights with an f32 KV cache: the KV type alone on
 # F32 weights (kvscope's exact path), then with the quantized weights (kvscope's fast path).
 FAITHFULNESS = [("F32", "f16"), ("F32", "q8_0"), ("Q4_1", "f16"), ("Q4_1", "q8_0")]
-# Copies made by scripts/build_llama_cpp.sh --quantize; the K-quant mixes are measured against an
-# F32 copy of themselves (the default model's F32 copy holds its Q4_1 values, not theirs).
-COPIES = ("Q8_0", "F16", "Q4_K_M", "Q5_K_M")
-K_MIXES = ("Q4_K_M", "Q5_K_M")
+# Copies made by scripts/build_llama_cpp.sh --quantize; OWN_F32's are measured against an F32 copy
+# of themselves (the default model's F32 copy holds its Q4_1 values, not theirs).
+COPIES = ("Q8_0", "F16", "BF16", "Q4_K_M", "Q5_K_M")
+OWN_F32 = ("BF16", "Q4_K_M", "Q5_K_M")
 
 
 def model_path(bin_dir, label):
@@ -124,8 +124,8 @@ def model_path(bin_dir, label):
 
 
 def llama_faithfulness(bin_dir, threads, weights, kv_type):
-    source = model_path(bin_dir, weights) if weights in K_MIXES else DEFAULT_MODEL
-    suffix = f".{weights}.F32.gguf" if weights in K_MIXES else ".F32.gguf"
+    source = model_path(bin_dir, weights) if weights in OWN_F32 else DEFAULT_MODEL
+    suffix = f".{weights}.F32.gguf" if weights in OWN_F32 else ".F32.gguf"
     f32 = bin_dir.parent.parent / "models" / f"SmolLM2-135M-Instruct{suffix}"
     if not f32.exists():
         run([str(bin_dir / "llama-quantize"), "--allow-requantize", str(source), str(f32), "F32"])
@@ -231,7 +231,7 @@ def main():
     faithfulness = None
     if not args.no_faithfulness:
         faithfulness = []
-        cases = [c for c in FAITHFULNESS if "Q4_1" in labels] + [(m, "f16") for m in labels if m in K_MIXES]
+        cases = [c for c in FAITHFULNESS if "Q4_1" in labels] + [(m, "f16") for m in labels if m in OWN_F32]
         for weights, kv_type in cases:
             progress(f"faithfulness: {weights} weights, {kv_type} KV cache")
             faithfulness.append({"weights": weights, "kv_type": kv_type,
@@ -240,7 +240,7 @@ def main():
         progress("")
         print(f"\nFaithfulness on {TEXT.name}, {CHUNKS} chunks of 512 tokens (second halves compared), each "
               "against the F32 weights with an f32 KV cache (llama.cpp: its own F32 run; kvscope: its "
-              "exact path; the K-quant mixes against F32 copies of themselves):\n")
+              "exact path; the BF16 and K-quant copies against F32 copies of themselves):\n")
         print("| weights | KV cache | llama.cpp same top-1 | llama.cpp mean KL | kvscope same top-1 | "
               "kvscope mean KL |\n| --- | --- | ---: | ---: | ---: | ---: |")
         for f in faithfulness:

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "kernels/cpu/dispatch.h"
 #include "kernels/packed.h"
+#include "kernels/ref/bf16.h"
 #include "kernels/ref/quantized.h"
 
 namespace kvscope {
@@ -158,6 +159,37 @@ void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t 
   });
 }
 
+// BF16 weights on the fast path: the activations rounded to BF16 once, then tiles of weight rows
+// read in place against all of them (kernels/ref/bf16.h). A single token takes one row at a time,
+// as dot_quantized does: one stream of weights per thread.
+void matmul_bf16(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
+  const Kernels& k = kernels();
+  const int64_t rows = w.rows(), cols = w.cols();
+  const size_t row_bytes = bf16_row_bytes(cols);
+  uint8_t* base = activation_rows(n, row_bytes);
+  const auto rounded = [&](int64_t i) {
+    return reinterpret_cast<uint16_t*>(base + static_cast<size_t>(i) * row_bytes);
+  };
+  pool.parallel_for(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) k.round_row_bf16(x + i * cols, rounded(i), cols);
+  });
+  const int64_t tile_rows = n == 1 ? 1 : kBf16TileRows;
+  pool.parallel_for((rows + tile_rows - 1) / tile_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = t * tile_rows;
+      const int nr = static_cast<int>(std::min(tile_rows, rows - r0));
+      const uint16_t* weights[kBf16TileRows];
+      for (int r = 0; r < nr; ++r) weights[r] = reinterpret_cast<const uint16_t*>(w.row(r0 + r));
+      for (int64_t i = 0; i < n; i += kBf16TileCols) {
+        const int nc = static_cast<int>(std::min<int64_t>(kBf16TileCols, n - i));
+        const uint16_t* activations[kBf16TileCols];
+        for (int c = 0; c < nc; ++c) activations[c] = rounded(i + c);
+        k.dot_bf16_tile(weights, nr, activations, nc, cols, out + i * rows + r0, rows);
+      }
+    }
+  });
+}
+
 void matmul_wide(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out) {
   const Kernels& k = kernels();
   const int64_t rows = w.rows(), cols = w.cols();
@@ -250,6 +282,9 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
     matmul_wide(pool, w, x, n, out);
   else if (precision != Precision::kExact && (has_q8_dot(w.type) || is_packed(w)))
     matmul_fast(pool, w, x, n, out, precision == Precision::kSplit);
+  else if (precision == Precision::kFast && w.type == DType::kBF16 && w.cols() % kBf16Chunk == 0 &&
+           kernels().dot_bf16_tile != nullptr)
+    matmul_bf16(pool, w, x, n, out);
   else
     matmul_exact(pool, w, x, n, out);
 }

@@ -9,6 +9,7 @@
 #include "kernels/cpu/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
+#include "kernels/ref/bf16.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/quantized.h"
@@ -495,6 +496,122 @@ TEST(FastPath, TilesEqualPairsBitwiseOnEveryIsa) {
 
 namespace kvscope {
 namespace {
+
+// Rounding to BF16 on every instruction set, bit for bit: ties to even, subnormals to signed
+// zeros, infinities kept, NaN quiet.
+TEST(Bf16FastPath, RoundingMatchesScalarBitwiseOnEveryIsa) {
+  std::vector<float> x = random_floats(203, 61, 4.0f);
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            std::numeric_limits<float>::denorm_min(),
+                            -1e-39f,
+                            std::numeric_limits<float>::min(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::max(),
+                            bits_to_float(0x3F808000),   // a tie: stays 0x3F80
+                            bits_to_float(0x3F818000)};  // a tie: up to 0x3F82
+  std::copy(std::begin(specials), std::end(specials), x.begin() + 40);
+  std::vector<uint16_t> want(x.size());
+  ref::round_row_bf16(x.data(), want.data(), static_cast<int64_t>(x.size()));
+  EXPECT_EQ(want[40 + 2], 0);
+  EXPECT_EQ(want[40 + 3], 0x8000);
+  EXPECT_EQ(want[40 + 5], 0x7F80);
+  EXPECT_EQ(want[40 + 9], 0x3F80);
+  EXPECT_EQ(want[40 + 10], 0x3F82);
+  for (Isa isa : supported_isas()) {
+    std::vector<uint16_t> got(x.size());
+    kernels_for(isa).round_row_bf16(x.data(), got.data(), static_cast<int64_t>(x.size()));
+    EXPECT_EQ(got, want) << isa_name(isa);
+  }
+}
+
+// The BF16 tile is the definition in kernels/ref/bf16.h bit for bit on every tile shape, where the
+// CPU has AVX512_BF16, including rows whose products and sums fall below f32's normal range
+// (flushed to zero) and weights that are subnormal; and it is a dot product.
+TEST(Bf16FastPath, TileMatchesScalarBitwiseOnEveryIsa) {
+  for (int64_t n : {32, 96, 576, 2048}) {
+    std::vector<std::vector<uint16_t>> w(kBf16TileRows), x(kBf16TileCols);
+    std::vector<std::vector<float>> wf(kBf16TileRows), xf(kBf16TileCols);
+    for (int r = 0; r < kBf16TileRows; ++r) {
+      // Row 2 so small that its products with column 3's values are subnormal.
+      wf[r] = random_floats(n, 70 + r + n, r == 2 ? 1e-20f : 0.05f);
+      w[r].resize(n);
+      ref::round_row_bf16(wf[r].data(), w[r].data(), n);
+      wf[r].assign(n, 0.0f);
+      for (int64_t i = 0; i < n; ++i) wf[r][i] = bf16_to_f32(w[r][i]);
+    }
+    w[1][7] = 0x0001;  // subnormal weights, read as zeros
+    w[1][8] = 0x8040;
+    wf[1][7] = wf[1][8] = 0.0f;
+    for (int c = 0; c < kBf16TileCols; ++c) {
+      xf[c] = random_floats(n, 80 + c + n, c == 3 ? 1e-19f : 2.0f);
+      x[c].resize(n);
+      ref::round_row_bf16(xf[c].data(), x[c].data(), n);
+    }
+    const uint16_t* wp[kBf16TileRows];
+    const uint16_t* xp[kBf16TileCols];
+    for (int r = 0; r < kBf16TileRows; ++r) wp[r] = w[r].data();
+    for (int c = 0; c < kBf16TileCols; ++c) xp[c] = x[c].data();
+    float want[kBf16TileRows * kBf16TileCols];
+    ref::dot_bf16_tile(wp, kBf16TileRows, xp, kBf16TileCols, n, want, kBf16TileRows);
+    for (int c = 0; c < kBf16TileCols; ++c)
+      for (int r = 0; r < kBf16TileRows; ++r) {
+        double exact = 0, magnitude = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          exact += double(wf[r][i]) * bf16_to_f32(x[c][i]);
+          magnitude += std::fabs(double(wf[r][i]) * bf16_to_f32(x[c][i]));
+        }
+        if (r == 2 && c == 3) {
+          EXPECT_EQ(want[c * kBf16TileRows + r], 0.0f);  // every product flushed
+        } else {
+          EXPECT_NEAR(want[c * kBf16TileRows + r], exact, 1e-6 * magnitude) << "n=" << n;
+        }
+      }
+    for (Isa isa : supported_isas()) {
+      const Kernels& k = kernels_for(isa);
+      if (k.dot_bf16_tile == nullptr) continue;  // without AVX512_BF16
+      for (int nr = 1; nr <= kBf16TileRows; ++nr)
+        for (int nc = 1; nc <= kBf16TileCols; ++nc) {
+          float got[kBf16TileRows * kBf16TileCols];
+          k.dot_bf16_tile(wp, nr, xp, nc, n, got, kBf16TileRows);
+          for (int c = 0; c < nc; ++c)
+            for (int r = 0; r < nr; ++r)
+              ASSERT_EQ(float_to_bits(got[c * kBf16TileRows + r]),
+                        float_to_bits(want[c * kBf16TileRows + r]))
+                  << isa_name(isa) << " tile " << nr << "x" << nc << " element " << r << "," << c
+                  << " n=" << n;
+        }
+    }
+  }
+}
+
+// BF16 weights on the fast path: a row's bits alone, in a batch and with any thread count, and
+// within BF16's rounding of the activations from the exact path.
+TEST(Bf16FastPath, MatmulIsBatchInvariantAndNearTheExactPath) {
+  ThreadPool one(1), two(2);
+  const int64_t cols = 576, rows = 45, n = 9;
+  const auto bytes = random_row_bytes(DType::kBF16, cols * rows, 3);
+  const TensorView w = matrix_view(DType::kBF16, cols, rows, bytes);
+  const auto x = random_floats(n * cols, 4);
+  std::vector<float> batch(n * rows), alone(rows), exact(n * rows);
+  matmul(two, w, x.data(), n, batch.data(), Precision::kFast);
+  matmul(two, w, x.data(), n, exact.data(), Precision::kExact);
+  std::vector<float> weights(cols);
+  for (int64_t i = 0; i < n; ++i) {
+    matmul(i % 2 ? one : two, w, &x[i * cols], 1, alone.data(), Precision::kFast);
+    for (int64_t r = 0; r < rows; ++r) {
+      ASSERT_EQ(batch[i * rows + r], alone[r]) << "row " << i;
+      // Rounding moves each activation by at most 2^-9 of itself, so the result by at most
+      // 2^-9 sum |w x|, beside the f32 sums' own rounding.
+      ref::dequantize_row(DType::kBF16, w.row(r), weights.data(), cols);
+      double magnitude = 0;
+      for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(weights[j] * x[i * cols + j]);
+      ASSERT_NEAR(batch[i * rows + r], exact[i * rows + r], magnitude / 512 + 1e-4) << "row " << i;
+    }
+  }
+}
 
 TEST(WideHead, DotMatchesScalarAndTheDequantizedProduct) {
   for (int64_t n : {32, 576, 1536}) {

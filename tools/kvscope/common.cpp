@@ -30,7 +30,8 @@ void add_precision_option(CLI::App& app, Precision& precision) {
   const std::map<std::string, Precision> names = {
       {"fast", Precision::kFast}, {"split", Precision::kSplit}, {"exact", Precision::kExact}};
   app.add_option("--precision", precision,
-                 "fast: int8 activations, as llama.cpp (default); split: each activation row as "
+                 "fast: int8 activations (BF16 ones for BF16 weights, with AVX512_BF16), as "
+                 "llama.cpp (default); split: each activation row as "
                  "two int8 rows (about 15 bits; twice the products, near-exact logits); exact: f32 "
                  "activations, as transformers")
       ->transform(

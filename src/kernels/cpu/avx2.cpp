@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/half.h"
@@ -13,6 +14,7 @@
 #include "kernels/cpu/tile_shape.h"
 #include "kernels/cpu/weighted_rows.h"
 #include "kernels/packed.h"
+#include "kernels/ref/bf16.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/quantized.h"
@@ -538,6 +540,30 @@ void score_rows(DType type, const uint8_t* const* keys, int64_t count, const flo
       dot_tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
     }
   }
+}
+
+void round_row_bf16(const float* x, uint16_t* out, int64_t n) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 min_normal = _mm256_set1_ps(std::numeric_limits<float>::min());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 subnormal = _mm256_cmp_ps(_mm256_andnot_ps(sign_bit, v), min_normal, _CMP_LT_OQ);
+    v = _mm256_blendv_ps(v, _mm256_and_ps(v, sign_bit), subnormal);
+    const __m256i bits = _mm256_castps_si256(v);
+    const __m256i high = _mm256_srli_epi32(bits, 16);
+    const __m256i bias =
+        _mm256_add_epi32(_mm256_set1_epi32(0x7FFF), _mm256_and_si256(high, _mm256_set1_epi32(1)));
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, bias), 16);
+    const __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+    rounded = _mm256_blendv_epi8(rounded, _mm256_or_si256(high, _mm256_set1_epi32(0x40)),
+                                 _mm256_castps_si256(nan));
+    // Each value fits 16 bits, so the saturating pack keeps it.
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(out + i),
+        _mm_packus_epi32(_mm256_castsi256_si128(rounded), _mm256_extracti128_si256(rounded, 1)));
+  }
+  ref::round_row_bf16(x + i, out + i, n - i);
 }
 
 }  // namespace kvscope::avx2

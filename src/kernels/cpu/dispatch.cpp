@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/ref/bf16.h"
 #include "kernels/ref/dequantize.h"
 #include "kernels/ref/ops.h"
 #include "kernels/ref/quantized.h"
@@ -61,6 +62,8 @@ const Kernels& kernels_for(Isa isa) {
                                       tile_by_pairs<ref::dot_q8>,
                                       ref::dot_q8_0_q16,
                                       nullptr,
+                                      ref::round_row_bf16,
+                                      nullptr,
                                       ref::score_rows,
                                       ref::softmax,
                                       ref::weighted_rows,
@@ -77,17 +80,31 @@ const Kernels& kernels_for(Isa isa) {
                                     avx2::dot_q8_tile,
                                     avx2::dot_q8_0_q16,
                                     avx2::dot_packed,
+                                    avx2::round_row_bf16,
+                                    nullptr,
                                     avx2::score_rows,
                                     avx2::softmax,
                                     avx2::weighted_rows,
                                     avx2::swiglu};
   // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
   static const Kernels kAvx512Kernels{
-      Isa::kAvx512,          avx512::dot,           avx2::axpy,
-      avx2::widen_f16,       avx2::dequantize_row,  avx2::dot_tile,
-      avx2::quantize_row_q8, avx512::dot_q8,        avx512::dot_q8_tile,
-      avx512::dot_q8_0_q16,  avx512::dot_packed,    avx2::score_rows,
-      avx512::softmax,       avx512::weighted_rows, avx512::swiglu};
+      Isa::kAvx512,
+      avx512::dot,
+      avx2::axpy,
+      avx2::widen_f16,
+      avx2::dequantize_row,
+      avx2::dot_tile,
+      avx2::quantize_row_q8,
+      avx512::dot_q8,
+      avx512::dot_q8_tile,
+      avx512::dot_q8_0_q16,
+      avx512::dot_packed,
+      avx2::round_row_bf16,
+      __builtin_cpu_supports("avx512bf16") ? avx512::dot_bf16_tile : nullptr,
+      avx2::score_rows,
+      avx512::softmax,
+      avx512::weighted_rows,
+      avx512::swiglu};
   if (isa == Isa::kAvx2) return kAvx2Kernels;
   if (isa == Isa::kAvx512) return kAvx512Kernels;
 #endif

@@ -20,6 +20,7 @@ void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride);
+void round_row_bf16(const float* x, uint16_t* out, int64_t n);
 void softmax(float* x, int64_t n, float scale);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
@@ -36,6 +37,9 @@ void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
 void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride);
+// Only where the CPU has AVX512_BF16 too.
+void dot_bf16_tile(const uint16_t* const* weights, int nr, const uint16_t* const* x, int nc,
+                   int64_t n, float* out, int64_t out_stride);
 void softmax(float* x, int64_t n, float scale);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
