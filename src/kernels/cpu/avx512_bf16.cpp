@@ -44,9 +44,8 @@ void dot_bf16_tile_impl(const uint16_t* const* weights, const uint16_t* const* x
 
 void dot_bf16_tile(const uint16_t* const* weights, int nr, const uint16_t* const* x, int nc,
                    int64_t n, float* out, int64_t out_stride) {
-  with_tile_shape<kBf16TileRows, kBf16TileCols>(nr, nc, [&]<int R, int C>() {
-    dot_bf16_tile_impl<R, C>(weights, x, n, out, out_stride);
-  });
+  with_tile_shape<kBf16TileRows, kBf16TileCols>(
+      nr, nc, [&]<int R, int C>() { dot_bf16_tile_impl<R, C>(weights, x, n, out, out_stride); });
 }
 
 }  // namespace kvscope::avx512
