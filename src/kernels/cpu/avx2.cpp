@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/dot_tile.h"
 #include "kernels/cpu/lanes.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
@@ -101,65 +102,12 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
 }
 
 namespace {
-
-// BF16 weights, told apart from F16 ones by type; widening is a shift, exact.
-struct Bf16 {
-  uint16_t bits;
-};
-
-__m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__m256 load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-__m256 load8(const Bf16* p) {
-  const __m256i halves =
-      _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16));
-}
-float load1(const float* p) { return *p; }
-float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
-float load1(const Bf16* p) { return bf16_to_f32(p->bits); }
-
-// R weight rows against C activation rows, 8 values a step: one 8-lane accumulator per pair, so
-// each weight vector is loaded (and widened) once for C rows and each activation vector once for
-// R rows. Every pair goes through the same operations whatever R and C are (batch invariance).
-template <typename W, int R, int C>
-void dot_tile_impl(const void* const* weights, const float* const* x, int64_t n, float* out,
-                   int64_t out_stride) {
-  const W* w[R];
-  for (int r = 0; r < R; ++r) w[r] = static_cast<const W*>(weights[r]);
-  __m256 acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i);
-    for (int c = 0; c < C; ++c) {
-      const __m256 xv = _mm256_loadu_ps(x[c] + i);
-      for (int r = 0; r < R; ++r) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);
-    }
-  }
-  for (int c = 0; c < C; ++c)
-    for (int r = 0; r < R; ++r) {
-      float sum = horizontal_sum(acc[r][c]);
-      for (int64_t j = i; j < n; ++j) sum = std::fma(load1(w[r] + j), x[c][j], sum);
-      out[c * out_stride + r] = sum;
-    }
-}
-
+struct Avx2Tag {};
 }  // namespace
 
 void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
               int64_t n, float* out, int64_t out_stride) {
-  with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
-    if (weight_type == DType::kF16)
-      dot_tile_impl<uint16_t, R, C>(weights, x, n, out, out_stride);
-    else if (weight_type == DType::kBF16)
-      dot_tile_impl<Bf16, R, C>(weights, x, n, out, out_stride);
-    else
-      dot_tile_impl<float, R, C>(weights, x, n, out, out_stride);
-  });
+  DotTile<Avx2Tag, 1>::run(weight_type, weights, nr, x, nc, n, out, out_stride);
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/dot_tile.h"
 #include "kernels/cpu/lanes.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/tile_shape.h"
@@ -380,6 +381,15 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
                                out_stride);
   weighted_rows_by_tiles<Vectors, 6, 4>(type, rows, count, weights, weight_stride, group, n, out,
                                         out_stride);
+}
+
+namespace {
+struct Avx512Tag {};
+}  // namespace
+
+void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
+              int64_t n, float* out, int64_t out_stride) {
+  DotTile<Avx512Tag, 2>::run(weight_type, weights, nr, x, nc, n, out, out_stride);
 }
 
 }  // namespace kvscope::avx512

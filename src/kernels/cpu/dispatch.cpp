@@ -86,14 +86,13 @@ const Kernels& kernels_for(Isa isa) {
                                     avx2::softmax,
                                     avx2::weighted_rows,
                                     avx2::swiglu};
-  // The exact path's tile stays AVX2 here: its 8-lane sums already keep the loads fed.
   static const Kernels kAvx512Kernels{
       Isa::kAvx512,
       avx512::dot,
       avx2::axpy,
       avx2::widen_f16,
       avx2::dequantize_row,
-      avx2::dot_tile,
+      avx512::dot_tile,
       avx2::quantize_row_q8,
       avx512::dot_q8,
       avx512::dot_q8_tile,

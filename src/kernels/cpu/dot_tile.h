@@ -1,0 +1,94 @@
+#pragma once
+// The exact path's tile (Kernels::dot_tile) on 8-lane vectors, shared by avx2.cpp and avx512.cpp,
+// each compiling it for its own target: Tag is a type of that file's own, so that the two
+// instantiations stay apart. Values 8k .. 8k + 7 of a row go to chain k % Chains of its
+// accumulators; at the end the chains are added in order, then the 8 lanes as a tree, then the
+// values past the last multiple of 8 one FMA at a time. Every pair goes through the same
+// operations whatever the tile's shape, so each instruction set's results are batch-invariant;
+// AVX2 runs one chain, AVX-512 (with twice the registers) two, so that a single row's FMAs do not
+// wait on each other.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/half.h"
+#include "kernels/cpu/dispatch.h"
+#include "kernels/cpu/tile_shape.h"
+
+namespace kvscope {
+
+template <class Tag, int Chains>
+struct DotTile {
+  // BF16 weights, told apart from F16 ones by type; widening is a shift, exact.
+  struct Bf16 {
+    uint16_t bits;
+  };
+
+  static __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+  static __m256 load8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static __m256 load8(const Bf16* p) {
+    const __m256i halves =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(halves, 16));
+  }
+  static float load1(const float* p) { return *p; }
+  static float load1(const uint16_t* p) { return _cvtsh_ss(*p); }
+  static float load1(const Bf16* p) { return bf16_to_f32(p->bits); }
+
+  static float horizontal_sum(__m256 v) {
+    const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+    return _mm_cvtss_f32(_mm_add_ss(sum2, _mm_movehdup_ps(sum2)));
+  }
+
+  // R weight rows against C activation rows: each weight vector is loaded (and widened) once
+  // for C rows and each activation vector once for R rows.
+  template <typename W, int R, int C>
+  static void tile(const void* const* weights, const float* const* x, int64_t n, float* out,
+                   int64_t out_stride) {
+    const W* w[R];
+    for (int r = 0; r < R; ++r) w[r] = static_cast<const W*>(weights[r]);
+    __m256 acc[Chains][R][C];
+    for (int k = 0; k < Chains; ++k)
+      for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c) acc[k][r][c] = _mm256_setzero_ps();
+    const auto step = [&](int k, int64_t i) {
+      __m256 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i);
+      for (int c = 0; c < C; ++c) {
+        const __m256 xv = _mm256_loadu_ps(x[c] + i);
+        for (int r = 0; r < R; ++r) acc[k][r][c] = _mm256_fmadd_ps(wv[r], xv, acc[k][r][c]);
+      }
+    };
+    int64_t i = 0;
+    for (; i + 8 * Chains <= n; i += 8 * Chains)
+      for (int k = 0; k < Chains; ++k) step(k, i + 8 * k);
+    for (int k = 0; i + 8 <= n; ++k, i += 8) step(k, i);
+    for (int c = 0; c < C; ++c)
+      for (int r = 0; r < R; ++r) {
+        __m256 chains = acc[0][r][c];
+        for (int k = 1; k < Chains; ++k) chains = _mm256_add_ps(chains, acc[k][r][c]);
+        float sum = horizontal_sum(chains);
+        for (int64_t j = i; j < n; ++j) sum = std::fma(load1(w[r] + j), x[c][j], sum);
+        out[c * out_stride + r] = sum;
+      }
+  }
+
+  static void run(DType weight_type, const void* const* weights, int nr, const float* const* x,
+                  int nc, int64_t n, float* out, int64_t out_stride) {
+    with_tile_shape<kDotTileRows, kDotTileCols>(nr, nc, [&]<int R, int C>() {
+      if (weight_type == DType::kF16)
+        tile<uint16_t, R, C>(weights, x, n, out, out_stride);
+      else if (weight_type == DType::kBF16)
+        tile<Bf16, R, C>(weights, x, n, out, out_stride);
+      else
+        tile<float, R, C>(weights, x, n, out, out_stride);
+    });
+  }
+};
+
+}  // namespace kvscope
