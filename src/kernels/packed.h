@@ -77,6 +77,8 @@ struct PackedFormat {
     return header_bytes(cols) + b * block_bytes();
   }
   constexpr int64_t k_header_at(int64_t b) const { return b * 32 / kKBlock * k_header_bytes(); }
+  // Bytes of one group of 8 rows of `cols` columns: its header and its blocks.
+  constexpr int64_t group_bytes(int64_t cols) const { return block_at(cols, cols / 32); }
   constexpr bool operator==(const PackedFormat&) const = default;
 
   static constexpr int64_t kKBlock = 256;  // columns of a K-quant super-block
@@ -130,9 +132,7 @@ inline int packed_block_bytes(DType type) {
   return is_packable(type) ? packed_format(type).block_bytes() : 0;
 }
 inline size_t packed_group_bytes(DType type, int64_t cols) {
-  if (!is_packable(type)) return 0;
-  return static_cast<size_t>(packed_format(type).header_bytes(cols) +
-                             cols / 32 * packed_block_bytes(type));
+  return is_packable(type) ? static_cast<size_t>(packed_format(type).group_bytes(cols)) : 0;
 }
 inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
   return static_cast<size_t>((rows + kPackedRows - 1) / kPackedRows) *

@@ -369,37 +369,41 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
   }
 }
 
-}  // namespace
-
 // A tile of up to two groups by kPackedTileCols activation rows, one group by 4 of them at a time.
-void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
-                int nr, float* out, int64_t out_stride) {
+template <PackedFormat F>
+void dot_packed_groups(const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+                       int nr, float* out, int64_t out_stride) {
   constexpr int kCols = 4;
   for (int g = 0; g * kPackedRows < nr; ++g) {
-    const uint8_t* group = groups + g * packed_group_bytes(type, n);
+    const uint8_t* group = groups + g * F.group_bytes(n);
     const int rows = std::min(kPackedRows, nr - g * kPackedRows);
-    for (int c = 0; c < nc; c += kCols) {
-      float* o = out + c * out_stride + g * kPackedRows;
-      const uint8_t* const* x = q8_rows + c;
+    for (int c = 0; c < nc; c += kCols)
       with_tile_shape<1, kCols>(1, std::min(kCols, nc - c), [&]<int R, int C>() {
-        switch (type) {
-          case DType::kQ8_0:
-            return dot_packed_impl<kPackedQ8, C>(group, n, x, rows, o, out_stride);
-          case DType::kQ5_0:
-            return dot_packed_impl<kPackedQ50, C>(group, n, x, rows, o, out_stride);
-          case DType::kQ4_K:
-            return dot_packed_impl<kPackedQ4K, C>(group, n, x, rows, o, out_stride);
-          case DType::kQ5_1:
-            return dot_packed_impl<kPackedQ51, C>(group, n, x, rows, o, out_stride);
-          case DType::kQ5_K:
-            return dot_packed_impl<kPackedQ5K, C>(group, n, x, rows, o, out_stride);
-          case DType::kQ6_K:
-            return dot_packed_impl<kPackedQ6K, C>(group, n, x, rows, o, out_stride);
-          default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-            return dot_packed_impl<kPackedQ4, C>(group, n, x, rows, o, out_stride);
-        }
+        dot_packed_impl<F, C>(group, n, q8_rows + c, rows, out + c * out_stride + g * kPackedRows,
+                              out_stride);
       });
-    }
+  }
+}
+
+}  // namespace
+
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+                int nr, float* out, int64_t out_stride) {
+  switch (type) {
+    case DType::kQ8_0:
+      return dot_packed_groups<kPackedQ8>(groups, n, q8_rows, nc, nr, out, out_stride);
+    case DType::kQ5_0:
+      return dot_packed_groups<kPackedQ50>(groups, n, q8_rows, nc, nr, out, out_stride);
+    case DType::kQ4_K:
+      return dot_packed_groups<kPackedQ4K>(groups, n, q8_rows, nc, nr, out, out_stride);
+    case DType::kQ5_1:
+      return dot_packed_groups<kPackedQ51>(groups, n, q8_rows, nc, nr, out, out_stride);
+    case DType::kQ5_K:
+      return dot_packed_groups<kPackedQ5K>(groups, n, q8_rows, nc, nr, out, out_stride);
+    case DType::kQ6_K:
+      return dot_packed_groups<kPackedQ6K>(groups, n, q8_rows, nc, nr, out, out_stride);
+    default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
+      return dot_packed_groups<kPackedQ4>(groups, n, q8_rows, nc, nr, out, out_stride);
   }
 }
 

@@ -158,8 +158,10 @@ namespace {
 // and block the integer sum, the scaling by d x_d and the offset m x_sum follow the scalar twin's
 // order, so every result is its bits, whatever the tile.
 template <PackedFormat F, int C>
-void dot_packed_impl(const uint8_t* low, const uint8_t* high, int64_t n,
-                     const uint8_t* const* q8_rows, int nr, float* out, int64_t out_stride) {
+void dot_packed_impl(const uint8_t* low, int64_t n, const uint8_t* const* q8_rows, int nr,
+                     float* out, int64_t out_stride) {
+  // The format is known here, so the second group's place costs no call per tile.
+  const uint8_t* high = nr > kPackedRows ? low + F.group_bytes(n) : low;
   constexpr int block_bytes = F.block_bytes();
   // Signed weights go into dpbusd unsigned, offset by kBias (Q8_0's bytes by 128, flipping their
   // top bit; Q5_0's five bits as stored), and kBias times the activation block's integer sum comes
@@ -301,23 +303,22 @@ void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* con
   // through the 256-bit kernel: 16 lanes holding one group twice did twice the unpacking for the
   // same bytes. Every kernel's bits are the scalar twin's, so a row's bits are the same either way.
   if (nc == 1) return avx2::dot_packed(type, groups, n, q8_rows, nc, nr, out, out_stride);
-  const uint8_t* high = nr > kPackedRows ? groups + packed_group_bytes(type, n) : groups;
   with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
     switch (type) {
       case DType::kQ8_0:
-        return dot_packed_impl<kPackedQ8, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ8, C>(groups, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_0:
-        return dot_packed_impl<kPackedQ50, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ50, C>(groups, n, q8_rows, nr, out, out_stride);
       case DType::kQ4_K:
-        return dot_packed_impl<kPackedQ4K, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ4K, C>(groups, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_1:
-        return dot_packed_impl<kPackedQ51, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ51, C>(groups, n, q8_rows, nr, out, out_stride);
       case DType::kQ5_K:
-        return dot_packed_impl<kPackedQ5K, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ5K, C>(groups, n, q8_rows, nr, out, out_stride);
       case DType::kQ6_K:
-        return dot_packed_impl<kPackedQ6K, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ6K, C>(groups, n, q8_rows, nr, out, out_stride);
       default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-        return dot_packed_impl<kPackedQ4, C>(groups, high, n, q8_rows, nr, out, out_stride);
+        return dot_packed_impl<kPackedQ4, C>(groups, n, q8_rows, nr, out, out_stride);
     }
   });
 }
