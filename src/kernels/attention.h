@@ -1,9 +1,12 @@
 #pragma once
-// Attention of one token's query heads that share a KV head (grouped-query attention) over that
-// head's cached rows [first, length) (first > 0 under a sliding window): out[g] = softmax(q[g] ·
-// K^T · scale) · V. Each cached row is read once for the whole group, straight from an f32, f16 or
-// q8_0 cache, through the cache's block table, and every output is reduced in position order,
-// whatever the batch, the block layout or the cache strategy.
+// Attention of a run of consecutive tokens of one sequence, for the query heads that share a KV
+// head (grouped-query attention), over that head's cached rows: token i attends to [first_i,
+// length + i), out[i][g] = softmax(q[i][g] · K^T · scale) · V. Each cached row is read for the
+// whole group, and for a whole run of a prompt while it is in the first-level cache, straight
+// from an f32, f16 or q8_0 cache through the cache's block table; every score and output is
+// computed alike, in position order, whatever the run, the batch, the block layout or the cache
+// strategy.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -32,13 +35,18 @@ struct CachedRows {
 };
 
 struct AttentionHeads {
-  const float* queries;  // [group][head_dim], adjacent
+  const float* queries;  // token i's [group][head_dim], adjacent, at queries + i query_stride
   CachedRows rows;
   size_t head_offset;  // bytes from the start of a row to this KV head's values
   int group;
   int head_dim;
-  int length;     // attends to cached positions [first, length)
-  int first = 0;  // the oldest position a sliding window leaves visible
+  int length;     // the first token attends to cached positions [first, length)
+  int first = 0;  // the oldest position a sliding window leaves the first token
+  int tokens = 1;
+  int64_t query_stride = 0;  // floats from one token's queries, and outputs, to the next's
+  int window = 0;            // a sliding window's width (0: none), moving `first` along the run
+  // Token i attends to cached positions [first_of(i), length + i).
+  int first_of(int i) const { return window > 0 ? std::max(first, length + i - window) : first; }
 };
 
 // A thread's working memory for attend_heads, resized as needed.
@@ -47,7 +55,7 @@ struct AttentionScratch {
   std::vector<const uint8_t*> keys, values;  // each position's rows for this head
 };
 
-// out: [group][head_dim].
+// out: token i's [group][head_dim] at out + i query_stride.
 void attend_heads(const Kernels& k, const AttentionHeads& a, float scale, AttentionScratch& scratch,
                   float* out);
 

@@ -203,9 +203,11 @@ void Forward::attention_block(int layer, std::span<const ForwardChunk> chunks, K
 }
 
 // Causal attention of every token over its own sequence's cached positions [first, pos] (first > 0
-// under a sliding window), one task per (token, KV head), reading the cache as stored through its
-// block table.
+// under a sliding window), reading the cache as stored through its block table: one task per run
+// of up to kAttentionRun consecutive tokens of a sequence and KV head, so that a prompt's keys are
+// read once per run rather than once per token.
 void Forward::attend(int layer, const KvCache& cache) {
+  constexpr int kAttentionRun = 8;
   const ModelConfig& c = model_.config();
   const Kernels& k = kernels();
   const int group = c.n_heads / c.n_kv_heads;
@@ -213,13 +215,21 @@ void Forward::attend(int layer, const KvCache& cache) {
       c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const DType type = kv_dtype(cache.shape().type);
   cached_rows_.resize(static_cast<size_t>(cache.shape().n_seqs));
-  for (int64_t t = 0; t < n_; ++t)  // a chunk's tokens are adjacent: one view per chunk
-    if (t == 0 || token_seq_[t] != token_seq_[t - 1])
-      cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
-  pool_.parallel_for(n_ * c.n_kv_heads, [&](int64_t begin, int64_t end) {
+  attention_runs_.clear();
+  for (int64_t t = 0; t < n_; ++t) {  // a chunk's tokens are adjacent: one view per chunk
+    const bool same_seq = t > 0 && token_seq_[t] == token_seq_[t - 1];
+    if (!same_seq) cached_rows_[token_seq_[t]] = cache.view(layer, token_seq_[t]);
+    const bool next_pos = same_seq && token_pos_[t] == token_pos_[t - 1] + 1;
+    if (next_pos && t - attention_runs_.back() < kAttentionRun) continue;
+    attention_runs_.push_back(t);
+  }
+  const auto runs = static_cast<int64_t>(attention_runs_.size());
+  attention_runs_.push_back(n_);  // run r is tokens [attention_runs_[r], attention_runs_[r + 1])
+  pool_.parallel_for(runs * c.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local AttentionScratch scratch;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / c.n_kv_heads;
+      const int64_t t = attention_runs_[task / c.n_kv_heads];
+      const auto tokens = static_cast<int>(attention_runs_[task / c.n_kv_heads + 1] - t);
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
       const int64_t first_query =
           t * c.q_dim() + static_cast<int64_t>(kv_head) * group * c.head_dim;
@@ -229,7 +239,10 @@ void Forward::attend(int layer, const KvCache& cache) {
                                  group,
                                  c.head_dim,
                                  token_pos_[t] + 1,
-                                 c.first_visible(layer, token_pos_[t])};
+                                 c.first_visible(layer, token_pos_[t]),
+                                 tokens,
+                                 c.q_dim(),
+                                 c.slides(layer) ? c.sliding_window : 0};
       attend_heads(k, heads, scale, scratch, &att_[first_query]);
     }
   });

@@ -62,6 +62,7 @@ class Forward {
   std::vector<float> rope_angles_;       // [n][rope_dims]: each token's cos and sin pairs
   float rope_base_ = 0.0f;               // the base rope_angles_ were computed for
   std::vector<CachedRows> cached_rows_;  // per cache slot of this call's sequences
+  std::vector<int64_t> attention_runs_;  // each run's first token, then n_
 };
 
 }  // namespace kvscope

@@ -763,6 +763,39 @@ TEST(Attention, ASlidingWindowReadsNoBlockBehindIt) {
     }
 }
 
+// A prompt's tokens attend as runs of consecutive positions, which read each chunk of keys once for
+// the run: every token's output is the same bits as when it attends alone, with and without a
+// sliding window, whatever the run's length (across a score chunk of 64 positions too).
+TEST(Attention, ARunOfTokensGivesEachTokenItsOwnResult) {
+  const int group = 3, head_dim = 64, stride = 128, kv_head = 1, tokens = 11, start = 70;
+  const int length = start + tokens - 1;  // positions the last token sees
+  const auto q = random_floats(static_cast<size_t>(tokens) * group * head_dim, 7);
+  const auto keys = random_floats(static_cast<size_t>(length) * stride, 8);
+  const auto values = random_floats(static_cast<size_t>(length) * stride, 9);
+  const int query_stride = group * head_dim;
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0})
+    for (int window : {0, 5, 66}) {
+      const BlockRows paged = lay_out(keys, values, length, stride, type, 16);
+      const size_t head_offset = dtype_bytes(type, static_cast<size_t>(kv_head) * head_dim);
+      const auto first = [&](int pos) { return window > 0 ? std::max(0, pos + 1 - window) : 0; };
+      for (Isa isa : supported_isas()) {
+        AttentionScratch scratch;
+        std::vector<float> run(q.size()), alone(q.size());
+        attend_heads(kernels_for(isa),
+                     {q.data(), paged.rows, head_offset, group, head_dim, start, first(start - 1),
+                      tokens, query_stride, window},
+                     0.125f, scratch, run.data());
+        for (int i = 0; i < tokens; ++i)
+          attend_heads(kernels_for(isa),
+                       {&q[i * query_stride], paged.rows, head_offset, group, head_dim, start + i,
+                        first(start + i - 1)},
+                       0.125f, scratch, &alone[i * query_stride]);
+        ASSERT_EQ(0, std::memcmp(run.data(), alone.data(), run.size() * sizeof(float)))
+            << isa_name(isa) << " " << dtype_name(type) << " window " << window;
+      }
+    }
+}
+
 // Logits far beyond exp's range: the softmax subtracts the maximum first, so it stays finite and
 // exact; without that, exp(1000) overflows and every output is NaN.
 TEST(Softmax, LargeInputsStayFinite) {

@@ -470,8 +470,8 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
 
 // Up to kDotTileRows keys (Q8_0 ones widened first) by kDotTileCols queries at a time, through
 // dot_tile: each key row is loaded once per tile, and every score is computed alike in any tile.
-void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
-                int group, int64_t n, float* out, int64_t out_stride) {
+void score_rows_by(DotTileFn tile, DType type, const uint8_t* const* keys, int64_t count,
+                   const float* queries, int group, int64_t n, float* out, int64_t out_stride) {
   thread_local std::vector<float> widened;
   const bool q8 = type == DType::kQ8_0;
   if (q8) widened.resize(static_cast<size_t>(kDotTileRows * n));
@@ -489,9 +489,14 @@ void score_rows(DType type, const uint8_t* const* keys, int64_t count, const flo
       const int nc = std::min(kDotTileCols, group - g);
       const float* x[kDotTileCols];
       for (int c = 0; c < nc; ++c) x[c] = queries + (g + c) * n;
-      dot_tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
+      tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
     }
   }
+}
+
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride) {
+  score_rows_by(dot_tile, type, keys, count, queries, group, n, out, out_stride);
 }
 
 void round_row_bf16(const float* x, uint16_t* out, int64_t n) {

@@ -45,6 +45,22 @@ struct DotTile {
     return _mm_cvtss_f32(_mm_add_ss(sum2, _mm_movehdup_ps(sum2)));
   }
 
+  // horizontal_sum of four vectors at once, each lane's additions paired as there (so the same
+  // bits): {sum(a), sum(b), sum(c), sum(d)}.
+  static __m128 horizontal_sums(__m256 a, __m256 b, __m256 c, __m256 d) {
+    // Halves added: a's in the low half of ac, c's in the high one; b's and d's in bd.
+    const __m256 ac =
+        _mm256_add_ps(_mm256_permute2f128_ps(a, c, 0x20), _mm256_permute2f128_ps(a, c, 0x31));
+    const __m256 bd =
+        _mm256_add_ps(_mm256_permute2f128_ps(b, d, 0x20), _mm256_permute2f128_ps(b, d, 0x31));
+    // Lanes 0 + 2 and 1 + 3 of each: {a, a, b, b | c, c, d, d}.
+    const __m256 pairs = _mm256_add_ps(_mm256_shuffle_ps(ac, bd, _MM_SHUFFLE(1, 0, 1, 0)),
+                                       _mm256_shuffle_ps(ac, bd, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 sums = _mm256_hadd_ps(pairs, pairs);  // {a, b, a, b | c, d, c, d}
+    return _mm_shuffle_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1),
+                          _MM_SHUFFLE(1, 0, 1, 0));
+  }
+
   // R weight rows against C activation rows: each weight vector is loaded (and widened) once
   // for C rows and each activation vector once for R rows.
   template <typename W, int R, int C>
@@ -68,11 +84,20 @@ struct DotTile {
     for (; i + 8 * Chains <= n; i += 8 * Chains)
       for (int k = 0; k < Chains; ++k) step(k, i + 8 * k);
     for (int k = 0; i + 8 <= n; ++k, i += 8) step(k, i);
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c)
+        for (int k = 1; k < Chains; ++k) acc[0][r][c] = _mm256_add_ps(acc[0][r][c], acc[k][r][c]);
+    if constexpr (R == 4) {  // a whole tile's rows are adjacent in out: reduced together
+      if (i == n) {
+        for (int c = 0; c < C; ++c)
+          _mm_storeu_ps(out + c * out_stride,
+                        horizontal_sums(acc[0][0][c], acc[0][1][c], acc[0][2][c], acc[0][3][c]));
+        return;
+      }
+    }
     for (int c = 0; c < C; ++c)
       for (int r = 0; r < R; ++r) {
-        __m256 chains = acc[0][r][c];
-        for (int k = 1; k < Chains; ++k) chains = _mm256_add_ps(chains, acc[k][r][c]);
-        float sum = horizontal_sum(chains);
+        float sum = horizontal_sum(acc[0][r][c]);
         for (int64_t j = i; j < n; ++j) sum = std::fma(load1(w[r] + j), x[c][j], sum);
         out[c * out_stride + r] = sum;
       }
