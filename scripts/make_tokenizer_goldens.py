@@ -21,7 +21,12 @@ can, "special" ids (special-token text parsed into the special tokens).
 The corpus is tests/fixtures/tokenizer/corpus.txt, one case a line with \\n \\r \\t escaped;
 goldens.json holds it unescaped, so the C++ tests read the texts from there.
 
-Usage: python3 scripts/make_tokenizer_goldens.py [DEFAULT_MODEL.gguf]"""
+With --llama-cpp-vocabs, it only adds to goldens.json llama-tokenize's ids on the corpus for every
+vocabulary-only GGUF that llama.cpp's source ships (models/ggml-vocab-*.gguf, which
+scripts/build_llama_cpp.sh --source fetches), as "vocab_<name>_llama_cpp".
+
+Usage: python3 scripts/make_tokenizer_goldens.py [DEFAULT_MODEL.gguf]
+       python3 scripts/make_tokenizer_goldens.py --llama-cpp-vocabs"""
 import io
 import json
 import os
@@ -39,9 +44,11 @@ from transformers import AutoTokenizer
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "fixtures" / "tokenizer"
 MODELS_DIR = ROOT / "tests" / "fixtures" / "models"
-DEFAULT_MODEL = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
-LLAMA_TOKENIZE = pathlib.Path(os.environ.get("KVSCOPE_CACHE", pathlib.Path.home() / ".cache" / "kvscope")) \
-    / "llama.cpp" / "build" / "bin" / "llama-tokenize"
+ONLY_VOCABS = sys.argv[1:] == ["--llama-cpp-vocabs"]
+DEFAULT_MODEL = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 and not ONLY_VOCABS
+                             else ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf")
+LLAMA_CPP = pathlib.Path(os.environ.get("KVSCOPE_CACHE", pathlib.Path.home() / ".cache" / "kvscope")) / "llama.cpp"
+LLAMA_TOKENIZE = LLAMA_CPP / "build" / "bin" / "llama-tokenize"
 
 # Control tokens (special) and one user-defined token (an added token that is not special).
 BPE_CONTROL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -240,7 +247,23 @@ def to_json_lines(value):
     return re.sub(r'"@ids(\d+)@"', lambda m: id_lists[int(m.group(1))], text)
 
 
+def add_llama_cpp_vocabs():
+    vocabs = sorted((LLAMA_CPP / "src" / "models").glob("ggml-vocab-*.gguf"))
+    if not LLAMA_TOKENIZE.exists() or not vocabs:
+        sys.exit("llama-tokenize or llama.cpp's vocabularies missing: run scripts/build_llama_cpp.sh --source")
+    path = OUT_DIR / "goldens.json"
+    goldens = json.loads(path.read_text(encoding="utf-8"))
+    for vocab in vocabs:
+        name = vocab.name.removeprefix("ggml-vocab-").removesuffix(".gguf")
+        print(f"llama-tokenize on {vocab.name}", file=sys.stderr)
+        goldens["references"][f"vocab_{name}_llama_cpp"] = llama_cpp_ids(vocab, goldens["corpus"])
+    path.write_text(to_json_lines(goldens) + "\n", encoding="utf-8")
+    print(f"{len(vocabs)} vocabularies; wrote {path}")
+
+
 def main():
+    if ONLY_VOCABS:
+        return add_llama_cpp_vocabs()
     if not DEFAULT_MODEL.exists():
         sys.exit(f"{DEFAULT_MODEL}: no such file (run scripts/fetch_model.sh, or pass the model's path)")
     texts = corpus()

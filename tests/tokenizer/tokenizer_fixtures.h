@@ -1,7 +1,10 @@
 #pragma once
 // What the tokenizer tests share: the goldens of scripts/make_tokenizer_goldens.py and the
 // tokenizers of the fixture files.
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -37,6 +40,39 @@ inline LoadedTokenizer load_tokenizer(const std::string& path) {
 // The tiny fixture vocabularies, by the name of their references in goldens.json.
 inline std::string tiny_vocabulary(const std::string& name) {
   return fixture("tokenizer/" + name + ".gguf");
+}
+
+// Corpus lines on which a reference is known to tokenize differently, in a mode ("plain" or
+// "special"); the test checks that it still does, so that a change in either shows.
+using Deviation = std::function<bool(const std::string& text, const std::string& mode)>;
+
+inline bool never(const std::string&, const std::string&) { return false; }
+
+// Every corpus line in each mode the reference has ("plain": special-token text as text,
+// "special": parsed into special tokens) gives the reference's ids.
+inline void expect_matches(const Tokenizer& tok, const std::string& reference,
+                           const Deviation& deviation = never) {
+  const auto& texts = tokenizer_goldens()["corpus"];
+  // The llama.cpp references are there when llama-tokenize was built as the goldens were made.
+  if (!tokenizer_goldens()["references"].contains(reference))
+    GTEST_SKIP() << "no reference '" << reference << "' in goldens.json";
+  const auto& modes = tokenizer_goldens()["references"][reference];
+  for (const auto& [mode, lines] : modes.items()) {
+    ASSERT_EQ(lines.size(), texts.size()) << reference;
+    int matched = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const std::string text = texts[i];
+      const auto want = lines[i].get<std::vector<int32_t>>();
+      const std::vector<int32_t> ids = tok.encode(text, mode == "special", false);
+      matched += ids == want;
+      if (deviation(text, mode))
+        EXPECT_NE(ids, want) << reference << " (" << mode << ") line " << i
+                             << " was a known deviation: " << text;
+      else
+        EXPECT_EQ(ids, want) << reference << " (" << mode << ") line " << i << ": " << text;
+    }
+    ::testing::Test::RecordProperty(reference + "_" + mode + "_matched", matched);
+  }
 }
 
 }  // namespace kvscope::testing
