@@ -108,23 +108,29 @@ inline bool is_packable(DType type) {
       return false;
   }
 }
-inline PackedFormat packed_format(DType type) {
+// fn.template operator()<F>() with the packed format F of a packable type, known at compile time
+// in the kernels that take it.
+template <class Fn>
+decltype(auto) with_packed_format(DType type, Fn&& fn) {
   switch (type) {
     case DType::kQ4_K:
-      return kPackedQ4K;
+      return fn.template operator()<kPackedQ4K>();
     case DType::kQ8_0:
-      return kPackedQ8;
+      return fn.template operator()<kPackedQ8>();
     case DType::kQ5_0:
-      return kPackedQ50;
+      return fn.template operator()<kPackedQ50>();
     case DType::kQ5_1:
-      return kPackedQ51;
+      return fn.template operator()<kPackedQ51>();
     case DType::kQ5_K:
-      return kPackedQ5K;
+      return fn.template operator()<kPackedQ5K>();
     case DType::kQ6_K:
-      return kPackedQ6K;
-    default:
-      return kPackedQ4;
+      return fn.template operator()<kPackedQ6K>();
+    default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
+      return fn.template operator()<kPackedQ4>();
   }
+}
+inline PackedFormat packed_format(DType type) {
+  return with_packed_format(type, []<PackedFormat F>() { return F; });
 }
 
 // Bytes of one block of a group of 8 rows; 0 for a type that is not packed.

@@ -389,22 +389,9 @@ void dot_packed_groups(const uint8_t* groups, int64_t n, const uint8_t* const* q
 
 void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
                 int nr, float* out, int64_t out_stride) {
-  switch (type) {
-    case DType::kQ8_0:
-      return dot_packed_groups<kPackedQ8>(groups, n, q8_rows, nc, nr, out, out_stride);
-    case DType::kQ5_0:
-      return dot_packed_groups<kPackedQ50>(groups, n, q8_rows, nc, nr, out, out_stride);
-    case DType::kQ4_K:
-      return dot_packed_groups<kPackedQ4K>(groups, n, q8_rows, nc, nr, out, out_stride);
-    case DType::kQ5_1:
-      return dot_packed_groups<kPackedQ51>(groups, n, q8_rows, nc, nr, out, out_stride);
-    case DType::kQ5_K:
-      return dot_packed_groups<kPackedQ5K>(groups, n, q8_rows, nc, nr, out, out_stride);
-    case DType::kQ6_K:
-      return dot_packed_groups<kPackedQ6K>(groups, n, q8_rows, nc, nr, out, out_stride);
-    default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-      return dot_packed_groups<kPackedQ4>(groups, n, q8_rows, nc, nr, out, out_stride);
-  }
+  with_packed_format(type, [&]<PackedFormat F>() {
+    dot_packed_groups<F>(groups, n, q8_rows, nc, nr, out, out_stride);
+  });
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {

@@ -303,23 +303,10 @@ void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* con
   // through the 256-bit kernel: 16 lanes holding one group twice did twice the unpacking for the
   // same bytes. Every kernel's bits are the scalar twin's, so a row's bits are the same either way.
   if (nc == 1) return avx2::dot_packed(type, groups, n, q8_rows, nc, nr, out, out_stride);
-  with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
-    switch (type) {
-      case DType::kQ8_0:
-        return dot_packed_impl<kPackedQ8, C>(groups, n, q8_rows, nr, out, out_stride);
-      case DType::kQ5_0:
-        return dot_packed_impl<kPackedQ50, C>(groups, n, q8_rows, nr, out, out_stride);
-      case DType::kQ4_K:
-        return dot_packed_impl<kPackedQ4K, C>(groups, n, q8_rows, nr, out, out_stride);
-      case DType::kQ5_1:
-        return dot_packed_impl<kPackedQ51, C>(groups, n, q8_rows, nr, out, out_stride);
-      case DType::kQ5_K:
-        return dot_packed_impl<kPackedQ5K, C>(groups, n, q8_rows, nr, out, out_stride);
-      case DType::kQ6_K:
-        return dot_packed_impl<kPackedQ6K, C>(groups, n, q8_rows, nr, out, out_stride);
-      default:  // Q4_0 and Q4_1 share one packed layout: Q4_0's offset -8 d is stored as a min
-        return dot_packed_impl<kPackedQ4, C>(groups, n, q8_rows, nr, out, out_stride);
-    }
+  with_packed_format(type, [&]<PackedFormat F>() {
+    with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
+      dot_packed_impl<F, C>(groups, n, q8_rows, nr, out, out_stride);
+    });
   });
 }
 
