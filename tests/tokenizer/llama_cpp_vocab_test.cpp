@@ -124,9 +124,11 @@ TEST_P(LlamaCppVocab, MatchesTheReferenceTestsBesideIt) {
 // Where llama.cpp tokenizes kvscope's corpus otherwise, pinned (see the README's tokenizer table):
 // - qwen2, qwen35, aquila: llama.cpp makes the normal tokens "</s>" and "<|endoftext|>" control
 //   tokens, as it guesses end-of-generation tokens by their text, and parses them as special;
-// - phi-3: llama.cpp parses the user-defined token "</s>" in plain text too;
-// - bert-bge: llama.cpp leaves Hangul syllables whole and keeps Devanagari's combining marks,
-//   where BERT's normalizer (NFD, then accents stripped), which kvscope follows, does not.
+// - phi-3: with special-token parsing off, llama.cpp reads the user-defined token "</s>" as text;
+//   kvscope parses user-defined tokens always, as SentencePiece and Hugging Face's tokenizers do;
+// - bert-bge: llama.cpp leaves Hangul syllables whole and drops Devanagari's spacing vowel signs,
+//   where BERT's normalizer (NFD, then nonspacing marks dropped), which kvscope follows, splits
+//   the syllables into jamo and keeps those signs.
 testing::Deviation corpus_deviation(const std::string& vocab) {
   const auto has = [](const std::string& text, const char* piece) {
     return text.find(piece) != std::string::npos;
