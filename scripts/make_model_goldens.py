@@ -9,6 +9,7 @@ what gguf-py's dequantizers make of a few blocks of every storage type kvscope r
 
 Needs torch, transformers, tokenizers, safetensors, numpy and gguf (gguf-py). Run from anywhere:
     python3 scripts/make_model_goldens.py
+    python3 scripts/make_model_goldens.py --long-context   # only the 4,096-position fixture
 The formats are documented in tests/fixtures/models/README.md.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -276,12 +278,12 @@ def randomize_norms(model: torch.nn.Module, gen: torch.Generator) -> None:
 
 
 def make_llama(vocab_size: int, layers: int, bos: int, eos: int, seed: int, hidden: int = 64,
-               ffn: int = 128, rope_scaling: dict | None = None) -> LlamaForCausalLM:
+               ffn: int = 128, rope_scaling: dict | None = None, context: int = 256) -> LlamaForCausalLM:
     torch.manual_seed(seed)
     rope = {"rope_type": "default", "rope_theta": 10000.0, **(rope_scaling or {})}
     config = LlamaConfig(num_hidden_layers=layers, hidden_size=hidden, intermediate_size=ffn,
                          num_attention_heads=4, num_key_value_heads=2, vocab_size=vocab_size,
-                         max_position_embeddings=256, rope_parameters=rope, rms_norm_eps=1e-5,
+                         max_position_embeddings=context, rope_parameters=rope, rms_norm_eps=1e-5,
                          tie_word_embeddings=False, initializer_range=0.1, bos_token_id=bos,
                          eos_token_id=eos)
     model = LlamaForCausalLM(config).eval()
@@ -913,11 +915,48 @@ def make_small_gguf(path: Path) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+LONG_PROMPT = 4096
+LONG_POSITIONS = list(range(0, LONG_PROMPT, 128)) + [LONG_PROMPT - 1]
+
+
+def long_context() -> None:
+    """A 4,096-token prompt through a tiny Llama 3.1-style model whose RoPE is scaled 8 times over
+    an original context of 512: torch's logits at every 128th position and the last one, and the
+    greedy continuation. Writes tiny-llama3-long-f32.gguf, its logits and long_context.json."""
+    tok = llama3_tokenizer()
+    vocab, added = vocab_entries(tok)
+    bos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|begin_of_text|>")
+    eos = next(a["id"] for a in tok["added_tokens"] if a["content"] == "<|end_of_text|>")
+    model = make_llama(max(vocab) + 1, 2, bos, eos, seed=4096, context=LONG_PROMPT + GREEDY_TOKENS,
+                       rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                     "high_freq_factor": 4.0, "original_max_position_embeddings": 512})
+    name = "tiny-llama3-long-f32"
+    with tempfile.TemporaryDirectory() as folder:  # the tokenizer's files, for the GGUF only
+        save_hf(model, Path(folder), tok, None, {})
+        write_gguf(MODELS / f"{name}.gguf", model, "llama", Path(folder), Q.F32)
+    rng = np.random.default_rng(4096)
+    normal = np.array(sorted(i for i in vocab if i not in added))
+    for attempt in range(100):
+        ids = [int(x) for x in rng.choice(normal, LONG_PROMPT)]
+        (logits,), (record,) = run_reference(model, [ids])
+        if record["greedy_min_margin"] >= MIN_MARGIN:
+            break
+    else:
+        raise RuntimeError("no long prompt without near ties")
+    logits[LONG_POSITIONS].tofile(MODELS / f"{name}.logits.f32")
+    (MODELS / "long_context.json").write_text(json.dumps({
+        "file": f"{name}.gguf", "vocab_size": model.config.vocab_size, "logits": f"{name}.logits.f32",
+        "positions": LONG_POSITIONS, "ids": ids, "greedy": record["greedy"]}) + "\n")
+    print(f"{name}: {LONG_PROMPT} positions, greedy margin {record['greedy_min_margin']:.4f}")
+
+
 def main() -> None:
     hf_logging.set_verbosity_error()
     logging.getLogger("gguf").setLevel(logging.ERROR)
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
+    if sys.argv[1:] == ["--long-context"]:
+        return long_context()
     MODELS.mkdir(parents=True, exist_ok=True)
     for old in MODELS.glob("*.gguf"):
         old.unlink()
@@ -1080,6 +1119,7 @@ def main() -> None:
     quantized_copies(index, "tiny-gemma3", "gemma3", gemma, vocab, added, seed=44)
 
     make_small_gguf(MODELS / "small-all-types.gguf")
+    long_context()
     (MODELS / "goldens.json").write_text(json.dumps(
         {"format": 1, "prompt_lengths": list(PROMPT_LENGTHS), "greedy_tokens": GREEDY_TOKENS,
          "models": index}, indent=1) + "\n")

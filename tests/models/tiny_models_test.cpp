@@ -107,6 +107,39 @@ TEST_P(TinyModels, LogitsMatchTorchAndGreedyIsIdentical) {
   }
 }
 
+// A 4,096-token prompt on a tiny model with Llama 3.1's RoPE scaling (8 times over an original
+// context of 512; scripts/make_model_goldens.py --long-context): torch's logits at every 128th
+// position and the last within 1e-4 on the exact path, and the same greedy continuation.
+TEST(LongContext, FourThousandPositionsMatchTorch) {
+  std::ifstream in(testing::fixture("models/long_context.json"));
+  const nlohmann::json v = nlohmann::json::parse(in);
+  const auto model = Model::load(testing::fixture("models/" + v["file"].get<std::string>()));
+  const int vocab = model->config().vocab_size;
+  ASSERT_EQ(vocab, v["vocab_size"].get<int>());
+  const std::vector<int32_t> ids = v["ids"];
+  const std::vector<int> positions = v["positions"];
+  const std::vector<float> want = reference_logits(v);
+  ASSERT_EQ(want.size(), positions.size() * vocab);
+  SessionOptions o;
+  o.precision = Precision::kExact;
+  o.n_ctx = static_cast<int>(ids.size()) + 16;
+  Session session(*model, o);
+  const std::vector<float> got = session.score(ids);
+  ASSERT_EQ(got.size(), ids.size() * vocab);
+  for (size_t k = 0; k < positions.size(); ++k) {
+    double max_diff = 0;
+    for (int i = 0; i < vocab; ++i)
+      max_diff = std::max(
+          max_diff, std::fabs(double(got[positions[k] * size_t(vocab) + i]) - want[k * vocab + i]));
+    EXPECT_LE(max_diff, 1e-4) << "position " << positions[k];
+  }
+  Session gen(*model, o);
+  GenerateOptions g;
+  g.max_new_tokens = 16;
+  g.stop_at_end_token = false;
+  EXPECT_EQ(gen.generate({ids}, g).sequences[0].output, v["greedy"].get<std::vector<int32_t>>());
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, TinyModels, ::testing::ValuesIn(variants()),
                          [](const ::testing::TestParamInfo<Variant>& info) {
                            std::string name = info.param.file;
