@@ -72,12 +72,14 @@ struct DotTile {
     for (int k = 0; k < Chains; ++k)
       for (int r = 0; r < R; ++r)
         for (int c = 0; c < C; ++c) acc[k][r][c] = _mm256_setzero_ps();
+    // The activations in registers, one weight vector at a time: R C + C + 1 registers, which
+    // the 4 x 3 tile's 12 accumulators fit into on AVX2 (with R weight vectors they spilled).
     const auto step = [&](int k, int64_t i) {
-      __m256 wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = load8(w[r] + i);
-      for (int c = 0; c < C; ++c) {
-        const __m256 xv = _mm256_loadu_ps(x[c] + i);
-        for (int r = 0; r < R; ++r) acc[k][r][c] = _mm256_fmadd_ps(wv[r], xv, acc[k][r][c]);
+      __m256 xv[C];
+      for (int c = 0; c < C; ++c) xv[c] = _mm256_loadu_ps(x[c] + i);
+      for (int r = 0; r < R; ++r) {
+        const __m256 wv = load8(w[r] + i);
+        for (int c = 0; c < C; ++c) acc[k][r][c] = _mm256_fmadd_ps(wv, xv[c], acc[k][r][c]);
       }
     };
     int64_t i = 0;
