@@ -105,8 +105,10 @@ namespace {
 struct Avx2Tag {};
 }  // namespace
 
-void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
-              int64_t n, float* out, int64_t out_stride) {
+// Not inlined into score_rows: there the tile loop ran 3% slower in AVX2 prefill.
+[[gnu::noinline]] void dot_tile(DType weight_type, const void* const* weights, int nr,
+                                const float* const* x, int nc, int64_t n, float* out,
+                                int64_t out_stride) {
   DotTile<Avx2Tag, 1>::run(weight_type, weights, nr, x, nc, n, out, out_stride);
 }
 
@@ -457,8 +459,8 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
 
 // Up to kDotTileRows keys (Q8_0 ones widened first) by kDotTileCols queries at a time, through
 // dot_tile: each key row is loaded once per tile, and every score is computed alike in any tile.
-void score_rows_by(DotTileFn tile, DType type, const uint8_t* const* keys, int64_t count,
-                   const float* queries, int group, int64_t n, float* out, int64_t out_stride) {
+void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
+                int group, int64_t n, float* out, int64_t out_stride) {
   thread_local std::vector<float> widened;
   const bool q8 = type == DType::kQ8_0;
   if (q8) widened.resize(static_cast<size_t>(kDotTileRows * n));
@@ -476,14 +478,9 @@ void score_rows_by(DotTileFn tile, DType type, const uint8_t* const* keys, int64
       const int nc = std::min(kDotTileCols, group - g);
       const float* x[kDotTileCols];
       for (int c = 0; c < nc; ++c) x[c] = queries + (g + c) * n;
-      tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
+      dot_tile(q8 ? DType::kF32 : type, rows, nr, x, nc, n, out + g * out_stride + j, out_stride);
     }
   }
-}
-
-void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
-                int group, int64_t n, float* out, int64_t out_stride) {
-  score_rows_by(dot_tile, type, keys, count, queries, group, n, out, out_stride);
 }
 
 void round_row_bf16(const float* x, uint16_t* out, int64_t n) {

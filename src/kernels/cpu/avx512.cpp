@@ -380,11 +380,4 @@ void dot_tile(DType weight_type, const void* const* weights, int nr, const float
   DotTile<Avx512Tag, 2>::run(weight_type, weights, nr, x, nc, n, out, out_stride);
 }
 
-// AVX2's loop over tiles, with this file's tile: its 32 registers hold the 4 x 3 tile's
-// accumulators, which spill from AVX2's 16.
-void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
-                int group, int64_t n, float* out, int64_t out_stride) {
-  avx2::score_rows_by(dot_tile, type, keys, count, queries, group, n, out, out_stride);
-}
-
 }  // namespace kvscope::avx512

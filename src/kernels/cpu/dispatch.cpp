@@ -100,7 +100,7 @@ const Kernels& kernels_for(Isa isa) {
       avx512::dot_packed,
       avx2::round_row_bf16,
       __builtin_cpu_supports("avx512bf16") ? avx512::dot_bf16_tile : nullptr,
-      avx512::score_rows,
+      avx2::score_rows,
       avx512::softmax,
       avx512::weighted_rows,
       avx512::swiglu};

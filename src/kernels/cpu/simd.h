@@ -27,12 +27,6 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
 void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
                 int group, int64_t n, float* out, int64_t out_stride);
-// score_rows through another instruction set's dot_tile.
-using DotTileFn = void (*)(DType weight_type, const void* const* weights, int nr,
-                           const float* const* x, int nc, int64_t n, float* out,
-                           int64_t out_stride);
-void score_rows_by(DotTileFn tile, DType type, const uint8_t* const* keys, int64_t count,
-                   const float* queries, int group, int64_t n, float* out, int64_t out_stride);
 }  // namespace kvscope::avx2
 
 namespace kvscope::avx512 {
@@ -52,6 +46,4 @@ void softmax(float* x, int64_t n, float scale);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
-void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
-                int group, int64_t n, float* out, int64_t out_stride);
 }  // namespace kvscope::avx512
