@@ -228,8 +228,11 @@ void Forward::attend(int layer, const KvCache& cache) {
   pool_.parallel_for(runs * c.n_kv_heads, [&](int64_t begin, int64_t end) {
     thread_local AttentionScratch scratch;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = attention_runs_[task / c.n_kv_heads];
-      const auto tokens = static_cast<int>(attention_runs_[task / c.n_kv_heads + 1] - t);
+      // The last runs first: they attend to the most positions, and the pool's threads claim
+      // chunks in order, so the light ones are left to balance the end.
+      const int64_t run = runs - 1 - task / c.n_kv_heads;
+      const int64_t t = attention_runs_[run];
+      const auto tokens = static_cast<int>(attention_runs_[run + 1] - t);
       const int kv_head = static_cast<int>(task % c.n_kv_heads);
       const int64_t first_query =
           t * c.q_dim() + static_cast<int64_t>(kv_head) * group * c.head_dim;
