@@ -133,12 +133,18 @@ inline PackedFormat packed_format(DType type) {
   return with_packed_format(type, []<PackedFormat F>() { return F; });
 }
 
-// Bytes of one block of a group of 8 rows; 0 for a type that is not packed.
+// Bytes of one block of a group of 8 rows; 0 for a type that is not packed. Each size is formed
+// where its format is a template argument: a PackedFormat returned from a call that is not inlined
+// (packed_format in a SIMD file) stalls its caller as its bytes are read back as one word.
 inline int packed_block_bytes(DType type) {
-  return is_packable(type) ? packed_format(type).block_bytes() : 0;
+  return is_packable(type)
+             ? with_packed_format(type, []<PackedFormat F>() { return F.block_bytes(); })
+             : 0;
 }
 inline size_t packed_group_bytes(DType type, int64_t cols) {
-  return is_packable(type) ? static_cast<size_t>(packed_format(type).group_bytes(cols)) : 0;
+  if (!is_packable(type)) return 0;
+  return static_cast<size_t>(
+      with_packed_format(type, [cols]<PackedFormat F>() { return F.group_bytes(cols); }));
 }
 inline size_t packed_bytes(DType type, int64_t rows, int64_t cols) {
   return static_cast<size_t>((rows + kPackedRows - 1) / kPackedRows) *
