@@ -24,11 +24,8 @@ namespace kvscope::avx2 {
 
 namespace {
 
-float horizontal_sum(__m256 v) {
-  const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
-  return _mm_cvtss_f32(_mm_add_ss(sum2, _mm_movehdup_ps(sum2)));
-}
+struct Avx2Tag {};
+using Avx2Tile = DotTile<Avx2Tag, 1>;  // its horizontal_sum serves the other kernels here too
 
 float load_f16(const uint8_t* p) {
   uint16_t h;
@@ -55,8 +52,8 @@ float dot(const float* a, const float* b, int64_t n) {
           _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k), acc[k]);
   for (; i + 8 <= n; i += 8)
     acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[0]);
-  float sum =
-      horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  float sum = Avx2Tile::horizontal_sum(
+      _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -101,15 +98,11 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
   ref::dequantize_row(type, src + 2 * i, dst + i, n - i);
 }
 
-namespace {
-struct Avx2Tag {};
-}  // namespace
-
 // Not inlined into score_rows: there the tile loop ran 3% slower in AVX2 prefill.
 [[gnu::noinline]] void dot_tile(DType weight_type, const void* const* weights, int nr,
                                 const float* const* x, int nc, int64_t n, float* out,
                                 int64_t out_stride) {
-  DotTile<Avx2Tag, 1>::run(weight_type, weights, nr, x, nc, n, out, out_stride);
+  Avx2Tile::run(weight_type, weights, nr, x, nc, n, out, out_stride);
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
@@ -201,7 +194,8 @@ void dot_q8_tile_impl(const uint8_t* const* weights, const uint8_t* const* q8_ro
     }
   }
   for (int c = 0; c < C; ++c)
-    for (int r = 0; r < R; ++r) out[c * out_stride + r] = horizontal_sum(acc[r][c]) + offsets[r][c];
+    for (int r = 0; r < R; ++r)
+      out[c * out_stride + r] = Avx2Tile::horizontal_sum(acc[r][c]) + offsets[r][c];
 }
 
 }  // namespace
@@ -411,7 +405,7 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi)),
                           _mm256_set1_ps(load_f16(block) * xd[b]), acc);
   }
-  return horizontal_sum(acc);
+  return Avx2Tile::horizontal_sum(acc);
 }
 
 void softmax(float* x, int64_t n, float scale) { softmax_lanes<Lanes8>(x, n, scale); }
