@@ -422,7 +422,7 @@ TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
           static_cast<int>(std::min<int64_t>(kPackedTileRows, rows - t * kPackedTileRows));
       for (int nc = 1; nc <= kPackedTileCols; ++nc) {
         float want[kPackedTileCols * kPackedTileRows];
-        ref::dot_packed(type, groups, cols, qp, nc, nr, want, kPackedTileRows);
+        ref::dot_packed(type, groups, cols, {qp}, nc, nr, want, kPackedTileRows);
         for (int c = 0; c < nc; ++c)
           for (int r = 0; r < nr; ++r) {
             std::vector<float> wf(cols);
@@ -443,7 +443,7 @@ TEST(FastPath, PackedMatchesScalarAndRowMajorOnEveryIsa) {
         for (Isa isa : supported_isas()) {
           if (kernels_for(isa).dot_packed == nullptr) continue;
           float got[kPackedTileCols * kPackedTileRows];
-          kernels_for(isa).dot_packed(type, groups, cols, qp, nc, nr, got, kPackedTileRows);
+          kernels_for(isa).dot_packed(type, groups, cols, {qp}, nc, nr, got, kPackedTileRows);
           for (int c = 0; c < nc; ++c)
             for (int r = 0; r < nr; ++r)
               ASSERT_EQ(got[c * kPackedTileRows + r], want[c * kPackedTileRows + r])

@@ -234,7 +234,7 @@ namespace {
 //   sums columns 0-15 and 16-31 apart and weights them by their 8-bit scales in 32-bit integers.
 // Integer sums are exact in any order, and the float steps are the scalar twin's, in its order.
 template <PackedFormat F, int C>
-void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nr,
+void dot_packed_impl(const uint8_t* group, int64_t n, const PackedActivations& x, int nr,
                      float* out, int64_t out_stride) {
   constexpr int block_bytes = F.block_bytes();
   const __m256i low_nibbles = _mm256_set1_epi8(0x0f);
@@ -250,82 +250,86 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       _mm_prefetch(
           reinterpret_cast<const char*>(block + kPackedPrefetchBlocks * block_bytes + line),
           _MM_HINT_T0);
-    auto broadcast4 = [&](int c, int offset) {
-      int32_t four;
-      std::memcpy(&four, q8_rows[c] + b * kQ8Block + offset, 4);
-      return _mm256_set1_epi32(four);
-    };
     auto load = [&](int offset) {
       return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quants + offset));
     };
-    __m256i sums[C];
-    for (int c = 0; c < C; ++c) sums[c] = _mm256_setzero_si256();
-    // Column group g's five- or six-bit values (kernels/packed.h), less the format's bias: its
-    // nibbles, and its top bits moved to bits 4 and up of each byte (16-bit shifts; the mask drops
-    // what crossed from the neighbouring byte).
-    [[maybe_unused]] const auto wide_values = [&](int g) {
-      constexpr int t = F.top_bits();
-      const __m256i nibbles = load(32 * (g % 4));
-      const __m256i low =
-          _mm256_and_si256(g < 4 ? nibbles : _mm256_srli_epi16(nibbles, 4), low_nibbles);
-      const __m256i line = load(128 + 32 * (t * g / 8));
-      const int bit = t * g % 8;
-      const __m256i top = _mm256_and_si256(
-          bit < 4 ? _mm256_slli_epi16(line, 4 - bit) : _mm256_srli_epi16(line, bit - 4),
-          _mm256_set1_epi8(static_cast<char>(((1 << t) - 1) << 4)));
-      return _mm256_sub_epi8(_mm256_or_si256(low, top), _mm256_set1_epi8(F.bias));
-    };
-    if constexpr (F.is_signed()) {
-      // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
-      [[maybe_unused]] __m256i halves[C];
-      for (int c = 0; c < C; ++c) halves[c] = _mm256_setzero_si256();
-      for (int g = 0; g < 8; ++g) {
+    // The 8 rows' integer sums of block b with block b of each of the K q8 rows `rows`.
+    const auto block_sums = [&]<int K>(const uint8_t* const* rows, __m256i* sums) {
+      auto broadcast4 = [&](int c, int offset) {
+        int32_t four;
+        std::memcpy(&four, rows[c] + b * kQ8Block + offset, 4);
+        return _mm256_set1_epi32(four);
+      };
+      for (int c = 0; c < K; ++c) sums[c] = _mm256_setzero_si256();
+      // Column group g's five- or six-bit values (kernels/packed.h), less the format's bias: its
+      // nibbles, and its top bits moved to bits 4 and up of each byte (16-bit shifts; the mask
+      // drops what crossed from the neighbouring byte).
+      [[maybe_unused]] const auto wide_values = [&](int g) {
+        constexpr int t = F.top_bits();
+        const __m256i nibbles = load(32 * (g % 4));
+        const __m256i low =
+            _mm256_and_si256(g < 4 ? nibbles : _mm256_srli_epi16(nibbles, 4), low_nibbles);
+        const __m256i line = load(128 + 32 * (t * g / 8));
+        const int bit = t * g % 8;
+        const __m256i top = _mm256_and_si256(
+            bit < 4 ? _mm256_slli_epi16(line, 4 - bit) : _mm256_srli_epi16(line, bit - 4),
+            _mm256_set1_epi8(static_cast<char>(((1 << t) - 1) << 4)));
+        return _mm256_sub_epi8(_mm256_or_si256(low, top), _mm256_set1_epi8(F.bias));
+      };
+      if constexpr (F.is_signed()) {
+        // Zeroed only so that GCC's -Wmaybe-uninitialized (TSan builds) sees every path set it.
+        [[maybe_unused]] __m256i halves[K];
+        for (int c = 0; c < K; ++c) halves[c] = _mm256_setzero_si256();
+        for (int g = 0; g < 8; ++g) {
+          if constexpr (F.sub_scales) {
+            if (g == 4)
+              for (int c = 0; c < K; ++c) {
+                halves[c] = sums[c];
+                sums[c] = _mm256_setzero_si256();
+              }
+          }
+          const __m256i w = F.quants == PackedQuants::kSigned8 ? load(32 * g) : wide_values(g);
+          const __m256i magnitudes = _mm256_sign_epi8(w, w);
+          for (int c = 0; c < K; ++c) {
+            const __m256i signed_x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
+            sums[c] = _mm256_add_epi32(
+                sums[c], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, signed_x), ones));
+          }
+        }
         if constexpr (F.sub_scales) {
-          if (g == 4)
-            for (int c = 0; c < C; ++c) {
-              halves[c] = sums[c];
-              sums[c] = _mm256_setzero_si256();
-            }
+          const auto scales_at = [&](int half) {
+            return _mm256_cvtepi8_epi32(_mm_loadl_epi64(
+                reinterpret_cast<const __m128i*>(block + F.sub_scales_at() + 8 * half)));
+          };
+          const __m256i sc0 = scales_at(0), sc1 = scales_at(1);
+          for (int c = 0; c < K; ++c)
+            sums[c] = _mm256_add_epi32(_mm256_mullo_epi32(halves[c], sc0),
+                                       _mm256_mullo_epi32(sums[c], sc1));
         }
-        const __m256i w = F.quants == PackedQuants::kSigned8 ? load(32 * g) : wide_values(g);
-        const __m256i magnitudes = _mm256_sign_epi8(w, w);
-        for (int c = 0; c < C; ++c) {
-          const __m256i x = _mm256_sign_epi8(broadcast4(c, 4 * g), w);
-          sums[c] = _mm256_add_epi32(sums[c],
-                                     _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes, x), ones));
+      } else if constexpr (F.quants == PackedQuants::kFiveBits) {
+        for (int g = 0; g < 8; g += 2) {
+          const __m256i w0 = wide_values(g), w1 = wide_values(g + 1);
+          for (int c = 0; c < K; ++c) {
+            const __m256i pair =
+                _mm256_add_epi16(_mm256_maddubs_epi16(w0, broadcast4(c, 4 * g)),
+                                 _mm256_maddubs_epi16(w1, broadcast4(c, 4 * g + 4)));
+            sums[c] = _mm256_add_epi32(sums[c], _mm256_madd_epi16(pair, ones));
+          }
         }
-      }
-      if constexpr (F.sub_scales) {
-        const auto scales_at = [&](int half) {
-          return _mm256_cvtepi8_epi32(_mm_loadl_epi64(
-              reinterpret_cast<const __m128i*>(block + F.sub_scales_at() + 8 * half)));
-        };
-        const __m256i sc0 = scales_at(0), sc1 = scales_at(1);
-        for (int c = 0; c < C; ++c)
-          sums[c] = _mm256_add_epi32(_mm256_mullo_epi32(halves[c], sc0),
-                                     _mm256_mullo_epi32(sums[c], sc1));
-      }
-    } else if constexpr (F.quants == PackedQuants::kFiveBits) {
-      for (int g = 0; g < 8; g += 2) {
-        const __m256i w0 = wide_values(g), w1 = wide_values(g + 1);
-        for (int c = 0; c < C; ++c) {
-          const __m256i pair = _mm256_add_epi16(_mm256_maddubs_epi16(w0, broadcast4(c, 4 * g)),
-                                                _mm256_maddubs_epi16(w1, broadcast4(c, 4 * g + 4)));
-          sums[c] = _mm256_add_epi32(sums[c], _mm256_madd_epi16(pair, ones));
+      } else {
+        for (int k = 0; k < 4; ++k) {
+          const __m256i raw = load(32 * k);
+          const __m256i lo = _mm256_and_si256(raw, low_nibbles);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
+          for (int c = 0; c < K; ++c) {
+            sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(lo, broadcast4(c, 4 * k)));
+            sums[c] =
+                _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(hi, broadcast4(c, 16 + 4 * k)));
+          }
         }
+        for (int c = 0; c < K; ++c) sums[c] = _mm256_madd_epi16(sums[c], ones);
       }
-    } else {
-      for (int k = 0; k < 4; ++k) {
-        const __m256i raw = load(32 * k);
-        const __m256i lo = _mm256_and_si256(raw, low_nibbles);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles);
-        for (int c = 0; c < C; ++c) {
-          sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(lo, broadcast4(c, 4 * k)));
-          sums[c] = _mm256_add_epi16(sums[c], _mm256_maddubs_epi16(hi, broadcast4(c, 16 + 4 * k)));
-        }
-      }
-      for (int c = 0; c < C; ++c) sums[c] = _mm256_madd_epi16(sums[c], ones);
-    }
+    };
     const auto f16_lanes = [&](const uint8_t* p) {
       return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     };
@@ -351,12 +355,26 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
       d = f16_lanes(block);
       if constexpr (F.offset) m = f16_lanes(block + F.offset_at());
     }
-    for (int c = 0; c < C; ++c) {
-      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(q8_rows[c], n)[b]));
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[c]), scale, acc[c]);
+    // The integer sum of block b with the q8 row `row`, scaled, into acc[c].
+    const auto add_scaled = [&](int c, const uint8_t* row, __m256i sum) {
+      const __m256 scale = _mm256_mul_ps(d, _mm256_set1_ps(q8_scales(row, n)[b]));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, acc[c]);
       if constexpr (F.offset)
-        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
-    }
+        acc[c] = _mm256_fmadd_ps(m, _mm256_set1_ps(q8_sums(row, n)[b]), acc[c]);
+    };
+    __m256i sums[C];
+    block_sums.template operator()<C>(x.rows, sums);
+    for (int c = 0; c < C; ++c) add_scaled(c, x.rows[c], sums[c]);
+    // Most blocks are no row's outlier: one test of the mask's byte skips them. Unrolled, so that
+    // acc[c] stays in a register (indexed at run time, the array went to the stack).
+    if (x.errors != nullptr && x.outliers[b] >> x.shift != 0)
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        if (x.is_outlier(c, b)) {
+          __m256i error_sum;
+          block_sums.template operator()<1>(x.errors + c, &error_sum);
+          add_scaled(c, x.errors[c], error_sum);
+        }
   }
   for (int c = 0; c < C; ++c) {
     float lanes[kPackedRows];
@@ -367,15 +385,15 @@ void dot_packed_impl(const uint8_t* group, int64_t n, const uint8_t* const* q8_r
 
 // A tile of up to two groups by kPackedTileCols activation rows, one group by 4 of them at a time.
 template <PackedFormat F>
-void dot_packed_groups(const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
-                       int nr, float* out, int64_t out_stride) {
+void dot_packed_groups(const uint8_t* groups, int64_t n, const PackedActivations& x, int nc, int nr,
+                       float* out, int64_t out_stride) {
   constexpr int kCols = 4;
   for (int g = 0; g * kPackedRows < nr; ++g) {
     const uint8_t* group = groups + g * F.group_bytes(n);
     const int rows = std::min(kPackedRows, nr - g * kPackedRows);
     for (int c = 0; c < nc; c += kCols)
       with_tile_shape<1, kCols>(1, std::min(kCols, nc - c), [&]<int R, int C>() {
-        dot_packed_impl<F, C>(group, n, q8_rows + c, rows, out + c * out_stride + g * kPackedRows,
+        dot_packed_impl<F, C>(group, n, x.from(c), rows, out + c * out_stride + g * kPackedRows,
                               out_stride);
       });
   }
@@ -383,11 +401,10 @@ void dot_packed_groups(const uint8_t* groups, int64_t n, const uint8_t* const* q
 
 }  // namespace
 
-void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride) {
-  with_packed_format(type, [&]<PackedFormat F>() {
-    dot_packed_groups<F>(groups, n, q8_rows, nc, nr, out, out_stride);
-  });
+  with_packed_format(
+      type, [&]<PackedFormat F>() { dot_packed_groups<F>(groups, n, x, nc, nr, out, out_stride); });
 }
 
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {

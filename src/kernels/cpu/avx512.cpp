@@ -158,8 +158,8 @@ namespace {
 // and block the integer sum, the scaling by d x_d and the offset m x_sum follow the scalar twin's
 // order, so every result is its bits, whatever the tile.
 template <PackedFormat F, int C>
-void dot_packed_impl(const uint8_t* low, int64_t n, const uint8_t* const* q8_rows, int nr,
-                     float* out, int64_t out_stride) {
+void dot_packed_impl(const uint8_t* low, int64_t n, const PackedActivations& x, int nr, float* out,
+                     int64_t out_stride) {
   // The format is known here, so the second group's place costs no call per tile.
   const uint8_t* high = nr > kPackedRows ? low + F.group_bytes(n) : low;
   constexpr int block_bytes = F.block_bytes();
@@ -173,6 +173,7 @@ void dot_packed_impl(const uint8_t* low, int64_t n, const uint8_t* const* q8_row
                                                              : F.bias;
   constexpr int64_t kKBlocks = PackedFormat::kKBlock / kQ8Block;
   __m512 acc[C];
+#pragma GCC unroll 8
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   [[maybe_unused]] __m512 super_d = _mm512_setzero_ps(), super_min = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
@@ -264,12 +265,13 @@ void dot_packed_impl(const uint8_t* low, int64_t n, const uint8_t* const* q8_row
         std::memcpy(&h, hi + F.sub_scales_at() + 8 * half, 8);
         sc[half] = _mm512_cvtepi8_epi32(_mm_set_epi64x(h, l));
       }
-    for (int c = 0; c < C; ++c) {
-      const uint8_t* x = q8_rows[c] + b * kQ8Block;
+    // The 16 rows' block b times block b of the q8 row `row`, into `into`.
+    const auto add_product = [&](__m512& into, const uint8_t* row) {
+      const uint8_t* values = row + b * kQ8Block;
       __m512i sums[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
       for (int g = 0; g < 8; ++g) {
         int32_t dword;
-        std::memcpy(&dword, x + 4 * g, 4);
+        std::memcpy(&dword, values + 4 * g, 4);
         __m512i xg = _mm512_set1_epi32(dword);
         if constexpr (kSigned)
           xg = _mm512_mask_sub_epi8(xg, negative[g], _mm512_setzero_si512(), xg);
@@ -283,30 +285,37 @@ void dot_packed_impl(const uint8_t* low, int64_t n, const uint8_t* const* q8_row
       else
         total = _mm512_add_epi32(sums[0], sums[1]);
       if constexpr (kBias != 0)
-        total = _mm512_sub_epi32(total, _mm512_set1_epi32(kBias * q8_int_sums(q8_rows[c], n)[b]));
-      const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(q8_scales(q8_rows[c], n)[b]));
-      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, acc[c]);
-      if constexpr (F.offset)
-        acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(q8_sums(q8_rows[c], n)[b]), acc[c]);
-    }
+        total = _mm512_sub_epi32(total, _mm512_set1_epi32(kBias * q8_int_sums(row, n)[b]));
+      const __m512 scale = _mm512_mul_ps(d, _mm512_set1_ps(q8_scales(row, n)[b]));
+      into = _mm512_fmadd_ps(_mm512_cvtepi32_ps(total), scale, into);
+      if constexpr (F.offset) into = _mm512_fmadd_ps(m, _mm512_set1_ps(q8_sums(row, n)[b]), into);
+    };
+#pragma GCC unroll 8
+    for (int c = 0; c < C; ++c) add_product(acc[c], x.rows[c]);
+    // Most blocks are no row's outlier: one test of the mask's byte skips them. Unrolled, so that
+    // acc[c] stays in a register (indexed at run time, the array went to the stack).
+    if (x.errors != nullptr && x.outliers[b] >> x.shift != 0)
+#pragma GCC unroll 8
+      for (int c = 0; c < C; ++c)
+        if (x.is_outlier(c, b)) add_product(acc[c], x.errors[c]);
   }
   const auto rows = static_cast<__mmask16>((1u << nr) - 1);
+#pragma GCC unroll 8
   for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(out + c * out_stride, rows, acc[c]);
 }
 
 }  // namespace
 
-void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride) {
   // One token, memory-bound, reads the two groups one after the other (reading them side by side,
   // two streams a tile, made one-sequence decode a third slower on a Zen 5), 8 rows at a time
   // through the 256-bit kernel: 16 lanes holding one group twice did twice the unpacking for the
   // same bytes. Every kernel's bits are the scalar twin's, so a row's bits are the same either way.
-  if (nc == 1) return avx2::dot_packed(type, groups, n, q8_rows, nc, nr, out, out_stride);
+  if (nc == 1) return avx2::dot_packed(type, groups, n, x, nc, nr, out, out_stride);
   with_packed_format(type, [&]<PackedFormat F>() {
-    with_tile_shape<1, kPackedTileCols>(1, nc, [&]<int R, int C>() {
-      dot_packed_impl<F, C>(groups, n, q8_rows, nr, out, out_stride);
-    });
+    with_tile_shape<1, kPackedTileCols>(
+        1, nc, [&]<int R, int C>() { dot_packed_impl<F, C>(groups, n, x, nr, out, out_stride); });
   });
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope {
 
@@ -32,9 +33,10 @@ struct Kernels {
                       int64_t out_stride) = nullptr;
   float (*dot_q8_0_q16)(const uint8_t* weights, const uint8_t* q16_row, int64_t n) = nullptr;
   // Weights repacked 8 rows at a time (kernels/packed.h): up to kPackedTileRows rows, in
-  // consecutive groups from `groups`, against up to kPackedTileCols activation rows. Null where the
-  // row-major kernels are used instead (scalar), and then models are not repacked.
-  void (*dot_packed)(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows,
+  // consecutive groups from `groups`, against up to kPackedTileCols activation rows, and their
+  // outlier blocks' rounding errors (kernels/ref/quantized.h). Null where the row-major kernels are
+  // used instead (scalar), and then models are not repacked.
+  void (*dot_packed)(DType type, const uint8_t* groups, int64_t n, const PackedActivations& x,
                      int nc, int nr, float* out, int64_t out_stride) = nullptr;
   // The fast path of BF16 weights (kernels/ref/bf16.h): activations rounded to BF16, then up to
   // kBf16TileRows weight rows against up to kBf16TileCols of them, each element the same whatever

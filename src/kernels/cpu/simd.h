@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "kernels/ref/quantized.h"
 
 namespace kvscope::avx2 {
 float dot(const float* a, const float* b, int64_t n);
@@ -18,7 +19,7 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
                  int nc, int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* group, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride);
 void round_row_bf16(const float* x, uint16_t* out, int64_t n);
 void softmax(float* x, int64_t n, float scale);
@@ -37,7 +38,7 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 void dot_q8_tile(DType type, const uint8_t* const* weights, int nr, const uint8_t* const* q8_rows,
                  int nc, int64_t n, float* out, int64_t out_stride);
 float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n);
-void dot_packed(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* group, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride);
 // Only where the CPU has AVX512_BF16 too.
 void dot_bf16_tile(const uint16_t* const* weights, int nr, const uint16_t* const* x, int nc,

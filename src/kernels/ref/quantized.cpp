@@ -149,42 +149,43 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 
 namespace {
 
-void dot_packed_group(DType type, const uint8_t* group, int64_t n, const uint8_t* const* q8_rows,
+void dot_packed_group(DType type, const uint8_t* group, int64_t n, const PackedActivations& x,
                       int nc, int nr, float* out, int64_t out_stride) {
   const PackedFormat f = packed_format(type);
-  for (int c = 0; c < nc; ++c) {
-    const auto* x = reinterpret_cast<const int8_t*>(q8_rows[c]);
-    const float* xd = q8_scales(q8_rows[c], n);
-    const float* xs = q8_sums(q8_rows[c], n);
+  for (int c = 0; c < nc; ++c)
     for (int r = 0; r < nr; ++r) {
       float acc = 0.0f;
       for (int64_t b = 0; b < n / kQ8Block; ++b) {
         const uint8_t* block = group + f.block_at(n, b);
-        const uint8_t* quants = block + f.quants_at();
-        const int8_t* xb = x + b * kQ8Block;
-        // Columns 0-15 and 16-31 summed apart: Q6_K weights them by its two 8-bit scales.
-        int32_t halves[2] = {0, 0};
-        for (int j = 0; j < 32; ++j) halves[j / 16] += packed_value(f, quants, r, j) * xb[j];
-        const int32_t sum =
-            f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
-                               static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
-                         : halves[0] + halves[1];
         float d, m;
         packed_row_scales(f, group, n, b, r, &d, &m);
-        acc = std::fma(static_cast<float>(sum), d * xd[b], acc);
-        if (f.offset) acc = std::fma(m, xs[b], acc);
+        // Row r's block b times block b of the q8 row `row`.
+        const auto add_product = [&](const uint8_t* row) {
+          const auto* xb = reinterpret_cast<const int8_t*>(row) + b * kQ8Block;
+          // Columns 0-15 and 16-31 summed apart: Q6_K weights them by its two 8-bit scales.
+          int32_t halves[2] = {0, 0};
+          for (int j = 0; j < 32; ++j)
+            halves[j / 16] += packed_value(f, block + f.quants_at(), r, j) * xb[j];
+          const int32_t sum =
+              f.sub_scales ? static_cast<int8_t>(block[f.sub_scales_at() + r]) * halves[0] +
+                                 static_cast<int8_t>(block[f.sub_scales_at() + 8 + r]) * halves[1]
+                           : halves[0] + halves[1];
+          acc = std::fma(static_cast<float>(sum), d * q8_scales(row, n)[b], acc);
+          if (f.offset) acc = std::fma(m, q8_sums(row, n)[b], acc);
+        };
+        add_product(x.rows[c]);
+        if (x.is_outlier(c, b)) add_product(x.errors[c]);
       }
       out[c * out_stride + r] = acc;
     }
-  }
 }
 
 }  // namespace
 
-void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride) {
   for (int g = 0; g * kPackedRows < nr; ++g)
-    dot_packed_group(type, groups + g * packed_group_bytes(type, n), n, q8_rows, nc,
+    dot_packed_group(type, groups + g * packed_group_bytes(type, n), n, x, nc,
                      std::min(kPackedRows, nr - g * kPackedRows), out + g * kPackedRows,
                      out_stride);
 }

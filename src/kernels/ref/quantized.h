@@ -15,7 +15,7 @@ namespace kvscope {
 
 constexpr int kQ8Block = 32;
 
-inline size_t q8_row_bytes(int64_t n) {
+constexpr size_t q8_row_bytes(int64_t n) {
   // Rounded up to 64 bytes so every row starts on a cache line.
   const size_t bytes = static_cast<size_t>(n) + 12 * static_cast<size_t>(n / kQ8Block);
   return (bytes + 63) / 64 * 64;
@@ -30,6 +30,24 @@ inline const float* q8_sums(const uint8_t* row, int64_t n) {
 inline const int32_t* q8_int_sums(const uint8_t* row, int64_t n) {
   return reinterpret_cast<const int32_t*>(q8_sums(row, n) + n / kQ8Block);
 }
+
+// Up to 8 q8 activation rows for a packed product, and where `errors` is set, their rounding errors
+// (q8 rows too): bit shift + c of outliers[b] marks block b of errors[c] to be multiplied as well
+// (the fast path's outlier blocks, kernels/matmul.cpp).
+struct PackedActivations {
+  const uint8_t* const* rows = nullptr;
+  const uint8_t* const* errors = nullptr;
+  const uint8_t* outliers = nullptr;  // a byte per block of 32 columns
+  int shift = 0;
+
+  // Rows c0.. of these.
+  PackedActivations from(int c0) const {
+    return {rows + c0, errors != nullptr ? errors + c0 : nullptr, outliers, shift + c0};
+  }
+  bool is_outlier(int c, int64_t b) const {
+    return errors != nullptr && (outliers[b] >> (shift + c) & 1) != 0;
+  }
+};
 
 // Whether weights of this type have an integer dot product with q8 activations.
 bool has_q8_dot(DType type);
@@ -58,8 +76,9 @@ float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t 
 // The first nr rows of consecutive packed groups of 8 rows of `type` (kernels/packed.h) against nc
 // activation rows: out[c * out_stride + r]. Per row and block, the integer sum (Q6_K: the sum
 // of each half of the block times its 8-bit scale, in integers) is scaled by d x_d and then any
-// offset added, each with one fused multiply-add, in block order.
-void dot_packed(DType type, const uint8_t* groups, int64_t n, const uint8_t* const* q8_rows, int nc,
+// offset added, each with one fused multiply-add, in block order; where an outlier block of the
+// row is marked, its rounding error's product in that block follows the row's own the same way.
+void dot_packed(DType type, const uint8_t* groups, int64_t n, const PackedActivations& x, int nc,
                 int nr, float* out, int64_t out_stride);
 
 void quantize_row_q16(const float* x, uint8_t* out, int64_t n);
