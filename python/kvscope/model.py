@@ -30,7 +30,9 @@ class Model:
     Model(path=None, threads=None, precision="fast"): path is a GGUF file or a Hugging Face
     folder; None loads the default model (or $KVSCOPE_MODEL) and, when it has not been fetched,
     raises kvscope.Error naming scripts/fetch_model.sh. threads defaults to the cores this
-    process may use. precision "fast" quantizes activations to 8 bits as llama.cpp does, "split"
+    process may use. precision "fast" quantizes activations to 8 bits as llama.cpp does, with the
+    rounding error of each row's two blocks of largest scale multiplied too, "int8" without
+    those blocks, "split"
     gives each activation row as two 8-bit rows (its rounding and that rounding's error: about 15
     bits, near-exact logits for twice the integer products), "exact" keeps them f32 as
     transformers does.

@@ -75,9 +75,16 @@ uint8_t* activation_rows(int64_t n, size_t row_bytes) {
 constexpr int kOutlierBlocks = 2;
 
 enum class RoundingErrors {
+  kNone,           // int8
   kOutlierBlocks,  // the fast path: each row's outlier blocks
   kEveryBlock,     // split: whole rows
 };
+
+RoundingErrors rounding_errors(Precision precision) {
+  return precision == Precision::kInt8    ? RoundingErrors::kNone
+         : precision == Precision::kSplit ? RoundingErrors::kEveryBlock
+                                          : RoundingErrors::kOutlierBlocks;
+}
 
 // A matrix's activations in 8 bits: the rows rounded, then the rows of their rounding errors
 // (with outlier blocks, only those blocks of them are written).
@@ -136,6 +143,7 @@ QuantizedActivations quantize_activations(ThreadPool& pool, const float* x, int6
       uint8_t* rounded = base + i * a.row_bytes;
       uint8_t* rounding_error = base + (n + i) * a.row_bytes;
       k.quantize_row_q8(row, rounded, cols);
+      if (errors == RoundingErrors::kNone) continue;
       const float* scales = q8_scales(rounded, cols);
       const auto error_of = [&](int64_t b) {
         const auto* q = reinterpret_cast<const int8_t*>(rounded);
@@ -262,12 +270,9 @@ void dot_quantized(ThreadPool& pool, const TensorView& w, const QuantizedActivat
 }
 
 void matmul_fast(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
-                 bool split) {
-  if (!split) {
-    const QuantizedActivations a =
-        quantize_activations(pool, x, n, w.cols(), RoundingErrors::kOutlierBlocks);
-    return dot_quantized(pool, w, a, out);
-  }
+                 RoundingErrors errors) {
+  if (errors != RoundingErrors::kEveryBlock)
+    return dot_quantized(pool, w, quantize_activations(pool, x, n, w.cols(), errors), out);
   // Both halves of a row go through the same kernel as rows of their own, so the sum keeps its
   // batch invariance.
   QuantizedActivations halves_in =
@@ -337,6 +342,8 @@ std::string_view precision_name(Precision p) {
       return "exact";
     case Precision::kFast:
       return "fast";
+    case Precision::kInt8:
+      return "int8";
     case Precision::kSplit:
       return "split";
     case Precision::kWide:
@@ -376,22 +383,22 @@ std::string matrix_kinds_name(MatrixKinds kinds) {
 }
 
 Precision parse_precision(std::string_view name) {
-  for (Precision p : {Precision::kFast, Precision::kSplit, Precision::kExact})
+  for (Precision p : {Precision::kFast, Precision::kInt8, Precision::kSplit, Precision::kExact})
     if (precision_name(p) == name) return p;
-  fail("unknown precision '{}' (expected fast, split or exact)", name);
+  fail("unknown precision '{}' (expected fast, int8, split or exact)", name);
 }
 
 void matmul_shared_input(ThreadPool& pool, std::span<const TensorView* const> ws, const float* x,
                          int64_t n, std::span<float* const> outs, Precision precision) {
   const bool fused =
-      precision == Precision::kFast &&
+      (precision == Precision::kFast || precision == Precision::kInt8) &&
       std::all_of(ws.begin(), ws.end(), [](const TensorView* w) { return is_packed(*w); });
   if (!fused) {
     for (size_t m = 0; m < ws.size(); ++m) matmul(pool, *ws[m], x, n, outs[m], precision);
     return;
   }
   const QuantizedActivations a =
-      quantize_activations(pool, x, n, ws[0]->cols(), RoundingErrors::kOutlierBlocks);
+      quantize_activations(pool, x, n, ws[0]->cols(), rounding_errors(precision));
   std::vector<int64_t> first_tile{0};  // matrix m's tiles are [first_tile[m], first_tile[m + 1])
   for (const TensorView* w : ws) first_tile.push_back(first_tile.back() + packed_tiles(*w));
   pool.parallel_for(first_tile.back(), [&](int64_t begin, int64_t end) {
@@ -408,8 +415,9 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
   if (precision == Precision::kWide && w.type == DType::kQ8_0)
     matmul_wide(pool, w, x, n, out);
   else if (precision != Precision::kExact && (has_q8_dot(w.type) || is_packed(w)))
-    matmul_fast(pool, w, x, n, out, precision == Precision::kSplit);
-  else if (precision == Precision::kFast && w.type == DType::kBF16 && w.cols() % kBf16Chunk == 0 &&
+    matmul_fast(pool, w, x, n, out, rounding_errors(precision));
+  else if ((precision == Precision::kFast || precision == Precision::kInt8) &&
+           w.type == DType::kBF16 && w.cols() % kBf16Chunk == 0 &&
            kernels().dot_bf16_tile != nullptr)
     matmul_bf16(pool, w, x, n, out);
   else

@@ -15,7 +15,9 @@ namespace kvscope {
 
 enum class Precision {
   kExact,  // f32 activations times dequantized weights: matches transformers
-  kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does)
+  kFast,   // activations quantized to 8 bits, integer dot products (as llama.cpp does), and each
+           // row's outlier blocks' rounding errors too (matmul.cpp)
+  kInt8,   // kFast without the outlier blocks: 8-bit activations alone
   kSplit,  // each activation row as two 8-bit rows, its rounding and that rounding's error: about
            // 15 bits on the same integer kernels, for twice their products
   kWide,   // activations quantized to 16 bits (for Q8_0 weights; the fast path's output head)
@@ -35,12 +37,12 @@ using MatrixKinds = unsigned;
 constexpr MatrixKinds matrix_kind_bit(MatrixKind kind) { return 1u << static_cast<int>(kind); }
 MatrixKind parse_matrix_kind(std::string_view name);  // Error on any other name
 std::string matrix_kinds_name(MatrixKinds kinds);     // the comma list back; "" for none
-// fast, split or exact (kWide is the head's own, not a choice); Error on any other name.
+// fast, int8, split or exact (kWide is the head's own, not a choice); Error on any other name.
 Precision parse_precision(std::string_view name);
 
-// x is [n][w.cols()], out is [n][w.rows()]. kFast, kSplit and kWide fall back to kExact for weight
-// types without an integer kernel (F32, F16, BF16; Q5_0, Q5_1, Q4_K, Q5_K and Q6_K unless packed,
-// which they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
+// x is [n][w.cols()], out is [n][w.rows()]. kFast, kInt8, kSplit and kWide fall back to kExact for
+// weight types without an integer kernel (F32, F16, BF16; Q5_0, Q5_1, Q4_K, Q5_K and Q6_K unless
+// packed, which they are on AVX2 and AVX-512), kWide to kFast for the types other than Q8_0.
 void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, float* out,
             Precision precision = Precision::kExact);
 

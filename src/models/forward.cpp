@@ -284,11 +284,12 @@ void Forward::feed_forward_block(int layer) {
 }
 
 Precision Forward::precision_for(MatrixKind kind) const {
-  if (precision_ != Precision::kFast) return precision_;
+  if (precision_ != Precision::kFast && precision_ != Precision::kInt8) return precision_;
   if (split_kinds_ & matrix_kind_bit(kind)) return Precision::kSplit;
   // The fast path's head takes 16-bit activations where its weights allow (Q8_0): with 8 bits
   // there the head alone gave most of the fast path's KL divergence from the exact one.
-  return kind == MatrixKind::kOutputHead ? Precision::kWide : Precision::kFast;
+  return kind == MatrixKind::kOutputHead && model_.output().type == DType::kQ8_0 ? Precision::kWide
+                                                                                 : precision_;
 }
 
 void Forward::compute_logits(std::span<const ForwardChunk> chunks) {

@@ -312,6 +312,104 @@ TEST(FastPath, MatmulIsBatchInvariant) {
   }
 }
 
+// Marked outlier blocks add their rounding errors' products, right after the row's own in each
+// block: bitwise the scalar twin's on every ISA, whichever rows of a tile are marked, and the
+// product of the dequantized weights with the rows and the marked errors up to rounding.
+TEST(FastPath, PackedOutlierBlocksMatchScalarOnEveryIsa) {
+  for (const PackedCase& p : kPackedCases) {
+    const int64_t cols = p.cols, rows = kPackedTileRows, blocks = cols / kQ8Block;
+    const auto bytes = testing::random_row_bytes(p.type, cols * rows, 61);
+    const TensorView w = matrix_view(p.type, cols, rows, bytes);
+    const std::vector<uint8_t> packed = pack_rows(w);
+    std::vector<std::vector<uint8_t>> q, e;
+    const uint8_t *qp[kPackedTileCols], *ep[kPackedTileCols];
+    for (int c = 0; c < kPackedTileCols; ++c) {
+      q.emplace_back(q8_row_bytes(cols));
+      e.emplace_back(q8_row_bytes(cols));
+      ref::quantize_row_q8(random_floats(cols, 62 + c).data(), q.back().data(), cols);
+      ref::quantize_row_q8(random_floats(cols, 72 + c).data(), e.back().data(), cols);
+      qp[c] = q.back().data();
+      ep[c] = e.back().data();
+    }
+    std::vector<uint8_t> marks(blocks);  // every pattern of rows somewhere, and none in some
+    for (int64_t b = 0; b < blocks; ++b) marks[b] = b % 3 == 0 ? 0 : static_cast<uint8_t>(37 * b);
+    const PackedActivations x{qp, ep, marks.data()};
+    for (int nc = 1; nc <= kPackedTileCols; ++nc) {
+      float want[kPackedTileCols * kPackedTileRows];
+      ref::dot_packed(p.type, packed.data(), cols, x, nc, rows, want, kPackedTileRows);
+      for (int c = 0; c < nc; ++c)
+        for (int r = 0; r < rows; ++r) {
+          std::vector<float> wf(cols);
+          ref::dequantize_row(p.type, w.row(r), wf.data(), cols);
+          double product = 0;
+          for (int64_t i = 0; i < cols; ++i) {
+            const int64_t b = i / kQ8Block;
+            product += double(wf[i]) * reinterpret_cast<const int8_t*>(qp[c])[i] *
+                       q8_scales(qp[c], cols)[b];
+            if (x.is_outlier(c, b))
+              product += double(wf[i]) * reinterpret_cast<const int8_t*>(ep[c])[i] *
+                         q8_scales(ep[c], cols)[b];
+          }
+          ASSERT_NEAR(want[c * kPackedTileRows + r], product, 1e-4 * (1 + std::fabs(product)))
+              << dtype_name(p.type);
+        }
+      for (Isa isa : supported_isas()) {
+        if (kernels_for(isa).dot_packed == nullptr) continue;
+        float got[kPackedTileCols * kPackedTileRows];
+        kernels_for(isa).dot_packed(p.type, packed.data(), cols, x, nc, rows, got, kPackedTileRows);
+        for (int i = 0; i < nc * kPackedTileRows; ++i)
+          ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " " << dtype_name(p.type) << " " << nc;
+      }
+    }
+  }
+}
+
+// The fast path's error comes mostly from the blocks that a few large channels put on a coarse
+// scale; carrying those blocks' rounding errors (the outlier blocks) removes most of it, packed
+// and row-major. Plain 8-bit activations are the product of the dequantized weights with the
+// rounded rows alone.
+TEST(FastPath, OutlierBlocksTakeOutTheLargeChannelsError) {
+  ThreadPool two(2);
+  const int64_t rows = 40, n = 9, cols = 512;  // two tiles of rows, whole K-quant super-blocks
+  for (DType type : {DType::kQ4_1, DType::kQ8_0, DType::kQ4_K}) {
+    const auto bytes = testing::random_row_bytes(type, cols * rows, 81);
+    TensorView w = matrix_view(type, cols, rows, bytes);
+    const std::vector<uint8_t> packed = pack_rows(w);
+    auto x = random_floats(n * cols, 82);
+    for (int64_t i = 0; i < n; ++i) {  // two large channels a row, in blocks that vary by row
+      x[i * cols + 32 * (i % 16) + 5] = 40.0f;
+      x[i * cols + 32 * ((i + 7) % 16) + 20] = -35.0f;
+    }
+    std::vector<float> exact(n * rows), fast(n * rows), wf(cols);
+    matmul(two, w, x.data(), n, exact.data(), Precision::kExact);
+    double plain_error = 0;
+    std::vector<uint8_t> q(q8_row_bytes(cols));
+    for (int64_t i = 0; i < n; ++i) {
+      ref::quantize_row_q8(&x[i * cols], q.data(), cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        ref::dequantize_row(type, w.row(r), wf.data(), cols);
+        double product = 0;
+        for (int64_t j = 0; j < cols; ++j)
+          product += double(wf[j]) * reinterpret_cast<const int8_t*>(q.data())[j] *
+                     q8_scales(q.data(), cols)[j / kQ8Block];
+        plain_error = std::max(plain_error, std::fabs(product - exact[i * rows + r]));
+      }
+    }
+    std::vector<const uint8_t*> layouts = {packed.data()};
+    if (has_q8_dot(type)) layouts.push_back(nullptr);
+    for (const uint8_t* layout : layouts) {
+      w.packed = layout;
+      matmul(two, w, x.data(), n, fast.data(), Precision::kFast);
+      double fast_error = 0;
+      for (int64_t i = 0; i < n * rows; ++i)
+        fast_error = std::max<double>(fast_error, std::fabs(fast[i] - exact[i]));
+      EXPECT_LT(fast_error, plain_error / 4)
+          << dtype_name(type) << (layout ? " packed" : " row-major") << ": plain 8-bit "
+          << plain_error;
+    }
+  }
+}
+
 // Several matrices by the same activations (q, k and v of three weight types, packed and not)
 // give the bits of one matmul each, at every precision, as one pass or as a fallback.
 TEST(FastPath, MatricesSharingAnInputEqualTheirOwnMatmuls) {

@@ -27,15 +27,18 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 }
 
 void add_precision_option(CLI::App& app, Precision& precision) {
-  const std::map<std::string, Precision> names = {
-      {"fast", Precision::kFast}, {"split", Precision::kSplit}, {"exact", Precision::kExact}};
+  const std::map<std::string, Precision> names = {{"fast", Precision::kFast},
+                                                  {"int8", Precision::kInt8},
+                                                  {"split", Precision::kSplit},
+                                                  {"exact", Precision::kExact}};
   app.add_option("--precision", precision,
-                 "fast: int8 activations (BF16 ones for BF16 weights, with AVX512_BF16), as "
-                 "llama.cpp (default); split: each activation row as "
+                 "fast: int8 activations as llama.cpp, plus the rounding error of each row's two "
+                 "blocks of largest scale (BF16 activations for BF16 weights, with AVX512_BF16) "
+                 "(default); int8: the same without those blocks; split: each activation row as "
                  "two int8 rows (about 15 bits; twice the products, near-exact logits); exact: f32 "
                  "activations, as transformers")
       ->transform(
-          CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,split,exact}"));
+          CLI::CheckedTransformer(names, CLI::ignore_case).description("{fast,int8,split,exact}"));
 }
 
 void add_split_matrices_option(CLI::App& app, std::string& kinds) {
