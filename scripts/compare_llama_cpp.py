@@ -22,7 +22,7 @@ as -gp DEPTH,128, and its llama-batched-bench with -fa.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
                                             [--models Q4_1,Q8_0,F16,BF16,Q4_K_M,Q5_K_M,FILE.gguf]
-                                            [--tests pp512,tg128,...]
+                                            [--tests pp512,tg128,...] [--precision fast|int8]
                                             [--no-speed] [--no-faithfulness]
                                             [--ik-llama-cpp BIN]"""
 import argparse
@@ -97,8 +97,9 @@ def ik_batched(bin_dir, model, test, threads):
     return float(rows[-1][8])
 
 
-def kvscope(model, test, threads):
-    record = json.loads(run([str(KVSCOPE), "bench", "speed"] + bench_args(model, test, threads)))[0]
+def kvscope(model, test, threads, precision):
+    record = json.loads(run([str(KVSCOPE), "bench", "speed", "--precision", precision]
+                            + bench_args(model, test, threads)))[0]
     return record["avg_ts"], record
 
 
@@ -167,6 +168,9 @@ def main():
                     + ", and paths of other GGUF files (such as scripts/make_1b_model.py's)")
     ap.add_argument("--tests", help="comma-separated, of " + ", ".join(t[0] for t in SINGLE + BATCHED)
                     + " (default: all)")
+    ap.add_argument("--precision", default="fast", choices=["fast", "int8"],
+                    help="kvscope's speed runs: fast (the default) or int8, 8-bit activations alone as "
+                         "llama.cpp's")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-faithfulness", action="store_true")
     ap.add_argument("--ik-llama-cpp", type=pathlib.Path, metavar="BIN",
@@ -205,7 +209,7 @@ def main():
                 theirs.append(llama_fn(bin_dir, model, test, args.threads))
                 if args.ik_llama_cpp:
                     ik.append(ik_fn(args.ik_llama_cpp, model, test, args.threads))
-                ts, result = kvscope(model, test, args.threads)
+                ts, result = kvscope(model, test, args.threads, args.precision)
                 ours.append(ts)
                 if label == "Q4_1" and test[0] == "tg128":
                     share = result["bandwidth_share"]
@@ -217,7 +221,7 @@ def main():
     progress("")
     peers = " and ik_llama.cpp" if args.ik_llama_cpp else ""
     print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp){peers}, {cpu}, {args.threads} threads, "
-          f"f16 KV cache, median of {args.reps} alternated repetitions\n")
+          f"f16 KV cache, kvscope's {args.precision} precision, median of {args.reps} alternated repetitions\n")
     ik_head = (" ik_llama.cpp t/s |", " ---: |", " vs ik_llama.cpp |", " ---: |") if args.ik_llama_cpp else ("",) * 4
     print(f"| model | test | llama.cpp t/s |{ik_head[0]} kvscope t/s | vs llama.cpp |{ik_head[2]}")
     print(f"| --- | --- | ---: |{ik_head[1]} ---: | ---: |{ik_head[3]}")

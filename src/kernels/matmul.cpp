@@ -89,7 +89,7 @@ RoundingErrors rounding_errors(Precision precision) {
 // A matrix's activations in 8 bits: the rows rounded, then the rows of their rounding errors
 // (with outlier blocks, only those blocks of them are written).
 struct QuantizedActivations {
-  const uint8_t* base = nullptr;  // rows [0, n) rounded, [n, 2n) their errors
+  const uint8_t* base = nullptr;  // rows [0, n) rounded, [n, 2n) their errors (none for int8)
   size_t row_bytes = 0;
   int64_t n = 0;
   int64_t blocks = 0;
@@ -130,7 +130,7 @@ QuantizedActivations quantize_activations(ThreadPool& pool, const float* x, int6
   a.n = n;
   a.blocks = blocks;
   a.errors = errors;
-  uint8_t* base = activation_rows(2 * n, a.row_bytes);
+  uint8_t* base = activation_rows(errors == RoundingErrors::kNone ? n : 2 * n, a.row_bytes);
   a.base = base;
   thread_local std::vector<int32_t> chosen;  // row i's outlier blocks at [i * outliers, ...)
   chosen.resize(static_cast<size_t>(n * outliers));
