@@ -70,8 +70,8 @@ uint8_t* activation_rows(int64_t n, size_t row_bytes) {
 // residual stream makes large set the scales of their blocks, and carry most of the fast path's
 // error: each row's kOutlierBlocks blocks of largest scale also have their rounding error rounded
 // to 8 bits (on a scale 254 times finer) and multiplied by the weights, for about 15 bits there.
-// On the default model this halves the KL divergence from the exact path, for 2 blocks of 18
-// (README, "Precision").
+// On the default model this cuts the mean KL divergence from the exact path by 3.5x, for 2 blocks
+// of 18, at about 7% of prefill (README, "Precisions").
 constexpr int kOutlierBlocks = 2;
 
 enum class RoundingErrors {
