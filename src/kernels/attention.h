@@ -52,6 +52,7 @@ struct AttentionHeads {
 // A thread's working memory for attend_heads, resized as needed.
 struct AttentionScratch {
   std::vector<float> scores;
+  std::vector<float> keys_t;                 // a chunk of keys, transposed
   std::vector<const uint8_t*> keys, values;  // each position's rows for this head
 };
 

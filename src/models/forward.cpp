@@ -22,7 +22,7 @@ void add_bias(float* rows, const Vector& bias, int64_t n) {
 void norm_runs(float* rows, const Vector& weight, int64_t runs, float eps) {
   const auto width = static_cast<int64_t>(weight.size());
   for (int64_t i = 0; i < runs; ++i)
-    ref::rms_norm(rows + i * width, weight.data(), rows + i * width, width, eps);
+    kernels().rms_norm(rows + i * width, weight.data(), rows + i * width, width, eps);
 }
 
 void add_into(float* x, const float* delta, size_t count) {
@@ -108,7 +108,7 @@ void Forward::norm(const Vector& weight, const Vector& bias, const float* x, flo
   pool_.parallel_for(rows, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       if (c.norm == NormKind::kRmsNorm)
-        ref::rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
+        kernels().rms_norm(x + i * c.dim, weight.data(), out + i * c.dim, c.dim, c.norm_eps);
       else
         ref::layer_norm(x + i * c.dim, weight.data(), bias.data(), out + i * c.dim, c.dim,
                         c.norm_eps);

@@ -919,6 +919,24 @@ TEST(Softmax, MatchesScalarOnEveryIsa) {
     }
 }
 
+// RMSNorm with the squares summed lane by lane: within rounding of a double norm on every
+// instruction set, for rows that leave a partial vector too.
+TEST(RmsNorm, MatchesADoubleNormOnEveryIsa) {
+  for (Isa isa : supported_isas())
+    for (int64_t n : {1, 7, 64, 100, 576}) {
+      const auto x = random_floats(n, 50 + n), weight = random_floats(n, 51 + n);
+      std::vector<float> got(n);
+      kernels_for(isa).rms_norm(x.data(), weight.data(), got.data(), n, 1e-5f);
+      double squares = 0;
+      for (float v : x) squares += double(v) * v;
+      const double scale = 1 / std::sqrt(squares / n + 1e-5);
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = x[i] * scale * weight[i];
+        ASSERT_NEAR(got[i], want, 1e-6 * (1 + std::fabs(want))) << isa_name(isa) << " n=" << n;
+      }
+    }
+}
+
 TEST(Swiglu, MatchesScalarOnEveryIsa) {
   for (Isa isa : supported_isas())
     for (int64_t n : {1, 9, 64, 100}) {
@@ -965,6 +983,48 @@ TEST(ScoreRows, MatchADoubleDotAndDoNotDependOnTheirNeighboursOnEveryIsa) {
               ASSERT_NEAR(got, want, 1e-5 * (1 + std::fabs(want))) << isa_name(isa);
               ASSERT_EQ(got, alone[g]) << isa_name(isa) << " " << dtype_name(type) << " key " << j;
             }
+          }
+        }
+      }
+}
+
+// A prompt's scores from its keys transposed: every value in its place, and every score the bits
+// score_rows gives on that instruction set, from any first key (a sliding window starts anywhere).
+TEST(ScoreRows, TransposedKeysGiveTheRowKernelsBitsOnEveryIsa) {
+  const int count = 37, stride = 48;  // two whole vectors of 16 keys and a part
+  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0})
+    for (int width : {8, 24, 64, 96, 128})
+      for (int group : {1, 3, 4, 7}) {
+        if (type == DType::kQ8_0 && width % 32 != 0) continue;
+        const auto keys = random_floats(static_cast<size_t>(count) * width, width + 5 * group);
+        const BlockRows laid = lay_out(keys, keys, count, width, type, count);
+        std::vector<const uint8_t*> rows(count);
+        std::vector<float> stored(keys.size());
+        for (int j = 0; j < count; ++j) {
+          rows[j] = laid.rows.key(j);
+          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
+        }
+        const auto queries = random_floats(static_cast<size_t>(group) * width, 11 * group);
+        for (Isa isa : supported_isas()) {
+          const Kernels& k = kernels_for(isa);
+          if (k.transpose_keys == nullptr) continue;
+          std::vector<float> keys_t(static_cast<size_t>(width) * stride, NAN);
+          k.transpose_keys(type, rows.data(), count, width, keys_t.data(), stride);
+          for (int i = 0; i < width; ++i)
+            for (int j = 0; j < count; ++j)
+              ASSERT_EQ(keys_t[static_cast<size_t>(i) * stride + j],
+                        stored[static_cast<size_t>(j) * width + i])
+                  << isa_name(isa) << " " << dtype_name(type);
+          for (int from : {0, 5, 16, 36}) {
+            const int scored = count - from;
+            std::vector<float> got(static_cast<size_t>(group) * scored, NAN), want(got.size());
+            k.score_transposed(&keys_t[from], stride, scored, queries.data(), group, width,
+                               got.data(), scored);
+            k.score_rows(type, &rows[from], scored, queries.data(), group, width, want.data(),
+                         scored);
+            for (size_t s = 0; s < got.size(); ++s)
+              ASSERT_EQ(got[s], want[s]) << isa_name(isa) << " " << dtype_name(type) << " width "
+                                         << width << " group " << group << " from " << from;
           }
         }
       }

@@ -427,6 +427,10 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
 
 void softmax(float* x, int64_t n, float scale) { softmax_lanes<Lanes8>(x, n, scale); }
 
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+  rms_norm_lanes<Lanes8>(x, weight, out, n, eps);
+}
+
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
   swiglu_lanes<Lanes8>(gate, up, out, n);
 }

@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/dispatch.h"
@@ -14,6 +15,7 @@
 #include "kernels/cpu/tile_shape.h"
 #include "kernels/cpu/weighted_rows.h"
 #include "kernels/packed.h"
+#include "kernels/ref/ops.h"
 #include "kernels/ref/quantized.h"
 
 namespace kvscope::avx512 {
@@ -337,6 +339,10 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
 
 void softmax(float* x, int64_t n, float scale) { softmax_lanes<Lanes16>(x, n, scale); }
 
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps) {
+  rms_norm_lanes<Lanes16>(x, weight, out, n, eps);
+}
+
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
   swiglu_lanes<Lanes16>(gate, up, out, n);
 }
@@ -378,6 +384,110 @@ void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const 
                                out_stride);
   weighted_rows_by_tiles<Vectors, 6, 4>(type, rows, count, weights, weight_stride, group, n, out,
                                         out_stride);
+}
+
+namespace {
+
+// a's and b's pairs of values, the low or the high ones of each 128-bit quarter.
+__m512 pairs(__m512 a, __m512 b, bool high) {
+  const __m512d x = _mm512_castps_pd(a), y = _mm512_castps_pd(b);
+  return _mm512_castpd_ps(high ? _mm512_unpackhi_pd(x, y) : _mm512_unpacklo_pd(x, y));
+}
+
+// r[i] becomes column i of the 16 x 16 block it held as rows: pairs of rows interleaved, then
+// pairs of pairs, then the 128-bit quarters gathered across registers.
+void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);  // per quarter: a0 b0 a1 b1
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // u[4 q + k]: per quarter L, column 4 L + k of rows 4 q .. 4 q + 3.
+  for (int q = 0; q < 4; ++q) {
+    u[4 * q] = pairs(t[4 * q], t[4 * q + 2], false);
+    u[4 * q + 1] = pairs(t[4 * q], t[4 * q + 2], true);
+    u[4 * q + 2] = pairs(t[4 * q + 1], t[4 * q + 3], false);
+    u[4 * q + 3] = pairs(t[4 * q + 1], t[4 * q + 3], true);
+  }
+  for (int k = 0; k < 4; ++k) {
+    const __m512 even = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);  // quarters 0, 2 of each
+    const __m512 odd = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xdd);   // quarters 1, 3
+    const __m512 even2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+    const __m512 odd2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xdd);
+    r[k] = _mm512_shuffle_f32x4(even, even2, 0x88);
+    r[4 + k] = _mm512_shuffle_f32x4(odd, odd2, 0x88);
+    r[8 + k] = _mm512_shuffle_f32x4(even, even2, 0xdd);
+    r[12 + k] = _mm512_shuffle_f32x4(odd, odd2, 0xdd);
+  }
+}
+
+template <DType T>
+void transpose_keys_as(const uint8_t* const* keys, int64_t count, int64_t n, float* out,
+                       int64_t out_stride) {
+  for (int64_t j = 0; j < count; j += 16)
+    for (int64_t i = 0; i < n; i += 16) {
+      __m512 r[16];
+      for (int64_t row = 0; row < 16; ++row)
+        r[row] = j + row < count ? Vectors::load<T>(keys[j + row], i) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int d = 0; d < 16; ++d) _mm512_storeu_ps(out + (i + d) * out_stride + j, r[d]);
+    }
+}
+
+// G queries against 16 keys (those of `lanes`) as score_rows scores them on AVX2, so with its bits:
+// chain k of a key sums the products of values k, k + 8, k + 16, ... in order, the 8 chains are
+// added as avx2's horizontal sums pair them, then the values past the last multiple of 8 follow.
+template <int G>
+void score_transposed_tile(const float* keys_t, int64_t stride, __mmask16 lanes,
+                           const float* queries, int64_t n, float* out, int64_t out_stride) {
+  // Every loop unrolled, so that the accumulators stay in registers.
+  __m512 acc[G][8];
+#pragma GCC unroll 3
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) acc[g][k] = _mm512_setzero_ps();
+  const int64_t whole = n / 8 * 8;
+  for (int64_t d = 0; d < whole; d += 8)
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const __m512 key = _mm512_maskz_loadu_ps(lanes, keys_t + (d + k) * stride);
+#pragma GCC unroll 3
+      for (int g = 0; g < G; ++g)
+        acc[g][k] = _mm512_fmadd_ps(key, _mm512_set1_ps(queries[g * n + d + k]), acc[g][k]);
+    }
+#pragma GCC unroll 3
+  for (int g = 0; g < G; ++g) {
+    __m512 sum = _mm512_add_ps(
+        _mm512_add_ps(_mm512_add_ps(acc[g][0], acc[g][4]), _mm512_add_ps(acc[g][2], acc[g][6])),
+        _mm512_add_ps(_mm512_add_ps(acc[g][1], acc[g][5]), _mm512_add_ps(acc[g][3], acc[g][7])));
+    for (int64_t d = whole; d < n; ++d)
+      sum = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, keys_t + d * stride),
+                            _mm512_set1_ps(queries[g * n + d]), sum);
+    _mm512_mask_storeu_ps(out + g * out_stride, lanes, sum);
+  }
+}
+
+}  // namespace
+
+void transpose_keys(DType type, const uint8_t* const* keys, int64_t count, int64_t n, float* out,
+                    int64_t out_stride) {
+  if (n % 16 != 0) return ref::transpose_keys(type, keys, count, n, out, out_stride);
+  if (type == DType::kF16) return transpose_keys_as<DType::kF16>(keys, count, n, out, out_stride);
+  if (type == DType::kQ8_0) return transpose_keys_as<DType::kQ8_0>(keys, count, n, out, out_stride);
+  transpose_keys_as<DType::kF32>(keys, count, n, out, out_stride);
+}
+
+// Three queries at a time: 24 accumulators, a key vector and a broadcast in 32 registers.
+void score_transposed(const float* keys_t, int64_t stride, int64_t count, const float* queries,
+                      int group, int64_t n, float* out, int64_t out_stride) {
+  for (int64_t j = 0; j < count; j += 16) {
+    const auto lanes = static_cast<__mmask16>(count - j >= 16 ? 0xffff : (1u << (count - j)) - 1);
+    for (int g = 0; g < group; g += 3)
+      with_tile_shape<1, 3>(1, std::min(3, group - g), [&]<int R, int G>() {
+        score_transposed_tile<G>(keys_t + j, stride, lanes, queries + g * n, n,
+                                 out + g * out_stride + j, out_stride);
+      });
+  }
 }
 
 namespace {

@@ -65,7 +65,10 @@ const Kernels& kernels_for(Isa isa) {
                                       ref::round_row_bf16,
                                       nullptr,
                                       ref::score_rows,
+                                      ref::transpose_keys,
+                                      ref::score_transposed,
                                       ref::softmax,
+                                      ref::rms_norm,
                                       ref::weighted_rows,
                                       ref::swiglu};
 #ifdef KVSCOPE_SIMD_KERNELS
@@ -83,7 +86,10 @@ const Kernels& kernels_for(Isa isa) {
                                     avx2::round_row_bf16,
                                     nullptr,
                                     avx2::score_rows,
+                                    nullptr,
+                                    nullptr,
                                     avx2::softmax,
+                                    avx2::rms_norm,
                                     avx2::weighted_rows,
                                     avx2::swiglu};
   static const Kernels kAvx512Kernels{
@@ -101,7 +107,10 @@ const Kernels& kernels_for(Isa isa) {
       avx2::round_row_bf16,
       __builtin_cpu_supports("avx512bf16") ? avx512::dot_bf16_tile : nullptr,
       avx2::score_rows,
+      avx512::transpose_keys,
+      avx512::score_transposed,
       avx512::softmax,
+      avx512::rms_norm,
       avx512::weighted_rows,
       avx512::swiglu};
   if (isa == Isa::kAvx2) return kAvx2Kernels;

@@ -49,7 +49,14 @@ struct Kernels {
   // Attention and the feed-forward (kernels/ref/ops.h).
   void (*score_rows)(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
                      int group, int64_t n, float* out, int64_t out_stride) = nullptr;
+  // A prompt's scores, each key widened once for all its queries (kernels/ref/ops.h). Null where
+  // score_rows scores prompts too (AVX2).
+  void (*transpose_keys)(DType type, const uint8_t* const* keys, int64_t count, int64_t n,
+                         float* out, int64_t out_stride) = nullptr;
+  void (*score_transposed)(const float* keys_t, int64_t stride, int64_t count, const float* queries,
+                           int group, int64_t n, float* out, int64_t out_stride) = nullptr;
   void (*softmax)(float* x, int64_t n, float scale) = nullptr;
+  void (*rms_norm)(const float* x, const float* weight, float* out, int64_t n, float eps) = nullptr;
   void (*weighted_rows)(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                         int64_t weight_stride, int group, int64_t n, float* out,
                         int64_t out_stride) = nullptr;

@@ -57,6 +57,30 @@ template <class V>
   x = p * scale;
 }
 
+// out = x / sqrt(mean(x²) + eps) · weight, as ref::rms_norm computes it but with the squares
+// summed lane by lane, then the lanes in order: a row's sum is one chain of adds per lane rather
+// than n adds in a row.
+template <class V>
+[[gnu::always_inline]] inline void rms_norm_lanes(const float* x, const float* weight, float* out,
+                                                  int64_t n, float eps) {
+  V sum_lanes = {};
+  for (int64_t i = 0; i < n; i += kLanes<V>) {
+    V v;
+    load_lanes(v, x + i, n - i < kLanes<V> ? n - i : kLanes<V>);
+    sum_lanes += v * v;
+  }
+  float sum = 0.0f;
+  for (int64_t l = 0; l < kLanes<V>; ++l) sum += sum_lanes[l];
+  const float scale = 1.0f / std::sqrt(sum / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; i += kLanes<V>) {
+    const int64_t count = n - i < kLanes<V> ? n - i : kLanes<V>;
+    V v, w;
+    load_lanes(v, x + i, count);
+    load_lanes(w, weight + i, count);
+    store_lanes(out + i, v * scale * w, count);
+  }
+}
+
 // out[i] = silu(gate[i]) · up[i] = gate[i] / (1 + e^-gate[i]) · up[i], as ref::swiglu computes it
 // with exp_lanes for std::exp; every element alike, wherever it falls in a vector.
 template <class V>

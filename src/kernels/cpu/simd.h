@@ -23,6 +23,7 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const PackedActivat
                 int nr, float* out, int64_t out_stride);
 void round_row_bf16(const float* x, uint16_t* out, int64_t n);
 void softmax(float* x, int64_t n, float scale);
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
@@ -44,7 +45,12 @@ void dot_packed(DType type, const uint8_t* group, int64_t n, const PackedActivat
 void dot_bf16_tile(const uint16_t* const* weights, int nr, const uint16_t* const* x, int nc,
                    int64_t n, float* out, int64_t out_stride);
 void softmax(float* x, int64_t n, float scale);
+void rms_norm(const float* x, const float* weight, float* out, int64_t n, float eps);
 void swiglu(const float* gate, const float* up, float* out, int64_t n);
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride);
+void transpose_keys(DType type, const uint8_t* const* keys, int64_t count, int64_t n, float* out,
+                    int64_t out_stride);
+void score_transposed(const float* keys_t, int64_t stride, int64_t count, const float* queries,
+                      int group, int64_t n, float* out, int64_t out_stride);
 }  // namespace kvscope::avx512

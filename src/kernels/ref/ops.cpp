@@ -78,6 +78,25 @@ void score_rows(DType type, const uint8_t* const* keys, int64_t count, const flo
   }
 }
 
+void transpose_keys(DType type, const uint8_t* const* keys, int64_t count, int64_t n, float* out,
+                    int64_t out_stride) {
+  std::vector<float> key(static_cast<size_t>(n));
+  for (int64_t j = 0; j < count; ++j) {
+    dequantize_row(type, keys[j], key.data(), n);
+    for (int64_t i = 0; i < n; ++i) out[i * out_stride + j] = key[i];
+  }
+}
+
+void score_transposed(const float* keys_t, int64_t stride, int64_t count, const float* queries,
+                      int group, int64_t n, float* out, int64_t out_stride) {
+  for (int g = 0; g < group; ++g)
+    for (int64_t j = 0; j < count; ++j) {
+      float sum = 0.0f;  // dot's order
+      for (int64_t i = 0; i < n; ++i) sum += queries[g * n + i] * keys_t[i * stride + j];
+      out[g * out_stride + j] = sum;
+    }
+}
+
 void weighted_rows(DType type, const uint8_t* const* rows, int64_t count, const float* weights,
                    int64_t weight_stride, int group, int64_t n, float* out, int64_t out_stride) {
   std::vector<float> row(static_cast<size_t>(n));

@@ -26,6 +26,13 @@ void softmax(float* x, int64_t n, float scale);
 // attention's scores.
 void score_rows(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
                 int group, int64_t n, float* out, int64_t out_stride);
+// A prompt's keys laid out for scoring by many queries: out[i * out_stride + j] = value i of key j
+// for i < n and j < count, as score_rows reads them; out_stride ≥ count rounded up to 16.
+void transpose_keys(DType type, const uint8_t* const* keys, int64_t count, int64_t n, float* out,
+                    int64_t out_stride);
+// score_rows of keys laid out by transpose_keys (keys_t: the first key's column): the same bits.
+void score_transposed(const float* keys_t, int64_t stride, int64_t count, const float* queries,
+                      int group, int64_t n, float* out, int64_t out_stride);
 // out[g * out_stride + i] = Σ_j weights[g * weight_stride + j] · rows[j][i] for i < n and g <
 // group, the sum taken in order j = 0 .. count-1 from zero: attention's weighted sum of value rows,
 // read as stored (F32, F16, or Q8_0 when n is a multiple of 32).
