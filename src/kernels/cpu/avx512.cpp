@@ -138,6 +138,30 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
 
 }  // namespace
 
+// A block of 32 in two vectors: the same scale, rounding and integer sum as the scalar twin.
+void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
+  auto* q = reinterpret_cast<int8_t*>(out);
+  auto* d = reinterpret_cast<float*>(out + n);
+  float* s = d + n / kQ8Block;
+  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const __m512 lo = _mm512_loadu_ps(x + b * kQ8Block),
+                 hi = _mm512_loadu_ps(x + b * kQ8Block + 16);
+    const float scale =
+        _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi))) / 127.0f;
+    const __m512 inverse = _mm512_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
+    constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const __m512i ints_lo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse), kNearest);
+    const __m512i ints_hi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse), kNearest);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kQ8Block), _mm512_cvtsepi32_epi8(ints_lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kQ8Block + 16),
+                     _mm512_cvtsepi32_epi8(ints_hi));
+    d[b] = scale;
+    sums[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(ints_lo, ints_hi));
+    s[b] = scale * static_cast<float>(sums[b]);
+  }
+}
+
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n) {
   float out = 0.0f;
   dot_q8_tile_impl<1, 1>(type, &weights, &q8_row, n, &out, 1);

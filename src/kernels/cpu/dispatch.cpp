@@ -99,7 +99,7 @@ const Kernels& kernels_for(Isa isa) {
       avx2::widen_f16,
       avx2::dequantize_row,
       avx512::dot_tile,
-      avx2::quantize_row_q8,
+      avx512::quantize_row_q8,
       avx512::dot_q8,
       avx512::dot_q8_tile,
       avx512::dot_q8_0_q16,

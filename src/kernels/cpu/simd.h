@@ -33,6 +33,7 @@ void score_rows(DType type, const uint8_t* const* keys, int64_t count, const flo
 
 namespace kvscope::avx512 {
 float dot(const float* a, const float* b, int64_t n);
+void quantize_row_q8(const float* x, uint8_t* out, int64_t n);
 void dot_tile(DType weight_type, const void* const* weights, int nr, const float* const* x, int nc,
               int64_t n, float* out, int64_t out_stride);
 float dot_q8(DType type, const uint8_t* weights, const uint8_t* q8_row, int64_t n);
