@@ -50,7 +50,8 @@ struct Kernels {
   void (*score_rows)(DType type, const uint8_t* const* keys, int64_t count, const float* queries,
                      int group, int64_t n, float* out, int64_t out_stride) = nullptr;
   // A prompt's scores, each key widened once for all its queries (kernels/ref/ops.h). Null where
-  // score_rows scores prompts too (AVX2).
+  // score_rows scores prompts too: on AVX2, whose 16 registers hold too few accumulators, a twin
+  // of the AVX-512 kernel measured no faster than score_rows in prefill.
   void (*transpose_keys)(DType type, const uint8_t* const* keys, int64_t count, int64_t n,
                          float* out, int64_t out_stride) = nullptr;
   void (*score_transposed)(const float* keys_t, int64_t stride, int64_t count, const float* queries,
