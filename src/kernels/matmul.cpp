@@ -383,7 +383,7 @@ std::string matrix_kinds_name(MatrixKinds kinds) {
 }
 
 Precision parse_precision(std::string_view name) {
-  for (Precision p : {Precision::kFast, Precision::kInt8, Precision::kSplit, Precision::kExact})
+  for (Precision p : kChoosablePrecisions)
     if (precision_name(p) == name) return p;
   fail("unknown precision '{}' (expected fast, int8, split or exact)", name);
 }
@@ -391,7 +391,7 @@ Precision parse_precision(std::string_view name) {
 void matmul_shared_input(ThreadPool& pool, std::span<const TensorView* const> ws, const float* x,
                          int64_t n, std::span<float* const> outs, Precision precision) {
   const bool fused =
-      (precision == Precision::kFast || precision == Precision::kInt8) &&
+      is_fast_path(precision) &&
       std::all_of(ws.begin(), ws.end(), [](const TensorView* w) { return is_packed(*w); });
   if (!fused) {
     for (size_t m = 0; m < ws.size(); ++m) matmul(pool, *ws[m], x, n, outs[m], precision);
@@ -416,8 +416,7 @@ void matmul(ThreadPool& pool, const TensorView& w, const float* x, int64_t n, fl
     matmul_wide(pool, w, x, n, out);
   else if (precision != Precision::kExact && (has_q8_dot(w.type) || is_packed(w)))
     matmul_fast(pool, w, x, n, out, rounding_errors(precision));
-  else if ((precision == Precision::kFast || precision == Precision::kInt8) &&
-           w.type == DType::kBF16 && w.cols() % kBf16Chunk == 0 &&
+  else if (is_fast_path(precision) && w.type == DType::kBF16 && w.cols() % kBf16Chunk == 0 &&
            kernels().dot_bf16_tile != nullptr)
     matmul_bf16(pool, w, x, n, out);
   else

@@ -24,6 +24,8 @@ enum class Precision {
 };
 
 std::string_view precision_name(Precision p);
+// kFast or kInt8: the fast path, 8-bit activations (with or without the outlier blocks).
+constexpr bool is_fast_path(Precision p) { return p == Precision::kFast || p == Precision::kInt8; }
 
 // The forward pass's matrices by the activations they read, so that the fast path can split the
 // activations of some kinds only (bench faithfulness measures what each kind's 8 bits cost).
@@ -37,7 +39,10 @@ using MatrixKinds = unsigned;
 constexpr MatrixKinds matrix_kind_bit(MatrixKind kind) { return 1u << static_cast<int>(kind); }
 MatrixKind parse_matrix_kind(std::string_view name);  // Error on any other name
 std::string matrix_kinds_name(MatrixKinds kinds);     // the comma list back; "" for none
-// fast, int8, split or exact (kWide is the head's own, not a choice); Error on any other name.
+// The precisions a user chooses from (kWide is the head's own, not a choice).
+constexpr Precision kChoosablePrecisions[] = {Precision::kFast, Precision::kInt8, Precision::kSplit,
+                                              Precision::kExact};
+// fast, int8, split or exact; Error on any other name.
 Precision parse_precision(std::string_view name);
 
 // x is [n][w.cols()], out is [n][w.rows()]. kFast, kInt8, kSplit and kWide fall back to kExact for

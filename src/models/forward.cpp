@@ -284,7 +284,7 @@ void Forward::feed_forward_block(int layer) {
 }
 
 Precision Forward::precision_for(MatrixKind kind) const {
-  if (precision_ != Precision::kFast && precision_ != Precision::kInt8) return precision_;
+  if (!is_fast_path(precision_)) return precision_;
   if (split_kinds_ & matrix_kind_bit(kind)) return Precision::kSplit;
   // The fast path's head takes 16-bit activations where its weights allow (Q8_0): with 8 bits
   // there the head alone gave most of the fast path's KL divergence from the exact one.

@@ -27,10 +27,8 @@ void stream_to_stdout(int, int32_t, const std::string& text) {
 }
 
 void add_precision_option(CLI::App& app, Precision& precision) {
-  const std::map<std::string, Precision> names = {{"fast", Precision::kFast},
-                                                  {"int8", Precision::kInt8},
-                                                  {"split", Precision::kSplit},
-                                                  {"exact", Precision::kExact}};
+  std::map<std::string, Precision> names;
+  for (Precision p : kChoosablePrecisions) names.emplace(precision_name(p), p);
   app.add_option("--precision", precision,
                  "fast: int8 activations as llama.cpp, plus the rounding error of each row's two "
                  "blocks of largest scale (BF16 activations for BF16 weights, with AVX512_BF16) "
