@@ -106,10 +106,7 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, int64_t n) {
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
-  auto* q = reinterpret_cast<int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + n);
-  float* s = d + n / kQ8Block;
-  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
+  const auto [q, d, s, sums] = q8_row_parts(out, n);
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     __m256 v[4];

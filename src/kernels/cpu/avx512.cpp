@@ -140,10 +140,7 @@ void dot_q8_tile_impl(DType type, const uint8_t* const* weights, const uint8_t* 
 
 // A block of 32 in two vectors: the same scale, rounding and integer sum as the scalar twin.
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
-  auto* q = reinterpret_cast<int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + n);
-  float* s = d + n / kQ8Block;
-  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
+  const auto [q, d, s, sums] = q8_row_parts(out, n);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const __m512 lo = _mm512_loadu_ps(x + b * kQ8Block),
                  hi = _mm512_loadu_ps(x + b * kQ8Block + 16);

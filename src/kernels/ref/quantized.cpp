@@ -109,10 +109,7 @@ float dot_q8_0_q16(const uint8_t* weights, const uint8_t* q16_row, int64_t n) {
 }
 
 void quantize_row_q8(const float* x, uint8_t* out, int64_t n) {
-  auto* q = reinterpret_cast<int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + n);
-  float* s = d + n / kQ8Block;
-  auto* sums = reinterpret_cast<int32_t*>(s + n / kQ8Block);
+  const auto [q, d, s, sums] = q8_row_parts(out, n);
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
     const auto [scale, inverse] = block_scale(xb, 127.0f);

@@ -30,6 +30,20 @@ inline const float* q8_sums(const uint8_t* row, int64_t n) {
 inline const int32_t* q8_int_sums(const uint8_t* row, int64_t n) {
   return reinterpret_cast<const int32_t*>(q8_sums(row, n) + n / kQ8Block);
 }
+// The parts of a q8 row for a quantizer to fill: values, then per block the scale, the scale times
+// the integer sum, and the integer sum.
+struct Q8RowParts {
+  int8_t* values;
+  float* scales;
+  float* sums;
+  int32_t* int_sums;
+};
+inline Q8RowParts q8_row_parts(uint8_t* row, int64_t n) {
+  auto* scales = reinterpret_cast<float*>(row + n);
+  float* sums = scales + n / kQ8Block;
+  return {reinterpret_cast<int8_t*>(row), scales, sums,
+          reinterpret_cast<int32_t*>(sums + n / kQ8Block)};
+}
 
 // Up to 8 q8 activation rows for a packed product, and where `errors` is set, their rounding errors
 // (q8 rows too): bit shift + c of outliers[b] marks block b of errors[c] to be multiplied as well
