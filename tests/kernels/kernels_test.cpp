@@ -770,6 +770,24 @@ BlockRows lay_out(const std::vector<float>& keys, const std::vector<float>& valu
   return s;
 }
 
+// `count` rows of `width` values stored as `type` in one block: each row's place, and the values
+// as stored, widened back to f32 (row j at j width).
+struct StoredRows {
+  BlockRows laid;
+  std::vector<const uint8_t*> rows;
+  std::vector<float> values;
+};
+
+StoredRows store_rows(const std::vector<float>& values, int count, int width, DType type) {
+  StoredRows s{lay_out(values, values, count, width, type, count),
+               std::vector<const uint8_t*>(count), std::vector<float>(values.size())};
+  for (int j = 0; j < count; ++j) {
+    s.rows[j] = s.laid.rows.key(j);
+    ref::dequantize_row(type, s.rows[j], &s.values[static_cast<size_t>(j) * width], width);
+  }
+  return s;
+}
+
 // attend_heads against attention written out in double precision (over the values as stored:
 // f32, f16 or q8_0), through contiguous and scrambled block tables, on every instruction set; the
 // block layout never changes a bit of the result.
@@ -961,13 +979,9 @@ TEST(ScoreRows, MatchADoubleDotAndDoNotDependOnTheirNeighboursOnEveryIsa) {
       for (int group : {1, 3, 4, 7}) {
         if (type == DType::kQ8_0 && width % 32 != 0) continue;
         const auto keys = random_floats(static_cast<size_t>(count) * width, width * group);
-        const BlockRows laid = lay_out(keys, keys, count, width, type, count);
-        std::vector<const uint8_t*> rows(count);
-        std::vector<float> stored(keys.size());
-        for (int j = 0; j < count; ++j) {
-          rows[j] = laid.rows.key(j);
-          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
-        }
+        const StoredRows laid = store_rows(keys, count, width, type);
+        const std::vector<const uint8_t*>& rows = laid.rows;
+        const std::vector<float>& stored = laid.values;
         const auto queries = random_floats(static_cast<size_t>(group) * width, 3 * group);
         for (Isa isa : supported_isas()) {
           const Kernels& k = kernels_for(isa);
@@ -997,13 +1011,9 @@ TEST(ScoreRows, TransposedKeysGiveTheRowKernelsBitsOnEveryIsa) {
       for (int group : {1, 3, 4, 7}) {
         if (type == DType::kQ8_0 && width % 32 != 0) continue;
         const auto keys = random_floats(static_cast<size_t>(count) * width, width + 5 * group);
-        const BlockRows laid = lay_out(keys, keys, count, width, type, count);
-        std::vector<const uint8_t*> rows(count);
-        std::vector<float> stored(keys.size());
-        for (int j = 0; j < count; ++j) {
-          rows[j] = laid.rows.key(j);
-          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
-        }
+        const StoredRows laid = store_rows(keys, count, width, type);
+        const std::vector<const uint8_t*>& rows = laid.rows;
+        const std::vector<float>& stored = laid.values;
         const auto queries = random_floats(static_cast<size_t>(group) * width, 11 * group);
         for (Isa isa : supported_isas()) {
           const Kernels& k = kernels_for(isa);
@@ -1040,13 +1050,9 @@ TEST(WeightedRows, AreAnFmaChainInRowOrderOnEveryIsa) {
       for (int group : {1, 3, 7, 13}) {
         if (type == DType::kQ8_0 && width % 32 != 0) continue;
         const auto values = random_floats(static_cast<size_t>(count) * width, width + group);
-        const BlockRows laid = lay_out(values, values, count, width, type, count);
-        std::vector<const uint8_t*> rows(count);
-        std::vector<float> stored(values.size());
-        for (int j = 0; j < count; ++j) {
-          rows[j] = laid.rows.value(j);
-          ref::dequantize_row(type, rows[j], &stored[static_cast<size_t>(j) * width], width);
-        }
+        const StoredRows laid = store_rows(values, count, width, type);
+        const std::vector<const uint8_t*>& rows = laid.rows;
+        const std::vector<float>& stored = laid.values;
         const int64_t stride = count + 3;
         const auto weights = random_floats(static_cast<size_t>(group) * stride, 7 * group);
         for (Isa isa : supported_isas()) {
