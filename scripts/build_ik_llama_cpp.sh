@@ -71,6 +71,7 @@ if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 if [[ -f "$build_dir/CMakeCache.txt" ]] && ! grep -q "^CMAKE_HOME_DIRECTORY:INTERNAL=$source$" "$build_dir/CMakeCache.txt"; then
   rm -rf "$build_dir"
 fi
+mkdir -p "$cache"  # a SOURCE given: nothing has made it yet
 say "configuring (CMake, Release, GGML_NATIVE=ON, CPU only, static) in $build_dir ..."
 cmake -S "$source" -B "$build_dir" "${generator[@]}" --no-warn-unused-cli "${cmake_args[@]}" \
   > "$cache/configure.log" 2>&1 || { tail -n 30 "$cache/configure.log" >&2; die "configure failed (log: $cache/configure.log)"; }
