@@ -80,7 +80,7 @@ void attention_benchmark(benchmark::State& state, Isa isa, bool f16) {
 
 void register_benchmarks() {
   for (DType type : {DType::kQ4_1, DType::kQ8_0, DType::kF16, DType::kBF16, DType::kF32})
-    for (Precision precision : {Precision::kFast, Precision::kSplit, Precision::kExact}) {
+    for (Precision precision : kChoosablePrecisions) {
       const std::string name =
           fmt::format("Matmul/{}/{}", dtype_name(type), precision_name(precision));
       benchmark::RegisterBenchmark(name.c_str(), matmul_benchmark, type, precision)

@@ -18,13 +18,14 @@ kvscope's fast path against its exact path on it, both with an f16 KV cache.
 With --ik-llama-cpp BIN (the directory scripts/build_ik_llama_cpp.sh prints), ik_llama.cpp, llama.cpp's
 fastest CPU fork, is a third column of the speed table, in the same alternation: its llama-bench with
 flash attention and run-time repacking (-fa 1 -rtr 1, its fastest CPU settings), decode after a prompt
-as -gp DEPTH,128, and its llama-batched-bench with -fa.
+as -gp DEPTH,128, and its llama-batched-bench with -fa. With --no-llama-cpp it is the only peer: llama.cpp
+is neither built nor run, and the faithfulness half is left out.
 
 Usage: python3 scripts/compare_llama_cpp.py [--reps 3] [--threads 2] [--json out.json] [--quick]
                                             [--models Q4_1,Q8_0,F16,BF16,Q4_K_M,Q5_K_M,FILE.gguf]
                                             [--tests pp512,tg128,...] [--precision fast|int8]
                                             [--no-speed] [--no-faithfulness]
-                                            [--ik-llama-cpp BIN]"""
+                                            [--ik-llama-cpp BIN [--no-llama-cpp]]"""
 import argparse
 import json
 import pathlib
@@ -175,19 +176,27 @@ def main():
     ap.add_argument("--no-faithfulness", action="store_true")
     ap.add_argument("--ik-llama-cpp", type=pathlib.Path, metavar="BIN",
                     help="ik_llama.cpp's bin directory (scripts/build_ik_llama_cpp.sh): a third speed column")
+    ap.add_argument("--no-llama-cpp", action="store_true",
+                    help="speed beside ik_llama.cpp alone: no llama.cpp build, column or faithfulness; "
+                         "models Q4_1 or .gguf paths")
     args = ap.parse_args()
+    if args.no_llama_cpp and not args.ik_llama_cpp:
+        sys.exit("compare_llama_cpp.py: --no-llama-cpp leaves no peer; give --ik-llama-cpp BIN")
+    if args.no_llama_cpp:
+        args.no_faithfulness = True
 
     subprocess.run([str(ROOT / "scripts" / "fetch_model.sh")], check=True)
     subprocess.run([str(ROOT / "scripts" / "build.sh"), "release"], check=True, stdout=subprocess.DEVNULL)
-    bin_dir = pathlib.Path(run([str(ROOT / "scripts" / "build_llama_cpp.sh"), "--quantize", str(DEFAULT_MODEL)])
-                           .strip().splitlines()[-1])
+    bin_dir = None if args.no_llama_cpp else pathlib.Path(
+        run([str(ROOT / "scripts" / "build_llama_cpp.sh"), "--quantize", str(DEFAULT_MODEL)]).strip().splitlines()[-1])
     labels = ["Q4_1"] if args.quick else args.models.split(",")
     for label in labels:
         if label.endswith(".gguf"):
             if not pathlib.Path(label).is_file():
                 sys.exit(f"compare_llama_cpp.py: no such file {label}")
-        elif label != "Q4_1" and label not in COPIES:
-            sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1, {', '.join(COPIES)} or a .gguf path)")
+        elif label != "Q4_1" and (label not in COPIES or args.no_llama_cpp):
+            copies = "" if args.no_llama_cpp else f", {', '.join(COPIES)}"
+            sys.exit(f"compare_llama_cpp.py: unknown model {label} (Q4_1{copies} or a .gguf path)")
     models = [(pathlib.Path(label).stem, model_path(bin_dir, label)) for label in labels]
     tests = SINGLE + BATCHED
     if args.tests:
@@ -206,30 +215,33 @@ def main():
             ours, theirs, ik = [], [], []
             for rep in range(args.reps):
                 progress(f"{label} {test[0]}: repetition {rep + 1}/{args.reps}")
-                theirs.append(llama_fn(bin_dir, model, test, args.threads))
+                if bin_dir:
+                    theirs.append(llama_fn(bin_dir, model, test, args.threads))
                 if args.ik_llama_cpp:
                     ik.append(ik_fn(args.ik_llama_cpp, model, test, args.threads))
                 ts, result = kvscope(model, test, args.threads, args.precision)
                 ours.append(ts)
                 if label == "Q4_1" and test[0] == "tg128":
                     share = result["bandwidth_share"]
-            row = {"model": label, "test": test[0], "llama_cpp_ts": statistics.median(theirs),
-                   "kvscope_ts": statistics.median(ours), "llama_cpp_samples": theirs, "kvscope_samples": ours}
+            row = {"model": label, "test": test[0], "kvscope_ts": statistics.median(ours), "kvscope_samples": ours}
+            if theirs:
+                row.update({"llama_cpp_ts": statistics.median(theirs), "llama_cpp_samples": theirs})
             if ik:
                 row.update({"ik_llama_cpp_ts": statistics.median(ik), "ik_llama_cpp_samples": ik})
             rows.append(row)
     progress("")
-    peers = " and ik_llama.cpp" if args.ik_llama_cpp else ""
-    print(f"kvscope vs llama.cpp (llama-cpp-python's vendored llama.cpp){peers}, {cpu}, {args.threads} threads, "
+    peers = [p for p, on in (("llama.cpp (llama-cpp-python's vendored llama.cpp)", bin_dir),
+                             ("ik_llama.cpp", args.ik_llama_cpp)) if on]
+    print(f"kvscope vs {' and '.join(peers)}, {cpu}, {args.threads} threads, "
           f"f16 KV cache, kvscope's {args.precision} precision, median of {args.reps} alternated repetitions\n")
-    ik_head = (" ik_llama.cpp t/s |", " ---: |", " vs ik_llama.cpp |", " ---: |") if args.ik_llama_cpp else ("",) * 4
-    print(f"| model | test | llama.cpp t/s |{ik_head[0]} kvscope t/s | vs llama.cpp |{ik_head[2]}")
-    print(f"| --- | --- | ---: |{ik_head[1]} ---: | ---: |{ik_head[3]}")
+    columns = [(key, name) for key, name, on in (("llama_cpp_ts", "llama.cpp", bin_dir),
+                                                 ("ik_llama_cpp_ts", "ik_llama.cpp", args.ik_llama_cpp)) if on]
+    print("| model | test |" + "".join(f" {name} t/s |" for _, name in columns) + " kvscope t/s |"
+          + "".join(f" vs {name} |" for _, name in columns))
+    print("| --- | --- |" + " ---: |" * (2 * len(columns) + 1))
     for r in rows:
-        ik_ts = f" {r['ik_llama_cpp_ts']:.1f} |" if "ik_llama_cpp_ts" in r else ""
-        ik_ratio = f" {r['kvscope_ts'] / r['ik_llama_cpp_ts']:.2f}× |" if "ik_llama_cpp_ts" in r else ""
-        print(f"| {r['model']} | {r['test']} | {r['llama_cpp_ts']:.1f} |{ik_ts} {r['kvscope_ts']:.1f} | "
-              f"{r['kvscope_ts'] / r['llama_cpp_ts']:.2f}× |{ik_ratio}")
+        print(f"| {r['model']} | {r['test']} |" + "".join(f" {r[key]:.1f} |" for key, _ in columns)
+              + f" {r['kvscope_ts']:.1f} |" + "".join(f" {r['kvscope_ts'] / r[key]:.2f}× |" for key, _ in columns))
     if share is not None:
         print(f"\nQ4_1 tg128 reads {100 * share:.0f}% of the measured memory read bandwidth.")
     faithfulness = None

@@ -20,18 +20,8 @@ constexpr size_t q8_row_bytes(int64_t n) {
   const size_t bytes = static_cast<size_t>(n) + 12 * static_cast<size_t>(n / kQ8Block);
   return (bytes + 63) / 64 * 64;
 }
-inline const float* q8_scales(const uint8_t* row, int64_t n) {
-  return reinterpret_cast<const float*>(row + n);
-}
-inline const float* q8_sums(const uint8_t* row, int64_t n) {
-  return q8_scales(row, n) + n / kQ8Block;
-}
-// Each block's sum of its integer values, which kernels of unsigned weights less a bias need.
-inline const int32_t* q8_int_sums(const uint8_t* row, int64_t n) {
-  return reinterpret_cast<const int32_t*>(q8_sums(row, n) + n / kQ8Block);
-}
-// The parts of a q8 row for a quantizer to fill: values, then per block the scale, the scale times
-// the integer sum, and the integer sum.
+// The parts of a q8 row: values, then per block the scale, the scale times the integer sum, and the
+// integer sum (which kernels of unsigned weights less a bias need).
 struct Q8RowParts {
   int8_t* values;
   float* scales;
@@ -43,6 +33,16 @@ inline Q8RowParts q8_row_parts(uint8_t* row, int64_t n) {
   float* sums = scales + n / kQ8Block;
   return {reinterpret_cast<int8_t*>(row), scales, sums,
           reinterpret_cast<int32_t*>(sums + n / kQ8Block)};
+}
+// Read-only views of the same parts.
+inline const float* q8_scales(const uint8_t* row, int64_t n) {
+  return q8_row_parts(const_cast<uint8_t*>(row), n).scales;
+}
+inline const float* q8_sums(const uint8_t* row, int64_t n) {
+  return q8_row_parts(const_cast<uint8_t*>(row), n).sums;
+}
+inline const int32_t* q8_int_sums(const uint8_t* row, int64_t n) {
+  return q8_row_parts(const_cast<uint8_t*>(row), n).int_sums;
 }
 
 // Up to 8 q8 activation rows for a packed product, and where `errors` is set, their rounding errors
