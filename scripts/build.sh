@@ -15,11 +15,7 @@ case "$kind" in
                -DCMAKE_CXX_COMPILER=clang++) ;;
   *) echo "build.sh: unknown build '$kind' (release, sanitize, tsan or fuzz)" >&2; exit 1 ;;
 esac
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-# Paths relative to the checkout, so that clones in other folders (CI's, a worktree) hit the cache.
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
-cmake -S "$root" -B "$root/build/$kind" -G Ninja "${flags[@]}" "${launcher[@]}" >/dev/null
+cmake -S "$root" -B "$root/build/$kind" -G Ninja "${flags[@]}" >/dev/null
 # The build's progress (ninja's "[12/109] Building ..." lines) goes to stderr, so that it shows
 # even when a caller keeps stdout for itself.
 cmake --build "$root/build/$kind" -j "$(nproc)" "${targets[@]}" >&2

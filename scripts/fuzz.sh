@@ -20,7 +20,6 @@ build="$root/build/fuzz"
 # are built.
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVSCOPE_FUZZ=ON -DKVSCOPE_TESTS=OFF
        -DCMAKE_CXX_COMPILER=clang++)
-if command -v ccache >/dev/null; then flags+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S "$root" -B "$build" -G Ninja "${flags[@]}" >/dev/null
 
 fuzzers=(fuzz_gguf fuzz_safetensors fuzz_hf_config)

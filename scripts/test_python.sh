@@ -13,7 +13,6 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 asan=0
 if [[ ${1:-} == --asan ]]; then
   asan=1

@@ -127,7 +127,9 @@ constexpr int32_t kOneBlock[1] = {0};
 constexpr int kWholeBuffer = std::numeric_limits<int>::max();
 
 // One buffer per request, laid out [layer][K|V][position][kv_dim], reserved at once for the
-// length it may reach. A continuation that outgrows it moves it once into a larger buffer.
+// length it may reach. A continuation that outgrows it moves it into one twice as large (up to the
+// context, and as the budget allows): a session fed a token at a time moves it a few times, not at
+// every token.
 class PreallocCache : public KvCache {
  public:
   explicit PreallocCache(const KvShape& shape)
@@ -139,6 +141,9 @@ class PreallocCache : public KvCache {
     if (length <= slot.capacity) return true;
     const size_t held = bytes_reserved() - slot_bytes(slot.capacity);
     if (held + slot_bytes(length) > shape_.budget()) return false;
+    if (const int doubled = std::min(shape_.n_ctx, 2 * slot.capacity);
+        doubled > length && held + slot_bytes(doubled) <= shape_.budget())
+      length = doubled;
     std::unique_ptr<uint8_t[]> grown(new uint8_t[slot_bytes(length)]);  // untouched until written
     const size_t rows = static_cast<size_t>(lengths_[seq]) * shape_.row_bytes();
     for (int layer = 0; layer < shape_.n_layers && rows > 0; ++layer)

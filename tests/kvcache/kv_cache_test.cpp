@@ -93,6 +93,34 @@ TEST(KvCache, BytesReservedFollowTheStrategy) {
   EXPECT_EQ(paged->pool_stats().blocks_used, 3);
 }
 
+// A session fed a token at a time grows its reservation by one each step: prealloc doubles it
+// instead (up to the context, and as the budget allows), keeping the rows written.
+TEST(KvCache, PreallocContinuationsDoubleTheirReservation) {
+  KvShape shape = small_shape(KvType::kF32);
+  const size_t token = shape.bytes_per_token();
+  auto cache = make_kv_cache(CacheStrategy::kPrealloc, shape);
+  const auto rows = testing::random_floats(3 * shape.kv_dim, 9);
+  ASSERT_TRUE(cache->reserve(0, 3));
+  EXPECT_EQ(cache->bytes_reserved(), 3 * token);  // a request's first reservation: exact
+  for (int layer = 0; layer < shape.n_layers; ++layer)
+    cache->write(layer, 0, 0, 3, rows.data(), rows.data());
+  ASSERT_TRUE(cache->reserve(0, 4));
+  EXPECT_EQ(cache->bytes_reserved(), 6 * token);
+  ASSERT_TRUE(cache->reserve(0, 7));
+  EXPECT_EQ(cache->bytes_reserved(), 12 * token);
+  ASSERT_TRUE(cache->reserve(0, 13));
+  EXPECT_EQ(cache->bytes_reserved(), 16 * token);  // the context
+  const std::vector<float> want(rows.begin() + 2 * shape.kv_dim, rows.end());
+  EXPECT_EQ(read_row(cache->view(2, 0), true, 2, shape.kv_dim), want);
+  EXPECT_EQ(read_row(cache->view(2, 0), false, 2, shape.kv_dim), want);
+
+  shape.budget_bytes = 8 * token;
+  auto tight = make_kv_cache(CacheStrategy::kPrealloc, shape);
+  ASSERT_TRUE(tight->reserve(0, 5));
+  ASSERT_TRUE(tight->reserve(0, 6));
+  EXPECT_EQ(tight->bytes_reserved(), 6 * token);  // ten would pass the budget
+}
+
 TEST(KvCache, BudgetsBoundWhatCanBeReserved) {
   KvShape shape = small_shape(KvType::kF32);
   shape.budget_bytes = 20 * shape.bytes_per_token();
