@@ -18,22 +18,22 @@ KVSCOPE_LLAMA_CPP_VOCABS="$(scripts/build_llama_cpp.sh --source)/models"
 export KVSCOPE_LLAMA_CPP_VOCABS
 scripts/check_format.sh
 for kind in release sanitize tsan; do
-  echo "=== $kind build ===" >&2
+  echo "=== $kind build === (${SECONDS} s in)" >&2
   scripts/build.sh "$kind"
   (cd "build/$kind" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
   if [[ $kind == release ]]; then
-    echo "=== server tests (pytest) ===" >&2
+    echo "=== server tests (pytest) === (${SECONDS} s in)" >&2
     KVSCOPE_BIN="build/release/tools/kvscope/kvscope" python3 -m pytest -q tests/serve
-    echo "=== Python package ===" >&2
+    echo "=== Python package === (${SECONDS} s in)" >&2
     scripts/test_python.sh  # its tests compare with the release build's command line
   elif [[ $kind == sanitize ]]; then
-    echo "=== server fault tests under ASan/UBSan (pytest) ===" >&2
+    echo "=== server fault tests under ASan/UBSan (pytest) === (${SECONDS} s in)" >&2
     KVSCOPE_BIN="build/sanitize/tools/kvscope/kvscope" python3 -m pytest -q tests/serve/test_faults.py
-    echo "=== Python package under ASan/UBSan ===" >&2
+    echo "=== Python package under ASan/UBSan === (${SECONDS} s in)" >&2
     scripts/test_python.sh --asan
   fi
 done
 if [[ -x scripts/fuzz.sh ]]; then
-  echo "=== fuzzing ===" >&2
+  echo "=== fuzzing === (${SECONDS} s in)" >&2
   scripts/fuzz.sh "${KVSCOPE_FUZZ_SECONDS:-60}"
 fi
